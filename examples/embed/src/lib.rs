@@ -1,0 +1,1 @@
+//! Embedding toolkit as a library

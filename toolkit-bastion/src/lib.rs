@@ -1,0 +1,1 @@
+//! On-demand sessions with injected credentials, heartbeats and an idle timeout

@@ -1,0 +1,1 @@
+//! Connectors facade: one optional crate per integration type

@@ -1,0 +1,32 @@
+//! `ApprovalPolicy`: namespace-wide approval settings (the k13d `tool_approval` shape).
+
+use kube::CustomResource;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::duration::Duration;
+
+/// How calls of command and SQL tools in a namespace are approved.
+#[derive(CustomResource, Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[kube(group = "toolkit.dev", version = "v1alpha1", kind = "ApprovalPolicy", namespaced, shortname = "tlap", category = "toolkit")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ApprovalPolicySpec {
+    /// Read-only calls run without approval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_approve_read_only: Option<bool>,
+    /// Writes wait for a human.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require_approval_for_write: Option<bool>,
+    /// Unclassifiable calls wait for a human.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require_approval_for_unknown: Option<bool>,
+    /// Dangerous calls are refused outright.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub block_dangerous: Option<bool>,
+    /// How long a call waits for a decision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval_timeout: Option<Duration>,
+    /// Command patterns that are always refused, matched against the parsed command.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blocked_patterns: Vec<String>,
+}

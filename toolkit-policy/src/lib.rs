@@ -1,0 +1,1 @@
+//! Policy: read-only SQL classification, command safety and approvals

@@ -1,0 +1,1 @@
+//! The call pipeline: catalog, validation, limits, invocation, redaction, counting and audit

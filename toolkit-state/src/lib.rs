@@ -1,0 +1,1 @@
+//! Local state store (SQLite): tool status, probe history, audit, sessions
