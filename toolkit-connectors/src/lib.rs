@@ -1,1 +1,37 @@
-//! Connectors facade: one optional crate per integration type
+//! The connectors facade: one optional crate per integration type, each behind a cargo feature
+//! of the same name, and the builtin tools that need no driver.
+//!
+//! ```
+//! let registry = toolkit_connectors::registry();
+//! assert!(registry.contains(toolkit_core::ToolType::Builtin));
+//! ```
+
+mod builtin;
+
+use toolkit_core::ConnectorRegistry;
+
+#[cfg(feature = "http")]
+pub use toolkit_connector_http as http;
+#[cfg(feature = "postgres")]
+pub use toolkit_connector_postgres as postgres;
+#[cfg(feature = "redis")]
+pub use toolkit_connector_redis as redis;
+#[cfg(feature = "sqlite")]
+pub use toolkit_connector_sqlite as sqlite;
+
+pub use builtin::BuiltinConnector;
+
+/// A registry with every connector compiled into this build.
+pub fn registry() -> ConnectorRegistry {
+    let mut registry = ConnectorRegistry::new();
+    registry.register(BuiltinConnector);
+    #[cfg(feature = "postgres")]
+    toolkit_connector_postgres::register(&mut registry);
+    #[cfg(feature = "redis")]
+    toolkit_connector_redis::register(&mut registry);
+    #[cfg(feature = "http")]
+    toolkit_connector_http::register(&mut registry);
+    #[cfg(feature = "sqlite")]
+    toolkit_connector_sqlite::register(&mut registry);
+    registry
+}
