@@ -27,7 +27,7 @@ use crate::secret::{SecretStore, SecretString};
 use crate::validate::{Diagnostic, FieldError, Severity, check_object_name, validate_spec};
 
 /// `NAMESPACE/NAME` of a resource.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct ToolRef {
     /// Namespace.
     pub namespace: String,

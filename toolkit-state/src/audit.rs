@@ -1,0 +1,129 @@
+//! The audit log: one record per call, exec, probe or session.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+use toolkit_core::{Result, ToolRef};
+
+use crate::{StateStore, db_error, parse_time};
+
+/// How an audited operation ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// It succeeded.
+    Ok,
+    /// It failed.
+    Error,
+}
+
+/// One audit record. Arguments and errors are stored redacted and size-capped by the caller.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditRecord {
+    /// Assigned when written.
+    #[serde(default)]
+    pub id: i64,
+    /// When the operation started.
+    pub time: DateTime<Utc>,
+    /// Who asked (`local:USER` for the CLI, a token's identity for the gateway).
+    pub caller: String,
+    /// The tool.
+    pub tool: ToolRef,
+    /// `call`, `exec`, `probe`, `connect`.
+    pub operation: String,
+    /// Arguments or command, redacted and capped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arguments: Option<serde_json::Value>,
+    /// The policy decision (`allowed`, `denied: ...`, `rate-limited`).
+    pub decision: String,
+    /// How long it took.
+    pub duration_ms: f64,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// Error kind of a failure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_kind: Option<String>,
+    /// Error message of a failure (redacted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Which records to read.
+#[derive(Clone, Debug, Default)]
+pub struct AuditFilter {
+    /// Only this tool.
+    pub tool: Option<ToolRef>,
+    /// At most this many, newest first.
+    pub limit: Option<u32>,
+}
+
+impl StateStore {
+    /// Appends a record durably; returns its id.
+    pub async fn append_audit(&self, record: &AuditRecord) -> Result<i64> {
+        let args = record.arguments.as_ref().map(|a| a.to_string());
+        let id = sqlx::query(
+            "INSERT INTO audit (time, caller, namespace, name, operation, arguments, decision, duration_ms, outcome, error_kind, error)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(record.time.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+        .bind(&record.caller)
+        .bind(&record.tool.namespace)
+        .bind(&record.tool.name)
+        .bind(&record.operation)
+        .bind(args)
+        .bind(&record.decision)
+        .bind(record.duration_ms)
+        .bind(match record.outcome {
+            Outcome::Ok => "ok",
+            Outcome::Error => "error",
+        })
+        .bind(&record.error_kind)
+        .bind(&record.error)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| db_error(e, "write audit record"))?
+        .last_insert_rowid();
+        Ok(id)
+    }
+
+    /// Reads records, newest first.
+    pub async fn audit(&self, filter: &AuditFilter) -> Result<Vec<AuditRecord>> {
+        let limit = i64::from(filter.limit.unwrap_or(100));
+        let rows = match &filter.tool {
+            Some(t) => sqlx::query(
+                "SELECT id, time, caller, namespace, name, operation, arguments, decision, duration_ms, outcome, error_kind, error
+                 FROM audit WHERE namespace = ? AND name = ? ORDER BY id DESC LIMIT ?",
+            )
+            .bind(&t.namespace)
+            .bind(&t.name)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await,
+            None => sqlx::query(
+                "SELECT id, time, caller, namespace, name, operation, arguments, decision, duration_ms, outcome, error_kind, error
+                 FROM audit ORDER BY id DESC LIMIT ?",
+            )
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await,
+        }
+        .map_err(|e| db_error(e, "read audit records"))?;
+        Ok(rows
+            .into_iter()
+            .map(|row| AuditRecord {
+                id: row.get(0),
+                time: parse_time(&row.get::<String, _>(1)),
+                caller: row.get(2),
+                tool: ToolRef::new(row.get::<String, _>(3), row.get::<String, _>(4)),
+                operation: row.get(5),
+                arguments: row.get::<Option<String>, _>(6).and_then(|s| serde_json::from_str(&s).ok()),
+                decision: row.get(7),
+                duration_ms: row.get(8),
+                outcome: if row.get::<String, _>(9) == "ok" { Outcome::Ok } else { Outcome::Error },
+                error_kind: row.get(10),
+                error: row.get(11),
+            })
+            .collect())
+    }
+}
