@@ -1,0 +1,119 @@
+//! A tool prepared for calls: compiled schema, limiter, caps and its connector instance.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+use toolkit_core::connector::{BuildContext, CallLimits};
+use toolkit_core::manifest::ConfigMaps;
+use toolkit_core::secret::SecretStore;
+use toolkit_core::{ConnectorRegistry, Error, Result, Tool, ToolInstance, ToolRef, ToolSpec};
+
+use crate::limits::Limiter;
+
+/// Default time allowed for one call.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default rows returned at most.
+pub const DEFAULT_MAX_ROWS: usize = 1000;
+/// Default output bytes at most.
+pub const DEFAULT_MAX_OUTPUT_BYTES: usize = 1024 * 1024;
+
+/// A tool ready to be called: everything that can be computed once is computed here.
+pub struct PreparedTool {
+    reference: ToolRef,
+    tool: Arc<Tool>,
+    instance: Arc<dyn ToolInstance>,
+    input_schema: Value,
+    validator: jsonschema::Validator,
+    limiter: Option<Limiter>,
+    limits: CallLimits,
+}
+
+impl std::fmt::Debug for PreparedTool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PreparedTool").field("tool", &self.reference.to_string()).finish_non_exhaustive()
+    }
+}
+
+impl PreparedTool {
+    pub(crate) fn prepare(
+        reference: ToolRef,
+        tool: Arc<Tool>,
+        connectors: &ConnectorRegistry,
+        secrets: Arc<SecretStore>,
+        config_maps: Arc<ConfigMaps>,
+    ) -> Result<Self> {
+        let spec = &tool.spec;
+        let connector = connectors.get(spec.type_)?;
+        let input_schema = spec
+            .input_schema
+            .clone()
+            .or_else(|| connector.default_input_schema())
+            .unwrap_or_else(|| serde_json::json!({"type": "object"}));
+        let validator = jsonschema::validator_for(&input_schema)
+            .map_err(|e| Error::config(format!("compile spec.inputSchema: {e}")).with_context("tool", &reference))?;
+        let instance = connector.build(BuildContext {
+            tool: tool.clone(),
+            namespace: reference.namespace.clone(),
+            name: reference.name.clone(),
+            secrets,
+            config_maps,
+        })?;
+        Ok(Self {
+            limiter: spec.rate_limit.as_ref().map(Limiter::new),
+            limits: limits_of(spec),
+            reference,
+            instance,
+            input_schema,
+            validator,
+            tool,
+        })
+    }
+
+    /// Namespace and name.
+    pub fn reference(&self) -> &ToolRef {
+        &self.reference
+    }
+
+    /// The tool as declared.
+    pub fn tool(&self) -> &Arc<Tool> {
+        &self.tool
+    }
+
+    /// Its spec.
+    pub fn spec(&self) -> &ToolSpec {
+        &self.tool.spec
+    }
+
+    /// The arguments schema agents see (declared, or the connector's default).
+    pub fn input_schema(&self) -> &Value {
+        &self.input_schema
+    }
+
+    /// The connector instance.
+    pub fn instance(&self) -> &Arc<dyn ToolInstance> {
+        &self.instance
+    }
+
+    /// Caps of one call.
+    pub fn limits(&self) -> CallLimits {
+        self.limits
+    }
+
+    pub(crate) fn validator(&self) -> &jsonschema::Validator {
+        &self.validator
+    }
+
+    pub(crate) fn limiter(&self) -> Option<&Limiter> {
+        self.limiter.as_ref()
+    }
+}
+
+fn limits_of(spec: &ToolSpec) -> CallLimits {
+    let l = spec.limits.clone().unwrap_or_default();
+    CallLimits {
+        max_rows: l.max_rows.map_or(DEFAULT_MAX_ROWS, |n| n as usize),
+        max_output_bytes: l.max_output_bytes.map_or(DEFAULT_MAX_OUTPUT_BYTES, |n| usize::try_from(n).unwrap_or(usize::MAX)),
+        timeout: spec.timeout.map_or(DEFAULT_TIMEOUT, |d| d.get()),
+    }
+}

@@ -1,0 +1,107 @@
+//! Probing tools and recording the outcome.
+
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use serde::Serialize;
+use toolkit_core::connector::ProbeReport;
+use toolkit_core::model::{LastProbe, ToolPhase};
+use toolkit_core::secret::redact_text;
+use toolkit_core::{Error, ErrorKind, Result, ToolRef};
+use toolkit_state::{AuditRecord, Outcome};
+
+use crate::Runtime;
+
+/// Time one probe may take unless the tool says otherwise.
+pub const DEFAULT_PROBE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Probes run at once by `probe_all`.
+const PROBE_CONCURRENCY: usize = 8;
+
+/// The outcome of one probe.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProbeOutcome {
+    /// The tool.
+    pub tool: ToolRef,
+    /// The phase it is in now.
+    pub phase: ToolPhase,
+    /// What was recorded.
+    pub probe: LastProbe,
+}
+
+impl Runtime {
+    /// Probes one tool, records the outcome in state, and returns it. A failed probe is an
+    /// outcome (phase `Error`), not an `Err`; `Err` means the tool could not be probed at all.
+    pub async fn probe(&self, reference: &ToolRef) -> Result<ProbeOutcome> {
+        let tool = self.tool(reference)?;
+        let spec = tool.spec();
+        let settings = spec.probe.as_ref().map(|p| p.spec()).unwrap_or_default();
+        let timeout = settings.timeout.map_or(DEFAULT_PROBE_TIMEOUT, |d| d.get());
+        let Some(probe) = tool.instance().probe() else {
+            return Err(Error::unsupported(format!("probe a `{}` tool: this type has no probe", spec.type_)).with_context("tool", reference));
+        };
+        let started = Instant::now();
+        let time = chrono::Utc::now();
+        let result: Result<ProbeReport> = match tokio::time::timeout(timeout, probe.probe()).await {
+            Ok(r) => r,
+            Err(_) => Err(Error::new(ErrorKind::Timeout, format!("probe did not answer within {timeout:?}"))),
+        };
+        let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let secrets = self.secret_values();
+        let (phase, record) = match result {
+            Ok(report) => (
+                ToolPhase::Ready,
+                LastProbe { time, ok: true, latency_ms, server_version: report.server_version, error_kind: None, error: None },
+            ),
+            Err(e) => {
+                let e = e.map_text(|s| redact_text(s, &secrets));
+                (
+                    ToolPhase::Error,
+                    LastProbe {
+                        time,
+                        ok: false,
+                        latency_ms,
+                        server_version: None,
+                        error_kind: Some(e.kind().as_str().to_owned()),
+                        error: Some(e.to_string()),
+                    },
+                )
+            }
+        };
+        self.state().record_probe(reference, &record, phase).await?;
+        self.state()
+            .append_audit(&AuditRecord {
+                id: 0,
+                time,
+                caller: crate::Caller::local().id,
+                tool: reference.clone(),
+                operation: "probe".into(),
+                arguments: None,
+                decision: "allowed".into(),
+                duration_ms: latency_ms,
+                outcome: if record.ok { Outcome::Ok } else { Outcome::Error },
+                error_kind: record.error_kind.clone(),
+                error: record.error.clone(),
+            })
+            .await?;
+        Ok(ProbeOutcome { tool: reference.clone(), phase, probe: record })
+    }
+
+    /// Probes every enabled tool that has a probe, several at once, in catalog order.
+    pub async fn probe_all(&self) -> Vec<(ToolRef, Result<ProbeOutcome>)> {
+        let targets: Vec<ToolRef> = self
+            .tools()
+            .filter(|t| t.spec().enabled && t.instance().probe().is_some())
+            .filter(|t| t.spec().probe.as_ref().is_none_or(|p| p.spec().enabled))
+            .map(|t| t.reference().clone())
+            .collect();
+        futures::stream::iter(targets)
+            .map(|r| async move {
+                let out = self.probe(&r).await;
+                (r, out)
+            })
+            .buffered(PROBE_CONCURRENCY)
+            .collect()
+            .await
+    }
+}
