@@ -243,7 +243,10 @@ impl Catalog {
             problems.push(Diagnostic::error(file, resource.clone(), extra));
         }
         let tool = match parse::<Tool>(value) {
-            Ok(t) => Some(Arc::new(t)),
+            Ok(mut t) => {
+                resolve_relative_paths(&mut t.spec, file);
+                Some(Arc::new(t))
+            }
             Err(e) => {
                 problems.push(Diagnostic::error(file, resource.clone(), e));
                 None
@@ -434,6 +437,20 @@ impl Catalog {
             }
             err
         })
+    }
+}
+
+/// Relative file paths in a manifest (`config.path`, `config.caFile`) are relative to the
+/// manifest's folder, so a folder of manifests works from any working directory.
+fn resolve_relative_paths(spec: &mut ToolSpec, file: &Path) {
+    let Some(dir) = file.parent() else { return };
+    if let Some(c) = spec.config.as_mut() {
+        for p in [&mut c.path, &mut c.ca_file].into_iter().flatten() {
+            let path = Path::new(p.as_str());
+            if path.is_relative() && !p.is_empty() && p != ":memory:" {
+                *p = dir.join(path).to_string_lossy().into_owned();
+            }
+        }
     }
 }
 

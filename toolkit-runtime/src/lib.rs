@@ -227,3 +227,8 @@ pub fn sql_dialect(t: ToolType) -> Option<toolkit_policy::SqlDialect> {
         _ => None,
     }
 }
+
+/// A registry with every connector compiled into this build.
+pub fn registry() -> ConnectorRegistry {
+    toolkit_connectors::registry()
+}

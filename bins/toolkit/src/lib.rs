@@ -1,1 +1,82 @@
-//! The toolkit CLI
+//! The `toolkit` CLI as a library: [`run`] parses the command line, runs the command and maps
+//! its outcome to a documented exit code, so that `main` is one line and other programs can
+//! embed the same commands.
+//!
+//! Exit codes:
+//!
+//! | code | meaning |
+//! |---|---|
+//! | 0 | success |
+//! | 1 | the operation failed (upstream error, failed probe, internal error) |
+//! | 2 | usage error (unknown flag, missing argument) |
+//! | 3 | configuration error (invalid manifest, missing secret, bad flag value) |
+//! | 4 | not found (unknown tool, session or file) |
+//! | 5 | denied (credentials refused, policy, rate limit) |
+//! | 6 | unreachable or timed out |
+//! | 7 | invalid input (arguments that do not match the tool's schema) |
+//! | 8 | unsupported by this tool type or build |
+
+mod cli;
+mod commands;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::Parser as _;
+use toolkit_core::{Error, ErrorKind};
+
+pub use cli::Cli;
+
+/// Exit code of a failure of `kind`.
+pub fn exit_code(kind: ErrorKind) -> u8 {
+    match kind {
+        ErrorKind::Config => 3,
+        ErrorKind::NotFound => 4,
+        ErrorKind::Auth | ErrorKind::Denied => 5,
+        ErrorKind::Unreachable | ErrorKind::Timeout => 6,
+        ErrorKind::InvalidInput => 7,
+        ErrorKind::Unsupported => 8,
+        _ => 1,
+    }
+}
+
+/// Runs the CLI with the process arguments.
+pub fn run() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    init_tracing(cli.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(commands::dispatch(cli)) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            report(&e);
+            ExitCode::from(exit_code(e.kind()))
+        }
+    }
+}
+
+fn report(e: &Error) {
+    eprintln!("error: {e}");
+}
+
+fn init_tracing(verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = EnvFilter::try_from_env("TOOLKIT_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+}

@@ -1,0 +1,140 @@
+//! Command-line definitions.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Declare, validate, probe and use the tools agents reach: databases, HTTP APIs, caches and
+/// more, with credentials kept on this side.
+#[derive(Debug, Parser)]
+#[command(name = "toolkit", version, about, long_about = None, after_help = EXIT_CODES)]
+pub struct Cli {
+    /// Manifest file or folder (repeatable).
+    #[arg(long = "tools", global = true, env = "TOOLKIT_TOOLS", value_delimiter = ':', default_value = "./tools")]
+    pub tools: Vec<PathBuf>,
+
+    /// State directory (status, counters, audit, sessions).
+    #[arg(long, global = true, env = "TOOLKIT_STATE", default_value = "./.toolkit")]
+    pub state: PathBuf,
+
+    /// Output format.
+    #[arg(short, long, global = true, value_enum, default_value_t = Format::Table)]
+    pub output: Format,
+
+    /// More log output on stderr (-v info, -vv debug).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+const EXIT_CODES: &str = "Exit codes: 0 ok, 1 failed, 2 usage, 3 configuration, 4 not found, \
+5 denied, 6 unreachable or timeout, 7 invalid input, 8 unsupported.";
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Readable tables.
+    Table,
+    /// JSON.
+    Json,
+    /// YAML.
+    Yaml,
+}
+
+/// Top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check manifests without touching any system.
+    Validate {
+        /// Files or folders (default: --tools).
+        paths: Vec<PathBuf>,
+    },
+    /// Convert peer manifests (agentkube, STOA, ARK, Omnia, k13d) to native YAML on stdout.
+    Import {
+        /// Files to convert.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Work with tools.
+    #[command(subcommand)]
+    Tool(ToolCommand),
+    /// Read the audit log.
+    Audit(AuditArgs),
+}
+
+/// `toolkit tool ...`.
+#[derive(Debug, Subcommand)]
+pub enum ToolCommand {
+    /// List declared tools with their phase and why any is not served.
+    List,
+    /// Show one tool.
+    Get {
+        /// NAME or NAMESPACE/NAME.
+        name: String,
+    },
+    /// Check connectivity and record the outcome.
+    Probe {
+        /// NAME or NAMESPACE/NAME.
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        name: Option<String>,
+        /// Probe every enabled tool, several at once.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Run one query or command through the tool's session.
+    Exec {
+        /// NAME or NAMESPACE/NAME.
+        name: String,
+        /// The query or command, after `--`.
+        #[arg(last = true, required = true)]
+        command: Vec<String>,
+    },
+    /// Call the tool as an agent would: validated, limited, audited.
+    Call {
+        /// NAME or NAMESPACE/NAME.
+        name: String,
+        /// Arguments as a JSON object, `@FILE`, or `-` for stdin.
+        #[arg(long, default_value = "{}")]
+        args: String,
+    },
+    /// Open $SHELL (or the native client) with the connection environment injected.
+    Connect(ConnectArgs),
+    /// Show local sessions.
+    Status {
+        /// Include ended sessions.
+        #[arg(long)]
+        all: bool,
+    },
+    /// End the sessions of a tool, or one session by id.
+    Pause {
+        /// NAME, NAMESPACE/NAME, or a session id.
+        target: String,
+    },
+}
+
+/// `toolkit tool connect`.
+#[derive(Debug, Args)]
+pub struct ConnectArgs {
+    /// NAME or NAMESPACE/NAME.
+    pub name: String,
+    /// Run the engine's client (psql, redis-cli, sqlite3) instead of $SHELL.
+    #[arg(long)]
+    pub client: bool,
+    /// Run this command instead, after `--`.
+    #[arg(last = true)]
+    pub command: Vec<String>,
+}
+
+/// `toolkit audit`.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Only this tool.
+    #[arg(long)]
+    pub tool: Option<String>,
+    /// At most this many records, newest first.
+    #[arg(long, default_value_t = 50)]
+    pub limit: u32,
+}

@@ -1,0 +1,34 @@
+//! `toolkit audit`.
+
+use toolkit_core::Result;
+use toolkit_state::{AuditFilter, Outcome, StateStore};
+
+use crate::cli::{AuditArgs, Cli};
+use crate::output;
+
+pub async fn run(cli: &Cli, args: &AuditArgs) -> Result<u8> {
+    let state = StateStore::open(&cli.state).await?;
+    let tool = args.tool.as_deref().map(super::tool_ref).transpose()?;
+    let records = state.audit(&AuditFilter { tool, limit: Some(args.limit) }).await?;
+    if !output::structured(cli.output, &records)? {
+        let mut t = output::table(&["TIME", "CALLER", "TOOL", "OP", "DECISION", "DURATION", "OUTCOME", "ERROR"]);
+        for r in &records {
+            t.add_row(vec![
+                r.time.format("%Y-%m-%d %H:%M:%S").to_string(),
+                r.caller.clone(),
+                r.tool.to_string(),
+                r.operation.clone(),
+                r.decision.clone(),
+                output::ms(r.duration_ms),
+                match r.outcome {
+                    Outcome::Ok => "ok".into(),
+                    Outcome::Error => format!("error ({})", r.error_kind.as_deref().unwrap_or("?")),
+                },
+                r.error.clone().unwrap_or_default(),
+            ]);
+        }
+        println!("{t}");
+    }
+    state.close().await;
+    Ok(0)
+}

@@ -1,0 +1,255 @@
+//! `toolkit tool ...`.
+
+use std::io::{IsTerminal as _, Read as _};
+
+use serde_json::Value;
+use toolkit_bastion::{ConnectMode, LocalBastion};
+use toolkit_core::{Error, ErrorKind, Result};
+use toolkit_runtime::{Caller, Runtime};
+
+use crate::cli::{Cli, ConnectArgs, ToolCommand};
+use crate::{exit_code, output};
+
+pub async fn run(cli: &Cli, cmd: &ToolCommand) -> Result<u8> {
+    let rt = super::load(cli).await?;
+    let code = match cmd {
+        ToolCommand::List => list(cli, &rt).await,
+        ToolCommand::Get { name } => get(cli, &rt, name).await,
+        ToolCommand::Probe { name, all } => probe(cli, &rt, name.as_deref(), *all).await,
+        ToolCommand::Exec { name, command } => exec(cli, &rt, name, command).await,
+        ToolCommand::Call { name, args } => call(cli, &rt, name, args).await,
+        ToolCommand::Connect(args) => connect(&rt, args).await,
+        ToolCommand::Status { all } => status(cli, &rt, *all).await,
+        ToolCommand::Pause { target } => pause(&rt, target).await,
+    };
+    rt.shutdown().await;
+    code
+}
+
+async fn list(cli: &Cli, rt: &Runtime) -> Result<u8> {
+    let tools = rt.list().await?;
+    if output::structured(cli.output, &tools)? {
+        return Ok(0);
+    }
+    if tools.is_empty() {
+        println!("no tools declared in {}", cli.tools.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
+        return Ok(0);
+    }
+    let mut t = output::table(&["TOOL", "TYPE", "PHASE", "SERVED", "CALLS", "ERRORS", "LATENCY", "NOTES"]);
+    for l in &tools {
+        t.add_row(vec![
+            l.tool.to_string(),
+            l.type_.clone(),
+            l.phase.to_string(),
+            if l.served { "yes".into() } else { "no".into() },
+            l.invocation_count.to_string(),
+            l.error_count.to_string(),
+            l.latency_ms.map(output::ms).unwrap_or_default(),
+            l.reason.clone().or_else(|| l.description.clone()).unwrap_or_default(),
+        ]);
+    }
+    println!("{t}");
+    Ok(0)
+}
+
+async fn get(cli: &Cli, rt: &Runtime, name: &str) -> Result<u8> {
+    let reference = super::tool_ref(name)?;
+    let loaded = rt.catalog().get(&reference)?;
+    let status = rt.state().status(&reference).await?.unwrap_or_default();
+    let mut tool = loaded.tool.as_deref().cloned().ok_or_else(|| {
+        Error::config(format!("tool {reference} did not parse: {}", loaded.first_error().map(ToString::to_string).unwrap_or_default()))
+    })?;
+    tool.status = Some(status);
+    if cli.output == crate::cli::Format::Table {
+        let text = serde_yaml::to_string(&tool).map_err(|e| Error::internal("render YAML").with_source(e))?;
+        println!("# {} ({})", reference, loaded.source.display());
+        for d in &loaded.problems {
+            println!("# {:?}: {d}", d.severity);
+        }
+        print!("{text}");
+        return Ok(0);
+    }
+    output::structured(cli.output, &tool)?;
+    Ok(0)
+}
+
+async fn probe(cli: &Cli, rt: &Runtime, name: Option<&str>, all: bool) -> Result<u8> {
+    let results = if all {
+        let n = rt.tools().count();
+        if std::io::stderr().is_terminal() {
+            eprintln!("probing {n} tool{}…", if n == 1 { "" } else { "s" });
+        }
+        rt.probe_all().await
+    } else {
+        let reference = super::tool_ref(name.unwrap_or_default())?;
+        let out = rt.probe(&reference).await;
+        if let Err(e) = out {
+            return Err(e);
+        }
+        vec![(reference, out)]
+    };
+    let mut worst: u8 = 0;
+    let mut rows = Vec::new();
+    for (reference, r) in &results {
+        match r {
+            Ok(o) => {
+                if !o.probe.ok {
+                    let kind = o.probe.error_kind.as_deref().map_or(ErrorKind::Upstream, kind_from_str);
+                    worst = worst.max(exit_code(kind));
+                }
+                rows.push(serde_json::to_value(o).unwrap_or_default());
+            }
+            Err(e) => {
+                worst = worst.max(exit_code(e.kind()));
+                rows.push(serde_json::json!({"tool": reference, "error": e.to_string(), "errorKind": e.kind().as_str()}));
+            }
+        }
+    }
+    if output::structured(cli.output, &rows)? {
+        return Ok(worst);
+    }
+    let mut t = output::table(&["TOOL", "PHASE", "LATENCY", "SERVER VERSION", "ERROR"]);
+    for (reference, r) in &results {
+        match r {
+            Ok(o) => t.add_row(vec![
+                reference.to_string(),
+                o.phase.to_string(),
+                output::ms(o.probe.latency_ms),
+                o.probe.server_version.clone().unwrap_or_default(),
+                match (&o.probe.error_kind, &o.probe.error) {
+                    (Some(k), Some(e)) => format!("{k}: {e}"),
+                    _ => String::new(),
+                },
+            ]),
+            Err(e) => t.add_row(vec![reference.to_string(), "-".into(), "-".into(), String::new(), format!("{}: {e}", e.kind())]),
+        };
+    }
+    println!("{t}");
+    Ok(worst)
+}
+
+fn kind_from_str(s: &str) -> ErrorKind {
+    match s {
+        "config" => ErrorKind::Config,
+        "auth" => ErrorKind::Auth,
+        "unreachable" => ErrorKind::Unreachable,
+        "timeout" => ErrorKind::Timeout,
+        "denied" => ErrorKind::Denied,
+        "invalid_input" => ErrorKind::InvalidInput,
+        "unsupported" => ErrorKind::Unsupported,
+        "not_found" => ErrorKind::NotFound,
+        "internal" => ErrorKind::Internal,
+        _ => ErrorKind::Upstream,
+    }
+}
+
+async fn exec(cli: &Cli, rt: &Runtime, name: &str, command: &[String]) -> Result<u8> {
+    let reference = super::tool_ref(name)?;
+    let out = rt.exec(&Caller::local(), &reference, command).await?;
+    if !output::structured(cli.output, &out)? {
+        output::human_value(&out.content);
+        if out.truncated {
+            eprintln!("note: output truncated by the tool's limits");
+        }
+    }
+    Ok(0)
+}
+
+async fn call(cli: &Cli, rt: &Runtime, name: &str, args: &str) -> Result<u8> {
+    let reference = super::tool_ref(name)?;
+    let text = match args {
+        "-" => {
+            let mut s = String::new();
+            std::io::stdin().read_to_string(&mut s).map_err(|e| Error::invalid_input("read arguments from stdin").with_source(e))?;
+            s
+        }
+        a if a.starts_with('@') => std::fs::read_to_string(&a[1..])
+            .map_err(|e| Error::not_found(format!("read arguments file {}", &a[1..])).with_source(e))?,
+        a => a.to_owned(),
+    };
+    let value: Value = serde_json::from_str(&text).map_err(|e| {
+        Error::invalid_input(format!("--args is not JSON: {e}")).with_context("hint", r#"pass a JSON object, e.g. --args '{"query": "select 1"}'"#)
+    })?;
+    let out = rt.call(&Caller::local(), &reference, value).await?;
+    if cli.output == crate::cli::Format::Table {
+        output::human_value(&out.output.content);
+        if out.output.truncated {
+            eprintln!("note: output truncated by the tool's limits");
+        }
+    } else {
+        output::structured(cli.output, &serde_json::json!({
+            "content": out.output.content,
+            "truncated": out.output.truncated,
+            "metadata": out.output.metadata,
+            "durationMs": out.duration.as_secs_f64() * 1000.0,
+        }))?;
+    }
+    Ok(0)
+}
+
+async fn connect(rt: &Runtime, args: &ConnectArgs) -> Result<u8> {
+    let reference = super::tool_ref(&args.name)?;
+    let tool = rt.tool(&reference)?;
+    let mode = if !args.command.is_empty() {
+        ConnectMode::Command(args.command.clone())
+    } else if args.client {
+        ConnectMode::Client
+    } else {
+        ConnectMode::Shell
+    };
+    let bastion = LocalBastion::new(rt.state().clone());
+    let idle = tool.spec().idle_timeout.map(|d| d.get());
+    if std::io::stderr().is_terminal() {
+        eprintln!("connected to {reference}; credentials are in this shell's environment only. Exit to end the session.");
+    }
+    let end = bastion.connect(&reference, tool.instance().as_ref(), idle, mode).await?;
+    match end.status {
+        Some(status) => Ok(u8::try_from(status.code().unwrap_or(1)).unwrap_or(1)),
+        None => {
+            eprintln!("session {} ended: {}", end.id, end.reason);
+            Ok(if end.reason == "idle" { 6 } else { 5 })
+        }
+    }
+}
+
+async fn status(cli: &Cli, rt: &Runtime, all: bool) -> Result<u8> {
+    let bastion = LocalBastion::new(rt.state().clone());
+    let sessions = bastion.sessions(all).await?;
+    if output::structured(cli.output, &sessions)? {
+        return Ok(0);
+    }
+    if sessions.is_empty() {
+        println!("no {}sessions", if all { "" } else { "active " });
+        return Ok(0);
+    }
+    let mut t = output::table(&["SESSION", "TOOL", "KIND", "PID", "STARTED", "LAST SEEN", "IDLE TIMEOUT", "STATE"]);
+    for s in &sessions {
+        t.add_row(vec![
+            s.id.clone(),
+            s.tool.to_string(),
+            s.kind.clone(),
+            s.pid.map(|p| p.to_string()).unwrap_or_default(),
+            s.started_at.format("%H:%M:%S").to_string(),
+            s.last_seen_at.format("%H:%M:%S").to_string(),
+            format!("{}s", s.idle_timeout_secs),
+            match &s.end_reason {
+                Some(r) => format!("ended ({r})"),
+                None => "active".into(),
+            },
+        ]);
+    }
+    println!("{t}");
+    Ok(0)
+}
+
+async fn pause(rt: &Runtime, target: &str) -> Result<u8> {
+    let bastion = LocalBastion::new(rt.state().clone());
+    let tool = target.parse().ok().filter(|r| rt.catalog().tools.contains_key(r));
+    let n = bastion.pause(target, tool.as_ref()).await?;
+    if n == 0 && tool.is_none() {
+        return Err(Error::not_found(format!("no active session or tool named `{target}`"))
+            .with_context("hint", "run `toolkit tool status` to list sessions"));
+    }
+    println!("ended {n} session{}", if n == 1 { "" } else { "s" });
+    Ok(0)
+}
