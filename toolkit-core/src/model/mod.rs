@@ -31,6 +31,14 @@ pub(crate) fn preserve_unknown(_: &mut schemars::SchemaGenerator) -> schemars::S
     })
 }
 
+/// A field written either as a boolean or as an object.
+pub(crate) fn bool_or_object(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "description": "`true`, `false`, or an object of settings",
+        "x-kubernetes-preserve-unknown-fields": true
+    })
+}
+
 /// Same as [`preserve_unknown`] for a list of free-form objects.
 pub(crate) fn preserve_unknown_list(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
     schemars::json_schema!({

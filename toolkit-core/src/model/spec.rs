@@ -47,6 +47,7 @@ pub struct ToolSpec {
     pub enabled: bool,
     /// Connectivity check: `true`, `false`, or `{enabled, interval, timeout}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "super::bool_or_object")]
     pub probe: Option<ProbeSetting>,
     /// Idle timeout of bastion sessions opened for this tool.
     #[serde(default, skip_serializing_if = "Option::is_none")]

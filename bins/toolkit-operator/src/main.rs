@@ -1,0 +1,5 @@
+//! The `toolkit-operator` command.
+
+fn main() -> std::process::ExitCode {
+    toolkit_operator::run()
+}
