@@ -67,9 +67,13 @@ impl LocalBastion {
     ) -> Result<SessionEnd> {
         let session = instance.open_session().await?;
         let argv = match mode {
-            ConnectMode::Shell => vec![std::env::var("SHELL").ok().filter(|s| !s.is_empty()).unwrap_or_else(|| "/bin/sh".into())],
+            ConnectMode::Shell => {
+                vec![std::env::var("SHELL").ok().filter(|s| !s.is_empty()).unwrap_or_else(|| "/bin/sh".into())]
+            }
             ConnectMode::Client => session.client().ok_or_else(|| {
-                Error::unsupported("open the native client: this tool type has none; connect without --client for a shell")
+                Error::unsupported(
+                    "open the native client: this tool type has none; connect without --client for a shell",
+                )
             })?,
             ConnectMode::Command(c) if !c.is_empty() => c,
             ConnectMode::Command(_) => return Err(Error::invalid_input("empty command")),
@@ -134,9 +138,8 @@ impl LocalBastion {
     /// Active sessions; sessions whose holder process is gone are ended first.
     pub async fn sessions(&self, all: bool) -> Result<Vec<SessionRecord>> {
         for s in self.state.sessions(false).await? {
-            let holder_alive = s.pid.is_some_and(|p| {
-                i32::try_from(p).is_ok_and(|p| kill(Pid::from_raw(p), None).is_ok())
-            });
+            let holder_alive =
+                s.pid.is_some_and(|p| i32::try_from(p).is_ok_and(|p| kill(Pid::from_raw(p), None).is_ok()));
             let stale = chrono::Utc::now() - s.last_seen_at > chrono::Duration::seconds(30);
             if !holder_alive || stale {
                 self.state.end_session(&s.id, "holder gone").await?;

@@ -318,11 +318,8 @@ impl ConnectorRegistry {
     /// The connector of `tool_type`, or an error listing what this build has.
     pub fn get(&self, tool_type: ToolType) -> Result<&Arc<dyn Connector>> {
         self.connectors.get(&tool_type).ok_or_else(|| {
-            Error::new(
-                ErrorKind::Unsupported,
-                format!("tool type `{tool_type}` is not compiled into this build"),
-            )
-            .with_context("available", self.type_names().join(", "))
+            Error::new(ErrorKind::Unsupported, format!("tool type `{tool_type}` is not compiled into this build"))
+                .with_context("available", self.type_names().join(", "))
         })
     }
 
@@ -339,5 +336,128 @@ impl ConnectorRegistry {
     /// Iterates over the connectors.
     pub fn iter(&self) -> impl Iterator<Item = (&ToolType, &Arc<dyn Connector>)> {
         self.connectors.iter()
+    }
+}
+
+/// Collects the rows of one SQL statement into the result shape every SQL connector returns:
+/// `{columns: [names], rows: [{column: value}], rowCount, truncated}`, plus `rowsAffected` for a
+/// statement without columns. Rows past [`CallLimits::max_rows`], or that would take the rows
+/// past [`CallLimits::max_output_bytes`] of JSON, are left out and mark the result truncated.
+#[derive(Clone, Debug)]
+pub struct RowSet {
+    columns: Vec<String>,
+    rows: Vec<Value>,
+    bytes: usize,
+    max_rows: usize,
+    max_bytes: usize,
+    truncated: bool,
+}
+
+impl RowSet {
+    /// An empty set with these columns; a repeated name (`?column?`) gets `_2`, `_3`... so every
+    /// row can be an object keyed by column.
+    pub fn new<'a>(columns: impl IntoIterator<Item = &'a str>, limits: &CallLimits) -> Self {
+        let mut names: Vec<String> = Vec::new();
+        for name in columns {
+            let mut candidate = name.to_owned();
+            let mut n = 2;
+            while names.contains(&candidate) {
+                candidate = format!("{name}_{n}");
+                n += 1;
+            }
+            names.push(candidate);
+        }
+        Self {
+            columns: names,
+            rows: Vec::new(),
+            bytes: 0,
+            max_rows: limits.max_rows,
+            max_bytes: limits.max_output_bytes,
+            truncated: false,
+        }
+    }
+
+    /// The column names, made unique.
+    pub fn columns(&self) -> &[String] {
+        &self.columns
+    }
+
+    /// Whether a row was left out; no further row is taken once it is.
+    pub fn is_truncated(&self) -> bool {
+        self.truncated
+    }
+
+    /// Whether the next row would be left out for the row cap; lets a caller stop reading
+    /// before it converts another row.
+    pub fn is_full(&self) -> bool {
+        self.truncated || self.rows.len() >= self.max_rows
+    }
+
+    /// Adds one row of values in column order; returns `false` (and marks the set truncated)
+    /// when a cap leaves it out.
+    pub fn push(&mut self, values: Vec<Value>) -> bool {
+        if self.is_full() {
+            self.truncated = true;
+            return false;
+        }
+        let row: Map<String, Value> = self.columns.iter().cloned().zip(values).collect();
+        let row = Value::Object(row);
+        let size = serde_json::to_string(&row).map_or(0, |s| s.len() + 1);
+        if self.bytes.saturating_add(size) > self.max_bytes {
+            self.truncated = true;
+            return false;
+        }
+        self.bytes += size;
+        self.rows.push(row);
+        true
+    }
+
+    /// The call's output; `rows_affected` is reported for statements without columns.
+    pub fn into_output(self, rows_affected: Option<u64>) -> InvokeOutput {
+        let row_count = self.rows.len();
+        let mut content = Map::new();
+        content.insert("columns".into(), Value::from(self.columns.clone()));
+        content.insert("rows".into(), Value::Array(self.rows));
+        content.insert("rowCount".into(), Value::from(row_count));
+        content.insert("truncated".into(), Value::Bool(self.truncated));
+        let mut metadata = Map::new();
+        metadata.insert("rowCount".into(), Value::from(row_count));
+        if let (true, Some(n)) = (self.columns.is_empty(), rows_affected) {
+            content.insert("rowsAffected".into(), Value::from(n));
+            metadata.insert("rowsAffected".into(), Value::from(n));
+        }
+        InvokeOutput { content: Value::Object(content), truncated: self.truncated, metadata }
+    }
+}
+
+#[cfg(test)]
+mod row_set_tests {
+    use super::*;
+
+    #[test]
+    fn repeated_columns_get_suffixes_and_caps_truncate() {
+        let limits = CallLimits { max_rows: 2, ..CallLimits::default() };
+        let mut set = RowSet::new(["?column?", "?column?", "a"], &limits);
+        assert_eq!(set.columns(), ["?column?", "?column?_2", "a"]);
+        assert!(set.push(vec![Value::from(1), Value::from(2), Value::Null]));
+        assert!(set.push(vec![Value::from(3), Value::from(4), Value::Null]));
+        assert!(set.is_full());
+        assert!(!set.push(vec![Value::from(5), Value::from(6), Value::Null]));
+        let out = set.into_output(None);
+        assert!(out.truncated);
+        assert_eq!(out.content["rowCount"], 2);
+        assert_eq!(out.content["rows"][1]["?column?_2"], 4);
+    }
+
+    #[test]
+    fn byte_cap_and_rows_affected() {
+        let limits = CallLimits { max_output_bytes: 20, ..CallLimits::default() };
+        let mut set = RowSet::new(["t"], &limits);
+        assert!(set.push(vec![Value::from("short")]));
+        assert!(!set.push(vec![Value::from("far too long for the cap")]));
+        assert!(set.is_truncated());
+        let out = RowSet::new([], &CallLimits::default()).into_output(Some(3));
+        assert_eq!(out.content["rowsAffected"], 3);
+        assert_eq!(out.metadata["rowsAffected"], 3);
     }
 }

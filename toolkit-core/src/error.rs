@@ -79,13 +79,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl Error {
     /// A new error of `kind`; `message` is a lowercase fragment such as "connect to postgres".
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Self {
-            kind,
-            message: message.into(),
-            retryable: kind.is_transient(),
-            context: Vec::new(),
-            source: None,
-        }
+        Self { kind, message: message.into(), retryable: kind.is_transient(), context: Vec::new(), source: None }
     }
 
     /// Shorthand for [`ErrorKind::Config`].
@@ -255,9 +249,8 @@ mod tests {
     #[test]
     fn displays_on_one_line_with_context_and_source() {
         let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused\nby peer");
-        let err = Error::new(ErrorKind::Unreachable, "connect to postgres")
-            .with_context("tool", "prod/pg")
-            .with_source(io);
+        let err =
+            Error::new(ErrorKind::Unreachable, "connect to postgres").with_context("tool", "prod/pg").with_source(io);
         assert_eq!(err.to_string(), "connect to postgres (tool: prod/pg): refused; by peer");
         assert!(err.is_retryable());
     }

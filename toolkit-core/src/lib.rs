@@ -16,8 +16,8 @@ pub mod template;
 pub mod validate;
 
 pub use connector::{
-    Capabilities, Connector, ConnectorRegistry, Invocation, InvokeOutput, Invoker,
-    PermissionPlan, PermissionProvisioner, Probe, ProbeReport, Session, ToolInstance,
+    Capabilities, Connector, ConnectorRegistry, Invocation, InvokeOutput, Invoker, PermissionPlan,
+    PermissionProvisioner, Probe, ProbeReport, Session, ToolInstance,
 };
 pub use error::{Error, ErrorKind, Result};
 pub use manifest::{Catalog, LoadedTool, ToolRef};

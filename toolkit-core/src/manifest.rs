@@ -153,9 +153,8 @@ impl Catalog {
         }
         let mut catalog = Catalog::default();
         for file in files {
-            let text = std::fs::read_to_string(&file).map_err(|e| {
-                Error::config(format!("read manifest {}", file.display())).with_source(e)
-            })?;
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| Error::config(format!("read manifest {}", file.display())).with_source(e))?;
             catalog.add_text(&file, &text);
             catalog.files.push(file);
         }
@@ -171,7 +170,11 @@ impl Catalog {
                 Ok(Yaml::Null) => {}
                 Ok(value) => self.add_document(file, &label, value),
                 Err(e) => {
-                    self.diagnostics.push(Diagnostic::error(file, Some(label), FieldError::new("", format!("invalid YAML: {e}"))));
+                    self.diagnostics.push(Diagnostic::error(
+                        file,
+                        Some(label),
+                        FieldError::new("", format!("invalid YAML: {e}")),
+                    ));
                     // The parser cannot resynchronise after a syntax error.
                     break;
                 }
@@ -201,7 +204,10 @@ impl Catalog {
             (API_VERSION, other) => self.diagnostics.push(Diagnostic::error(
                 file,
                 Some(label.to_owned()),
-                FieldError::new("kind", format!("unknown kind `{other}` in {API_VERSION}; known kinds: Tool, ToolRegistry, ApprovalPolicy")),
+                FieldError::new(
+                    "kind",
+                    format!("unknown kind `{other}` in {API_VERSION}; known kinds: Tool, ToolRegistry, ApprovalPolicy"),
+                ),
             )),
             ("v1", "Secret") => self.add_secret(file, label, &value),
             ("v1", "ConfigMap") => self.add_config_map(file, label, &value),
@@ -212,10 +218,17 @@ impl Catalog {
                     Some(label.to_owned()),
                     FieldError::new("", format!("passed over: {kind} ({api_version}) is not a toolkit resource")),
                 )),
-                Some(Err(err)) => self.diagnostics.push(Diagnostic::error(file, Some(resource_label(&value, label)), err)),
+                Some(Err(err)) => {
+                    self.diagnostics.push(Diagnostic::error(file, Some(resource_label(&value, label)), err))
+                }
                 Some(Ok(converted)) => {
                     for note in converted.notes {
-                        self.diagnostics.push(Diagnostic::with(Severity::Note, file, Some(resource_label(&value, label)), FieldError::new("", note)));
+                        self.diagnostics.push(Diagnostic::with(
+                            Severity::Note,
+                            file,
+                            Some(resource_label(&value, label)),
+                            FieldError::new("", note),
+                        ));
                     }
                     for doc in converted.documents {
                         let origin = Origin::Imported(api_version.clone());
@@ -257,8 +270,17 @@ impl Catalog {
 
     fn insert_tool(&mut self, loaded: LoadedTool) {
         if let Some(existing) = self.tools.get_mut(&loaded.reference) {
-            let msg = format!("tool {} is declared twice: in {} and in {}", loaded.reference, existing.source.display(), loaded.source.display());
-            let d = Diagnostic::error(&loaded.source, Some(format!("tool {}", loaded.reference)), FieldError::new("metadata.name", msg));
+            let msg = format!(
+                "tool {} is declared twice: in {} and in {}",
+                loaded.reference,
+                existing.source.display(),
+                loaded.source.display()
+            );
+            let d = Diagnostic::error(
+                &loaded.source,
+                Some(format!("tool {}", loaded.reference)),
+                FieldError::new("metadata.name", msg),
+            );
             existing.problems.push(d);
             return;
         }
@@ -328,17 +350,28 @@ impl Catalog {
         if let Some(map) = value.get("data").and_then(Yaml::as_mapping) {
             for (k, v) in map {
                 let (Some(k), Some(v)) = (k.as_str(), v.as_str()) else {
-                    self.diagnostics.push(Diagnostic::error(file, resource.clone(), FieldError::new("data", "keys and values must be strings")));
+                    self.diagnostics.push(Diagnostic::error(
+                        file,
+                        resource.clone(),
+                        FieldError::new("data", "keys and values must be strings"),
+                    ));
                     continue;
                 };
-                match base64::engine::general_purpose::STANDARD.decode(v.trim()).ok().and_then(|b| String::from_utf8(b).ok()) {
+                match base64::engine::general_purpose::STANDARD
+                    .decode(v.trim())
+                    .ok()
+                    .and_then(|b| String::from_utf8(b).ok())
+                {
                     Some(decoded) => {
                         data.insert(k.to_owned(), SecretString::new(decoded));
                     }
                     None => self.diagnostics.push(Diagnostic::error(
                         file,
                         resource.clone(),
-                        FieldError::new(format!("data.{k}"), "is not base64-encoded UTF-8; put plain text under `stringData`"),
+                        FieldError::new(
+                            format!("data.{k}"),
+                            "is not base64-encoded UTF-8; put plain text under `stringData`",
+                        ),
                     )),
                 }
             }
@@ -349,12 +382,20 @@ impl Catalog {
                     (Some(k), Some(v)) => {
                         data.insert(k.to_owned(), SecretString::new(v));
                     }
-                    _ => self.diagnostics.push(Diagnostic::error(file, resource.clone(), FieldError::new("stringData", "keys and values must be strings"))),
+                    _ => self.diagnostics.push(Diagnostic::error(
+                        file,
+                        resource.clone(),
+                        FieldError::new("stringData", "keys and values must be strings"),
+                    )),
                 }
             }
         }
         if self.secrets.contains(&reference.namespace, &reference.name) {
-            self.diagnostics.push(Diagnostic::error(file, resource, FieldError::new("metadata.name", "secret is declared twice")));
+            self.diagnostics.push(Diagnostic::error(
+                file,
+                resource,
+                FieldError::new("metadata.name", "secret is declared twice"),
+            ));
         }
         self.secrets.insert(&reference.namespace, &reference.name, data);
     }
@@ -399,7 +440,10 @@ impl Catalog {
                     let what = if self.secrets.contains(ns, &sel.name) {
                         format!("secret {ns}/{} has no key `{}`", sel.name, sel.key)
                     } else {
-                        format!("secret {ns}/{} does not exist; add a `kind: Secret` document beside the manifests", sel.name)
+                        format!(
+                            "secret {ns}/{} does not exist; add a `kind: Secret` document beside the manifests",
+                            sel.name
+                        )
                     };
                     errs.push(FieldError::new(path, what));
                 }
@@ -415,7 +459,8 @@ impl Catalog {
 
     /// Every error and warning, tools' and files', in file order.
     pub fn all_diagnostics(&self) -> Vec<&Diagnostic> {
-        let mut all: Vec<&Diagnostic> = self.diagnostics.iter().chain(self.tools.values().flat_map(|t| t.problems.iter())).collect();
+        let mut all: Vec<&Diagnostic> =
+            self.diagnostics.iter().chain(self.tools.values().flat_map(|t| t.problems.iter())).collect();
         all.sort_by(|a, b| a.file.cmp(&b.file).then(b.severity.cmp(&a.severity)));
         all
     }
@@ -429,7 +474,8 @@ impl Catalog {
     pub fn get(&self, reference: &ToolRef) -> Result<&LoadedTool> {
         self.tools.get(reference).ok_or_else(|| {
             let mut err = Error::not_found(format!("tool {reference} is not declared"));
-            let same_name: Vec<String> = self.tools.keys().filter(|r| r.name == reference.name).map(ToString::to_string).collect();
+            let same_name: Vec<String> =
+                self.tools.keys().filter(|r| r.name == reference.name).map(ToString::to_string).collect();
             if !same_name.is_empty() {
                 err = err.with_context("did you mean", same_name.join(", "));
             } else {
@@ -472,8 +518,10 @@ fn resource_label(value: &Yaml, fallback: &str) -> String {
 }
 
 fn metadata_ref(value: &Yaml) -> Result<ToolRef, FieldError> {
-    let meta = value.get("metadata").ok_or_else(|| FieldError::new("metadata", "is required (with at least `name`)"))?;
-    let name = meta.get("name").and_then(Yaml::as_str).ok_or_else(|| FieldError::new("metadata.name", "is required"))?;
+    let meta =
+        value.get("metadata").ok_or_else(|| FieldError::new("metadata", "is required (with at least `name`)"))?;
+    let name =
+        meta.get("name").and_then(Yaml::as_str).ok_or_else(|| FieldError::new("metadata.name", "is required"))?;
     if let Some(e) = check_object_name("metadata.name", name) {
         return Err(e);
     }
@@ -489,9 +537,12 @@ fn metadata_ref(value: &Yaml) -> Result<ToolRef, FieldError> {
 
 fn unknown_top_level(value: &Yaml) -> Option<FieldError> {
     const KNOWN: &[&str] = &["apiVersion", "kind", "metadata", "spec", "status"];
-    value.as_mapping()?.keys().filter_map(Yaml::as_str).find(|k| !KNOWN.contains(k)).map(|k| {
-        FieldError::new(k, format!("unknown field `{k}`; a Tool has {}", KNOWN.join(", ")))
-    })
+    value
+        .as_mapping()?
+        .keys()
+        .filter_map(Yaml::as_str)
+        .find(|k| !KNOWN.contains(k))
+        .map(|k| FieldError::new(k, format!("unknown field `{k}`; a Tool has {}", KNOWN.join(", "))))
 }
 
 /// Deserializes with the failing field's path, and a short message for unknown fields.
@@ -501,10 +552,10 @@ pub fn parse<T: serde::de::DeserializeOwned>(value: Yaml) -> Result<T, FieldErro
         let path = if path == "." { String::new() } else { path };
         let msg = shorten_serde_message(&e.inner().to_string());
         // The path already ends with the unknown field: `spec.descripton: unknown field`.
-        if let Some(rest) = msg.strip_prefix("unknown field `") {
-            if let Some((_, tail)) = rest.split_once('`') {
-                return FieldError::new(path, format!("unknown field{tail}"));
-            }
+        if let Some(rest) = msg.strip_prefix("unknown field `")
+            && let Some((_, tail)) = rest.split_once('`')
+        {
+            return FieldError::new(path, format!("unknown field{tail}"));
         }
         FieldError::new(path, msg)
     })
@@ -518,14 +569,14 @@ fn shorten_serde_message(msg: &str) -> String {
     };
     let bad = head.split('`').nth(1).unwrap_or_default();
     let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
-    let best = candidates
-        .iter()
-        .map(|c| (strsim_distance(bad, c), *c))
-        .min()
-        .filter(|(d, _)| *d <= 3.max(bad.len() / 3));
+    let best =
+        candidates.iter().map(|c| (strsim_distance(bad, c), *c)).min().filter(|(d, _)| *d <= 3.max(bad.len() / 3));
     match best {
         Some((_, c)) => format!("{head}; did you mean `{c}`?"),
-        None if candidates.len() <= 8 => format!("{head}; expected one of {}", candidates.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")),
+        None if candidates.len() <= 8 => format!(
+            "{head}; expected one of {}",
+            candidates.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
+        ),
         None => head.to_owned(),
     }
 }
@@ -549,7 +600,12 @@ fn strsim_distance(a: &str, b: &str) -> usize {
 pub fn secret_refs(spec: &ToolSpec) -> Vec<(String, SecretKeySelector)> {
     let mut out = Vec::new();
     if let Some(c) = &spec.config {
-        for (p, s) in [("credentialsRef", &c.credentials_ref), ("usernameRef", &c.username_ref), ("sshKey", &c.ssh_key), ("token", &c.token)] {
+        for (p, s) in [
+            ("credentialsRef", &c.credentials_ref),
+            ("usernameRef", &c.username_ref),
+            ("sshKey", &c.ssh_key),
+            ("token", &c.token),
+        ] {
             if let Some(s) = s {
                 out.push((format!("spec.config.{p}"), s.clone()));
             }
@@ -596,7 +652,12 @@ fn config_map_refs(spec: &ToolSpec) -> Vec<(String, String, String)> {
             .iter()
             .enumerate()
             .map(|(i, hd)| (format!("spec.http.headers[{i}].value"), &hd.value.value_from))
-            .chain(h.body_parameters.iter().enumerate().map(|(i, p)| (format!("spec.http.bodyParameters[{i}]"), &p.value_from)));
+            .chain(
+                h.body_parameters
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| (format!("spec.http.bodyParameters[{i}]"), &p.value_from)),
+            );
         for (path, vf) in all {
             if let Some(c) = vf.as_ref().and_then(|v| v.config_map_key_ref.as_ref()) {
                 out.push((format!("{path}.valueFrom.configMapKeyRef"), c.name.clone(), c.key.clone()));
@@ -645,7 +706,9 @@ mod tests {
 
     #[test]
     fn unknown_field_names_path_and_suggests() {
-        let c = load("apiVersion: toolkit.dev/v1alpha1\nkind: Tool\nmetadata: {name: a}\nspec:\n  type: builtin\n  builtin: {name: noop}\n  descripton: x\n");
+        let c = load(
+            "apiVersion: toolkit.dev/v1alpha1\nkind: Tool\nmetadata: {name: a}\nspec:\n  type: builtin\n  builtin: {name: noop}\n  descripton: x\n",
+        );
         let t = &c.tools[&ToolRef::new("default", "a")];
         let d = t.first_error().unwrap().to_string();
         assert_eq!(d, "t.yaml: tool default/a: spec.descripton: unknown field; did you mean `description`?");
@@ -653,7 +716,9 @@ mod tests {
 
     #[test]
     fn secrets_from_data_and_string_data() {
-        let c = load("apiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: p}\ndata: {a: aHVudGVyMg==}\nstringData: {b: x}\n");
+        let c = load(
+            "apiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: p}\ndata: {a: aHVudGVyMg==}\nstringData: {b: x}\n",
+        );
         let sel = SecretKeySelector { name: "s".into(), key: "a".into(), namespace: None };
         assert_eq!(c.secrets.get("p", &sel).unwrap().expose(), "hunter2");
         assert!(c.diagnostics.is_empty(), "{:?}", c.diagnostics);

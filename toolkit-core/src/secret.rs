@@ -79,9 +79,11 @@ pub struct SecretStore {
 impl fmt::Debug for SecretStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_set()
-            .entries(self.secrets.iter().map(|((ns, name), keys)| {
-                format!("{ns}/{name}: {:?}", keys.keys().collect::<Vec<_>>())
-            }))
+            .entries(
+                self.secrets
+                    .iter()
+                    .map(|((ns, name), keys)| format!("{ns}/{name}: {:?}", keys.keys().collect::<Vec<_>>())),
+            )
             .finish()
     }
 }
@@ -99,9 +101,7 @@ impl SecretStore {
 
     /// Whether the Secret exists and has `key`.
     pub fn has_key(&self, namespace: &str, name: &str, key: &str) -> bool {
-        self.secrets
-            .get(&(namespace.to_owned(), name.to_owned()))
-            .is_some_and(|d| d.contains_key(key))
+        self.secrets.get(&(namespace.to_owned(), name.to_owned())).is_some_and(|d| d.contains_key(key))
     }
 
     /// Looks a value up synchronously.
@@ -113,10 +113,7 @@ impl SecretStore {
         })?;
         data.get(&selector.key).cloned().ok_or_else(|| {
             Error::not_found(format!("secret {ns}/{} has no key `{}`", selector.name, selector.key))
-                .with_context(
-                    "keys",
-                    data.keys().map(String::as_str).collect::<Vec<_>>().join(", "),
-                )
+                .with_context("keys", data.keys().map(String::as_str).collect::<Vec<_>>().join(", "))
         })
     }
 

@@ -45,9 +45,7 @@ impl UrlTemplate {
                 .ok_or_else(|| format!("unclosed `{{` at byte {} of the URL", text.len() - rest.len() + open))?;
             let name = &after[..close];
             if name.is_empty() || !name.chars().all(is_name_char) {
-                return Err(format!(
-                    "URL placeholder `{{{name}}}` must be a name of letters, digits, `_` or `-`"
-                ));
+                return Err(format!("URL placeholder `{{{name}}}` must be a name of letters, digits, `_` or `-`"));
             }
             if !lit.is_empty() {
                 parts.push(UrlPart::Lit(std::mem::take(&mut lit)));
@@ -189,11 +187,8 @@ impl BodyTemplate {
             match part {
                 BodyPart::Lit(l) => out.push_str(l),
                 BodyPart::Field { path, in_string } => {
-                    let value = if path.len() == 2 && path[0] == "input" {
-                        input.get(&path[1])
-                    } else {
-                        params.get(&path[0])
-                    };
+                    let value =
+                        if path.len() == 2 && path[0] == "input" { input.get(&path[1]) } else { params.get(&path[0]) };
                     match (value, in_string) {
                         (None | Some(Value::Null), true) => {}
                         (None, false) => out.push_str("null"),
@@ -251,10 +246,8 @@ mod tests {
     #[test]
     fn body_values_are_json_escaped() {
         let t = BodyTemplate::parse(r#"{"name": "{{.input.name}}", "n": {{ .input.n }}, "org": "{{.org}}"}"#).unwrap();
-        let body = t.render(
-            &map(json!({"name": "x\", \"admin\": true, \"y\": \"", "n": 3})),
-            &map(json!({"org": "acme"})),
-        );
+        let body =
+            t.render(&map(json!({"name": "x\", \"admin\": true, \"y\": \"", "n": 3})), &map(json!({"org": "acme"})));
         let v: Value = serde_json::from_str(&body).unwrap();
         assert_eq!(v["name"], "x\", \"admin\": true, \"y\": \"");
         assert_eq!(v["n"], 3);

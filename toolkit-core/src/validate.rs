@@ -10,9 +10,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::model::{
-    AuthType, BUILTINS, HttpSpec, Parameter, ToolSpec, ToolType, ValueFrom, ValueSource,
-};
+use crate::model::{AuthType, BUILTINS, HttpSpec, Parameter, ToolSpec, ToolType, ValueFrom, ValueSource};
 use crate::template::{BodyTemplate, FieldRef, UrlTemplate};
 
 /// A problem with one field of a spec.
@@ -33,11 +31,7 @@ impl FieldError {
 
 impl fmt::Display for FieldError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.path.is_empty() {
-            f.write_str(&self.message)
-        } else {
-            write!(f, "{}: {}", self.path, self.message)
-        }
+        if self.path.is_empty() { f.write_str(&self.message) } else { write!(f, "{}: {}", self.path, self.message) }
     }
 }
 
@@ -77,12 +71,7 @@ impl Diagnostic {
     }
 
     /// A diagnostic of any severity.
-    pub fn with(
-        severity: Severity,
-        file: impl Into<PathBuf>,
-        resource: Option<String>,
-        err: FieldError,
-    ) -> Self {
+    pub fn with(severity: Severity, file: impl Into<PathBuf>, resource: Option<String>, err: FieldError) -> Self {
         Self {
             severity,
             file: file.into(),
@@ -124,15 +113,11 @@ pub fn validate_spec(spec: &ToolSpec) -> Vec<FieldError> {
             e.push(FieldError::new(format!("spec.tags[{i}]"), "tags must not be empty"));
         }
     }
-    if let Some(d) = spec.timeout {
-        if d.get().is_zero() {
-            e.push(FieldError::new("spec.timeout", "must be longer than 0s"));
-        }
+    if spec.timeout.is_some_and(|d| d.get().is_zero()) {
+        e.push(FieldError::new("spec.timeout", "must be longer than 0s"));
     }
-    if let Some(d) = spec.idle_timeout {
-        if d.get().is_zero() {
-            e.push(FieldError::new("spec.idleTimeout", "must be longer than 0s"));
-        }
+    if spec.idle_timeout.is_some_and(|d| d.get().is_zero()) {
+        e.push(FieldError::new("spec.idleTimeout", "must be longer than 0s"));
     }
     if let Some(rl) = &spec.rate_limit {
         if !(1..=10_000).contains(&rl.requests_per_minute) {
@@ -141,10 +126,10 @@ pub fn validate_spec(spec: &ToolSpec) -> Vec<FieldError> {
                 format!("{} is out of range; use 1 to 10000", rl.requests_per_minute),
             ));
         }
-        if let Some(b) = rl.burst {
-            if !(1..=1000).contains(&b) {
-                e.push(FieldError::new("spec.rateLimit.burst", format!("{b} is out of range; use 1 to 1000")));
-            }
+        if let Some(b) = rl.burst
+            && !(1..=1000).contains(&b)
+        {
+            e.push(FieldError::new("spec.rateLimit.burst", format!("{b} is out of range; use 1 to 1000")));
         }
     }
     if let Some(l) = &spec.limits {
@@ -230,11 +215,17 @@ pub fn validate_spec(spec: &ToolSpec) -> Vec<FieldError> {
         let p = "spec.authentication";
         let needs_secret = !matches!(auth.type_, AuthType::None);
         if needs_secret && auth.secret_ref.is_none() {
-            e.push(FieldError::new(format!("{p}.secretRef"), format!("is required for `{:?}` authentication", auth.type_).to_lowercase()));
+            e.push(FieldError::new(
+                format!("{p}.secretRef"),
+                format!("is required for `{:?}` authentication", auth.type_).to_lowercase(),
+            ));
         }
         match auth.type_ {
             AuthType::Basic if auth.username.is_none() && auth.username_ref.is_none() => {
-                e.push(FieldError::new(format!("{p}.username"), "basic authentication needs `username` or `usernameRef`"));
+                e.push(FieldError::new(
+                    format!("{p}.username"),
+                    "basic authentication needs `username` or `usernameRef`",
+                ));
             }
             AuthType::Oauth2 => {
                 match &auth.token_url {
@@ -251,10 +242,8 @@ pub fn validate_spec(spec: &ToolSpec) -> Vec<FieldError> {
             check_header_name(e, &format!("{p}.headerName"), h);
         }
     }
-    if let Some(approval) = &spec.approval {
-        if approval.timeout.is_some_and(|d| d.get().is_zero()) {
-            e.push(FieldError::new("spec.approval.timeout", "must be longer than 0s"));
-        }
+    if spec.approval.as_ref().is_some_and(|a| a.timeout.is_some_and(|d| d.get().is_zero())) {
+        e.push(FieldError::new("spec.approval.timeout", "must be longer than 0s"));
     }
     errs
 }
@@ -310,8 +299,7 @@ fn check_http_url(e: &mut Vec<FieldError>, path: &str, u: &str) {
 }
 
 fn check_header_name(e: &mut Vec<FieldError>, path: &str, name: &str) {
-    let ok = !name.is_empty()
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+    let ok = !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
     if !ok {
         e.push(FieldError::new(path, format!("`{name}` is not a valid HTTP header name")));
     }
@@ -352,17 +340,20 @@ fn check_http(e: &mut Vec<FieldError>, http: &HttpSpec, spec: &ToolSpec) {
     if let Some(m) = &http.method {
         const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
         if !METHODS.contains(&m.to_ascii_uppercase().as_str()) {
-            e.push(FieldError::new("spec.http.method", format!("unknown method `{m}`; use one of {}", METHODS.join(", "))));
+            e.push(FieldError::new(
+                "spec.http.method",
+                format!("unknown method `{m}`; use one of {}", METHODS.join(", ")),
+            ));
         }
     }
     for (i, h) in http.headers.iter().enumerate() {
         let p = format!("spec.http.headers[{i}]");
         check_header_name(e, &format!("{p}.name"), &h.name);
         let ValueSource { value, value_from } = &h.value;
-        if let Some(v) = value {
-            if v.contains(['\r', '\n']) {
-                e.push(FieldError::new(format!("{p}.value.value"), "must not contain line breaks"));
-            }
+        if let Some(v) = value
+            && v.contains(['\r', '\n'])
+        {
+            e.push(FieldError::new(format!("{p}.value.value"), "must not contain line breaks"));
         }
         check_value_source(e, &format!("{p}.value"), value.as_ref(), value_from.as_ref());
     }
@@ -453,9 +444,17 @@ mod tests {
 
     #[test]
     fn type_specific_blocks() {
-        let s = ToolSpec { type_: ToolType::Mcp, mcp: Some(McpSpec { url: Some("http://h/mcp".into()), ..Default::default() }), ..Default::default() };
+        let s = ToolSpec {
+            type_: ToolType::Mcp,
+            mcp: Some(McpSpec { url: Some("http://h/mcp".into()), ..Default::default() }),
+            ..Default::default()
+        };
         assert_eq!(validate_spec(&s)[0].path, "spec.mcp.toolName");
-        let s = ToolSpec { type_: ToolType::Builtin, builtin: Some(BuiltinSpec { name: "rm".into() }), ..Default::default() };
+        let s = ToolSpec {
+            type_: ToolType::Builtin,
+            builtin: Some(BuiltinSpec { name: "rm".into() }),
+            ..Default::default()
+        };
         assert!(validate_spec(&s)[0].message.contains("unknown builtin"));
     }
 }

@@ -11,9 +11,7 @@ use serde_yaml::Value as Yaml;
 use toolkit_core::compat::import_file;
 use toolkit_core::connector::BuildContext;
 use toolkit_core::validate::{Diagnostic, FieldError, Severity};
-use toolkit_core::{
-    Capabilities, Catalog, Connector, ConnectorRegistry, Error, ToolInstance, ToolSpec, ToolType,
-};
+use toolkit_core::{Capabilities, Catalog, Connector, ConnectorRegistry, Error, ToolInstance, ToolSpec, ToolType};
 
 /// Secrets that corpus tools reference without shipping them; a user imports those tools next to
 /// Secrets of their own.
@@ -43,9 +41,7 @@ impl Connector for AnyType {
     }
 
     fn build(&self, _: BuildContext) -> toolkit_core::Result<Arc<dyn ToolInstance>> {
-        Err(Error::unsupported(
-            "build a tool: this connector only validates",
-        ))
+        Err(Error::unsupported("build a tool: this connector only validates"))
     }
 }
 
@@ -66,10 +62,7 @@ fn corpus() -> PathBuf {
     match std::env::var_os("TOOLKIT_COMPAT_DIR").map(PathBuf::from) {
         Some(dir) if dir.is_dir() => dir,
         Some(dir) => panic!("TOOLKIT_COMPAT_DIR={} is not a folder", dir.display()),
-        None => panic!(
-            "peer corpus not found at {}; set TOOLKIT_COMPAT_DIR",
-            beside.display()
-        ),
+        None => panic!("peer corpus not found at {}; set TOOLKIT_COMPAT_DIR", beside.display()),
     }
 }
 
@@ -112,11 +105,7 @@ fn load(file: &Path, text: &str) -> Catalog {
 }
 
 fn errors(catalog: &Catalog) -> Vec<&Diagnostic> {
-    catalog
-        .all_diagnostics()
-        .into_iter()
-        .filter(|d| d.severity == Severity::Error)
-        .collect()
+    catalog.all_diagnostics().into_iter().filter(|d| d.severity == Severity::Error).collect()
 }
 
 /// An error naming the file and a field, on one line.
@@ -129,9 +118,7 @@ fn names_file_and_field(file: &Path, d: &Diagnostic) -> bool {
 }
 
 fn leaks_secret(lines: impl IntoIterator<Item = String>) -> Option<String> {
-    lines
-        .into_iter()
-        .find(|l| SECRET_VALUES.iter().any(|s| l.contains(s)))
+    lines.into_iter().find(|l| SECRET_VALUES.iter().any(|s| l.contains(s)))
 }
 
 #[test]
@@ -143,10 +130,8 @@ fn every_corpus_file_loads_through_the_catalog() {
         let errs = errors(&catalog);
         if is_invalid(&file) {
             if !errs.iter().any(|d| names_file_and_field(&file, d)) {
-                failures.push(format!(
-                    "{}: expected an error naming the file and a field, got {errs:?}",
-                    file.display()
-                ));
+                failures
+                    .push(format!("{}: expected an error naming the file and a field, got {errs:?}", file.display()));
             }
         } else {
             if !errs.is_empty() {
@@ -158,12 +143,8 @@ fn every_corpus_file_loads_through_the_catalog() {
                 failures.push(format!("{}: yielded no tool", file.display()));
             }
         }
-        if let Some(line) = leaks_secret(catalog.all_diagnostics().iter().map(ToString::to_string))
-        {
-            failures.push(format!(
-                "{}: a secret value shows in: {line}",
-                file.display()
-            ));
+        if let Some(line) = leaks_secret(catalog.all_diagnostics().iter().map(ToString::to_string)) {
+            failures.push(format!("{}: a secret value shows in: {line}", file.display()));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -177,29 +158,17 @@ fn imported_yaml_loads_back_as_the_same_resources() {
         match (import_file(&file, &text), is_invalid(&file)) {
             (Err(diags), true) => {
                 if !diags.iter().any(|d| names_file_and_field(&file, d)) {
-                    failures.push(format!(
-                        "{}: import refused it without naming a field: {diags:?}",
-                        file.display()
-                    ));
+                    failures.push(format!("{}: import refused it without naming a field: {diags:?}", file.display()));
                 }
             }
-            (Ok(_), true) => failures.push(format!(
-                "{}: import accepted an invalid file",
-                file.display()
-            )),
+            (Ok(_), true) => failures.push(format!("{}: import accepted an invalid file", file.display())),
             (Err(diags), false) => {
                 let lines: Vec<String> = diags.iter().map(ToString::to_string).collect();
-                failures.push(format!(
-                    "{}: import refused a valid file: {lines:#?}",
-                    file.display()
-                ));
+                failures.push(format!("{}: import refused a valid file: {lines:#?}", file.display()));
             }
             (Ok((yaml, notes)), false) => {
                 if let Some(line) = leaks_secret(notes) {
-                    failures.push(format!(
-                        "{}: a secret value shows in a note: {line}",
-                        file.display()
-                    ));
+                    failures.push(format!("{}: a secret value shows in a note: {line}", file.display()));
                 }
                 failures.extend(compare(&file, &text, &yaml));
             }
@@ -215,25 +184,16 @@ fn compare(file: &Path, peer: &str, imported: &str) -> Vec<String> {
         let doc = Yaml::deserialize(doc).unwrap();
         let api_version = doc["apiVersion"].as_str().unwrap_or_default();
         if !matches!(api_version, "toolkit.dev/v1alpha1" | "v1") {
-            failures.push(format!(
-                "{}: import printed a `{api_version}` document",
-                file.display()
-            ));
+            failures.push(format!("{}: import printed a `{api_version}` document", file.display()));
         }
     }
     let direct = load(file, peer);
     let native = load(file, imported);
     if let Some(d) = errors(&native).first() {
-        failures.push(format!(
-            "{}: the imported YAML does not validate: {d}",
-            file.display()
-        ));
+        failures.push(format!("{}: the imported YAML does not validate: {d}", file.display()));
     }
     let specs = |c: &Catalog| -> Vec<(String, Option<ToolSpec>)> {
-        c.tools
-            .iter()
-            .map(|(r, t)| (r.to_string(), t.tool.as_ref().map(|t| t.spec.clone())))
-            .collect()
+        c.tools.iter().map(|(r, t)| (r.to_string(), t.tool.as_ref().map(|t| t.spec.clone()))).collect()
     };
     if specs(&direct) != specs(&native) {
         failures.push(format!(
@@ -243,29 +203,16 @@ fn compare(file: &Path, peer: &str, imported: &str) -> Vec<String> {
             specs(&native)
         ));
     }
-    let policies = |c: &Catalog| {
-        c.approval_policies
-            .iter()
-            .map(|(r, (p, _))| (r.clone(), p.spec.clone()))
-            .collect::<Vec<_>>()
-    };
+    let policies =
+        |c: &Catalog| c.approval_policies.iter().map(|(r, (p, _))| (r.clone(), p.spec.clone())).collect::<Vec<_>>();
     if policies(&direct) != policies(&native) {
-        failures.push(format!(
-            "{}: approval policies differ after import",
-            file.display()
-        ));
+        failures.push(format!("{}: approval policies differ after import", file.display()));
     }
     let registries = |c: &Catalog| {
-        c.registries
-            .iter()
-            .map(|(r, (reg, _))| (r.clone(), reg.metadata.clone(), reg.spec.clone()))
-            .collect::<Vec<_>>()
+        c.registries.iter().map(|(r, (reg, _))| (r.clone(), reg.metadata.clone(), reg.spec.clone())).collect::<Vec<_>>()
     };
     if registries(&direct) != registries(&native) {
-        failures.push(format!(
-            "{}: registries differ after import",
-            file.display()
-        ));
+        failures.push(format!("{}: registries differ after import", file.display()));
     }
     failures
 }
@@ -277,18 +224,10 @@ fn inline_tools_are_imported_not_dropped() {
     let types: Vec<(String, ToolType)> = catalog
         .tools
         .iter()
-        .map(|(r, t)| {
-            (
-                r.to_string(),
-                t.tool.as_ref().map_or(ToolType::Unset, |t| t.spec.type_),
-            )
-        })
+        .map(|(r, t)| (r.to_string(), t.tool.as_ref().map_or(ToolType::Unset, |t| t.spec.type_)))
         .collect();
     assert_eq!(
         types,
-        [
-            ("default/csv-summarise".to_owned(), ToolType::Bash),
-            ("default/text-stats".to_owned(), ToolType::Bash)
-        ]
+        [("default/csv-summarise".to_owned(), ToolType::Bash), ("default/text-stats".to_owned(), ToolType::Bash)]
     );
 }

@@ -162,7 +162,8 @@ impl Runtime {
         }
         self.inner.catalog.get(reference)?;
         let reason = self.inner.unserved.get(reference).cloned().unwrap_or_else(|| "not prepared".into());
-        Err(Error::config(format!("tool {reference} is not usable: {reason}")).with_context("hint", "run `toolkit validate`"))
+        Err(Error::config(format!("tool {reference} is not usable: {reason}"))
+            .with_context("hint", "run `toolkit validate`"))
     }
 
     /// Prepared tools, sorted by reference.
@@ -185,7 +186,12 @@ impl Runtime {
             };
             let probe_failed = status.last_probe.as_ref().is_some_and(|p| !p.ok);
             let reason = reason.or_else(|| {
-                probe_failed.then(|| format!("last probe failed: {}", status.last_probe.as_ref().and_then(|p| p.error.clone()).unwrap_or_default()))
+                probe_failed.then(|| {
+                    format!(
+                        "last probe failed: {}",
+                        status.last_probe.as_ref().and_then(|p| p.error.clone()).unwrap_or_default()
+                    )
+                })
             });
             out.push(ToolListing {
                 tool: reference.clone(),

@@ -42,11 +42,32 @@ impl Runtime {
     /// Runs one call through the whole pipeline. Every outcome, including refusals, is counted
     /// and audited before this returns; errors are already redacted.
     pub async fn call(&self, caller: &Caller, reference: &ToolRef, arguments: Value) -> Result<CallOutcome> {
+        self.call_until(caller, reference, arguments, std::future::pending()).await
+    }
+
+    /// [`call`](Self::call), stopped early when `cancelled` completes (the caller went away or
+    /// cancelled the request). A stopped call is still counted and audited, with the decision
+    /// `cancelled`, so dropping the invocation never loses its audit record.
+    pub async fn call_until(
+        &self,
+        caller: &Caller,
+        reference: &ToolRef,
+        arguments: Value,
+        cancelled: impl Future<Output = ()>,
+    ) -> Result<CallOutcome> {
         let started = Instant::now();
         let time = chrono::Utc::now();
         let secrets = self.secret_values();
         let mut decision = String::from("allowed");
-        let result = self.run_call(caller, reference, &arguments, &mut decision).await;
+        let finished = tokio::select! {
+            result = self.run_call(caller, reference, &arguments, &mut decision) => Some(result),
+            () = cancelled => None,
+        };
+        let result = finished.unwrap_or_else(|| {
+            decision = "cancelled".into();
+            Err(Error::new(ErrorKind::Timeout, "finish the call: the caller cancelled it")
+                .with_context("tool", reference))
+        });
         let duration = started.elapsed();
         let result = match result {
             Ok(mut out) => {
@@ -80,7 +101,13 @@ impl Runtime {
         result.map(|output| CallOutcome { output, duration })
     }
 
-    async fn run_call(&self, caller: &Caller, reference: &ToolRef, arguments: &Value, decision: &mut String) -> Result<InvokeOutput> {
+    async fn run_call(
+        &self,
+        caller: &Caller,
+        reference: &ToolRef,
+        arguments: &Value,
+        decision: &mut String,
+    ) -> Result<InvokeOutput> {
         let tool = self.tool(reference)?;
         let ctx = |e: Error| e.with_context("tool", reference);
         if !tool.spec().enabled {
@@ -116,18 +143,22 @@ impl Runtime {
             Decision::Allow => {}
             Decision::Deny(reasons) => {
                 *decision = format!("denied: {}", reasons.join("; "));
-                return Err(ctx(Error::new(ErrorKind::Denied, format!("policy refused the call: {}", reasons.join("; ")))));
+                return Err(ctx(Error::new(
+                    ErrorKind::Denied,
+                    format!("policy refused the call: {}", reasons.join("; ")),
+                )));
             }
         }
-        let invoker = tool
-            .instance()
-            .invoker()
-            .ok_or_else(|| ctx(Error::unsupported(format!("call a `{}` tool: this type has no invoke", tool.spec().type_))))?;
+        let invoker = tool.instance().invoker().ok_or_else(|| {
+            ctx(Error::unsupported(format!("call a `{}` tool: this type has no invoke", tool.spec().type_)))
+        })?;
         let limits = tool.limits();
         let call = Invocation { arguments: args.clone(), limits };
         match tokio::time::timeout(limits.timeout, invoker.invoke(call)).await {
             Ok(result) => result.map_err(ctx),
-            Err(_) => Err(ctx(Error::new(ErrorKind::Timeout, format!("call did not finish within {:?}", limits.timeout)))),
+            Err(_) => {
+                Err(ctx(Error::new(ErrorKind::Timeout, format!("call did not finish within {:?}", limits.timeout))))
+            }
         }
     }
 
@@ -145,7 +176,10 @@ impl Runtime {
                     let verdict = toolkit_policy::check_read_only(dialect, &command.join(" "));
                     if !verdict.read_only {
                         decision = format!("denied: {}", verdict.reasons.join("; "));
-                        return Err(Error::new(ErrorKind::Denied, format!("policy refused the command: {}", verdict.reasons.join("; "))));
+                        return Err(Error::new(
+                            ErrorKind::Denied,
+                            format!("policy refused the command: {}", verdict.reasons.join("; ")),
+                        ));
                     }
                 }
             }
@@ -154,7 +188,9 @@ impl Runtime {
             session.close().await;
             match out {
                 Ok(r) => r,
-                Err(_) => Err(Error::new(ErrorKind::Timeout, format!("command did not finish within {:?}", limits.timeout))),
+                Err(_) => {
+                    Err(Error::new(ErrorKind::Timeout, format!("command did not finish within {:?}", limits.timeout)))
+                }
             }
         }
         .await

@@ -113,7 +113,9 @@ fn limits_of(spec: &ToolSpec) -> CallLimits {
     let l = spec.limits.clone().unwrap_or_default();
     CallLimits {
         max_rows: l.max_rows.map_or(DEFAULT_MAX_ROWS, |n| n as usize),
-        max_output_bytes: l.max_output_bytes.map_or(DEFAULT_MAX_OUTPUT_BYTES, |n| usize::try_from(n).unwrap_or(usize::MAX)),
+        max_output_bytes: l
+            .max_output_bytes
+            .map_or(DEFAULT_MAX_OUTPUT_BYTES, |n| usize::try_from(n).unwrap_or(usize::MAX)),
         timeout: spec.timeout.map_or(DEFAULT_TIMEOUT, |d| d.get()),
     }
 }

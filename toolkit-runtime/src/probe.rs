@@ -38,7 +38,8 @@ impl Runtime {
         let settings = spec.probe.as_ref().map(|p| p.spec()).unwrap_or_default();
         let timeout = settings.timeout.map_or(DEFAULT_PROBE_TIMEOUT, |d| d.get());
         let Some(probe) = tool.instance().probe() else {
-            return Err(Error::unsupported(format!("probe a `{}` tool: this type has no probe", spec.type_)).with_context("tool", reference));
+            return Err(Error::unsupported(format!("probe a `{}` tool: this type has no probe", spec.type_))
+                .with_context("tool", reference));
         };
         let started = Instant::now();
         let time = chrono::Utc::now();
@@ -51,7 +52,14 @@ impl Runtime {
         let (phase, record) = match result {
             Ok(report) => (
                 ToolPhase::Ready,
-                LastProbe { time, ok: true, latency_ms, server_version: report.server_version, error_kind: None, error: None },
+                LastProbe {
+                    time,
+                    ok: true,
+                    latency_ms,
+                    server_version: report.server_version,
+                    error_kind: None,
+                    error: None,
+                },
             ),
             Err(e) => {
                 let e = e.map_text(|s| redact_text(s, &secrets));

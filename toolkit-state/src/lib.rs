@@ -106,10 +106,7 @@ impl StateStore {
             .connect_with(options)
             .await
             .map_err(|e| db_error(e, format!("open state database in {}", dir.display())))?;
-        sqlx::raw_sql(SCHEMA)
-            .execute(&pool)
-            .await
-            .map_err(|e| db_error(e, "create state tables"))?;
+        sqlx::raw_sql(SCHEMA).execute(&pool).await.map_err(|e| db_error(e, "create state tables"))?;
         Ok(Self { pool, dir: dir.to_owned() })
     }
 
@@ -126,7 +123,9 @@ impl StateStore {
 
 pub(crate) fn db_error(e: sqlx::Error, what: impl Into<String>) -> Error {
     let kind = match &e {
-        sqlx::Error::Database(d) if d.message().contains("locked") || d.message().contains("busy") => ErrorKind::Timeout,
+        sqlx::Error::Database(d) if d.message().contains("locked") || d.message().contains("busy") => {
+            ErrorKind::Timeout
+        }
         sqlx::Error::PoolTimedOut => ErrorKind::Timeout,
         _ => ErrorKind::Internal,
     };

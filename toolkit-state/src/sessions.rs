@@ -47,7 +47,14 @@ pub struct SessionRecord {
 
 impl StateStore {
     /// Records a new active session.
-    pub async fn create_session(&self, id: &str, tool: &ToolRef, kind: &str, pid: u32, idle_timeout_secs: u64) -> Result<()> {
+    pub async fn create_session(
+        &self,
+        id: &str,
+        tool: &ToolRef,
+        kind: &str,
+        pid: u32,
+        idle_timeout_secs: u64,
+    ) -> Result<()> {
         let t = now();
         sqlx::query(
             "INSERT INTO sessions (id, namespace, name, kind, pid, started_at, last_seen_at, idle_timeout_secs, state)
@@ -91,14 +98,16 @@ impl StateStore {
 
     /// Ends a session (if still active) with a reason.
     pub async fn end_session(&self, id: &str, reason: &str) -> Result<bool> {
-        let n = sqlx::query("UPDATE sessions SET state = 'ended', ended_at = ?, end_reason = ? WHERE id = ? AND state = 'active'")
-            .bind(now())
-            .bind(reason)
-            .bind(id)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| db_error(e, "end session"))?
-            .rows_affected();
+        let n = sqlx::query(
+            "UPDATE sessions SET state = 'ended', ended_at = ?, end_reason = ? WHERE id = ? AND state = 'active'",
+        )
+        .bind(now())
+        .bind(reason)
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| db_error(e, "end session"))?
+        .rows_affected();
         Ok(n > 0)
     }
 

@@ -75,7 +75,9 @@ pub fn run() -> ExitCode {
             }
         },
         Some("-h" | "--help") | None => {
-            println!("toolkit-operator: reconciles Tool and ToolRegistry in Kubernetes (not built yet).\n\nUsage: toolkit-operator crdgen   print the CustomResourceDefinitions");
+            println!(
+                "toolkit-operator: reconciles Tool and ToolRegistry in Kubernetes (not built yet).\n\nUsage: toolkit-operator crdgen   print the CustomResourceDefinitions"
+            );
             ExitCode::SUCCESS
         }
         Some(other) => {

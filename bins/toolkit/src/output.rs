@@ -13,7 +13,8 @@ pub fn structured<T: Serialize>(format: Format, value: &T) -> Result<bool> {
     match format {
         Format::Table => Ok(false),
         Format::Json => {
-            let text = serde_json::to_string_pretty(value).map_err(|e| Error::internal("render JSON").with_source(e))?;
+            let text =
+                serde_json::to_string_pretty(value).map_err(|e| Error::internal("render JSON").with_source(e))?;
             println!("{text}");
             Ok(true)
         }
@@ -28,7 +29,9 @@ pub fn structured<T: Serialize>(format: Format, value: &T) -> Result<bool> {
 /// A table with a header row.
 pub fn table(header: &[&str]) -> Table {
     let mut t = Table::new();
-    t.load_preset(UTF8_BORDERS_ONLY).set_content_arrangement(ContentArrangement::Dynamic).set_header(header.iter().copied());
+    t.load_preset(UTF8_BORDERS_ONLY)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_header(header.iter().copied());
     t
 }
 
@@ -37,7 +40,14 @@ pub fn table(header: &[&str]) -> Table {
 pub fn human_value(value: &Value) {
     if let Some(rows) = value.get("rows").and_then(Value::as_array) {
         let columns: Vec<String> = match value.get("columns").and_then(Value::as_array) {
-            Some(cols) => cols.iter().map(|c| c.as_str().map(str::to_owned).unwrap_or_else(|| c.get("name").and_then(Value::as_str).unwrap_or("?").to_owned())).collect(),
+            Some(cols) => cols
+                .iter()
+                .map(|c| {
+                    c.as_str()
+                        .map(str::to_owned)
+                        .unwrap_or_else(|| c.get("name").and_then(Value::as_str).unwrap_or("?").to_owned())
+                })
+                .collect(),
             None => rows.first().and_then(Value::as_object).map(|o| o.keys().cloned().collect()).unwrap_or_default(),
         };
         if rows.iter().all(Value::is_object) && !columns.is_empty() {

@@ -28,7 +28,10 @@ impl Env {
         let env = Self { _dir: dir, tools, state, canary, outputs: Vec::new() };
         env.write(
             "secrets.yaml",
-            &format!("apiVersion: v1\nkind: Secret\nmetadata: {{name: canary}}\nstringData: {{value: {}}}\n", env.canary),
+            &format!(
+                "apiVersion: v1\nkind: Secret\nmetadata: {{name: canary}}\nstringData: {{value: {}}}\n",
+                env.canary
+            ),
         );
         env
     }
@@ -223,10 +226,18 @@ spec:
     let out = env.expect(&["tool", "exec", "customers", "--", "select name from customers order by id"], 0);
     assert!(out.contains("Ada Lovelace") && out.contains("Grace Hopper"), "{out}");
     assert!(!out.contains("Katherine"), "row cap not applied: {out}");
-    let out = env.expect(&["tool", "call", "customers", "--args", r#"{"query": "select count(*) as n from orders"}"#, "-o", "json"], 0);
+    let out = env.expect(
+        &["tool", "call", "customers", "--args", r#"{"query": "select count(*) as n from orders"}"#, "-o", "json"],
+        0,
+    );
     assert!(out.contains("\"n\": 6"), "{out}");
-    for write in ["delete from customers", "insert into customers (name, country, since) values ('x','y','z')", "drop table orders"] {
-        let out = env.expect(&["tool", "call", "customers", "--args", &serde_json::json!({"query": write}).to_string()], 5);
+    for write in [
+        "delete from customers",
+        "insert into customers (name, country, since) values ('x','y','z')",
+        "drop table orders",
+    ] {
+        let out =
+            env.expect(&["tool", "call", "customers", "--args", &serde_json::json!({"query": write}).to_string()], 5);
         assert!(out.contains("denied") || out.contains("refused"), "{write}: {out}");
     }
     let out = env.expect(&["tool", "exec", "customers", "--", "select count(*) as n from customers"], 0);
@@ -267,7 +278,11 @@ spec:
         )
     };
     env.write("pg.yaml", &tool("pg", "canary"));
-    env.write("wrong.yaml", &(tool("pg-wrong", "wrong") + "---\napiVersion: v1\nkind: Secret\nmetadata: {name: wrong}\nstringData: {value: not-the-password}\n"));
+    env.write(
+        "wrong.yaml",
+        &(tool("pg-wrong", "wrong")
+            + "---\napiVersion: v1\nkind: Secret\nmetadata: {name: wrong}\nstringData: {value: not-the-password}\n"),
+    );
     env.write(
         "down.yaml",
         "apiVersion: toolkit.dev/v1alpha1\nkind: Tool\nmetadata: {name: pg-down}\nspec:\n  type: postgres\n  description: pg\n  config: {hostname: 127.0.0.1, port: 1, username: x, databaseName: postgres}\n",
@@ -281,7 +296,14 @@ spec:
     let out = env.expect(&["tool", "probe", "pg-down"], 6);
     assert!(out.contains("unreachable"), "{out}");
     let out = env.expect(&["tool", "probe", "--all", "-o", "json"], 6);
-    assert_eq!(serde_json::from_str::<serde_json::Value>(&out[..out.rfind(']').unwrap() + 1]).unwrap().as_array().unwrap().len(), 3);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&out[..out.rfind(']').unwrap() + 1])
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
 
     let out = env.expect(&["tool", "exec", "pg", "--", "select", "current_user", "as", "who"], 0);
     assert!(out.contains(&role), "{out}");
@@ -290,10 +312,22 @@ spec:
     assert!(out.contains("refused"), "{out}");
 
     // connect injects the env into the child only; the value never reaches our output.
-    let mut cmd = env.command(&["tool", "connect", "pg", "--", "sh", "-c", "test \"$PGPASSWORD\" = \"$EXPECTED\" && echo user=$PGUSER"]);
+    let mut cmd = env.command(&[
+        "tool",
+        "connect",
+        "pg",
+        "--",
+        "sh",
+        "-c",
+        "test \"$PGPASSWORD\" = \"$EXPECTED\" && echo user=$PGUSER",
+    ]);
     let out = cmd.env("EXPECTED", &env.canary).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(out.status.success() && stdout.contains(&format!("user={role}")), "{stdout} {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success() && stdout.contains(&format!("user={role}")),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     // The idle timeout ends a session without a terminal after idleTimeout (2s).
     let started = Instant::now();
@@ -302,7 +336,8 @@ spec:
     assert!(started.elapsed() < Duration::from_secs(20));
 
     // pause ends a running session from another process.
-    let mut child = env.command(&["tool", "connect", "pg", "--", "sleep", "30"]).stderr(Stdio::piped()).spawn().unwrap();
+    let mut child =
+        env.command(&["tool", "connect", "pg", "--", "sleep", "30"]).stderr(Stdio::piped()).spawn().unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let s = env.expect(&["tool", "status", "-o", "json"], 0);
@@ -326,7 +361,9 @@ spec:
 
 #[test]
 fn redis_probe_and_exec() {
-    let (Some(host), Some(port)) = (service("TOOLKIT_TEST_REDIS_HOST"), service("TOOLKIT_TEST_REDIS_PORT")) else { return };
+    let (Some(host), Some(port)) = (service("TOOLKIT_TEST_REDIS_HOST"), service("TOOLKIT_TEST_REDIS_PORT")) else {
+        return;
+    };
     let mut env = Env::new();
     let key = unique_name("toolkit_cli");
     env.write(
@@ -338,7 +375,8 @@ fn redis_probe_and_exec() {
     let out = env.expect(&["tool", "probe", "cache"], 0);
     assert!(out.contains("Ready"), "{out}");
     env.expect(&["tool", "exec", "cache", "--", "SET", &key, "hello"], 0);
-    let out = env.expect(&["tool", "call", "cache", "--args", &serde_json::json!({"command": ["GET", key]}).to_string()], 0);
+    let out =
+        env.expect(&["tool", "call", "cache", "--args", &serde_json::json!({"command": ["GET", key]}).to_string()], 0);
     assert!(out.contains("hello"), "{out}");
     env.expect(&["tool", "exec", "cache", "--", "DEL", &key], 0);
 }
@@ -362,7 +400,11 @@ fn http_upstream() -> (String, std::sync::mpsc::Receiver<String>) {
             let _ = tx.send(head);
             let body = r#"{"results":[{"name":"Paris","latitude":48.85}]}"#;
             let mut s = stream;
-            let _ = write!(s, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+            let _ = write!(
+                s,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
         }
     });
     (format!("http://{addr}"), rx)

@@ -21,14 +21,9 @@ pub(super) fn convert(value: &Yaml) -> Result<Converted, FieldError> {
     let root = Fields::root(value)?;
     check_object(&root)?;
     let metadata = metadata(&root)?;
-    let spec = root
-        .get("spec")
-        .ok_or_else(|| FieldError::new("spec", "is required"))?;
+    let spec = root.get("spec").ok_or_else(|| FieldError::new("spec", "is required"))?;
     let spec: ToolSpec = parse(spec.clone()).map_err(|e| under("spec", e))?;
-    Ok(Converted {
-        documents: vec![tool_document(metadata, spec)?],
-        notes: Vec::new(),
-    })
+    Ok(Converted { documents: vec![tool_document(metadata, spec)?], notes: Vec::new() })
 }
 
 #[cfg(test)]
@@ -47,19 +42,17 @@ mod tests {
         let tool: Tool = parse(out.documents[0].clone()).unwrap();
         assert_eq!(tool.spec.type_, ToolType::Postgres);
         assert_eq!(tool.spec.tags, ["db"]);
-        assert_eq!(
-            tool.spec.config.unwrap().credentials_ref.unwrap().key,
-            "password"
-        );
+        assert_eq!(tool.spec.config.unwrap().credentials_ref.unwrap().key, "password");
         assert_eq!(tool.metadata.labels.unwrap()["a"], "b");
         assert!(out.notes.is_empty());
     }
 
     #[test]
     fn unknown_spec_fields_are_named() {
-        let v: Yaml =
-            serde_yaml::from_str("apiVersion: agentkube.io/v1alpha1\nkind: Tool\nmetadata: {name: pg}\nspec: {type: postgres, hostnam: h}\n")
-                .unwrap();
+        let v: Yaml = serde_yaml::from_str(
+            "apiVersion: agentkube.io/v1alpha1\nkind: Tool\nmetadata: {name: pg}\nspec: {type: postgres, hostnam: h}\n",
+        )
+        .unwrap();
         assert_eq!(convert(&v).unwrap_err().path, "spec.hostnam");
     }
 }

@@ -11,8 +11,8 @@ use serde_yaml::Value as Yaml;
 use super::Converted;
 use super::fields::{Fields, check_object, metadata, tool_document, value_from};
 use crate::model::{
-    AgentSpec, ApprovalRequired, ApprovalSpec, BuiltinSpec, CommandSpec, HttpHeader, HttpSpec,
-    McpSpec, ObjectRef, OnTimeout, Parameter, ToolAnnotations, ToolSpec, ToolType, ValueSource,
+    AgentSpec, ApprovalRequired, ApprovalSpec, BuiltinSpec, CommandSpec, HttpHeader, HttpSpec, McpSpec, ObjectRef,
+    OnTimeout, Parameter, ToolAnnotations, ToolSpec, ToolType, ValueSource,
 };
 use crate::validate::FieldError;
 
@@ -28,13 +28,7 @@ pub(super) fn convert(value: &Yaml) -> Result<Converted, FieldError> {
     check_object(&root)?;
     let metadata = metadata(&root)?;
     let spec = root.required_map("spec")?;
-    let mut known = vec![
-        "type",
-        "description",
-        "inputSchema",
-        "annotations",
-        "approval",
-    ];
+    let mut known = vec!["type", "description", "inputSchema", "annotations", "approval"];
     known.extend_from_slice(TYPE_BLOCKS);
     spec.allow(&known)?;
     let type_name = spec.required_str("type")?;
@@ -49,10 +43,7 @@ pub(super) fn convert(value: &Yaml) -> Result<Converted, FieldError> {
     let mut out = ToolSpec {
         description: spec.string("description")?,
         input_schema: spec.json("inputSchema")?,
-        annotations: spec
-            .map("annotations")?
-            .map(|a| annotations(&a))
-            .transpose()?,
+        annotations: spec.map("annotations")?.map(|a| annotations(&a)).transpose()?,
         approval: spec.map("approval")?.map(|a| approval(&a)).transpose()?,
         ..ToolSpec::default()
     };
@@ -69,17 +60,12 @@ pub(super) fn convert(value: &Yaml) -> Result<Converted, FieldError> {
         }
         "agent" => {
             out.type_ = ToolType::Agent;
-            out.agent = Some(AgentSpec {
-                name: referenced_name(&spec, "agent")?,
-                ..AgentSpec::default()
-            });
+            out.agent = Some(AgentSpec { name: referenced_name(&spec, "agent")?, ..AgentSpec::default() });
         }
         "builtin" => {
             // The builtin is chosen by `builtin.name`, whatever the tool is called.
             out.type_ = ToolType::Builtin;
-            out.builtin = Some(BuiltinSpec {
-                name: referenced_name(&spec, "builtin")?,
-            });
+            out.builtin = Some(BuiltinSpec { name: referenced_name(&spec, "builtin")? });
         }
         "inline" => {
             out.type_ = ToolType::Bash;
@@ -94,51 +80,31 @@ pub(super) fn convert(value: &Yaml) -> Result<Converted, FieldError> {
         other => {
             return Err(FieldError::new(
                 "spec.type",
-                format!(
-                    "unknown ark tool type `{other}`; ark defines http, mcp, agent, team, builtin and inline"
-                ),
+                format!("unknown ark tool type `{other}`; ark defines http, mcp, agent, team, builtin and inline"),
             ));
         }
     }
-    Ok(Converted {
-        documents: vec![tool_document(metadata, out)?],
-        notes,
-    })
+    Ok(Converted { documents: vec![tool_document(metadata, out)?], notes })
 }
 
 fn http(block: &Fields<'_>, notes: &mut Vec<String>) -> Result<HttpSpec, FieldError> {
-    block.allow(&[
-        "url",
-        "method",
-        "headers",
-        "timeout",
-        "body",
-        "bodyParameters",
-    ])?;
+    block.allow(&["url", "method", "headers", "timeout", "body", "bodyParameters"])?;
     let mut headers = Vec::new();
     for header in block.maps("headers")? {
         header.allow(&["name", "value"])?;
         let value = header.required_map("value")?;
         value.allow(&["value", "valueFrom"])?;
-        let value_from = value
-            .map("valueFrom")?
-            .map(|f| value_from(&f, &["queryParameterRef"], notes))
-            .transpose()?;
+        let value_from = value.map("valueFrom")?.map(|f| value_from(&f, &["queryParameterRef"], notes)).transpose()?;
         headers.push(HttpHeader {
             name: header.required_str("name")?.to_owned(),
-            value: ValueSource {
-                value: value.string("value")?,
-                value_from,
-            },
+            value: ValueSource { value: value.string("value")?, value_from },
         });
     }
     let mut body_parameters = Vec::new();
     for param in block.maps("bodyParameters")? {
         param.allow(&["name", "value", "valueFrom"])?;
-        let value_from = param
-            .map("valueFrom")?
-            .map(|f| value_from(&f, &["serviceRef", "queryParameterRef"], notes))
-            .transpose()?;
+        let value_from =
+            param.map("valueFrom")?.map(|f| value_from(&f, &["serviceRef", "queryParameterRef"], notes)).transpose()?;
         body_parameters.push(Parameter {
             name: param.required_str("name")?.to_owned(),
             value: param.string("value")?,
@@ -162,12 +128,7 @@ fn mcp(block: &Fields<'_>) -> Result<McpSpec, FieldError> {
     let tool_name = block
         .str("toolName")?
         .filter(|n| !n.trim().is_empty())
-        .ok_or_else(|| {
-            FieldError::new(
-                block.at("toolName"),
-                "is required: name the tool on the MCP server",
-            )
-        })?;
+        .ok_or_else(|| FieldError::new(block.at("toolName"), "is required: name the tool on the MCP server"))?;
     Ok(McpSpec {
         server_ref: Some(ObjectRef {
             name: server.required_str("name")?.to_owned(),
@@ -208,9 +169,7 @@ fn inline(block: &Fields<'_>, notes: &mut Vec<String>) -> Result<CommandSpec, Fi
         other => {
             return Err(FieldError::new(
                 block.at("language"),
-                format!(
-                    "inline `{other}` source is not supported; toolkit imports python and bash"
-                ),
+                format!("inline `{other}` source is not supported; toolkit imports python and bash"),
             ));
         }
     };
@@ -219,10 +178,7 @@ fn inline(block: &Fields<'_>, notes: &mut Vec<String>) -> Result<CommandSpec, Fi
          as ark passes them"
             .into(),
     );
-    Ok(CommandSpec {
-        script: Some(script),
-        ..CommandSpec::default()
-    })
+    Ok(CommandSpec { script: Some(script), ..CommandSpec::default() })
 }
 
 /// A bash script feeding `source` to `python3 -` through a quoted here-document (no expansion),
@@ -237,13 +193,7 @@ fn python_script(source: &str) -> String {
 }
 
 fn annotations(a: &Fields<'_>) -> Result<ToolAnnotations, FieldError> {
-    a.allow(&[
-        "title",
-        "readOnlyHint",
-        "destructiveHint",
-        "idempotentHint",
-        "openWorldHint",
-    ])?;
+    a.allow(&["title", "readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint"])?;
     Ok(ToolAnnotations {
         title: a.string("title")?,
         read_only_hint: a.bool("readOnlyHint")?,
@@ -266,16 +216,9 @@ fn approval(a: &Fields<'_>) -> Result<ApprovalSpec, FieldError> {
             ));
         }
     };
-    let required = if a.bool("required")?.unwrap_or(false) {
-        ApprovalRequired::Always
-    } else {
-        ApprovalRequired::Never
-    };
-    Ok(ApprovalSpec {
-        required,
-        timeout: a.duration("timeout", false)?,
-        on_timeout,
-    })
+    let required =
+        if a.bool("required")?.unwrap_or(false) { ApprovalRequired::Always } else { ApprovalRequired::Never };
+    Ok(ApprovalSpec { required, timeout: a.duration("timeout", false)?, on_timeout })
 }
 
 #[cfg(test)]
@@ -309,41 +252,19 @@ mod tests {
         assert_eq!(t.spec.timeout, Some(Duration::from_secs(30)));
         let http = t.spec.http.unwrap();
         assert_eq!(http.url, "https://h/s?q={q}");
-        assert_eq!(
-            http.headers[1]
-                .value
-                .value_from
-                .as_ref()
-                .unwrap()
-                .secret_key_ref
-                .as_ref()
-                .unwrap()
-                .key,
-            "k"
-        );
+        assert_eq!(http.headers[1].value.value_from.as_ref().unwrap().secret_key_ref.as_ref().unwrap().key, "k");
         assert_eq!(http.body_parameters[0].value.as_deref(), Some("v"));
         assert_eq!(t.spec.annotations.unwrap().title.as_deref(), Some("T"));
         let approval = t.spec.approval.unwrap();
-        assert_eq!(
-            (approval.required, approval.on_timeout),
-            (ApprovalRequired::Always, OnTimeout::Proceed)
-        );
+        assert_eq!((approval.required, approval.on_timeout), (ApprovalRequired::Always, OnTimeout::Proceed));
     }
 
     #[test]
     fn mcp_agent_builtin() {
-        let (t, _) = convert_spec(
-            "  type: mcp\n  mcp: {mcpServerRef: {name: srv, namespace: n}, toolName: search}\n",
-        )
-        .unwrap();
+        let (t, _) =
+            convert_spec("  type: mcp\n  mcp: {mcpServerRef: {name: srv, namespace: n}, toolName: search}\n").unwrap();
         let mcp = t.spec.mcp.unwrap();
-        assert_eq!(
-            (
-                mcp.server_ref.unwrap().name.as_str(),
-                mcp.tool_name.as_deref()
-            ),
-            ("srv", Some("search"))
-        );
+        assert_eq!((mcp.server_ref.unwrap().name.as_str(), mcp.tool_name.as_deref()), ("srv", Some("search")));
         let (t, _) = convert_spec("  type: agent\n  agent: {name: research}\n").unwrap();
         assert_eq!(t.spec.agent.unwrap().name, "research");
         let (t, _) = convert_spec("  type: agent\n  agent: research\n").unwrap();
@@ -354,51 +275,26 @@ mod tests {
 
     #[test]
     fn inline_becomes_a_bash_script() {
-        let (t, notes) = convert_spec(
-            "  type: inline\n  inline: {language: bash, source: \"echo \\\"$1\\\"\\n\"}\n",
-        )
-        .unwrap();
-        assert_eq!(t.spec.type_, ToolType::Bash);
-        assert_eq!(
-            t.spec.command.unwrap().script.as_deref(),
-            Some("echo \"$1\"\n")
-        );
-        assert_eq!(notes.len(), 1);
         let (t, notes) =
-            convert_spec("  type: inline\n  inline: {language: python, source: 'print(1)'}\n")
-                .unwrap();
+            convert_spec("  type: inline\n  inline: {language: bash, source: \"echo \\\"$1\\\"\\n\"}\n").unwrap();
+        assert_eq!(t.spec.type_, ToolType::Bash);
+        assert_eq!(t.spec.command.unwrap().script.as_deref(), Some("echo \"$1\"\n"));
+        assert_eq!(notes.len(), 1);
+        let (t, notes) = convert_spec("  type: inline\n  inline: {language: python, source: 'print(1)'}\n").unwrap();
         let script = t.spec.command.unwrap().script.unwrap();
-        assert_eq!(
-            script,
-            "exec python3 - \"$@\" <<'TOOLKIT_PYTHON_SOURCE'\nprint(1)\nTOOLKIT_PYTHON_SOURCE\n"
-        );
+        assert_eq!(script, "exec python3 - \"$@\" <<'TOOLKIT_PYTHON_SOURCE'\nprint(1)\nTOOLKIT_PYTHON_SOURCE\n");
         assert_eq!(notes.len(), 2);
-        assert_eq!(
-            python_script("TOOLKIT_PYTHON_SOURCE\n").lines().last(),
-            Some("TOOLKIT_PYTHON_SOURCE_")
-        );
+        assert_eq!(python_script("TOOLKIT_PYTHON_SOURCE\n").lines().last(), Some("TOOLKIT_PYTHON_SOURCE_"));
     }
 
     #[test]
     fn refusals_name_the_field() {
         let path = |spec: &str| convert_spec(spec).unwrap_err().path;
-        assert_eq!(
-            path("  type: mcp\n  mcp: {mcpServerRef: {name: s}}\n"),
-            "spec.mcp.toolName"
-        );
+        assert_eq!(path("  type: mcp\n  mcp: {mcpServerRef: {name: s}}\n"), "spec.mcp.toolName");
         assert_eq!(path("  type: team\n  team: {name: t}\n"), "spec.type");
-        assert_eq!(
-            path("  type: inline\n  inline: {language: ruby, source: x}\n"),
-            "spec.inline.language"
-        );
-        assert_eq!(
-            path("  type: http\n  http: {url: 'http://h'}\n  builtin: {name: noop}\n"),
-            "spec.builtin"
-        );
-        assert_eq!(
-            path("  type: http\n  http: {url: 'http://h', retries: 2}\n"),
-            "spec.http.retries"
-        );
+        assert_eq!(path("  type: inline\n  inline: {language: ruby, source: x}\n"), "spec.inline.language");
+        assert_eq!(path("  type: http\n  http: {url: 'http://h'}\n  builtin: {name: noop}\n"), "spec.builtin");
+        assert_eq!(path("  type: http\n  http: {url: 'http://h', retries: 2}\n"), "spec.http.retries");
         assert_eq!(
             path(
                 "  type: http\n  http: {url: 'http://h', headers: [{name: a, value: {valueFrom: {queryParameterRef: {name: q}}}}]}\n"

@@ -28,10 +28,7 @@ impl<'a> Fields<'a> {
         let path = path.into();
         match value {
             Yaml::Mapping(map) => Ok(Self { map, path }),
-            _ => Err(FieldError::new(
-                path,
-                format!("must be a mapping, not {}", kind_of(value)),
-            )),
+            _ => Err(FieldError::new(path, format!("must be a mapping, not {}", kind_of(value)))),
         }
     }
 
@@ -62,15 +59,8 @@ impl<'a> Fields<'a> {
                 return Err(FieldError::new(self.path.clone(), "keys must be strings"));
             };
             if !known.contains(&key) {
-                let expected = known
-                    .iter()
-                    .map(|k| format!("`{k}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                return Err(FieldError::new(
-                    self.at(key),
-                    format!("unknown field; expected one of {expected}"),
-                ));
+                let expected = known.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ");
+                return Err(FieldError::new(self.at(key), format!("unknown field; expected one of {expected}")));
             }
         }
         Ok(())
@@ -142,36 +132,28 @@ impl<'a> Fields<'a> {
 
     /// A nested mapping.
     pub(super) fn map(&self, key: &str) -> Result<Option<Fields<'a>>, FieldError> {
-        self.get(key)
-            .map(|v| Fields::new(v, self.at(key)))
-            .transpose()
+        self.get(key).map(|v| Fields::new(v, self.at(key))).transpose()
     }
 
     /// A nested mapping that must be present.
     pub(super) fn required_map(&self, key: &str) -> Result<Fields<'a>, FieldError> {
-        self.map(key)?
-            .ok_or_else(|| FieldError::new(self.at(key), "is required"))
+        self.map(key)?.ok_or_else(|| FieldError::new(self.at(key), "is required"))
     }
 
     /// The items of a list, each with its path; absent is empty.
     pub(super) fn list(&self, key: &str) -> Result<Vec<(String, &'a Yaml)>, FieldError> {
         match self.get(key) {
             None => Ok(Vec::new()),
-            Some(Yaml::Sequence(items)) => Ok(items
-                .iter()
-                .enumerate()
-                .map(|(i, v)| (format!("{}[{i}]", self.at(key)), v))
-                .collect()),
+            Some(Yaml::Sequence(items)) => {
+                Ok(items.iter().enumerate().map(|(i, v)| (format!("{}[{i}]", self.at(key)), v)).collect())
+            }
             Some(other) => Err(self.wrong(key, "a list", other)),
         }
     }
 
     /// A list of mappings.
     pub(super) fn maps(&self, key: &str) -> Result<Vec<Fields<'a>>, FieldError> {
-        self.list(key)?
-            .into_iter()
-            .map(|(path, v)| Fields::new(v, path))
-            .collect()
+        self.list(key)?.into_iter().map(|(path, v)| Fields::new(v, path)).collect()
     }
 
     /// A list of strings.
@@ -180,10 +162,7 @@ impl<'a> Fields<'a> {
             .into_iter()
             .map(|(path, v)| match v {
                 Yaml::String(s) => Ok(s.clone()),
-                other => Err(FieldError::new(
-                    path,
-                    format!("must be a string, not {}", kind_of(other)),
-                )),
+                other => Err(FieldError::new(path, format!("must be a string, not {}", kind_of(other)))),
             })
             .collect()
     }
@@ -212,62 +191,39 @@ impl<'a> Fields<'a> {
     pub(super) fn json(&self, key: &str) -> Result<Option<serde_json::Value>, FieldError> {
         self.get(key)
             .map(|v| {
-                serde_json::to_value(v).map_err(|_| {
-                    FieldError::new(
-                        self.at(key),
-                        "cannot be represented as JSON (keys must be strings)",
-                    )
-                })
+                serde_json::to_value(v)
+                    .map_err(|_| FieldError::new(self.at(key), "cannot be represented as JSON (keys must be strings)"))
             })
             .transpose()
     }
 
     /// A duration such as `30s`; a bare number is read as seconds when `bare_seconds`.
-    pub(super) fn duration(
-        &self,
-        key: &str,
-        bare_seconds: bool,
-    ) -> Result<Option<Duration>, FieldError> {
+    pub(super) fn duration(&self, key: &str, bare_seconds: bool) -> Result<Option<Duration>, FieldError> {
         let text = match self.get(key) {
             None => return Ok(None),
             Some(Yaml::Number(n)) if bare_seconds => format!("{n}s"),
-            Some(Yaml::String(s))
-                if bare_seconds && !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) =>
-            {
+            Some(Yaml::String(s)) if bare_seconds && !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
                 format!("{s}s")
             }
             Some(Yaml::String(s)) => s.clone(),
             Some(other) => return Err(self.wrong(key, "a duration such as `30s`", other)),
         };
-        text.parse()
-            .map(Some)
-            .map_err(|e: String| FieldError::new(self.at(key), e))
+        text.parse().map(Some).map_err(|e: String| FieldError::new(self.at(key), e))
     }
 
     fn wrong(&self, key: &str, expected: &str, got: &Yaml) -> FieldError {
-        FieldError::new(
-            self.at(key),
-            format!("must be {expected}, not {}", kind_of(got)),
-        )
+        FieldError::new(self.at(key), format!("must be {expected}, not {}", kind_of(got)))
     }
 }
 
 /// `a.b` from `a` and `b`.
 pub(super) fn join(path: &str, key: &str) -> String {
-    if path.is_empty() {
-        key.to_owned()
-    } else {
-        format!("{path}.{key}")
-    }
+    if path.is_empty() { key.to_owned() } else { format!("{path}.{key}") }
 }
 
 /// The same error, found in a value read at `path`.
 pub(super) fn under(path: &str, err: FieldError) -> FieldError {
-    let inner = if err.path.is_empty() {
-        path.to_owned()
-    } else {
-        join(path, &err.path)
-    };
+    let inner = if err.path.is_empty() { path.to_owned() } else { join(path, &err.path) };
     FieldError::new(inner, err.message)
 }
 
@@ -305,26 +261,17 @@ pub(super) fn metadata(root: &Fields<'_>) -> Result<ObjectMeta, FieldError> {
 
 /// Metadata with a name and namespace only.
 pub(super) fn named(name: &str, namespace: Option<&str>) -> ObjectMeta {
-    ObjectMeta {
-        name: Some(name.to_owned()),
-        namespace: namespace.map(str::to_owned),
-        ..ObjectMeta::default()
-    }
+    ObjectMeta { name: Some(name.to_owned()), namespace: namespace.map(str::to_owned), ..ObjectMeta::default() }
 }
 
 /// A native `kind: Tool` document.
 pub(super) fn tool_document(metadata: ObjectMeta, spec: ToolSpec) -> Result<Yaml, FieldError> {
-    document(&Tool {
-        metadata,
-        spec,
-        status: None,
-    })
+    document(&Tool { metadata, spec, status: None })
 }
 
 /// Any native resource as a YAML document.
 pub(super) fn document<T: Serialize>(resource: &T) -> Result<Yaml, FieldError> {
-    serde_yaml::to_value(resource)
-        .map_err(|e| FieldError::new("", format!("cannot write the converted document: {e}")))
+    serde_yaml::to_value(resource).map_err(|e| FieldError::new("", format!("cannot write the converted document: {e}")))
 }
 
 /// A Kubernetes name from a peer's tool name: `my_tool` becomes `my-tool`. `None` when no valid
@@ -338,18 +285,12 @@ pub(super) fn object_name(name: &str) -> Option<String> {
             c => c.to_ascii_lowercase(),
         })
         .collect();
-    crate::validate::check_object_name("", &converted)
-        .is_none()
-        .then_some(converted)
+    crate::validate::check_object_name("", &converted).is_none().then_some(converted)
 }
 
 /// A core `SecretKeySelector` or `ConfigMapKeySelector` (`{name, key, optional}`), as native
 /// `valueFrom`; `optional` has no native equivalent and is noted.
-pub(super) fn value_from(
-    from: &Fields<'_>,
-    extra: &[&str],
-    notes: &mut Vec<String>,
-) -> Result<ValueFrom, FieldError> {
+pub(super) fn value_from(from: &Fields<'_>, extra: &[&str], notes: &mut Vec<String>) -> Result<ValueFrom, FieldError> {
     let mut known = vec!["secretKeyRef", "configMapKeyRef"];
     known.extend_from_slice(extra);
     from.allow(&known)?;
@@ -362,11 +303,7 @@ pub(super) fn value_from(
     let mut out = ValueFrom::default();
     if let Some(sel) = from.map("secretKeyRef")? {
         let (name, key) = key_selector(&sel, notes)?;
-        out.secret_key_ref = Some(SecretKeySelector {
-            name,
-            key,
-            namespace: None,
-        });
+        out.secret_key_ref = Some(SecretKeySelector { name, key, namespace: None });
     }
     if let Some(sel) = from.map("configMapKeyRef")? {
         let (name, key) = key_selector(&sel, notes)?;
@@ -383,10 +320,7 @@ fn key_selector(sel: &Fields<'_>, notes: &mut Vec<String>) -> Result<(String, St
             sel.at("optional")
         ));
     }
-    Ok((
-        sel.required_str("name")?.to_owned(),
-        sel.required_str("key")?.to_owned(),
-    ))
+    Ok((sel.required_str("name")?.to_owned(), sel.required_str("key")?.to_owned()))
 }
 
 #[cfg(test)]
@@ -411,18 +345,9 @@ mod tests {
     fn durations_and_names() {
         let v = yaml("{a: 30, b: '45', c: 1m30s, d: soon}");
         let f = Fields::root(&v).unwrap();
-        assert_eq!(
-            f.duration("a", true).unwrap(),
-            Some(Duration::from_secs(30))
-        );
-        assert_eq!(
-            f.duration("b", true).unwrap(),
-            Some(Duration::from_secs(45))
-        );
-        assert_eq!(
-            f.duration("c", false).unwrap(),
-            Some(Duration::from_secs(90))
-        );
+        assert_eq!(f.duration("a", true).unwrap(), Some(Duration::from_secs(30)));
+        assert_eq!(f.duration("b", true).unwrap(), Some(Duration::from_secs(45)));
+        assert_eq!(f.duration("c", false).unwrap(), Some(Duration::from_secs(90)));
         assert_eq!(f.duration("d", false).unwrap_err().path, "d");
         assert!(f.duration("b", false).is_err());
         assert_eq!(object_name("My_Tool").as_deref(), Some("my-tool"));

@@ -12,8 +12,8 @@ use super::Converted;
 use super::fields::{Fields, document, named, object_name, tool_document};
 use crate::duration::Duration;
 use crate::model::{
-    ApprovalPolicy, ApprovalPolicySpec, ApprovalRequired, ApprovalSpec, CommandSpec,
-    DEFAULT_NAMESPACE, ToolSpec, ToolType,
+    ApprovalPolicy, ApprovalPolicySpec, ApprovalRequired, ApprovalSpec, CommandSpec, DEFAULT_NAMESPACE, ToolSpec,
+    ToolType,
 };
 use crate::validate::FieldError;
 
@@ -25,19 +25,11 @@ pub(super) fn convert(value: &Yaml) -> Result<Converted, FieldError> {
     let root = Fields::root(value)?;
     let mut notes = Vec::new();
     let mut documents = Vec::new();
-    let mut skipped: Vec<String> = root
-        .keys()
-        .filter(|k| !matches!(*k, "authorization" | "tools"))
-        .map(str::to_owned)
-        .collect();
+    let mut skipped: Vec<String> =
+        root.keys().filter(|k| !matches!(*k, "authorization" | "tools")).map(str::to_owned).collect();
 
     if let Some(authorization) = root.map("authorization")? {
-        skipped.extend(
-            authorization
-                .keys()
-                .filter(|k| *k != "tool_approval")
-                .map(|k| authorization.at(k)),
-        );
+        skipped.extend(authorization.keys().filter(|k| *k != "tool_approval").map(|k| authorization.at(k)));
         if let Some(approval) = authorization.map("tool_approval")? {
             let mut policy = ApprovalPolicy::new(POLICY_NAME, policy(&approval)?);
             policy.metadata.namespace = Some(DEFAULT_NAMESPACE.to_owned());
@@ -52,10 +44,7 @@ pub(super) fn convert(value: &Yaml) -> Result<Converted, FieldError> {
         }
     }
     if !skipped.is_empty() {
-        notes.push(format!(
-            "k13d settings not about tools were not imported: {}",
-            skipped.join(", ")
-        ));
+        notes.push(format!("k13d settings not about tools were not imported: {}", skipped.join(", ")));
     }
     Ok(Converted { documents, notes })
 }
@@ -73,23 +62,14 @@ fn policy(approval: &Fields<'_>) -> Result<ApprovalPolicySpec, FieldError> {
     let timeout = match approval.u32("approval_timeout_seconds")? {
         None => 60,
         Some(0) => {
-            return Err(FieldError::new(
-                approval.at("approval_timeout_seconds"),
-                "must be at least 1",
-            ));
+            return Err(FieldError::new(approval.at("approval_timeout_seconds"), "must be at least 1"));
         }
         Some(seconds) => seconds,
     };
     Ok(ApprovalPolicySpec {
         auto_approve_read_only: Some(approval.bool("auto_approve_read_only")?.unwrap_or(true)),
-        require_approval_for_write: Some(
-            approval.bool("require_approval_for_write")?.unwrap_or(true),
-        ),
-        require_approval_for_unknown: Some(
-            approval
-                .bool("require_approval_for_unknown")?
-                .unwrap_or(true),
-        ),
+        require_approval_for_write: Some(approval.bool("require_approval_for_write")?.unwrap_or(true)),
+        require_approval_for_unknown: Some(approval.bool("require_approval_for_unknown")?.unwrap_or(true)),
         block_dangerous: Some(approval.bool("block_dangerous")?.unwrap_or(false)),
         approval_timeout: Some(Duration::from_secs(u64::from(timeout))),
         blocked_patterns: approval.strings("blocked_patterns")?,
@@ -100,12 +80,8 @@ fn policy(approval: &Fields<'_>) -> Result<ApprovalPolicySpec, FieldError> {
 fn custom_tool(tool: &Fields<'_>, notes: &mut Vec<String>) -> Result<Yaml, FieldError> {
     tool.allow(&["name", "description", "command", "require_approval"])?;
     let original = tool.required_str("name")?;
-    let name = object_name(original).ok_or_else(|| {
-        FieldError::new(
-            tool.at("name"),
-            format!("`{original}` gives no valid tool name"),
-        )
-    })?;
+    let name = object_name(original)
+        .ok_or_else(|| FieldError::new(tool.at("name"), format!("`{original}` gives no valid tool name")))?;
     if name != original {
         notes.push(format!(
             "{}: tool `{original}` is named `{name}` (Kubernetes names cannot hold `_`)",
@@ -115,20 +91,14 @@ fn custom_tool(tool: &Fields<'_>, notes: &mut Vec<String>) -> Result<Yaml, Field
     // `require_approval: false` leaves the decision to the namespace's ApprovalPolicy rather than
     // exempting a shell command from approval on import.
     let approval = match tool.bool("require_approval")? {
-        Some(true) => Some(ApprovalSpec {
-            required: ApprovalRequired::Always,
-            ..ApprovalSpec::default()
-        }),
+        Some(true) => Some(ApprovalSpec { required: ApprovalRequired::Always, ..ApprovalSpec::default() }),
         _ => None,
     };
     let spec = ToolSpec {
         type_: ToolType::Bash,
         description: tool.string("description")?,
         approval,
-        command: Some(CommandSpec {
-            script: Some(tool.required_str("command")?.to_owned()),
-            ..CommandSpec::default()
-        }),
+        command: Some(CommandSpec { script: Some(tool.required_str("command")?.to_owned()), ..CommandSpec::default() }),
         ..ToolSpec::default()
     };
     tool_document(named(&name, Some(DEFAULT_NAMESPACE)), spec)
@@ -146,11 +116,10 @@ mod tests {
 
     #[test]
     fn tool_approval_becomes_a_policy() {
-        let out = run(
-            "authorization:\n  default_tui_role: admin\n  tool_approval:\n    auto_approve_read_only: false\n\
-             \x20   blocked_patterns: ['rm -rf /']\n    approval_timeout_seconds: 90\nllm: {api_key: sk-hunter2}\n",
-        )
-        .unwrap();
+        let out =
+            run("authorization:\n  default_tui_role: admin\n  tool_approval:\n    auto_approve_read_only: false\n\
+             \x20   blocked_patterns: ['rm -rf /']\n    approval_timeout_seconds: 90\nllm: {api_key: sk-hunter2}\n")
+            .unwrap();
         let policy: ApprovalPolicy = parse(out.documents[0].clone()).unwrap();
         assert_eq!(policy.metadata.name.as_deref(), Some(POLICY_NAME));
         let spec = policy.spec;
@@ -159,10 +128,7 @@ mod tests {
         assert_eq!(spec.approval_timeout, Some(Duration::from_secs(90)));
         assert_eq!(spec.blocked_patterns, ["rm -rf /"]);
         let notes = out.notes.join("\n");
-        assert!(
-            notes.contains("llm, authorization.default_tui_role"),
-            "{notes}"
-        );
+        assert!(notes.contains("llm, authorization.default_tui_role"), "{notes}");
         assert!(!notes.contains("hunter2"), "{notes}");
     }
 
@@ -172,30 +138,16 @@ mod tests {
         let tool: Tool = parse(out.documents[0].clone()).unwrap();
         assert_eq!(tool.metadata.name.as_deref(), Some("my-tool"));
         assert_eq!(tool.spec.type_, ToolType::Bash);
-        assert_eq!(
-            tool.spec.command.unwrap().script.as_deref(),
-            Some("/path/to/script.sh")
-        );
-        assert_eq!(
-            tool.spec.approval.unwrap().required,
-            ApprovalRequired::Always
-        );
-        assert!(
-            out.notes[0].contains("`my_tool` is named `my-tool`"),
-            "{:?}",
-            out.notes
-        );
+        assert_eq!(tool.spec.command.unwrap().script.as_deref(), Some("/path/to/script.sh"));
+        assert_eq!(tool.spec.approval.unwrap().required, ApprovalRequired::Always);
+        assert!(out.notes[0].contains("`my_tool` is named `my-tool`"), "{:?}", out.notes);
     }
 
     #[test]
     fn refusals_name_the_field() {
         let err = run("tools:\n  custom:\n  - {name: t, command: x, args: [a]}\n").unwrap_err();
         assert_eq!(err.path, "tools.custom[0].args");
-        let err =
-            run("authorization:\n  tool_approval: {approval_timeout_seconds: soon}\n").unwrap_err();
-        assert_eq!(
-            err.path,
-            "authorization.tool_approval.approval_timeout_seconds"
-        );
+        let err = run("authorization:\n  tool_approval: {approval_timeout_seconds: soon}\n").unwrap_err();
+        assert_eq!(err.path, "authorization.tool_approval.approval_timeout_seconds");
     }
 }

@@ -34,10 +34,7 @@ pub struct Converted {
 
 /// Whether `value` is a k13d configuration file (it has no `apiVersion`).
 pub fn is_k13d_config(value: &Yaml) -> bool {
-    value
-        .get("authorization")
-        .and_then(|a| a.get("tool_approval"))
-        .is_some()
+    value.get("authorization").and_then(|a| a.get("tool_approval")).is_some()
         || value.get("tools").and_then(|t| t.get("custom")).is_some()
 }
 
@@ -74,11 +71,7 @@ pub fn import_file(file: &Path, text: &str) -> Result<(String, Vec<String>), Vec
             Ok(Yaml::Null) => continue,
             Ok(value) => value,
             Err(e) => {
-                errors.push(Diagnostic::error(
-                    file,
-                    Some(label),
-                    FieldError::new("", format!("invalid YAML: {e}")),
-                ));
+                errors.push(Diagnostic::error(file, Some(label), FieldError::new("", format!("invalid YAML: {e}"))));
                 // The parser cannot resynchronise after a syntax error.
                 break;
             }
@@ -104,10 +97,7 @@ pub fn import_file(file: &Path, text: &str) -> Result<(String, Vec<String>), Vec
                 None if api_version.is_none() || kind.is_none() => errors.push(Diagnostic::error(
                     file,
                     Some(label),
-                    FieldError::new(
-                        "",
-                        "missing `apiVersion` or `kind`; is this a Kubernetes-style manifest?",
-                    ),
+                    FieldError::new("", "missing `apiVersion` or `kind`; is this a Kubernetes-style manifest?"),
                 )),
                 None => notes.push(note(
                     &resource,
@@ -133,13 +123,8 @@ pub fn import_file(file: &Path, text: &str) -> Result<(String, Vec<String>), Vec
     }
     let mut out = String::new();
     for doc in &documents {
-        let text = serde_yaml::to_string(doc).map_err(|e| {
-            vec![Diagnostic::error(
-                file,
-                None,
-                FieldError::new("", format!("cannot write YAML: {e}")),
-            )]
-        })?;
+        let text = serde_yaml::to_string(doc)
+            .map_err(|e| vec![Diagnostic::error(file, None, FieldError::new("", format!("cannot write YAML: {e}")))])?;
         if !out.is_empty() {
             out.push_str("---\n");
         }
@@ -158,18 +143,10 @@ fn note(resource: &str, message: &str) -> String {
 fn resource_label(value: &Yaml, fallback: &str) -> String {
     let meta = value.get("metadata");
     let name = meta.and_then(|m| m.get("name")).and_then(Yaml::as_str);
-    let namespace = meta
-        .and_then(|m| m.get("namespace"))
-        .and_then(Yaml::as_str)
-        .unwrap_or(DEFAULT_NAMESPACE);
+    let namespace = meta.and_then(|m| m.get("namespace")).and_then(Yaml::as_str).unwrap_or(DEFAULT_NAMESPACE);
     match (value.get("kind").and_then(Yaml::as_str), name) {
         (
-            Some(
-                kind @ ("Namespace"
-                | "CustomResourceDefinition"
-                | "ClusterRole"
-                | "ClusterRoleBinding"),
-            ),
+            Some(kind @ ("Namespace" | "CustomResourceDefinition" | "ClusterRole" | "ClusterRoleBinding")),
             Some(name),
         ) => {
             format!("{} {name}", kind.to_ascii_lowercase())
@@ -183,49 +160,31 @@ fn resource_label(value: &Yaml, fallback: &str) -> String {
 /// and each tool passes [`validate_spec`].
 fn check_converted(file: &Path, doc: &Yaml) -> Vec<Diagnostic> {
     let resource = resource_label(doc, "converted document");
-    let error =
-        |resource: &str, e: FieldError| Diagnostic::error(file, Some(resource.to_owned()), e);
+    let error = |resource: &str, e: FieldError| Diagnostic::error(file, Some(resource.to_owned()), e);
     let mut out = Vec::new();
     let meta = doc.get("metadata");
-    let namespace = meta
-        .and_then(|m| m.get("namespace"))
-        .and_then(Yaml::as_str)
-        .unwrap_or(DEFAULT_NAMESPACE);
+    let namespace = meta.and_then(|m| m.get("namespace")).and_then(Yaml::as_str).unwrap_or(DEFAULT_NAMESPACE);
     if let Some(name) = meta.and_then(|m| m.get("name")).and_then(Yaml::as_str) {
         out.extend(check_object_name("metadata.name", name).map(|e| error(&resource, e)));
     }
     match doc.get("kind").and_then(Yaml::as_str) {
         Some("Tool") => match parse::<Tool>(doc.clone()) {
-            Ok(tool) => out.extend(
-                validate_spec(&tool.spec)
-                    .into_iter()
-                    .map(|e| error(&resource, e)),
-            ),
+            Ok(tool) => out.extend(validate_spec(&tool.spec).into_iter().map(|e| error(&resource, e))),
             Err(e) => out.push(error(&resource, e)),
         },
         Some("ToolRegistry") => match parse::<ToolRegistry>(doc.clone()) {
             Ok(registry) => {
                 for (i, inline) in registry.spec.tools.iter().enumerate() {
-                    if let Some(e) =
-                        check_object_name(&format!("spec.tools[{i}].name"), &inline.name)
-                    {
+                    if let Some(e) = check_object_name(&format!("spec.tools[{i}].name"), &inline.name) {
                         out.push(error(&resource, e));
                     }
                     let tool = format!("tool {namespace}/{}", inline.name);
-                    out.extend(
-                        validate_spec(&inline.spec)
-                            .into_iter()
-                            .map(|e| error(&tool, e)),
-                    );
+                    out.extend(validate_spec(&inline.spec).into_iter().map(|e| error(&tool, e)));
                 }
             }
             Err(e) => out.push(error(&resource, e)),
         },
-        Some("ApprovalPolicy") => out.extend(
-            parse::<ApprovalPolicy>(doc.clone())
-                .err()
-                .map(|e| error(&resource, e)),
-        ),
+        Some("ApprovalPolicy") => out.extend(parse::<ApprovalPolicy>(doc.clone()).err().map(|e| error(&resource, e))),
         _ => {}
     }
     out
@@ -235,8 +194,7 @@ fn check_converted(file: &Path, doc: &Yaml) -> Vec<Diagnostic> {
 mod tests {
     use super::*;
 
-    const SECRET: &str =
-        "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {token: hunter2}\n";
+    const SECRET: &str = "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {token: hunter2}\n";
 
     #[test]
     fn import_passes_native_through_and_notes_other_kinds() {
@@ -245,16 +203,12 @@ mod tests {
              apiVersion: ark.mckinsey.com/v1alpha1\nkind: Tool\nmetadata: {{name: n}}\nspec: {{type: builtin, builtin: {{name: noop}}}}\n"
         );
         let (yaml, notes) = import_file(Path::new("f.yaml"), &text).unwrap();
-        let docs: Vec<Yaml> = serde_yaml::Deserializer::from_str(&yaml)
-            .map(|d| Yaml::deserialize(d).unwrap())
-            .collect();
+        let docs: Vec<Yaml> =
+            serde_yaml::Deserializer::from_str(&yaml).map(|d| Yaml::deserialize(d).unwrap()).collect();
         assert_eq!(docs.len(), 2, "{yaml}");
         assert_eq!(docs[0], serde_yaml::from_str::<Yaml>(SECRET).unwrap());
         assert_eq!(docs[1]["apiVersion"], Yaml::from(API_VERSION));
-        assert_eq!(
-            notes,
-            ["namespace x: passed over: Namespace (v1) is not a toolkit resource"]
-        );
+        assert_eq!(notes, ["namespace x: passed over: Namespace (v1) is not a toolkit resource"]);
         assert!(!notes.concat().contains("hunter2"));
     }
 
@@ -265,21 +219,13 @@ mod tests {
         let errs = import_file(Path::new("f.yaml"), text).unwrap_err();
         let lines: Vec<String> = errs.iter().map(ToString::to_string).collect();
         assert_eq!(lines.len(), 2, "{lines:?}");
-        assert!(
-            lines[0].starts_with("f.yaml: tool default/a: spec.type: "),
-            "{lines:?}"
-        );
-        assert!(
-            lines[1].starts_with("f.yaml: tool default/b: spec.http.url: "),
-            "{lines:?}"
-        );
+        assert!(lines[0].starts_with("f.yaml: tool default/a: spec.type: "), "{lines:?}");
+        assert!(lines[1].starts_with("f.yaml: tool default/b: spec.http.url: "), "{lines:?}");
     }
 
     #[test]
     fn other_formats_are_not_ours() {
-        let v: Yaml =
-            serde_yaml::from_str("apiVersion: example.com/v1\nkind: Tool\nmetadata: {name: a}\n")
-                .unwrap();
+        let v: Yaml = serde_yaml::from_str("apiVersion: example.com/v1\nkind: Tool\nmetadata: {name: a}\n").unwrap();
         assert!(convert(&v).is_none());
         let v: Yaml = serde_yaml::from_str("just: data\n").unwrap();
         assert!(convert(&v).is_none());

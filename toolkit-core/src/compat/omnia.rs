@@ -13,9 +13,8 @@ use serde_yaml::Value as Yaml;
 use super::Converted;
 use super::fields::{Fields, check_object, document, metadata, object_name};
 use crate::model::{
-    AuthType, Authentication, EnvVar, HttpHeader, HttpSpec, McpSpec, McpTransport, RegistryTool,
-    SecretKeySelector, ToolRegistry, ToolRegistryDiscovery, ToolRegistrySpec, ToolSpec, ToolType,
-    ValueSource,
+    AuthType, Authentication, EnvVar, HttpHeader, HttpSpec, McpSpec, McpTransport, RegistryTool, SecretKeySelector,
+    ToolRegistry, ToolRegistryDiscovery, ToolRegistrySpec, ToolSpec, ToolType, ValueSource,
 };
 use crate::validate::FieldError;
 
@@ -46,9 +45,7 @@ pub(super) fn convert(value: &Yaml) -> Result<Converted, FieldError> {
     let mut notes = Vec::new();
     let mut registry = ToolRegistrySpec::default();
     for handler in spec.maps("handlers")? {
-        registry
-            .tools
-            .extend(convert_handler(&handler, &mut notes)?);
+        registry.tools.extend(convert_handler(&handler, &mut notes)?);
     }
     for entry in spec.maps("tools")? {
         if entry.has("selector") {
@@ -60,30 +57,18 @@ pub(super) fn convert(value: &Yaml) -> Result<Converted, FieldError> {
             }
             registry.discovery = Some(discovery(&entry, &mut notes)?);
         } else {
-            registry
-                .tools
-                .push(convert_documented_tool(&entry, &mut notes)?);
+            registry.tools.push(convert_documented_tool(&entry, &mut notes)?);
         }
     }
     if registry.tools.is_empty() && registry.discovery.is_none() {
         return Err(FieldError::new("spec.handlers", "declares no tools"));
     }
-    let registry = ToolRegistry {
-        metadata,
-        spec: registry,
-        status: None,
-    };
-    Ok(Converted {
-        documents: vec![document(&registry)?],
-        notes,
-    })
+    let registry = ToolRegistry { metadata, spec: registry, status: None };
+    Ok(Converted { documents: vec![document(&registry)?], notes })
 }
 
 /// One entry of `spec.handlers[]`.
-fn convert_handler(
-    handler: &Fields<'_>,
-    notes: &mut Vec<String>,
-) -> Result<Vec<RegistryTool>, FieldError> {
+fn convert_handler(handler: &Fields<'_>, notes: &mut Vec<String>) -> Result<Vec<RegistryTool>, FieldError> {
     handler.allow(&[
         "name",
         "type",
@@ -100,10 +85,7 @@ fn convert_handler(
     let handler_name = handler.required_str("name")?;
     let timeout = handler.duration("timeout", false)?;
     if handler.has("retries") {
-        notes.push(format!(
-            "{}: retries have no toolkit equivalent; calls are made once",
-            handler.at("retries")
-        ));
+        notes.push(format!("{}: retries have no toolkit equivalent; calls are made once", handler.at("retries")));
     }
     let type_name = handler.required_str("type")?;
     match type_name {
@@ -118,10 +100,7 @@ fn convert_handler(
                         "endpoints found through a Service selector have no toolkit equivalent; set httpConfig.endpoint",
                     ));
                 }
-                notes.push(format!(
-                    "{}: not imported; the tool calls httpConfig.endpoint",
-                    selector.path()
-                ));
+                notes.push(format!("{}: not imported; the tool calls httpConfig.endpoint", selector.path()));
             }
             let name = served_name(&definition, handler_name, notes)?;
             let (http, authentication) = http_config(&config, "endpoint", notes)?;
@@ -138,25 +117,18 @@ fn convert_handler(
             Ok(vec![RegistryTool { name, spec }])
         }
         "mcp" => mcp_handler(handler, timeout, notes),
-        other @ ("grpc" | "openapi" | "client") => Err(FieldError::new(
-            handler.at("type"),
-            format!("omnia `{other}` handlers have no toolkit equivalent"),
-        )),
+        other @ ("grpc" | "openapi" | "client") => {
+            Err(FieldError::new(handler.at("type"), format!("omnia `{other}` handlers have no toolkit equivalent")))
+        }
         other => Err(FieldError::new(
             handler.at("type"),
-            format!(
-                "unknown handler type `{other}`; omnia defines http, openapi, grpc, mcp and client"
-            ),
+            format!("unknown handler type `{other}`; omnia defines http, openapi, grpc, mcp and client"),
         )),
     }
 }
 
 /// The name agents saw (`tool.name`) as a Kubernetes name, or the handler's name.
-fn served_name(
-    definition: &Fields<'_>,
-    handler_name: &str,
-    notes: &mut Vec<String>,
-) -> Result<String, FieldError> {
+fn served_name(definition: &Fields<'_>, handler_name: &str, notes: &mut Vec<String>) -> Result<String, FieldError> {
     let tool_name = definition.required_str("name")?;
     let name = object_name(tool_name).unwrap_or_else(|| handler_name.to_owned());
     if name != tool_name {
@@ -174,22 +146,10 @@ fn http_config(
     url_key: &str,
     notes: &mut Vec<String>,
 ) -> Result<(HttpSpec, Option<Authentication>), FieldError> {
-    let mut known = vec![
-        url_key,
-        "method",
-        "headers",
-        "contentType",
-        "authType",
-        "authSecretRef",
-        "timeout",
-    ];
+    let mut known = vec![url_key, "method", "headers", "contentType", "authType", "authSecretRef", "timeout"];
     known.extend_from_slice(HTTP_UNMAPPED);
     config.allow(&known)?;
-    let unmapped: Vec<&str> = HTTP_UNMAPPED
-        .iter()
-        .copied()
-        .filter(|k| config.has(k))
-        .collect();
+    let unmapped: Vec<&str> = HTTP_UNMAPPED.iter().copied().filter(|k| config.has(k)).collect();
     if !unmapped.is_empty() {
         notes.push(format!(
             "{}: {} {} no toolkit equivalent and {} not imported",
@@ -201,33 +161,19 @@ fn http_config(
     }
     if config.has("timeout") {
         // Only the documented shape puts the timeout here; the tool's own timeout is the handler's.
-        notes.push(format!(
-            "{}: not imported; set the tool's `timeout` instead",
-            config.at("timeout")
-        ));
+        notes.push(format!("{}: not imported; set the tool's `timeout` instead", config.at("timeout")));
     }
     let mut headers: Vec<HttpHeader> = config
         .string_map("headers")?
         .into_iter()
-        .map(|(name, value)| HttpHeader {
-            name,
-            value: ValueSource {
-                value: Some(value),
-                value_from: None,
-            },
-        })
+        .map(|(name, value)| HttpHeader { name, value: ValueSource { value: Some(value), value_from: None } })
         .collect();
     if let Some(content_type) = config.string("contentType")?
-        && !headers
-            .iter()
-            .any(|h| h.name.eq_ignore_ascii_case("content-type"))
+        && !headers.iter().any(|h| h.name.eq_ignore_ascii_case("content-type"))
     {
         headers.push(HttpHeader {
             name: "Content-Type".into(),
-            value: ValueSource {
-                value: Some(content_type),
-                value_from: None,
-            },
+            value: ValueSource { value: Some(content_type), value_from: None },
         });
     }
     let http = HttpSpec {
@@ -264,11 +210,7 @@ fn authentication(config: &Fields<'_>) -> Result<Option<Authentication>, FieldEr
             })
         })
         .transpose()?;
-    Ok(Some(Authentication {
-        type_,
-        secret_ref,
-        ..Authentication::default()
-    }))
+    Ok(Some(Authentication { type_, secret_ref, ..Authentication::default() }))
 }
 
 /// An `mcp` handler serves every tool of its server; toolkit declares MCP tools one by one, so
@@ -279,16 +221,7 @@ fn mcp_handler(
     notes: &mut Vec<String>,
 ) -> Result<Vec<RegistryTool>, FieldError> {
     let config = handler.required_map("mcpConfig")?;
-    config.allow(&[
-        "transport",
-        "endpoint",
-        "command",
-        "args",
-        "workDir",
-        "env",
-        "toolFilter",
-        "retryPolicy",
-    ])?;
+    config.allow(&["transport", "endpoint", "command", "args", "workDir", "env", "toolFilter", "retryPolicy"])?;
     let filter = config.map("toolFilter")?;
     let (allow, block) = match &filter {
         Some(f) => {
@@ -310,9 +243,7 @@ fn mcp_handler(
         other => {
             return Err(FieldError::new(
                 config.at("transport"),
-                format!(
-                    "unknown transport `{other}`; omnia defines sse, streamable-http and stdio"
-                ),
+                format!("unknown transport `{other}`; omnia defines sse, streamable-http and stdio"),
             ));
         }
     };
@@ -324,33 +255,17 @@ fn mcp_handler(
     let env = config
         .string_map("env")?
         .into_iter()
-        .map(|(name, value)| EnvVar {
-            name,
-            value: Some(value),
-            value_from: None,
-        })
+        .map(|(name, value)| EnvVar { name, value: Some(value), value_from: None })
         .collect::<Vec<_>>();
-    for key in ["workDir", "retryPolicy"]
-        .into_iter()
-        .filter(|k| config.has(k))
-    {
-        notes.push(format!(
-            "{}: has no toolkit equivalent and was not imported",
-            config.at(key)
-        ));
+    for key in ["workDir", "retryPolicy"].into_iter().filter(|k| config.has(k)) {
+        notes.push(format!("{}: has no toolkit equivalent and was not imported", config.at(key)));
     }
     let handler_name = handler.required_str("name")?;
-    notes.push(format!(
-        "{}: each allowed tool is imported as `{handler_name}-TOOL`",
-        handler.at("name")
-    ));
+    notes.push(format!("{}: each allowed tool is imported as `{handler_name}-TOOL`", handler.at("name")));
     let mut tools = Vec::new();
     for tool_name in allow.iter().filter(|t| !block.contains(t)) {
         let name = object_name(&format!("{handler_name}-{tool_name}")).ok_or_else(|| {
-            FieldError::new(
-                config.at("toolFilter.allowlist"),
-                format!("`{tool_name}` gives no valid tool name"),
-            )
+            FieldError::new(config.at("toolFilter.allowlist"), format!("`{tool_name}` gives no valid tool name"))
         })?;
         let spec = ToolSpec {
             type_: ToolType::Mcp,
@@ -371,27 +286,11 @@ fn mcp_handler(
 }
 
 /// An inline entry of the documented `spec.tools[]`.
-fn convert_documented_tool(
-    entry: &Fields<'_>,
-    notes: &mut Vec<String>,
-) -> Result<RegistryTool, FieldError> {
-    entry.allow(&[
-        "name",
-        "type",
-        "url",
-        "description",
-        "httpConfig",
-        "grpcConfig",
-        "mcpConfig",
-        "port",
-    ])?;
+fn convert_documented_tool(entry: &Fields<'_>, notes: &mut Vec<String>) -> Result<RegistryTool, FieldError> {
+    entry.allow(&["name", "type", "url", "description", "httpConfig", "grpcConfig", "mcpConfig", "port"])?;
     let name = entry.required_str("name")?;
-    let name = object_name(name).ok_or_else(|| {
-        FieldError::new(
-            entry.at("name"),
-            format!("`{name}` gives no valid tool name"),
-        )
-    })?;
+    let name = object_name(name)
+        .ok_or_else(|| FieldError::new(entry.at("name"), format!("`{name}` gives no valid tool name")))?;
     match entry.str("type")?.unwrap_or("http") {
         "http" => {}
         other => {
@@ -404,33 +303,17 @@ fn convert_documented_tool(
         }
     }
     let (http, authentication) = match (entry.string("url")?, entry.map("httpConfig")?) {
-        (Some(url), None) => (
-            HttpSpec {
-                url,
-                method: Some("POST".into()),
-                ..HttpSpec::default()
-            },
-            None,
-        ),
+        (Some(url), None) => (HttpSpec { url, method: Some("POST".into()), ..HttpSpec::default() }, None),
         (None, Some(config)) => http_config(&config, "url", notes)?,
         (Some(_), Some(_)) => {
-            return Err(FieldError::new(
-                entry.at("url"),
-                "set either `url` or `httpConfig.url`, not both",
-            ));
+            return Err(FieldError::new(entry.at("url"), "set either `url` or `httpConfig.url`, not both"));
         }
         (None, None) => {
-            return Err(FieldError::new(
-                entry.at("url"),
-                "is required for an inline tool",
-            ));
+            return Err(FieldError::new(entry.at("url"), "is required for an inline tool"));
         }
     };
     if entry.has("port") {
-        notes.push(format!(
-            "{}: applies to discovered Services only and was not imported",
-            entry.at("port")
-        ));
+        notes.push(format!("{}: applies to discovered Services only and was not imported", entry.at("port")));
     }
     let spec = ToolSpec {
         type_: ToolType::Http,
@@ -443,25 +326,16 @@ fn convert_documented_tool(
 }
 
 /// A documented `selector` entry as the registry's discovery.
-fn discovery(
-    entry: &Fields<'_>,
-    notes: &mut Vec<String>,
-) -> Result<ToolRegistryDiscovery, FieldError> {
+fn discovery(entry: &Fields<'_>, notes: &mut Vec<String>) -> Result<ToolRegistryDiscovery, FieldError> {
     entry.allow(&["name", "selector", "port", "type", "description"])?;
     let selector = entry.required_map("selector")?;
     selector.allow(&["matchLabels", "namespace", "port"])?;
     let match_labels = selector.string_map("matchLabels")?;
     if match_labels.is_empty() {
-        return Err(FieldError::new(
-            selector.at("matchLabels"),
-            "is required: name the labels of the Services",
-        ));
+        return Err(FieldError::new(selector.at("matchLabels"), "is required: name the labels of the Services"));
     }
     for key in ["port", "description"].into_iter().filter(|k| entry.has(k)) {
-        notes.push(format!(
-            "{}: has no toolkit equivalent for discovered tools and was not imported",
-            entry.at(key)
-        ));
+        notes.push(format!("{}: has no toolkit equivalent for discovered tools and was not imported", entry.at(key)));
     }
     if selector.has("port") {
         notes.push(format!(
@@ -469,10 +343,7 @@ fn discovery(
             selector.at("port")
         ));
     }
-    Ok(ToolRegistryDiscovery {
-        match_labels,
-        namespaces: selector.string("namespace")?.into_iter().collect(),
-    })
+    Ok(ToolRegistryDiscovery { match_labels, namespaces: selector.string("namespace")?.into_iter().collect() })
 }
 
 #[cfg(test)]
@@ -501,21 +372,12 @@ mod tests {
         let tool = &r.spec.tools[0];
         assert_eq!(tool.name, "order-lookup");
         assert_eq!(tool.spec.timeout, Some(Duration::from_secs(10)));
-        assert_eq!(
-            tool.spec.http.as_ref().unwrap().method.as_deref(),
-            Some("GET")
-        );
-        assert_eq!(
-            tool.spec.authentication.as_ref().unwrap().type_,
-            AuthType::Bearer
-        );
+        assert_eq!(tool.spec.http.as_ref().unwrap().method.as_deref(), Some("GET"));
+        assert_eq!(tool.spec.authentication.as_ref().unwrap().type_, AuthType::Bearer);
         assert!(tool.spec.output_schema.is_some());
         assert_eq!(r.metadata.namespace.as_deref(), Some("ns"));
         assert_eq!(notes.len(), 2, "{notes:?}");
-        assert!(
-            notes[0].contains("`order_lookup` is named `order-lookup`"),
-            "{notes:?}"
-        );
+        assert!(notes[0].contains("`order_lookup` is named `order-lookup`"), "{notes:?}");
         assert!(notes[1].contains("retryPolicy"), "{notes:?}");
     }
 
@@ -526,16 +388,7 @@ mod tests {
              \x20   httpConfig: {endpoint: 'https://h/i'}\n    tool: {name: inv, description: d, inputSchema: {type: object}}\n",
         )
         .unwrap();
-        assert_eq!(
-            r.spec.tools[0]
-                .spec
-                .http
-                .as_ref()
-                .unwrap()
-                .method
-                .as_deref(),
-            Some("POST")
-        );
+        assert_eq!(r.spec.tools[0].spec.http.as_ref().unwrap().method.as_deref(), Some("POST"));
         assert_eq!(notes.len(), 2, "{notes:?}");
         let err = registry(
             "  handlers:\n  - name: inv\n    type: http\n    selector: {matchLabels: {app: inv}}\n\
@@ -553,10 +406,7 @@ mod tests {
         )
         .unwrap();
         assert!(notes.is_empty(), "{notes:?}");
-        assert_eq!(
-            r.spec.tools[0].spec.http.as_ref().unwrap().url,
-            "https://s/q"
-        );
+        assert_eq!(r.spec.tools[0].spec.http.as_ref().unwrap().url, "https://s/q");
         let d = r.spec.discovery.unwrap();
         assert_eq!(
             (d.match_labels["team"].as_str(), d.namespaces.as_slice()),
@@ -574,16 +424,13 @@ mod tests {
         let mcp = r.spec.tools[0].spec.mcp.as_ref().unwrap();
         assert_eq!(
             (r.spec.tools[0].name.as_str(), mcp.command.as_slice()),
-            (
-                "fs-read-file",
-                ["mcp-fs".to_owned(), "--root".to_owned()].as_slice()
-            )
+            ("fs-read-file", ["mcp-fs".to_owned(), "--root".to_owned()].as_slice())
         );
-        let err = registry("  handlers:\n  - {name: fs, type: mcp, mcpConfig: {transport: sse, endpoint: 'http://h/sse'}}\n").unwrap_err();
-        assert_eq!(err.path, "spec.handlers[0].mcpConfig.toolFilter.allowlist");
         let err =
-            registry("  handlers:\n  - {name: g, type: grpc, grpcConfig: {endpoint: 'h:1'}}\n")
+            registry("  handlers:\n  - {name: fs, type: mcp, mcpConfig: {transport: sse, endpoint: 'http://h/sse'}}\n")
                 .unwrap_err();
+        assert_eq!(err.path, "spec.handlers[0].mcpConfig.toolFilter.allowlist");
+        let err = registry("  handlers:\n  - {name: g, type: grpc, grpcConfig: {endpoint: 'h:1'}}\n").unwrap_err();
         assert_eq!(err.path, "spec.handlers[0].type");
     }
 }

@@ -10,8 +10,7 @@ use serde_yaml::Value as Yaml;
 use super::Converted;
 use super::fields::{Fields, check_object, metadata, tool_document};
 use crate::model::{
-    AuthType, Authentication, HttpSpec, RateLimit, SecretKeySelector, ToolAnnotations, ToolSpec,
-    ToolType,
+    AuthType, Authentication, HttpSpec, RateLimit, SecretKeySelector, ToolAnnotations, ToolSpec, ToolType,
 };
 use crate::validate::FieldError;
 
@@ -45,30 +44,21 @@ pub(super) fn convert(value: &Yaml) -> Result<Converted, FieldError> {
     spec.allow(SPEC_FIELDS)?;
     let mut notes = Vec::new();
 
-    let url = spec.str("endpoint")?.ok_or_else(|| {
-        FieldError::new(
-            "spec.endpoint",
-            "is required: toolkit calls the endpoint itself",
-        )
-    })?;
+    let url = spec
+        .str("endpoint")?
+        .ok_or_else(|| FieldError::new("spec.endpoint", "is required: toolkit calls the endpoint itself"))?;
     // stoa's documented default.
     let method = spec.str("method")?.unwrap_or("POST");
     let authentication = match (spec.str("auth")?, spec.map("authentication")?) {
         (Some(_), Some(_)) => {
-            return Err(FieldError::new(
-                "spec.auth",
-                "set either `auth` or `authentication`, not both",
-            ));
+            return Err(FieldError::new("spec.auth", "set either `auth` or `authentication`, not both"));
         }
         (Some(auth), None) => auth_string(auth, &mut notes)?,
         (None, Some(auth)) => authentication(&auth, &mut notes)?,
         (None, None) => None,
     };
     if spec.has("apiRef") {
-        notes.push(
-            "spec.apiRef (the source API of the tool) has no toolkit equivalent and was not imported"
-                .into(),
-        );
+        notes.push("spec.apiRef (the source API of the tool) has no toolkit equivalent and was not imported".into());
     }
 
     let out = ToolSpec {
@@ -82,22 +72,12 @@ pub(super) fn convert(value: &Yaml) -> Result<Converted, FieldError> {
         input_schema: spec.json("inputSchema")?,
         output_schema: spec.json("outputSchema")?,
         rate_limit: rate_limit(&spec, &mut notes)?,
-        http: Some(HttpSpec {
-            url: url.to_owned(),
-            method: Some(method.to_owned()),
-            ..HttpSpec::default()
-        }),
+        http: Some(HttpSpec { url: url.to_owned(), method: Some(method.to_owned()), ..HttpSpec::default() }),
         authentication,
-        annotations: spec
-            .map("annotations")?
-            .map(|a| annotations(&a))
-            .transpose()?,
+        annotations: spec.map("annotations")?.map(|a| annotations(&a)).transpose()?,
         ..ToolSpec::default()
     };
-    Ok(Converted {
-        documents: vec![tool_document(metadata, out)?],
-        notes,
-    })
+    Ok(Converted { documents: vec![tool_document(metadata, out)?], notes })
 }
 
 /// The shipped CRD's `auth: bearer | service_account | none`, which names no credential.
@@ -119,10 +99,7 @@ fn auth_string(auth: &str, notes: &mut Vec<String>) -> Result<Option<Authenticat
 }
 
 /// The documented `authentication: {type, secretRef, headerName}`.
-fn authentication(
-    auth: &Fields<'_>,
-    notes: &mut Vec<String>,
-) -> Result<Option<Authentication>, FieldError> {
+fn authentication(auth: &Fields<'_>, notes: &mut Vec<String>) -> Result<Option<Authentication>, FieldError> {
     auth.allow(&["type", "secretRef", "headerName"])?;
     let type_ = match auth.required_str("type")? {
         "none" => return Ok(None),
@@ -142,9 +119,7 @@ fn authentication(
         other => {
             return Err(FieldError::new(
                 auth.at("type"),
-                format!(
-                    "unknown authentication type `{other}`; stoa defines none, bearer, basic, apiKey and oauth2"
-                ),
+                format!("unknown authentication type `{other}`; stoa defines none, bearer, basic, apiKey and oauth2"),
             ));
         }
     };
@@ -159,12 +134,7 @@ fn authentication(
             })
         })
         .transpose()?;
-    Ok(Some(Authentication {
-        type_,
-        secret_ref,
-        header_name: auth.string("headerName")?,
-        ..Authentication::default()
-    }))
+    Ok(Some(Authentication { type_, secret_ref, header_name: auth.string("headerName")?, ..Authentication::default() }))
 }
 
 /// `rateLimit: "100/min"` or `rateLimit: {requestsPerMinute, burst}`.
@@ -174,20 +144,14 @@ fn rate_limit(spec: &Fields<'_>, notes: &mut Vec<String>) -> Result<Option<RateL
         None => Ok(None),
         Some(Yaml::String(expr)) => {
             let (per_minute, exact) = per_minute(expr).ok_or_else(|| {
-                FieldError::new(
-                    &path,
-                    format!("`{expr}` is not a rate; write e.g. `100/min` or `1000/hour`"),
-                )
+                FieldError::new(&path, format!("`{expr}` is not a rate; write e.g. `100/min` or `1000/hour`"))
             })?;
             if !exact {
                 notes.push(format!(
                     "spec.rateLimit `{expr}` became {per_minute} per minute (toolkit limits calls per minute)"
                 ));
             }
-            Ok(Some(RateLimit {
-                requests_per_minute: per_minute,
-                burst: None,
-            }))
+            Ok(Some(RateLimit { requests_per_minute: per_minute, burst: None }))
         }
         Some(value) => {
             let limit = Fields::new(value, path)?;
@@ -195,10 +159,7 @@ fn rate_limit(spec: &Fields<'_>, notes: &mut Vec<String>) -> Result<Option<RateL
             let requests_per_minute = limit
                 .u32("requestsPerMinute")?
                 .ok_or_else(|| FieldError::new(limit.at("requestsPerMinute"), "is required"))?;
-            Ok(Some(RateLimit {
-                requests_per_minute,
-                burst: limit.u32("burst")?,
-            }))
+            Ok(Some(RateLimit { requests_per_minute, burst: limit.u32("burst")? }))
         }
     }
 }
@@ -255,27 +216,12 @@ mod tests {
         );
         assert_eq!(t.metadata.namespace.as_deref(), Some("ns"));
         let http = t.spec.http.unwrap();
-        assert_eq!(
-            (http.url.as_str(), http.method.as_deref()),
-            ("https://h/x", Some("GET"))
-        );
-        assert_eq!(
-            t.spec.rate_limit,
-            Some(RateLimit {
-                requests_per_minute: 100,
-                burst: None
-            })
-        );
+        assert_eq!((http.url.as_str(), http.method.as_deref()), ("https://h/x", Some("GET")));
+        assert_eq!(t.spec.rate_limit, Some(RateLimit { requests_per_minute: 100, burst: None }));
         let a = t.spec.annotations.unwrap();
-        assert_eq!(
-            (a.read_only_hint, a.open_world_hint, a.destructive_hint),
-            (Some(true), Some(false), None)
-        );
+        assert_eq!((a.read_only_hint, a.open_world_hint, a.destructive_hint), (Some(true), Some(false), None));
         assert!(t.spec.authentication.is_none());
-        assert!(
-            notes[0].starts_with("spec.auth `bearer` names no credential"),
-            "{notes:?}"
-        );
+        assert!(notes[0].starts_with("spec.auth `bearer` names no credential"), "{notes:?}");
     }
 
     #[test]
@@ -291,10 +237,7 @@ mod tests {
         assert!(!t.spec.enabled);
         assert_eq!(t.spec.rate_limit.unwrap().burst, Some(20));
         let auth = t.spec.authentication.unwrap();
-        assert_eq!(
-            (auth.type_, auth.secret_ref.unwrap().name.as_str()),
-            (AuthType::Bearer, "tok")
-        );
+        assert_eq!((auth.type_, auth.secret_ref.unwrap().name.as_str()), (AuthType::Bearer, "tok"));
         assert!(notes[0].starts_with("spec.apiRef"), "{notes:?}");
     }
 
@@ -310,7 +253,10 @@ mod tests {
 
     #[test]
     fn refusals_name_the_field() {
-        let v: Yaml = serde_yaml::from_str("apiVersion: gostoa.dev/v1alpha1\nkind: Tool\nmetadata: {name: t}\nspec: {description: d}\n").unwrap();
+        let v: Yaml = serde_yaml::from_str(
+            "apiVersion: gostoa.dev/v1alpha1\nkind: Tool\nmetadata: {name: t}\nspec: {description: d}\n",
+        )
+        .unwrap();
         assert_eq!(convert(&v).unwrap_err().path, "spec.endpoint");
         let v: Yaml = serde_yaml::from_str(
             "apiVersion: gostoa.dev/v1alpha1\nkind: Tool\nmetadata: {name: t}\nspec: {endpoint: 'http://h', rateLimit: fast}\n",

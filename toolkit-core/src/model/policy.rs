@@ -8,7 +8,14 @@ use crate::duration::Duration;
 
 /// How calls of command and SQL tools in a namespace are approved.
 #[derive(CustomResource, Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[kube(group = "toolkit.dev", version = "v1alpha1", kind = "ApprovalPolicy", namespaced, shortname = "tlap", category = "toolkit")]
+#[kube(
+    group = "toolkit.dev",
+    version = "v1alpha1",
+    kind = "ApprovalPolicy",
+    namespaced,
+    shortname = "tlap",
+    category = "toolkit"
+)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ApprovalPolicySpec {
     /// Read-only calls run without approval.

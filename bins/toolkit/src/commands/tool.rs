@@ -32,7 +32,10 @@ async fn list(cli: &Cli, rt: &Runtime) -> Result<u8> {
         return Ok(0);
     }
     if tools.is_empty() {
-        println!("no tools declared in {}", cli.tools.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
+        println!(
+            "no tools declared in {}",
+            cli.tools.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+        );
         return Ok(0);
     }
     let mut t = output::table(&["TOOL", "TYPE", "PHASE", "SERVED", "CALLS", "ERRORS", "LATENCY", "NOTES"]);
@@ -57,7 +60,10 @@ async fn get(cli: &Cli, rt: &Runtime, name: &str) -> Result<u8> {
     let loaded = rt.catalog().get(&reference)?;
     let status = rt.state().status(&reference).await?.unwrap_or_default();
     let mut tool = loaded.tool.as_deref().cloned().ok_or_else(|| {
-        Error::config(format!("tool {reference} did not parse: {}", loaded.first_error().map(ToString::to_string).unwrap_or_default()))
+        Error::config(format!(
+            "tool {reference} did not parse: {}",
+            loaded.first_error().map(ToString::to_string).unwrap_or_default()
+        ))
     })?;
     tool.status = Some(status);
     if cli.output == crate::cli::Format::Table {
@@ -101,7 +107,9 @@ async fn probe(cli: &Cli, rt: &Runtime, name: Option<&str>, all: bool) -> Result
             }
             Err(e) => {
                 worst = worst.max(exit_code(e.kind()));
-                rows.push(serde_json::json!({"tool": reference, "error": e.to_string(), "errorKind": e.kind().as_str()}));
+                rows.push(
+                    serde_json::json!({"tool": reference, "error": e.to_string(), "errorKind": e.kind().as_str()}),
+                );
             }
         }
     }
@@ -121,7 +129,13 @@ async fn probe(cli: &Cli, rt: &Runtime, name: Option<&str>, all: bool) -> Result
                     _ => String::new(),
                 },
             ]),
-            Err(e) => t.add_row(vec![reference.to_string(), "-".into(), "-".into(), String::new(), format!("{}: {e}", e.kind())]),
+            Err(e) => t.add_row(vec![
+                reference.to_string(),
+                "-".into(),
+                "-".into(),
+                String::new(),
+                format!("{}: {e}", e.kind()),
+            ]),
         };
     }
     println!("{t}");
@@ -160,7 +174,9 @@ async fn call(cli: &Cli, rt: &Runtime, name: &str, args: &str) -> Result<u8> {
     let text = match args {
         "-" => {
             let mut s = String::new();
-            std::io::stdin().read_to_string(&mut s).map_err(|e| Error::invalid_input("read arguments from stdin").with_source(e))?;
+            std::io::stdin()
+                .read_to_string(&mut s)
+                .map_err(|e| Error::invalid_input("read arguments from stdin").with_source(e))?;
             s
         }
         a if a.starts_with('@') => std::fs::read_to_string(&a[1..])
@@ -168,7 +184,8 @@ async fn call(cli: &Cli, rt: &Runtime, name: &str, args: &str) -> Result<u8> {
         a => a.to_owned(),
     };
     let value: Value = serde_json::from_str(&text).map_err(|e| {
-        Error::invalid_input(format!("--args is not JSON: {e}")).with_context("hint", r#"pass a JSON object, e.g. --args '{"query": "select 1"}'"#)
+        Error::invalid_input(format!("--args is not JSON: {e}"))
+            .with_context("hint", r#"pass a JSON object, e.g. --args '{"query": "select 1"}'"#)
     })?;
     let out = rt.call(&Caller::local(), &reference, value).await?;
     if cli.output == crate::cli::Format::Table {
@@ -177,12 +194,15 @@ async fn call(cli: &Cli, rt: &Runtime, name: &str, args: &str) -> Result<u8> {
             eprintln!("note: output truncated by the tool's limits");
         }
     } else {
-        output::structured(cli.output, &serde_json::json!({
-            "content": out.output.content,
-            "truncated": out.output.truncated,
-            "metadata": out.output.metadata,
-            "durationMs": out.duration.as_secs_f64() * 1000.0,
-        }))?;
+        output::structured(
+            cli.output,
+            &serde_json::json!({
+                "content": out.output.content,
+                "truncated": out.output.truncated,
+                "metadata": out.output.metadata,
+                "durationMs": out.duration.as_secs_f64() * 1000.0,
+            }),
+        )?;
     }
     Ok(0)
 }
@@ -200,7 +220,9 @@ async fn connect(rt: &Runtime, args: &ConnectArgs) -> Result<u8> {
     let bastion = LocalBastion::new(rt.state().clone());
     let idle = tool.spec().idle_timeout.map(|d| d.get());
     if std::io::stderr().is_terminal() {
-        eprintln!("connected to {reference}; credentials are in this shell's environment only. Exit to end the session.");
+        eprintln!(
+            "connected to {reference}; credentials are in this shell's environment only. Exit to end the session."
+        );
     }
     let end = bastion.connect(&reference, tool.instance().as_ref(), idle, mode).await?;
     match end.status {
