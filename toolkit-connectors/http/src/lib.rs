@@ -1,1 +1,140 @@
-//! The http connector
+#![doc = include_str!("../README.md")]
+
+mod auth;
+mod config;
+mod invoke;
+mod probe;
+mod request;
+mod response;
+mod session;
+
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde_json::{Value, json};
+use tokio::sync::{Mutex, OnceCell};
+use toolkit_core::connector::{BuildContext, Capabilities, Connector, Invoker, Probe, Session, ToolInstance};
+use toolkit_core::manifest::ConfigMaps;
+use toolkit_core::secret::SecretResolver;
+use toolkit_core::validate::FieldError;
+use toolkit_core::{ConnectorRegistry, Error, Result, ToolSpec, ToolType};
+
+pub use config::{
+    AuthConfig, DEFAULT_API_KEY_HEADER, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT,
+    HeaderSpec, HttpConfig, Source,
+};
+
+use auth::CachedToken;
+use response::redirect_policy;
+
+/// The `spec.type` this crate serves.
+pub const TYPE: ToolType = ToolType::Http;
+
+/// Adds the http connector to `registry`.
+pub fn register(registry: &mut ConnectorRegistry) {
+    registry.register(HttpConnector);
+}
+
+/// The `http` type.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HttpConnector;
+
+impl Connector for HttpConnector {
+    fn tool_type(&self) -> ToolType {
+        TYPE
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities { probe: true, session: true, invoke: true, ..Capabilities::default() }
+    }
+
+    fn validate(&self, spec: &ToolSpec) -> Vec<FieldError> {
+        HttpConfig::check(spec)
+    }
+
+    fn default_input_schema(&self) -> Option<Value> {
+        // Without a schema only placeholder-free URLs validate; any arguments become query
+        // parameters or the JSON body.
+        Some(json!({"type": "object", "additionalProperties": true}))
+    }
+
+    fn build(&self, ctx: BuildContext) -> Result<Arc<dyn ToolInstance>> {
+        let spec = ctx.spec();
+        let cfg = HttpConfig::from_spec(spec).map_err(|errs| {
+            let text: Vec<String> = errs.iter().map(ToString::to_string).collect();
+            Error::config(format!("build http tool {}: {}", ctx.qualified_name(), text.join("; ")))
+        })?;
+        Ok(Arc::new(HttpTool {
+            cfg: Arc::new(cfg),
+            read_only: spec.read_only,
+            namespace: ctx.namespace.clone(),
+            secrets: ctx.secrets.clone(),
+            config_maps: ctx.config_maps.clone(),
+            client: Arc::new(OnceCell::new()),
+            token: Arc::new(Mutex::new(None)),
+        }))
+    }
+}
+
+/// One http tool: its parsed request, its pooled client and its cached token. Clones share all
+/// of them, so a session can own one.
+#[derive(Clone)]
+pub(crate) struct HttpTool {
+    cfg: Arc<HttpConfig>,
+    read_only: bool,
+    namespace: String,
+    secrets: Arc<dyn SecretResolver>,
+    config_maps: Arc<ConfigMaps>,
+    client: Arc<OnceCell<reqwest::Client>>,
+    token: Arc<Mutex<Option<CachedToken>>>,
+}
+
+impl fmt::Debug for HttpTool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpTool")
+            .field("method", &self.cfg.method)
+            .field("origin", &self.cfg.origin.as_ref().map(url::Url::as_str))
+            .finish_non_exhaustive()
+    }
+}
+
+impl HttpTool {
+    /// The pooled client, made on first use (reading `caFile` then).
+    pub(crate) async fn client(&self) -> Result<&reqwest::Client> {
+        self.client
+            .get_or_try_init(|| async {
+                let mut builder = reqwest::Client::builder()
+                    .timeout(self.cfg.timeout)
+                    .connect_timeout(self.cfg.connect_timeout)
+                    .redirect(redirect_policy());
+                if let Some(path) = &self.cfg.ca_file {
+                    let pem = tokio::fs::read(path)
+                        .await
+                        .map_err(|e| Error::config(format!("read the CA file {path}")).with_source(e))?;
+                    let certs = reqwest::Certificate::from_pem_bundle(&pem)
+                        .map_err(|e| Error::config(format!("read the CA file {path}")).with_source(e))?;
+                    for c in certs {
+                        builder = builder.add_root_certificate(c);
+                    }
+                }
+                builder.build().map_err(|e| Error::config("set up the http client").with_source(e))
+            })
+            .await
+    }
+}
+
+#[async_trait]
+impl ToolInstance for HttpTool {
+    fn probe(&self) -> Option<&dyn Probe> {
+        Some(self)
+    }
+
+    fn invoker(&self) -> Option<&dyn Invoker> {
+        Some(self)
+    }
+
+    async fn open_session(&self) -> Result<Box<dyn Session>> {
+        session::open(self).await
+    }
+}

@@ -1,0 +1,126 @@
+//! Credentials of outgoing requests, resolved at call time: bearer, basic, API key, and OAuth2
+//! client credentials with the token cached until 30 seconds before it expires.
+
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use reqwest::header::{ACCEPT, HeaderName, HeaderValue};
+use serde::Deserialize;
+use toolkit_core::secret::SecretString;
+use toolkit_core::{Error, ErrorKind, Result};
+
+use crate::HttpTool;
+use crate::config::AuthConfig;
+use crate::request::Seen;
+use crate::response::{Answer, classify};
+
+/// Tokens are renewed this long before they expire.
+const EXPIRY_MARGIN: Duration = Duration::from_secs(30);
+/// Lifetime assumed when the token endpoint gives no `expires_in`.
+const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(300);
+/// Tokens are renewed at least this often, whatever `expires_in` says.
+const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+/// Bytes of a token endpoint answer read at most.
+const TOKEN_RESPONSE_CAP: usize = 64 * 1024;
+
+/// An OAuth2 access token and when to stop using it.
+pub(crate) struct CachedToken {
+    token: SecretString,
+    renew_at: Instant,
+}
+
+#[derive(Deserialize)]
+struct TokenResponse {
+    access_token: String,
+    #[serde(default)]
+    expires_in: Option<u64>,
+}
+
+impl HttpTool {
+    /// The credential header, if the tool authenticates. Secret values are added to `seen`.
+    pub(crate) async fn auth_header(&self, seen: &mut Seen) -> Result<Option<(HeaderName, SecretString)>> {
+        let Some(auth) = &self.cfg.auth else { return Ok(None) };
+        let value = match auth {
+            AuthConfig::Bearer { token, .. } => {
+                let t = self.value(&crate::config::Source::Secret(token.clone()), seen).await?;
+                SecretString::new(format!("Bearer {}", t.expose()))
+            }
+            AuthConfig::ApiKey { key, .. } => self.value(&crate::config::Source::Secret(key.clone()), seen).await?,
+            AuthConfig::Basic { username, password, .. } => {
+                let user = self.value(username, seen).await?;
+                let pass = self.value(&crate::config::Source::Secret(password.clone()), seen).await?;
+                let pair = SecretString::new(format!("{}:{}", user.expose(), pass.expose()));
+                let encoded = SecretString::new(base64::engine::general_purpose::STANDARD.encode(pair.expose()));
+                seen.push(encoded.clone());
+                SecretString::new(format!("Basic {}", encoded.expose()))
+            }
+            AuthConfig::OAuth2 { .. } => {
+                let t = self.oauth2_token(auth, seen).await?;
+                SecretString::new(format!("Bearer {}", t.expose()))
+            }
+        };
+        Ok(Some((auth.header().clone(), value)))
+    }
+
+    /// Drops the cached OAuth2 token.
+    pub(crate) async fn forget_token(&self) {
+        if matches!(self.cfg.auth, Some(AuthConfig::OAuth2 { .. })) {
+            self.token.lock().await.take();
+        }
+    }
+
+    async fn oauth2_token(&self, auth: &AuthConfig, seen: &mut Seen) -> Result<SecretString> {
+        let AuthConfig::OAuth2 { token_url, client_id, client_secret, scopes, .. } = auth else {
+            return Err(Error::internal("get an oauth2 token: the tool does not use oauth2"));
+        };
+        // Held while fetching, so concurrent calls wait for one request instead of each sending one.
+        let mut cached = self.token.lock().await;
+        if let Some(c) = cached.as_ref()
+            && Instant::now() < c.renew_at
+        {
+            seen.push(c.token.clone());
+            return Ok(c.token.clone());
+        }
+        let secret = self.value(&crate::config::Source::Secret(client_secret.clone()), seen).await?;
+        let mut form = vec![
+            ("grant_type", "client_credentials".to_owned()),
+            ("client_id", client_id.clone()),
+            ("client_secret", secret.expose().to_owned()),
+        ];
+        if !scopes.is_empty() {
+            form.push(("scope", scopes.join(" ")));
+        }
+        let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(&form).finish();
+        let client = self.client().await?;
+        let resp = client
+            .post(token_url.clone())
+            .header(ACCEPT, HeaderValue::from_static("application/json"))
+            .header(reqwest::header::CONTENT_TYPE, HeaderValue::from_static("application/x-www-form-urlencoded"))
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| classify(e, "get an oauth2 token"))?;
+        let answer = Answer::read(resp, TOKEN_RESPONSE_CAP).await?;
+        if !answer.status.is_success() {
+            let mut err = answer.status_error(seen);
+            if matches!(answer.status.as_u16(), 400 | 401 | 403) {
+                // RFC 6749 answers 400 `invalid_client` for bad client credentials.
+                err = Error::new(ErrorKind::Auth, format!("get an oauth2 token: {}", err.message()))
+                    .with_context("token_url", token_url.as_str());
+            }
+            return Err(err);
+        }
+        let parsed: TokenResponse = serde_json::from_slice(&answer.body).map_err(|_| {
+            Error::new(ErrorKind::Upstream, "get an oauth2 token: the answer has no `access_token`")
+                .with_context("token_url", token_url.as_str())
+        })?;
+        let token = SecretString::new(parsed.access_token);
+        seen.push(token.clone());
+        let lifetime = parsed.expires_in.map_or(DEFAULT_TOKEN_LIFETIME, Duration::from_secs).min(MAX_TOKEN_LIFETIME);
+        *cached = Some(CachedToken {
+            token: token.clone(),
+            renew_at: Instant::now() + lifetime.saturating_sub(EXPIRY_MARGIN),
+        });
+        Ok(token)
+    }
+}

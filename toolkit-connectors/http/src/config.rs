@@ -1,0 +1,401 @@
+//! The typed settings of an http tool: templates parsed once, header names checked, every
+//! referenced value kept as a reference. Pure: no I/O, no secrets.
+
+use std::time::Duration;
+
+use reqwest::Method;
+use reqwest::header::{AUTHORIZATION, HeaderName, HeaderValue};
+use toolkit_core::model::{
+    AuthType, Authentication, ConfigMapKeySelector, ConnectionConfig, SecretKeySelector, ToolSpec, ValueFrom,
+};
+use toolkit_core::template::{BodyTemplate, UrlTemplate};
+use toolkit_core::validate::FieldError;
+use url::Url;
+
+/// The keys of `spec.config` that http tools read.
+pub(crate) const CONFIG_KEYS: &[&str] = &["connectTimeout", "caFile"];
+
+/// Response bytes read when `spec.http.maxResponseBytes` is not set.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 1024 * 1024;
+/// Time allowed for a request when `spec.timeout` is not set.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Time allowed to connect when `spec.config.connectTimeout` is not set.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Header of an API key when `headerName` is not set.
+pub const DEFAULT_API_KEY_HEADER: &str = "x-api-key";
+
+/// Where a header or body parameter value comes from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Source {
+    /// Written in the manifest.
+    Literal(String),
+    /// A Secret key, resolved at call time.
+    Secret(SecretKeySelector),
+    /// A ConfigMap key, read at call time.
+    ConfigMap(ConfigMapKeySelector),
+}
+
+/// A request header.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HeaderSpec {
+    /// Its name.
+    pub name: HeaderName,
+    /// Its value.
+    pub value: Source,
+}
+
+/// How requests authenticate; every secret is a reference resolved at call time.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AuthConfig {
+    /// `<header>: Bearer <token>`.
+    Bearer {
+        /// The token.
+        token: SecretKeySelector,
+        /// `Authorization` unless `headerName` says otherwise.
+        header: HeaderName,
+    },
+    /// `<header>: Basic base64(user:password)`.
+    Basic {
+        /// The user name.
+        username: Source,
+        /// The password.
+        password: SecretKeySelector,
+        /// `Authorization` unless `headerName` says otherwise.
+        header: HeaderName,
+    },
+    /// `<header>: <key>`.
+    ApiKey {
+        /// The key.
+        key: SecretKeySelector,
+        /// `X-API-Key` unless `headerName` says otherwise.
+        header: HeaderName,
+    },
+    /// OAuth2 client credentials; the token is sent as a bearer token.
+    OAuth2 {
+        /// The token endpoint.
+        token_url: Url,
+        /// The client id.
+        client_id: String,
+        /// The client secret.
+        client_secret: SecretKeySelector,
+        /// Scopes requested.
+        scopes: Vec<String>,
+        /// `Authorization` unless `headerName` says otherwise.
+        header: HeaderName,
+    },
+}
+
+impl AuthConfig {
+    /// The header the credential goes in.
+    pub fn header(&self) -> &HeaderName {
+        match self {
+            AuthConfig::Bearer { header, .. }
+            | AuthConfig::Basic { header, .. }
+            | AuthConfig::ApiKey { header, .. }
+            | AuthConfig::OAuth2 { header, .. } => header,
+        }
+    }
+}
+
+/// An http tool's request, validated and parsed.
+#[derive(Clone, Debug)]
+pub struct HttpConfig {
+    /// URL template.
+    pub url: UrlTemplate,
+    /// Scheme, host and port, when no placeholder is part of them.
+    pub origin: Option<Url>,
+    /// Method.
+    pub method: Method,
+    /// Headers.
+    pub headers: Vec<HeaderSpec>,
+    /// Body template.
+    pub body: Option<BodyTemplate>,
+    /// Named values for the body template.
+    pub body_parameters: Vec<(String, Source)>,
+    /// Response bytes read at most.
+    pub max_response_bytes: usize,
+    /// Credentials.
+    pub auth: Option<AuthConfig>,
+    /// Time allowed for one request.
+    pub timeout: Duration,
+    /// Time allowed to connect.
+    pub connect_timeout: Duration,
+    /// PEM file of extra trusted CAs.
+    pub ca_file: Option<String>,
+    /// Path the probe requests instead of `/`.
+    pub probe_path: Option<String>,
+}
+
+impl HttpConfig {
+    /// Checks only what the shared validation of `spec.http` and `spec.authentication` does not.
+    pub fn check(spec: &ToolSpec) -> Vec<FieldError> {
+        let mut errs = spec.config.as_ref().map(unused_keys).unwrap_or_default();
+        if let Some(path) = probe_path(spec)
+            && (!path.starts_with('/') || path.starts_with("//"))
+        {
+            errs.push(FieldError::new("spec.probe.path", format!("`{path}` must be a path starting with one `/`")));
+        }
+        if spec.config.as_ref().and_then(|c| c.connect_timeout).is_some_and(|d| d.get().is_zero()) {
+            errs.push(FieldError::new("spec.config.connectTimeout", "must be longer than 0s"));
+        }
+        for (i, p) in spec.http.iter().flat_map(|h| h.body_parameters.iter()).enumerate() {
+            if p.name.contains('.') || p.name.is_empty() {
+                errs.push(FieldError::new(
+                    format!("spec.http.bodyParameters[{i}].name"),
+                    "must be a name of letters, digits, `_` or `-`",
+                ));
+            }
+        }
+        errs
+    }
+
+    /// Reads the whole request; any problem (including those the shared validation reports)
+    /// is returned with its field path.
+    pub fn from_spec(spec: &ToolSpec) -> Result<Self, Vec<FieldError>> {
+        let mut errs = Self::check(spec);
+        let Some(http) = &spec.http else {
+            errs.push(FieldError::new("spec.http", "is required for type http (at least `url`)"));
+            return Err(errs);
+        };
+        let url = UrlTemplate::parse(&http.url).map_err(|m| FieldError::new("spec.http.url", m));
+        let origin = url.as_ref().ok().and_then(origin_of);
+        let method = match &http.method {
+            None => Ok(Method::GET),
+            Some(m) => Method::from_bytes(m.to_ascii_uppercase().as_bytes())
+                .map_err(|_| FieldError::new("spec.http.method", format!("`{m}` is not an HTTP method"))),
+        };
+        let mut headers = Vec::new();
+        for (i, h) in http.headers.iter().enumerate() {
+            let path = format!("spec.http.headers[{i}]");
+            let name = HeaderName::from_bytes(h.name.as_bytes())
+                .map_err(|_| FieldError::new(format!("{path}.name"), format!("`{}` is not a header name", h.name)));
+            let value = source(&format!("{path}.value"), h.value.value.as_ref(), h.value.value_from.as_ref());
+            if let Ok(Source::Literal(v)) = &value
+                && HeaderValue::from_str(v).is_err()
+            {
+                errs.push(FieldError::new(format!("{path}.value.value"), "is not a valid header value"));
+            }
+            match (name, value) {
+                (Ok(name), Ok(value)) => headers.push(HeaderSpec { name, value }),
+                (n, v) => errs.extend(n.err().into_iter().chain(v.err())),
+            }
+        }
+        let body = http
+            .body
+            .as_deref()
+            .map(|b| BodyTemplate::parse(b).map_err(|m| FieldError::new("spec.http.body", m)))
+            .transpose();
+        let mut body_parameters = Vec::new();
+        for (i, p) in http.body_parameters.iter().enumerate() {
+            match source(&format!("spec.http.bodyParameters[{i}]"), p.value.as_ref(), p.value_from.as_ref()) {
+                Ok(s) => body_parameters.push((p.name.clone(), s)),
+                Err(e) => errs.push(e),
+            }
+        }
+        let auth = match &spec.authentication {
+            None => Ok(None),
+            Some(a) => auth(a),
+        };
+        let max_response_bytes = match http.max_response_bytes {
+            None => DEFAULT_MAX_RESPONSE_BYTES,
+            Some(0) => {
+                errs.push(FieldError::new("spec.http.maxResponseBytes", "must be at least 1"));
+                0
+            }
+            Some(n) => usize::try_from(n).unwrap_or(usize::MAX),
+        };
+        let config = spec.config.as_ref();
+        match (url, method, body, auth) {
+            (Ok(url), Ok(method), Ok(body), Ok(auth)) if errs.is_empty() => Ok(Self {
+                url,
+                origin,
+                method,
+                headers,
+                body,
+                body_parameters,
+                max_response_bytes,
+                auth,
+                timeout: spec.timeout.map_or(DEFAULT_TIMEOUT, |d| d.get()),
+                connect_timeout: config.and_then(|c| c.connect_timeout).map_or(DEFAULT_CONNECT_TIMEOUT, |d| d.get()),
+                ca_file: config.and_then(|c| c.ca_file.clone()),
+                probe_path: probe_path(spec).map(str::to_owned),
+            }),
+            (url, method, body, auth) => {
+                errs.extend(url.err());
+                errs.extend(method.err());
+                errs.extend(body.err());
+                errs.extend(auth.err().into_iter().flatten());
+                Err(errs)
+            }
+        }
+    }
+}
+
+fn probe_path(spec: &ToolSpec) -> Option<&str> {
+    match &spec.probe {
+        Some(toolkit_core::model::ProbeSetting::Detailed(p)) => p.path.as_deref(),
+        _ => None,
+    }
+}
+
+/// The origin of the URL, unless a placeholder decides part of it.
+fn origin_of(tpl: &UrlTemplate) -> Option<Url> {
+    let with = |fill: &str| {
+        let args = tpl.params().map(|p| (p.to_owned(), serde_json::Value::String(fill.to_owned()))).collect();
+        let text = tpl.render(&args).ok()?;
+        let mut u = Url::parse(&text).ok()?;
+        u.set_path("/");
+        u.set_query(None);
+        u.set_fragment(None);
+        // Credentials written into the URL stay out of the probe target and session env.
+        u.set_username("").ok()?;
+        u.set_password(None).ok()?;
+        Some(u)
+    };
+    let a = with("x")?;
+    (Some(&a) == with("y").as_ref() && a.host_str().is_some()).then_some(a)
+}
+
+fn source(path: &str, value: Option<&String>, from: Option<&ValueFrom>) -> Result<Source, FieldError> {
+    match (value, from) {
+        (Some(v), None) => Ok(Source::Literal(v.clone())),
+        (None, Some(ValueFrom { secret_key_ref: Some(s), config_map_key_ref: None })) => Ok(Source::Secret(s.clone())),
+        (None, Some(ValueFrom { secret_key_ref: None, config_map_key_ref: Some(c) })) => {
+            Ok(Source::ConfigMap(c.clone()))
+        }
+        _ => Err(FieldError::new(
+            path,
+            "set exactly one of `value`, `valueFrom.secretKeyRef` or `valueFrom.configMapKeyRef`",
+        )),
+    }
+}
+
+fn auth(a: &Authentication) -> Result<Option<AuthConfig>, Vec<FieldError>> {
+    const P: &str = "spec.authentication";
+    let mut errs = Vec::new();
+    let header = |default: HeaderName, errs: &mut Vec<FieldError>| match &a.header_name {
+        None => default,
+        Some(h) => HeaderName::from_bytes(h.as_bytes()).unwrap_or_else(|_| {
+            errs.push(FieldError::new(format!("{P}.headerName"), format!("`{h}` is not a header name")));
+            default
+        }),
+    };
+    let secret = |errs: &mut Vec<FieldError>| {
+        a.secret_ref.clone().ok_or(()).map_err(|()| {
+            errs.push(FieldError::new(format!("{P}.secretRef"), "is required for this authentication type"));
+        })
+    };
+    let out = match a.type_ {
+        AuthType::None => None,
+        AuthType::Bearer => {
+            let header = header(AUTHORIZATION, &mut errs);
+            secret(&mut errs).ok().map(|token| AuthConfig::Bearer { token, header })
+        }
+        AuthType::ApiKey => {
+            let header = header(HeaderName::from_static(DEFAULT_API_KEY_HEADER), &mut errs);
+            secret(&mut errs).ok().map(|key| AuthConfig::ApiKey { key, header })
+        }
+        AuthType::Basic => {
+            let header = header(AUTHORIZATION, &mut errs);
+            let username = match (&a.username, &a.username_ref) {
+                (Some(u), None) => Some(Source::Literal(u.clone())),
+                (None, Some(r)) => Some(Source::Secret(r.clone())),
+                _ => {
+                    errs.push(FieldError::new(
+                        format!("{P}.username"),
+                        "set exactly one of `username` or `usernameRef`",
+                    ));
+                    None
+                }
+            };
+            let password = secret(&mut errs).ok();
+            username.zip(password).map(|(username, password)| AuthConfig::Basic { username, password, header })
+        }
+        AuthType::Oauth2 => {
+            let header = header(AUTHORIZATION, &mut errs);
+            let token_url = match a.token_url.as_deref().map(Url::parse) {
+                Some(Ok(u)) if matches!(u.scheme(), "http" | "https") => Some(u),
+                _ => {
+                    errs.push(FieldError::new(format!("{P}.tokenUrl"), "must be an http(s) URL"));
+                    None
+                }
+            };
+            let client_id = a.client_id.clone().or_else(|| {
+                errs.push(FieldError::new(format!("{P}.clientId"), "is required for oauth2"));
+                None
+            });
+            let client_secret = secret(&mut errs).ok();
+            match (token_url, client_id, client_secret) {
+                (Some(token_url), Some(client_id), Some(client_secret)) => {
+                    Some(AuthConfig::OAuth2 { token_url, client_id, client_secret, scopes: a.scopes.clone(), header })
+                }
+                _ => None,
+            }
+        }
+    };
+    if errs.is_empty() { Ok(out) } else { Err(errs) }
+}
+
+/// Config keys that are set but that http tools do not read.
+fn unused_keys(c: &ConnectionConfig) -> Vec<FieldError> {
+    let Ok(serde_json::Value::Object(set)) = serde_json::to_value(c) else { return Vec::new() };
+    set.keys()
+        .filter(|k| !CONFIG_KEYS.contains(&k.as_str()))
+        .map(|k| {
+            let hint = match k.as_str() {
+                "url" => "; the URL goes in spec.http.url",
+                "credentialsRef" | "token" | "username" => "; credentials go in spec.authentication",
+                _ => "",
+            };
+            FieldError::new(
+                format!("spec.config.{k}"),
+                format!("is not used by http tools; they take: {}{hint}", CONFIG_KEYS.join(", ")),
+            )
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn spec(v: serde_json::Value) -> ToolSpec {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn parses_a_full_request() {
+        let s = spec(json!({
+            "type": "http",
+            "inputSchema": {"type": "object", "properties": {"id": {"type": "string"}}},
+            "http": {"url": "https://api.example.com/v1/items/{id}", "method": "post",
+                     "headers": [{"name": "X-Org", "value": {"valueFrom": {"configMapKeyRef": {"name": "c", "key": "org"}}}}],
+                     "body": "{\"a\": \"{{.input.id}}\"}"},
+            "authentication": {"type": "apiKey", "secretRef": {"name": "s", "key": "k"}}
+        }));
+        let cfg = HttpConfig::from_spec(&s).unwrap();
+        assert_eq!(cfg.method, Method::POST);
+        assert_eq!(cfg.origin.unwrap().as_str(), "https://api.example.com/");
+        assert_eq!(cfg.auth.unwrap().header().as_str(), "x-api-key");
+        assert!(matches!(cfg.headers[0].value, Source::ConfigMap(_)));
+    }
+
+    #[test]
+    fn origin_is_unknown_when_a_placeholder_decides_it() {
+        let tpl = UrlTemplate::parse("https://{region}.example.com/x").unwrap();
+        assert_eq!(origin_of(&tpl), None);
+    }
+
+    #[test]
+    fn refuses_unused_keys_and_bad_probe_paths() {
+        let s = spec(json!({
+            "type": "http", "http": {"url": "http://h/"},
+            "config": {"hostname": "h", "connectTimeout": "2s"},
+            "probe": {"path": "health"}
+        }));
+        let errs = HttpConfig::check(&s);
+        let paths: Vec<_> = errs.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(paths, ["spec.config.hostname", "spec.probe.path"]);
+    }
+}

@@ -1,0 +1,479 @@
+//! Against a real HTTP server started in each test (axum on 127.0.0.1:0) that records what it
+//! receives.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::{Body, to_bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, header};
+use axum::response::Response;
+use base64::Engine as _;
+use serde_json::{Map, Value, json};
+use toolkit_connector_http::HttpConnector;
+use toolkit_core::connector::{BuildContext, CallLimits, Connector, Invocation, ToolInstance};
+use toolkit_core::secret::{SecretStore, SecretString};
+use toolkit_core::{Catalog, ErrorKind, Tool, ToolSpec};
+
+const NS: &str = "tk-test";
+
+/// One request as the server saw it.
+#[derive(Clone, Debug)]
+struct Seen {
+    method: String,
+    target: String,
+    headers: HeaderMap,
+    body: Vec<u8>,
+}
+
+#[derive(Default)]
+struct Log {
+    requests: Mutex<Vec<Seen>>,
+    token_hits: AtomicUsize,
+}
+
+struct Server {
+    base: String,
+    log: Arc<Log>,
+}
+
+impl Server {
+    async fn start() -> Self {
+        let log = Arc::new(Log::default());
+        let app = axum::Router::new().fallback(handle).with_state(log.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Self { base, log }
+    }
+
+    fn requests(&self) -> Vec<Seen> {
+        self.log.requests.lock().unwrap().clone()
+    }
+
+    fn last(&self) -> Seen {
+        self.requests().pop().expect("the server received no request")
+    }
+}
+
+async fn handle(State(log): State<Arc<Log>>, req: Request) -> Response {
+    let method = req.method().to_string();
+    let target = req.uri().path_and_query().map(ToString::to_string).unwrap_or_default();
+    let headers = req.headers().clone();
+    let body = to_bytes(req.into_body(), 1 << 20).await.unwrap_or_default().to_vec();
+    log.requests.lock().unwrap().push(Seen {
+        method,
+        target: target.clone(),
+        headers: headers.clone(),
+        body: body.clone(),
+    });
+    let path = target.split('?').next().unwrap_or_default().to_owned();
+    let reply = |status: u16, ct: &str, body: Vec<u8>| {
+        Response::builder()
+            .status(status)
+            .header(header::SERVER, "test-server/1.0")
+            .header(header::CONTENT_TYPE, ct)
+            .body(Body::from(body))
+            .unwrap()
+    };
+    match path.as_str() {
+        "/token" => {
+            let n = log.token_hits.fetch_add(1, Ordering::SeqCst) + 1;
+            let form: BTreeMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
+            if form.get("grant_type").map(String::as_str) != Some("client_credentials") {
+                return reply(400, "application/json", br#"{"error":"unsupported_grant_type"}"#.to_vec());
+            }
+            let token = json!({"access_token": format!("token-{n}"), "token_type": "Bearer", "expires_in": 3600});
+            reply(200, "application/json", token.to_string().into_bytes())
+        }
+        "/big" => reply(200, "text/plain", vec![b'x'; 100_000]),
+        "/slow" => {
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            reply(200, "text/plain", b"late".to_vec())
+        }
+        "/headers" => {
+            let echoed: Map<String, Value> = headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), Value::String(v.to_str().unwrap_or_default().to_owned())))
+                .collect();
+            reply(200, "application/json", Value::Object(echoed).to_string().into_bytes())
+        }
+        "/redirect-same" => {
+            Response::builder().status(302).header(header::LOCATION, "/json").body(Body::empty()).unwrap()
+        }
+        p if p.starts_with("/redirect-to/") => {
+            let to = p.trim_start_matches("/redirect-to/").replace('!', "/");
+            Response::builder().status(302).header(header::LOCATION, to).body(Body::empty()).unwrap()
+        }
+        p if p.starts_with("/status/") => {
+            let code = p.trim_start_matches("/status/").parse().unwrap_or(500);
+            let mut r = reply(code, "text/plain", b"something went wrong\nsecond line".to_vec());
+            if code == 429 {
+                r.headers_mut().insert(header::RETRY_AFTER, "7".parse().unwrap());
+            }
+            r
+        }
+        _ => reply(200, "application/json", json!({"ok": true, "path": path}).to_string().into_bytes()),
+    }
+}
+
+/// A tool of `spec`, with `secrets` (name → key → value) and ConfigMaps from `config_maps` YAML.
+struct Fixture {
+    canary: String,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        Self { canary: toolkit_testkit::canary() }
+    }
+
+    fn tool(&self, spec: Value) -> Arc<dyn ToolInstance> {
+        self.tool_with(spec, &[])
+    }
+
+    fn tool_with(&self, spec: Value, extra_secrets: &[(&str, &str)]) -> Arc<dyn ToolInstance> {
+        let spec: ToolSpec = serde_json::from_value(spec).unwrap();
+        let mut errs = toolkit_core::validate::validate_spec(&spec);
+        errs.extend(HttpConnector.validate(&spec));
+        assert_eq!(errs, vec![]);
+        let mut tool = Tool::new("api", spec);
+        tool.metadata.namespace = Some(NS.into());
+        let mut store = SecretStore::default();
+        let mut data = BTreeMap::from([("token".to_owned(), SecretString::new(self.canary.clone()))]);
+        for (k, v) in extra_secrets {
+            data.insert((*k).to_owned(), SecretString::new(*v));
+        }
+        store.insert(NS, "api", data);
+        let mut catalog = Catalog::default();
+        catalog.add_text(
+            Path::new("config.yaml"),
+            &format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: api-settings, namespace: {NS}}}\ndata: {{org: acme}}\n"),
+        );
+        let ctx = BuildContext {
+            tool: Arc::new(tool),
+            namespace: NS.into(),
+            name: "api".into(),
+            secrets: Arc::new(store),
+            config_maps: Arc::new(catalog.config_maps),
+        };
+        HttpConnector.build(ctx).unwrap()
+    }
+
+    async fn call(&self, tool: &Arc<dyn ToolInstance>, args: Value) -> toolkit_core::Result<(Value, bool)> {
+        self.call_limited(tool, args, CallLimits::default()).await
+    }
+
+    async fn call_limited(
+        &self,
+        tool: &Arc<dyn ToolInstance>,
+        args: Value,
+        limits: CallLimits,
+    ) -> toolkit_core::Result<(Value, bool)> {
+        let arguments = args.as_object().cloned().unwrap_or_default();
+        let result = tool.invoker().unwrap().invoke(Invocation { arguments, limits }).await;
+        let text = match &result {
+            Ok(out) => format!("{out:?}"),
+            Err(e) => format!("{e} {e:?}"),
+        };
+        assert!(!text.contains(&self.canary), "canary leaked: {text}");
+        result.map(|o| (o.content, o.truncated))
+    }
+}
+
+fn props(names: &[&str]) -> Value {
+    let p: Map<String, Value> = names.iter().map(|n| ((*n).to_owned(), json!({}))).collect();
+    json!({"type": "object", "properties": p})
+}
+
+fn secret_ref(key: &str) -> Value {
+    json!({"name": "api", "key": key})
+}
+
+#[tokio::test]
+async fn url_values_are_percent_encoded() {
+    let server = Server::start().await;
+    let fx = Fixture::new();
+    let tool = fx.tool(json!({
+        "type": "http",
+        "inputSchema": props(&["id", "q"]),
+        "http": {"url": format!("{}/items/{{id}}?q={{q}}", server.base)}
+    }));
+    let cases = [
+        ("a&b=c", "#frag", "/items/a%26b%3Dc?q=%23frag"),
+        ("../x", "ü ß", "/items/..%2Fx?q=%C3%BC%20%C3%9F"),
+        ("?admin=1", "/etc/passwd", "/items/%3Fadmin%3D1?q=%2Fetc%2Fpasswd"),
+    ];
+    for (id, q, expected) in cases {
+        let (result, _) = fx.call(&tool, json!({"id": id, "q": q})).await.unwrap();
+        assert_eq!(result["status"], 200);
+        assert_eq!(server.last().target, expected);
+    }
+    let err = fx.call(&tool, json!({"id": "x"})).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+}
+
+#[tokio::test]
+async fn rendered_bodies_stay_valid_json() {
+    let server = Server::start().await;
+    let fx = Fixture::new();
+    let tool = fx.tool(json!({
+        "type": "http",
+        "inputSchema": props(&["name", "n"]),
+        "http": {
+            "url": format!("{}/create", server.base),
+            "method": "POST",
+            "body": r#"{"name": "{{.input.name}}", "n": {{.input.n}}, "key": "{{.key}}", "org": "{{.org}}"}"#,
+            "bodyParameters": [
+                {"name": "key", "valueFrom": {"secretKeyRef": secret_ref("token")}},
+                {"name": "org", "valueFrom": {"configMapKeyRef": {"name": "api-settings", "key": "org"}}}
+            ]
+        }
+    }));
+    for name in [r#"x", "admin": true, "y": ""#, r#"\"}, "admin": true"#, "back\\slash \"quoted\" \n newline", "\"}"] {
+        let (result, _) = fx.call(&tool, json!({"name": name, "n": 3})).await.unwrap();
+        assert_eq!(result["body"]["ok"], true);
+        let seen = server.last();
+        assert_eq!(seen.method, "POST");
+        assert_eq!(seen.headers[header::CONTENT_TYPE], "application/json");
+        let body: Value = serde_json::from_slice(&seen.body).unwrap();
+        assert_eq!(body["name"], name);
+        assert_eq!(body["n"], 3);
+        assert_eq!(body["key"], fx.canary.as_str());
+        assert_eq!(body["org"], "acme");
+        assert!(body.get("admin").is_none());
+    }
+}
+
+#[tokio::test]
+async fn arguments_go_to_the_query_or_a_json_body() {
+    let server = Server::start().await;
+    let fx = Fixture::new();
+    let get = fx.tool(json!({
+        "type": "http",
+        "inputSchema": props(&["id", "q", "tags"]),
+        "http": {"url": format!("{}/items/{{id}}", server.base),
+                 "headers": [{"name": "X-Org", "value": {"valueFrom": {"configMapKeyRef": {"name": "api-settings", "key": "org"}}}}]}
+    }));
+    fx.call(&get, json!({"id": "7", "q": "a b&c", "tags": ["x", "y"]})).await.unwrap();
+    let seen = server.last();
+    assert_eq!(seen.target, "/items/7?q=a+b%26c&tags=x&tags=y");
+    assert_eq!(seen.headers["x-org"], "acme");
+
+    let post = fx.tool(json!({
+        "type": "http",
+        "inputSchema": props(&["id", "title", "done"]),
+        "http": {"url": format!("{}/items/{{id}}", server.base), "method": "PATCH"}
+    }));
+    fx.call(&post, json!({"id": "7", "title": "a \"b\"", "done": true})).await.unwrap();
+    let seen = server.last();
+    assert_eq!((seen.method.as_str(), seen.target.as_str()), ("PATCH", "/items/7"));
+    let body: Value = serde_json::from_slice(&seen.body).unwrap();
+    assert_eq!(body, json!({"title": "a \"b\"", "done": true}));
+}
+
+#[tokio::test]
+async fn each_auth_scheme_sends_its_header() {
+    let server = Server::start().await;
+    let fx = Fixture::new();
+    let url = format!("{}/json", server.base);
+    let cases = [
+        (json!({"type": "bearer", "secretRef": secret_ref("token")}), "authorization", format!("Bearer {}", fx.canary)),
+        (
+            json!({"type": "bearer", "secretRef": secret_ref("token"), "headerName": "X-Auth"}),
+            "x-auth",
+            format!("Bearer {}", fx.canary),
+        ),
+        (
+            json!({"type": "basic", "username": "agent", "secretRef": secret_ref("token")}),
+            "authorization",
+            format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("agent:{}", fx.canary))),
+        ),
+        (json!({"type": "apiKey", "secretRef": secret_ref("token")}), "x-api-key", fx.canary.clone()),
+        (
+            json!({"type": "apiKey", "secretRef": secret_ref("token"), "headerName": "Api-Token"}),
+            "api-token",
+            fx.canary.clone(),
+        ),
+    ];
+    for (auth, header_name, expected) in cases {
+        let tool = fx.tool(json!({"type": "http", "http": {"url": url}, "authentication": auth}));
+        fx.call(&tool, json!({})).await.unwrap();
+        assert_eq!(server.last().headers[header_name], expected.as_str(), "{auth}");
+    }
+
+    // The upstream echoing the credential back does not put it in the result.
+    let tool = fx.tool(json!({"type": "http", "http": {"url": format!("{}/headers", server.base)},
+                              "authentication": {"type": "bearer", "secretRef": secret_ref("token")}}));
+    let (result, _) = fx.call(&tool, json!({})).await.unwrap();
+    assert_eq!(result["body"]["authorization"], "Bearer [redacted]");
+}
+
+#[tokio::test]
+async fn oauth2_tokens_are_fetched_once_and_reused() {
+    let server = Server::start().await;
+    let fx = Fixture::new();
+    let tool = fx.tool(json!({
+        "type": "http",
+        "http": {"url": format!("{}/json", server.base)},
+        "authentication": {"type": "oauth2", "tokenUrl": format!("{}/token", server.base), "clientId": "toolkit",
+                           "secretRef": secret_ref("token"), "scopes": ["read", "write"]}
+    }));
+    fx.call(&tool, json!({})).await.unwrap();
+    fx.call(&tool, json!({})).await.unwrap();
+    assert_eq!(server.log.token_hits.load(Ordering::SeqCst), 1);
+    let requests = server.requests();
+    let token_request = &requests[0];
+    assert_eq!((token_request.method.as_str(), token_request.target.as_str()), ("POST", "/token"));
+    let form: BTreeMap<String, String> = url::form_urlencoded::parse(&token_request.body).into_owned().collect();
+    assert_eq!(form["client_id"], "toolkit");
+    assert_eq!(form["client_secret"], fx.canary);
+    assert_eq!(form["scope"], "read write");
+    for r in &requests[1..] {
+        assert_eq!(r.headers[header::AUTHORIZATION], "Bearer token-1");
+    }
+    assert_eq!(requests.len(), 3);
+}
+
+#[tokio::test]
+async fn header_values_with_line_breaks_are_refused() {
+    let server = Server::start().await;
+    let fx = Fixture::new();
+    let tool = fx.tool_with(
+        json!({"type": "http", "http": {"url": format!("{}/json", server.base),
+               "headers": [{"name": "X-Token", "value": {"valueFrom": {"secretKeyRef": secret_ref("bad")}}}]}}),
+        &[("bad", "abc\r\nX-Injected: yes")],
+    );
+    let err = fx.call(&tool, json!({})).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    assert!(!err.to_string().contains("X-Injected"));
+    let bearer = fx.tool_with(
+        json!({"type": "http", "http": {"url": format!("{}/json", server.base)},
+               "authentication": {"type": "bearer", "secretRef": secret_ref("bad")}}),
+        &[("bad", "token\n")],
+    );
+    assert_eq!(fx.call(&bearer, json!({})).await.unwrap_err().kind(), ErrorKind::InvalidInput);
+    assert!(server.requests().is_empty());
+}
+
+#[tokio::test]
+async fn responses_are_cut_at_the_cap() {
+    let server = Server::start().await;
+    let fx = Fixture::new();
+    let tool =
+        fx.tool(json!({"type": "http", "http": {"url": format!("{}/big", server.base), "maxResponseBytes": 1000}}));
+    let (result, truncated) = fx.call(&tool, json!({})).await.unwrap();
+    assert!(truncated);
+    assert_eq!(result["body"].as_str().unwrap().len(), 1000);
+    let limits = CallLimits { max_output_bytes: 100, ..CallLimits::default() };
+    let (result, truncated) = fx.call_limited(&tool, json!({}), limits).await.unwrap();
+    assert!(truncated && result["body"].as_str().unwrap().len() == 100);
+
+    let json_tool = fx.tool(json!({"type": "http", "http": {"url": format!("{}/json", server.base)}}));
+    let (result, truncated) = fx.call(&json_tool, json!({})).await.unwrap();
+    assert!(!truncated);
+    assert_eq!(result["body"], json!({"ok": true, "path": "/json"}));
+    assert_eq!(result["headers"]["content-type"], "application/json");
+}
+
+#[tokio::test]
+async fn redirects_stay_on_the_same_host() {
+    let server = Server::start().await;
+    let other = Server::start().await;
+    let fx = Fixture::new();
+    let same = fx.tool(json!({"type": "http", "http": {"url": format!("{}/redirect-same", server.base)}}));
+    let (result, _) = fx.call(&same, json!({})).await.unwrap();
+    assert_eq!(result["body"]["path"], "/json");
+
+    // `localhost` is another host name than `127.0.0.1`, whatever it resolves to.
+    let port = other.base.rsplit(':').next().unwrap();
+    let target = format!("http:!!localhost:{port}!steal");
+    let away = fx.tool(json!({"type": "http", "http": {"url": format!("{}/redirect-to/{target}", server.base)},
+                              "authentication": {"type": "apiKey", "secretRef": secret_ref("token")}}));
+    let err = fx.call(&away, json!({})).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Denied, "{err}");
+    assert!(other.requests().is_empty());
+}
+
+#[tokio::test]
+async fn failures_are_classified() {
+    let server = Server::start().await;
+    let fx = Fixture::new();
+    let status_tool =
+        |code: u16| fx.tool(json!({"type": "http", "http": {"url": format!("{}/status/{code}", server.base)}}));
+    let err = fx.call(&status_tool(404), json!({})).await.unwrap_err();
+    assert_eq!((err.kind(), err.message()), (ErrorKind::Upstream, "upstream answered 404 Not Found"));
+    assert_eq!(err.context_value("body"), Some("something went wrong; second line"));
+    let err = fx.call(&status_tool(500), json!({})).await.unwrap_err();
+    assert_eq!((err.kind(), err.is_retryable()), (ErrorKind::Upstream, false));
+    assert!(fx.call(&status_tool(503), json!({})).await.unwrap_err().is_retryable());
+    assert_eq!(fx.call(&status_tool(401), json!({})).await.unwrap_err().kind(), ErrorKind::Auth);
+    let err = fx.call(&status_tool(429), json!({})).await.unwrap_err();
+    assert_eq!(
+        (err.kind(), err.is_retryable(), err.context_value("retry-after")),
+        (ErrorKind::Denied, true, Some("7"))
+    );
+
+    let slow = fx.tool(json!({"type": "http", "timeout": "300ms", "http": {"url": format!("{}/slow", server.base)}}));
+    let err = fx.call(&slow, json!({})).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let gone = fx.tool(json!({"type": "http", "http": {"url": format!("http://127.0.0.1:{port}/")}}));
+    let err = fx.call(&gone, json!({})).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unreachable, "{err}");
+
+    // TLS spoken to a plain HTTP server fails in the handshake.
+    let tls = fx.tool(json!({"type": "http", "http": {"url": server.base.replace("http://", "https://")}}));
+    let err = fx.call(&tls, json!({})).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unreachable, "{err}");
+    assert!(err.to_string().contains("TLS"), "{err}");
+}
+
+#[tokio::test]
+async fn probe_reports_status_and_server() {
+    let server = Server::start().await;
+    let fx = Fixture::new();
+    let tool = fx.tool(json!({"type": "http", "http": {"url": format!("{}/v1/things", server.base)},
+                              "probe": {"path": "/healthz"}}));
+    let report = tool.probe().unwrap().probe().await.unwrap();
+    assert_eq!(report.server_version.as_deref(), Some("test-server/1.0"));
+    assert_eq!(report.details["status"], "200");
+    assert_eq!(server.last().target, "/healthz");
+
+    let missing = fx.tool(json!({"type": "http", "http": {"url": format!("{}/status/404", server.base)},
+                                 "probe": {"path": "/status/404"}}));
+    assert_eq!(missing.probe().unwrap().probe().await.unwrap().details["status"], "404");
+    let broken =
+        fx.tool(json!({"type": "http", "http": {"url": server.base.clone()}, "probe": {"path": "/status/502"}}));
+    assert_eq!(broken.probe().unwrap().probe().await.unwrap_err().kind(), ErrorKind::Upstream);
+}
+
+#[tokio::test]
+async fn sessions_run_requests_against_the_origin() {
+    let server = Server::start().await;
+    let fx = Fixture::new();
+    let tool = fx.tool(json!({"type": "http", "readOnly": true, "http": {"url": format!("{}/v1/x", server.base)},
+                              "authentication": {"type": "bearer", "secretRef": secret_ref("token")}}));
+    let session = tool.open_session().await.unwrap();
+    let env = session.env();
+    let base = env.iter().find(|e| e.name == "HTTP_BASE_URL").unwrap();
+    assert_eq!(base.value.to_string(), server.base);
+    let auth = env.iter().find(|e| e.name == "HTTP_AUTHORIZATION").unwrap();
+    assert_eq!(auth.value.to_string(), "[redacted]");
+    assert_eq!(auth.value.expose(), format!("Bearer {}", fx.canary));
+    assert!(!format!("{env:?}").contains(&fx.canary));
+
+    let limits = CallLimits::default();
+    let out = session.exec(&["GET /v1/items?x=1".into()], &limits).await.unwrap();
+    assert_eq!(out.content["body"]["path"], "/v1/items");
+    assert_eq!(server.last().headers[header::AUTHORIZATION], format!("Bearer {}", fx.canary).as_str());
+    let err = session.exec(&["GET".into(), "//evil.example/x".into()], &limits).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    let err = session.exec(&["POST".into(), "/v1/items".into(), "{}".into()], &limits).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Denied);
+}

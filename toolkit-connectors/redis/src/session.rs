@@ -1,0 +1,61 @@
+//! Sessions: a connection of their own, with the env `redis-cli` needs.
+
+use async_trait::async_trait;
+use redis::aio::MultiplexedConnection;
+use tokio::sync::Mutex;
+use toolkit_core::connector::{CallLimits, EnvEntry, InvokeOutput, Session};
+use toolkit_core::secret::SecretString;
+use toolkit_core::{Error, Result};
+
+use std::sync::Arc;
+
+use crate::command::{ReadOnlyGuard, check_argv, check_supported};
+use crate::invoke::run;
+
+/// A live session. Unlike tool calls it has a connection of its own, so `SELECT`, `MULTI` and
+/// `EXEC` work in it.
+pub(crate) struct RedisSession {
+    pub(crate) conn: Mutex<Option<MultiplexedConnection>>,
+    pub(crate) password: Option<SecretString>,
+    pub(crate) url: String,
+    pub(crate) guard: Arc<ReadOnlyGuard>,
+    pub(crate) read_only: bool,
+}
+
+#[async_trait]
+impl Session for RedisSession {
+    fn env(&self) -> Vec<EnvEntry> {
+        let mut env = vec![EnvEntry::plain("REDIS_URL", self.url.clone())];
+        if let Some(p) = &self.password {
+            env.push(EnvEntry::secret("REDISCLI_AUTH", p.clone()));
+        }
+        env
+    }
+
+    fn client(&self) -> Option<Vec<String>> {
+        // redis-cli reads only the password from the environment; the rest goes on the line.
+        Some(vec!["redis-cli".into(), "-u".into(), self.url.clone()])
+    }
+
+    async fn exec(&self, command: &[String], limits: &CallLimits) -> Result<InvokeOutput> {
+        // One string holding a whole line (`GET "a b"`) is split like a shell would.
+        let argv = match command {
+            [line] if line.contains(char::is_whitespace) => shell_words::split(line)
+                .map_err(|e| Error::invalid_input("split the redis command line").with_source(e))?,
+            _ => command.to_vec(),
+        };
+        check_argv(&argv)?;
+        check_supported(&argv, false)?;
+        let mut conn = self
+            .conn
+            .lock()
+            .await
+            .clone()
+            .ok_or_else(|| Error::invalid_input("run a command: the session is closed"))?;
+        run(&mut conn, &self.guard, self.read_only, &argv, limits).await
+    }
+
+    async fn close(&self) {
+        self.conn.lock().await.take();
+    }
+}
