@@ -1,0 +1,57 @@
+//! The connectivity check: a fresh connection (so a wrong password or an unreachable server is
+//! reported as such, not as a pool timeout) that asks `select version()`.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use sqlx::postgres::PgConnection;
+use sqlx::{Connection, Executor, Row};
+use toolkit_core::connector::{Probe, ProbeReport};
+use toolkit_core::{Error, ErrorKind, Result};
+
+use crate::PostgresTool;
+use crate::connect::{self, Phase, classify, with_tool};
+
+impl PostgresTool {
+    /// Opens one connection outside the pool, with credentials resolved now.
+    pub(crate) async fn connect_once(&self) -> Result<(PgConnection, connect::Credentials)> {
+        let creds = self.credentials().await?;
+        connect::check_ca_file(&self.config).map_err(|e| with_tool(e, self.qualified_name()))?;
+        let options = connect::connect_options(&self.config, &creds);
+        let what = self.connect_message(&creds.username);
+        let limit = self.config.connect_timeout;
+        let conn = match tokio::time::timeout(limit, PgConnection::connect_with(&options)).await {
+            Ok(Ok(conn)) => conn,
+            Ok(Err(e)) => {
+                return Err(classify(e, self.connect_phase(), what).with_context("tool", self.qualified_name()));
+            }
+            Err(_) => {
+                return Err(Error::new(ErrorKind::Unreachable, what)
+                    .with_context("tool", self.qualified_name())
+                    .with_source(format!("no answer within connectTimeout ({limit:?})")));
+            }
+        };
+        Ok((conn, creds))
+    }
+}
+
+#[async_trait]
+impl Probe for PostgresTool {
+    async fn probe(&self) -> Result<ProbeReport> {
+        let (mut conn, _) = self.connect_once().await?;
+        let row = conn
+            .fetch_one("select version(), coalesce((select ssl from pg_stat_ssl where pid = pg_backend_pid()), false)")
+            .await
+            .map_err(|e| {
+                classify(e, Phase::Query, "ask postgres for its version").with_context("tool", self.qualified_name())
+            })?;
+        let version: String = row.try_get(0).unwrap_or_default();
+        let tls: bool = row.try_get(1).unwrap_or_default();
+        // The answer is in; a failure to say goodbye changes nothing about it.
+        let _ = conn.close().await;
+        let mut details = BTreeMap::new();
+        details.insert("engine".to_owned(), "postgres".to_owned());
+        details.insert("tls".to_owned(), tls.to_string());
+        Ok(ProbeReport { server_version: Some(version), details })
+    }
+}
