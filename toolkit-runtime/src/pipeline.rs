@@ -24,7 +24,12 @@ pub struct Caller {
 impl Caller {
     /// The local user of the CLI.
     pub fn local() -> Self {
-        let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into());
+        let user = std::env::var("USER")
+            .or_else(|_| std::env::var("LOGNAME"))
+            .ok()
+            .filter(|u| !u.is_empty())
+            .or_else(|| nix::unistd::User::from_uid(nix::unistd::getuid()).ok().flatten().map(|u| u.name))
+            .unwrap_or_else(|| format!("uid-{}", nix::unistd::getuid()));
         Self { id: format!("local:{user}") }
     }
 }

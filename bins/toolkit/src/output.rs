@@ -1,6 +1,6 @@
 //! Rendering: readable tables by default, JSON or YAML on request.
 
-use comfy_table::presets::UTF8_BORDERS_ONLY;
+use comfy_table::presets::NOTHING;
 use comfy_table::{ContentArrangement, Table};
 use serde::Serialize;
 use serde_json::Value;
@@ -29,9 +29,7 @@ pub fn structured<T: Serialize>(format: Format, value: &T) -> Result<bool> {
 /// A table with a header row.
 pub fn table(header: &[&str]) -> Table {
     let mut t = Table::new();
-    t.load_preset(UTF8_BORDERS_ONLY)
-        .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_header(header.iter().copied());
+    t.load_preset(NOTHING).set_content_arrangement(ContentArrangement::Dynamic).set_header(header.iter().copied());
     t
 }
 
@@ -74,6 +72,15 @@ pub fn cell(v: &Value) -> String {
         Value::String(s) => s.clone(),
         other => other.to_string(),
     }
+}
+
+/// Shortens long text for a table cell.
+pub fn short(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_owned();
+    }
+    let cut: String = s.chars().take(max.saturating_sub(1)).collect();
+    format!("{cut}…")
 }
 
 /// Milliseconds for people.

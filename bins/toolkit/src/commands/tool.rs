@@ -123,7 +123,7 @@ async fn probe(cli: &Cli, rt: &Runtime, name: Option<&str>, all: bool) -> Result
                 reference.to_string(),
                 o.phase.to_string(),
                 output::ms(o.probe.latency_ms),
-                o.probe.server_version.clone().unwrap_or_default(),
+                output::short(o.probe.server_version.as_deref().unwrap_or_default(), 40),
                 match (&o.probe.error_kind, &o.probe.error) {
                     (Some(k), Some(e)) => format!("{k}: {e}"),
                     _ => String::new(),
