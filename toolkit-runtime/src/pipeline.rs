@@ -85,10 +85,6 @@ impl Runtime {
             Err(e) => Err(e.map_text(|s| redact_text(s, &secrets))),
         };
         let declared = self.catalog().tools.contains_key(reference);
-        if declared {
-            let err_text = result.as_ref().err().map(ToString::to_string);
-            self.state().record_call(reference, err_text.as_deref()).await?;
-        }
         let record = AuditRecord {
             id: 0,
             time,
@@ -102,7 +98,12 @@ impl Runtime {
             error_kind: result.as_ref().err().map(|e| e.kind().as_str().to_owned()),
             error: result.as_ref().err().map(ToString::to_string),
         };
-        self.state().append_audit(&record).await?;
+        // Calls of undeclared tools are audited but counted nowhere.
+        if declared {
+            self.state().record_call_audit(&record).await?;
+        } else {
+            self.state().append_audit(&record).await?;
+        }
         result.map(|output| CallOutcome { output, duration })
     }
 
@@ -135,14 +136,14 @@ impl Runtime {
             *decision = "denied: invalid arguments".into();
             return Err(ctx(Error::invalid_input(format!("invalid arguments: {}", failures.join("; ")))));
         }
-        if let Some(limiter) = tool.limiter() {
-            if let Err(wait) = limiter.check(&caller.id) {
-                *decision = "denied: rate limited".into();
-                let secs = wait.as_secs_f64().max(0.001);
-                return Err(ctx(Error::new(ErrorKind::Denied, format!("rate limit reached; retry in {secs:.1}s"))
-                    .with_context("retry_after_ms", wait.as_millis())
-                    .set_retryable(true)));
-            }
+        if let Some(limiter) = tool.limiter()
+            && let Err(wait) = limiter.check(&caller.id)
+        {
+            *decision = "denied: rate limited".into();
+            let secs = wait.as_secs_f64().max(0.001);
+            return Err(ctx(Error::new(ErrorKind::Denied, format!("rate limit reached; retry in {secs:.1}s"))
+                .with_context("retry_after_ms", wait.as_millis())
+                .set_retryable(true)));
         }
         match self.inner.policy.check(tool, &caller.id, args).await? {
             Decision::Allow => {}
@@ -176,16 +177,16 @@ impl Runtime {
         let mut decision = "allowed".to_owned();
         let limits = tool.limits();
         let result = async {
-            if tool.spec().read_only {
-                if let Some(dialect) = crate::sql_dialect(tool.spec().type_) {
-                    let verdict = toolkit_policy::check_read_only(dialect, &command.join(" "));
-                    if !verdict.read_only {
-                        decision = format!("denied: {}", verdict.reasons.join("; "));
-                        return Err(Error::new(
-                            ErrorKind::Denied,
-                            format!("policy refused the command: {}", verdict.reasons.join("; ")),
-                        ));
-                    }
+            if tool.spec().read_only
+                && let Some(dialect) = crate::sql_dialect(tool.spec().type_)
+            {
+                let verdict = toolkit_policy::check_read_only(dialect, &command.join(" "));
+                if !verdict.read_only {
+                    decision = format!("denied: {}", verdict.reasons.join("; "));
+                    return Err(Error::new(
+                        ErrorKind::Denied,
+                        format!("policy refused the command: {}", verdict.reasons.join("; ")),
+                    ));
                 }
             }
             let session = tool.instance().open_session().await?;
@@ -206,9 +207,8 @@ impl Runtime {
             out
         });
         let err_text = result.as_ref().err().map(ToString::to_string);
-        self.state().record_call(reference, err_text.as_deref()).await?;
         self.state()
-            .append_audit(&AuditRecord {
+            .record_call_audit(&AuditRecord {
                 id: 0,
                 time,
                 caller: caller.id.clone(),

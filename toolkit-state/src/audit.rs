@@ -61,30 +61,13 @@ pub struct AuditFilter {
 impl StateStore {
     /// Appends a record durably; returns its id.
     pub async fn append_audit(&self, record: &AuditRecord) -> Result<i64> {
-        let args = record.arguments.as_ref().map(|a| a.to_string());
-        let id = sqlx::query(
-            "INSERT INTO audit (time, caller, namespace, name, operation, arguments, decision, duration_ms, outcome, error_kind, error)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(record.time.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
-        .bind(&record.caller)
-        .bind(&record.tool.namespace)
-        .bind(&record.tool.name)
-        .bind(&record.operation)
-        .bind(args)
-        .bind(&record.decision)
-        .bind(record.duration_ms)
-        .bind(match record.outcome {
-            Outcome::Ok => "ok",
-            Outcome::Error => "error",
-        })
-        .bind(&record.error_kind)
-        .bind(&record.error)
-        .execute(&self.pool)
-        .await
-        .map_err(|e| db_error(e, "write audit record"))?
-        .last_insert_rowid();
-        Ok(id)
+        self.writer.submit(record.clone(), false).await
+    }
+
+    /// Counts a call of `record.tool` (an error when `record.error` is set) and appends its
+    /// audit record, in one durable commit shared with concurrent callers.
+    pub async fn record_call_audit(&self, record: &AuditRecord) -> Result<i64> {
+        self.writer.submit(record.clone(), true).await
     }
 
     /// Reads records, newest first.
@@ -125,5 +108,51 @@ impl StateStore {
                 error: row.get(11),
             })
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_records_are_all_committed_and_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = StateStore::open(dir.path()).await.unwrap();
+        let tool = ToolRef::new("default", "echo");
+        let tasks: Vec<_> = (0..200)
+            .map(|i| {
+                let state = state.clone();
+                let tool = tool.clone();
+                tokio::spawn(async move {
+                    let failed = i % 10 == 0;
+                    let record = AuditRecord {
+                        id: 0,
+                        time: chrono::Utc::now(),
+                        caller: format!("c{i}"),
+                        tool,
+                        operation: "call".into(),
+                        arguments: Some(serde_json::json!({"i": i})),
+                        decision: "allowed".into(),
+                        duration_ms: 0.1,
+                        outcome: if failed { Outcome::Error } else { Outcome::Ok },
+                        error_kind: failed.then(|| "upstream".into()),
+                        error: failed.then(|| format!("boom {i}")),
+                    };
+                    state.record_call_audit(&record).await.unwrap()
+                })
+            })
+            .collect();
+        let mut ids = Vec::new();
+        for t in tasks {
+            ids.push(t.await.unwrap());
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), 200);
+        let status = state.status(&tool).await.unwrap().unwrap();
+        assert_eq!((status.invocation_count, status.error_count), (200, 20));
+        let records = state.audit(&AuditFilter { tool: Some(tool), limit: Some(1000) }).await.unwrap();
+        assert_eq!(records.len(), 200);
     }
 }
