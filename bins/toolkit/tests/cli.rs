@@ -44,7 +44,8 @@ impl Env {
 
     fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_toolkit"));
-        cmd.arg("--tools").arg(&self.tools).arg("--state").arg(&self.state).args(args);
+        // Debug logs on, so that the canary search covers what the logs would say too.
+        cmd.arg("--tools").arg(&self.tools).arg("--state").arg(&self.state).arg("-vv").args(args);
         cmd.env_remove("TOOLKIT_TOOLS").env_remove("TOOLKIT_STATE");
         cmd
     }
@@ -63,6 +64,19 @@ impl Env {
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
         assert_eq!(out.status.code(), Some(code), "toolkit {args:?}\nstdout:\n{stdout}\nstderr:\n{stderr}");
         stdout + &stderr
+    }
+
+    /// Runs and expects `code`; parses stdout as JSON.
+    fn json(&mut self, args: &[&str], code: i32) -> serde_json::Value {
+        let out = self.run(args);
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "toolkit {args:?}\n{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("toolkit {args:?}: not JSON ({e}):\n{stdout}"))
     }
 }
 
@@ -126,8 +140,7 @@ spec: {type: postgres, config: {hostnme: x}}
     for line in out.lines().filter(|l| l.starts_with("error:")) {
         assert!(line.contains(".yaml"), "error line names no file: {line}");
     }
-    let json = env.expect(&["validate", "-o", "json"], 3);
-    let v: serde_json::Value = serde_json::from_str(&json[..json.rfind('}').unwrap() + 1]).unwrap();
+    let v = env.json(&["validate", "-o", "json"], 3);
     assert_eq!(v["valid"], false);
 
     // A listed tool says why it is not served.
@@ -162,14 +175,12 @@ fn builtin_call_validates_limits_and_audits() {
     assert!(out.contains("tool default/nope is not declared"), "{out}");
 
     // The audit log has every call, with the decision.
-    let audit = env.expect(&["audit", "--tool", "echo", "-o", "json"], 0);
-    let records: serde_json::Value = serde_json::from_str(&audit).unwrap();
+    let records = env.json(&["audit", "--tool", "echo", "-o", "json"], 0);
     assert!(records.as_array().unwrap().len() >= 2);
     assert_eq!(records[0]["decision"], "denied: invalid arguments");
     assert_eq!(records[1]["outcome"], "ok");
 
-    let status = env.expect(&["tool", "list", "-o", "json"], 0);
-    let list: serde_json::Value = serde_json::from_str(&status).unwrap();
+    let list = env.json(&["tool", "list", "-o", "json"], 0);
     assert_eq!(list[0]["invocationCount"], 2);
     assert_eq!(list[0]["errorCount"], 1);
 }
@@ -295,15 +306,7 @@ spec:
     assert!(out.contains("auth"), "{out}");
     let out = env.expect(&["tool", "probe", "pg-down"], 6);
     assert!(out.contains("unreachable"), "{out}");
-    let out = env.expect(&["tool", "probe", "--all", "-o", "json"], 6);
-    assert_eq!(
-        serde_json::from_str::<serde_json::Value>(&out[..out.rfind(']').unwrap() + 1])
-            .unwrap()
-            .as_array()
-            .unwrap()
-            .len(),
-        3
-    );
+    assert_eq!(env.json(&["tool", "probe", "--all", "-o", "json"], 6).as_array().unwrap().len(), 3);
 
     let out = env.expect(&["tool", "exec", "pg", "--", "select", "current_user", "as", "who"], 0);
     assert!(out.contains(&role), "{out}");
