@@ -1,1 +1,133 @@
-//! The toolkit MCP gateway
+//! The toolkit MCP gateway: serves the tools declared in manifests to AI agents over MCP
+//! (streamable HTTP at `/mcp`, or stdio), every call through toolkit's one call pipeline.
+//!
+//! - `tools/list` lists every enabled, valid tool, sorted by namespace and name. A tool in
+//!   namespace `default` is named `NAME`, any other `NAMESPACE__NAME` (see [`names`]).
+//! - `tools/call` runs [`toolkit_runtime::Runtime::call_until`] as caller `mcp:<client name>`; a
+//!   failed call is a result with `isError: true` and the reason; an unknown tool is an
+//!   invalid-params error. A call stops when the client cancels it.
+//! - Manifests are watched: after a change the catalog is reloaded and swapped in, and clients
+//!   get `notifications/tools/list_changed`.
+//!
+//! [`run`] is the command line (`main` is one line); [`serve`] embeds the gateway in another
+//! program, and [`Gateway`] with [`router`] gives finer control.
+//!
+//! Exit codes:
+//!
+//! | code | meaning |
+//! |---|---|
+//! | 0 | stopped normally (signal, or the stdio client closed stdin) |
+//! | 1 | failed while serving |
+//! | 2 | usage error (unknown flag, bad value) |
+//! | 3 | configuration error (manifests unreadable, address refused or in use) |
+
+mod cli;
+mod config;
+mod gateway;
+mod handler;
+mod http;
+mod mapping;
+pub mod names;
+mod serve;
+mod watch;
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser as _;
+use tokio_util::sync::CancellationToken;
+use toolkit_core::ErrorKind;
+
+pub use cli::{Cli, LogFormat};
+pub use config::{DEFAULT_DRAIN_TIMEOUT, DEFAULT_LISTEN, GatewayConfig, HttpConfig, Transport};
+pub use gateway::{Drained, Gateway};
+pub use handler::{McpHandler, caller_of};
+pub use http::{MCP_PATH, router};
+pub use serve::serve;
+
+/// Exit code of a failure of `kind`.
+pub fn exit_code(kind: ErrorKind) -> u8 {
+    match kind {
+        ErrorKind::Config | ErrorKind::NotFound => 3,
+        _ => 1,
+    }
+}
+
+/// Runs the gateway with the process arguments until SIGINT or SIGTERM.
+pub fn run() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    init_tracing(cli.verbose, cli.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let shutdown = CancellationToken::new();
+    let outcome = runtime.block_on(async {
+        tokio::spawn(on_signal(shutdown.clone()));
+        serve(cli.config(), shutdown).await
+    });
+    // A blocking stdin read cannot be interrupted; do not wait for it.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e}");
+            ExitCode::from(exit_code(e.kind()))
+        }
+    }
+}
+
+/// Cancels `shutdown` on the first SIGINT or SIGTERM.
+async fn on_signal(shutdown: CancellationToken) {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = interrupt => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = interrupt.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+    shutdown.cancel();
+}
+
+fn init_tracing(verbose: u8, format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let default = match verbose {
+        0 => "info,rmcp=warn",
+        1 => "debug,rmcp=info",
+        _ => "trace",
+    };
+    let filter = EnvFilter::try_from_env("TOOLKIT_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    // stdout belongs to the MCP stdio transport: logs always go to stderr.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_ansi(ansi);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
+}

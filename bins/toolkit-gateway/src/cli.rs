@@ -1,0 +1,93 @@
+//! Command-line definitions.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+
+use crate::config::{DEFAULT_LISTEN, GatewayConfig, HttpConfig, Transport};
+
+/// Serve the declared tools to AI agents over MCP: streamable HTTP at /mcp (default) or stdio.
+/// Every call runs through toolkit's pipeline: validated, rate-limited, checked by policy,
+/// capped, redacted and audited.
+#[derive(Debug, Parser)]
+#[command(name = "toolkit-gateway", version, about, long_about = None, after_help = AFTER_HELP)]
+pub struct Cli {
+    /// Manifest file or folder (repeatable); watched for changes.
+    #[arg(long = "tools", env = "TOOLKIT_TOOLS", value_delimiter = ':', default_value = "./tools")]
+    pub tools: Vec<PathBuf>,
+
+    /// State directory (counters, audit).
+    #[arg(long, env = "TOOLKIT_STATE", default_value = "./.toolkit")]
+    pub state: PathBuf,
+
+    /// Address of the HTTP listener; a non-loopback address needs --insecure.
+    #[arg(long, value_name = "ADDR", default_value = DEFAULT_LISTEN)]
+    pub listen: SocketAddr,
+
+    /// Serve one client on stdin/stdout instead of HTTP (logs go to stderr).
+    #[arg(long, conflicts_with_all = ["listen", "insecure", "allowed_hosts", "stateless"])]
+    pub stdio: bool,
+
+    /// Also accept this Host (HOST or HOST:PORT; repeatable); `*` accepts any Host and Origin.
+    #[arg(long = "allowed-host", value_name = "HOST")]
+    pub allowed_hosts: Vec<String>,
+
+    /// Allow listening on a non-loopback address, although the gateway has no authentication yet.
+    #[arg(long)]
+    pub insecure: bool,
+
+    /// Serve each HTTP request on its own, without sessions (no change notifications to
+    /// clients that initialized with a handshake).
+    #[arg(long)]
+    pub stateless: bool,
+
+    /// Do not watch the manifests for changes.
+    #[arg(long)]
+    pub no_watch: bool,
+
+    /// How long shutdown waits for calls in flight.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub drain_timeout: Duration,
+
+    /// Log format on stderr.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// More log output (-v debug, -vv trace); TOOLKIT_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+const AFTER_HELP: &str = "Clients connect to http://127.0.0.1:8787/mcp, or launch `toolkit-gateway --stdio`.\n\
+Exit codes: 0 ok, 1 failed, 2 usage, 3 configuration (manifests unreadable, address refused or in use).";
+
+/// Log formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// One readable line per event.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+impl Cli {
+    /// The gateway configuration these flags describe.
+    pub fn config(&self) -> GatewayConfig {
+        let transport = if self.stdio {
+            Transport::Stdio
+        } else {
+            Transport::Http(HttpConfig {
+                listen: self.listen,
+                allowed_hosts: self.allowed_hosts.clone(),
+                insecure: self.insecure,
+                stateless: self.stateless,
+            })
+        };
+        let mut config = GatewayConfig::new(self.tools.clone(), self.state.clone(), transport);
+        config.watch = !self.no_watch;
+        config.drain_timeout = self.drain_timeout;
+        config
+    }
+}

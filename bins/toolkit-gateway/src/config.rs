@@ -1,0 +1,193 @@
+//! What the gateway serves and how: [`GatewayConfig`], and the `Host` and `Origin` allow-lists
+//! that keep a browser page from reaching a local gateway through DNS rebinding.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use axum::http::uri::Authority;
+use toolkit_core::{Error, Result};
+
+/// The default listen address: loopback only.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
+
+/// How long shutdown waits for calls in flight, by default.
+pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Host names a loopback listener answers to (any port).
+const LOOPBACK_HOSTS: &[&str] = &["localhost", "127.0.0.1", "::1"];
+
+/// Everything [`serve`](crate::serve) needs.
+#[derive(Clone, Debug)]
+pub struct GatewayConfig {
+    /// Manifest files or folders.
+    pub tools: Vec<PathBuf>,
+    /// State directory (counters, audit).
+    pub state_dir: PathBuf,
+    /// How clients connect.
+    pub transport: Transport,
+    /// Reload the catalog when a manifest changes, and tell clients.
+    pub watch: bool,
+    /// How long shutdown waits for calls in flight before closing sessions.
+    pub drain_timeout: Duration,
+}
+
+impl GatewayConfig {
+    /// A configuration with the defaults of the command line: watch on, 30s drain.
+    pub fn new(tools: Vec<PathBuf>, state_dir: PathBuf, transport: Transport) -> Self {
+        Self { tools, state_dir, transport, watch: true, drain_timeout: DEFAULT_DRAIN_TIMEOUT }
+    }
+}
+
+/// How clients connect.
+#[derive(Clone, Debug)]
+pub enum Transport {
+    /// MCP streamable HTTP at `/mcp`, with `/healthz` and `/readyz`.
+    Http(HttpConfig),
+    /// MCP over the process's stdin and stdout (one client).
+    Stdio,
+}
+
+/// The HTTP listener.
+#[derive(Clone, Debug)]
+pub struct HttpConfig {
+    /// Address to bind; port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// Host names (`HOST` or `HOST:PORT`) accepted in addition to the loopback names; `*`
+    /// accepts any `Host` and `Origin`.
+    pub allowed_hosts: Vec<String>,
+    /// Allow a non-loopback address although no authentication exists yet.
+    pub insecure: bool,
+    /// Serve every request on its own, without `Mcp-Session-Id` sessions.
+    pub stateless: bool,
+}
+
+impl HttpConfig {
+    /// A loopback-safe listener on `listen`.
+    pub fn new(listen: SocketAddr) -> Self {
+        Self { listen, allowed_hosts: Vec::new(), insecure: false, stateless: false }
+    }
+
+    /// Refuses a listener anyone could reach while no authentication exists.
+    pub fn check(&self) -> Result<()> {
+        if !self.listen.ip().is_loopback() && !self.insecure {
+            return Err(Error::config(format!(
+                "listen on {}: the gateway has no authentication yet, so anyone who can reach this address \
+                 could call every tool; pass --insecure to do it anyway",
+                self.listen
+            ))
+            .with_context("hint", "keep the default loopback address, or use --insecure on a trusted network"));
+        }
+        for host in &self.allowed_hosts {
+            parse_host(host)?;
+        }
+        Ok(())
+    }
+
+    /// The `Host` values accepted, or `None` when any is (`--allowed-host '*'`).
+    pub fn allowed_hosts(&self) -> Option<Vec<String>> {
+        if self.allowed_hosts.iter().any(|h| h.trim() == "*") {
+            return None;
+        }
+        let mut hosts: Vec<String> = LOOPBACK_HOSTS.iter().map(|h| (*h).to_owned()).collect();
+        let ip = self.listen.ip();
+        if !ip.is_loopback() && !ip.is_unspecified() {
+            hosts.push(ip.to_string());
+        }
+        hosts.extend(self.allowed_hosts.iter().map(|h| h.trim().to_owned()));
+        hosts.dedup();
+        Some(hosts)
+    }
+
+    /// The browser origins accepted: `http` and `https` on each accepted host (any port
+    /// unless the host names one).
+    pub fn allowed_origins(&self) -> Option<Vec<String>> {
+        let hosts = self.allowed_hosts()?;
+        let mut origins = Vec::new();
+        for host in hosts {
+            let Ok((name, port)) = parse_host(&host) else { continue };
+            let port = port.map_or_else(|| "*".to_owned(), |p| p.to_string());
+            for scheme in ["http", "https"] {
+                origins.push(format!("{scheme}://{name}:{port}"));
+            }
+        }
+        Some(origins)
+    }
+}
+
+/// Splits `HOST` or `HOST:PORT` into a URL-ready host (IPv6 in brackets) and a port.
+fn parse_host(value: &str) -> Result<(String, Option<u16>)> {
+    let value = value.trim();
+    let bad = || {
+        Error::config(format!("--allowed-host `{value}` is not a host name"))
+            .with_context("hint", "write HOST or HOST:PORT, such as gateway.internal or 10.0.0.5:8787")
+    };
+    if let Ok(IpAddr::V6(ip)) = value.parse::<IpAddr>() {
+        return Ok((format!("[{ip}]"), None));
+    }
+    if value.is_empty() || value.contains(['@', '/', '?', '#']) {
+        return Err(bad());
+    }
+    let authority = Authority::try_from(value).map_err(|_| bad())?;
+    let host = authority.host();
+    if host.is_empty() {
+        return Err(bad());
+    }
+    Ok((host.to_owned(), authority.port_u16()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn http(listen: &str, extra: &[&str]) -> HttpConfig {
+        let mut c = HttpConfig::new(listen.parse().unwrap());
+        c.allowed_hosts = extra.iter().map(|s| (*s).to_owned()).collect();
+        c
+    }
+
+    #[test]
+    fn loopback_needs_no_flag() {
+        assert!(http("127.0.0.1:8787", &[]).check().is_ok());
+        assert!(http("[::1]:0", &[]).check().is_ok());
+    }
+
+    #[test]
+    fn public_address_needs_insecure() {
+        let err = http("0.0.0.0:8787", &[]).check().unwrap_err();
+        assert!(err.to_string().contains("no authentication"), "{err}");
+        let mut c = http("0.0.0.0:8787", &[]);
+        c.insecure = true;
+        assert!(c.check().is_ok());
+    }
+
+    #[test]
+    fn loopback_hosts_and_origins() {
+        let c = http("127.0.0.1:8787", &["gw.internal:9000"]);
+        let hosts = c.allowed_hosts().unwrap();
+        assert_eq!(hosts, ["localhost", "127.0.0.1", "::1", "gw.internal:9000"]);
+        let origins = c.allowed_origins().unwrap();
+        assert!(origins.contains(&"http://localhost:*".to_owned()));
+        assert!(origins.contains(&"http://[::1]:*".to_owned()));
+        assert!(origins.contains(&"https://gw.internal:9000".to_owned()));
+    }
+
+    #[test]
+    fn a_specific_public_address_is_a_host() {
+        let mut c = http("10.1.2.3:8787", &[]);
+        c.insecure = true;
+        assert!(c.allowed_hosts().unwrap().contains(&"10.1.2.3".to_owned()));
+    }
+
+    #[test]
+    fn star_accepts_any_host() {
+        assert!(http("127.0.0.1:0", &["*"]).allowed_hosts().is_none());
+    }
+
+    #[test]
+    fn bad_hosts_are_refused() {
+        for bad in ["", "http://x", "a/b", "user@host"] {
+            assert!(http("127.0.0.1:0", &[bad]).check().is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! Toolkit to MCP: a prepared tool as an MCP tool definition, and a call's outcome as an MCP
+//! tool result.
+
+use std::sync::Arc;
+
+use rmcp::model::{CallToolResult, ContentBlock, JsonObject, Tool, ToolAnnotations};
+use serde_json::Value;
+use toolkit_core::Error;
+use toolkit_runtime::{CallOutcome, PreparedTool};
+
+/// The MCP definition of `tool`, served as `name`.
+///
+/// The title is `displayName`, else `annotations.title`. A `readOnly: true` tool is announced
+/// with `readOnlyHint: true` unless its annotations say otherwise.
+pub fn describe(name: &str, tool: &PreparedTool) -> Tool {
+    let spec = tool.spec();
+    let mut input = object_schema(tool.input_schema()).unwrap_or_default();
+    // MCP requires an object schema; connectors' defaults and validated manifests already are.
+    input.entry("type").or_insert_with(|| Value::String("object".into()));
+    let mut out = Tool::new_with_raw(name.to_owned(), spec.description.clone().map(Into::into), Arc::new(input));
+    let declared = spec.annotations.as_ref();
+    if let Some(title) = spec.display_name.clone().or_else(|| declared.and_then(|a| a.title.clone())) {
+        out = out.with_title(title);
+    }
+    if let Some(schema) = spec.output_schema.as_ref().and_then(object_schema) {
+        out = out.with_raw_output_schema(Arc::new(schema));
+    }
+    let read_only = declared.and_then(|a| a.read_only_hint).or(spec.read_only.then_some(true));
+    if declared.is_some() || read_only.is_some() {
+        out = out.with_annotations(ToolAnnotations::from_raw(
+            declared.and_then(|a| a.title.clone()),
+            read_only,
+            declared.and_then(|a| a.destructive_hint),
+            declared.and_then(|a| a.idempotent_hint),
+            declared.and_then(|a| a.open_world_hint),
+        ));
+    }
+    out
+}
+
+fn object_schema(schema: &Value) -> Option<JsonObject> {
+    schema.as_object().cloned()
+}
+
+/// The MCP result of a call.
+///
+/// A failure is a tool result with `isError: true` and the error's text (already redacted by
+/// the runtime), so the agent can read what went wrong and correct its arguments. Success is
+/// the output as text (a string as it is, anything else as pretty JSON), plus
+/// `structuredContent` when the tool declares an `outputSchema` or the output is an object.
+/// Output cut to a string by the size cap is never sent as structured content.
+pub fn result(outcome: Result<CallOutcome, Error>, has_output_schema: bool) -> CallToolResult {
+    let output = match outcome {
+        Ok(outcome) => outcome.output,
+        Err(e) => return CallToolResult::error(vec![ContentBlock::text(e.to_string())]),
+    };
+    let content = output.content;
+    let text = match &content {
+        Value::String(s) => s.clone(),
+        other => serde_json::to_string_pretty(other).unwrap_or_else(|_| other.to_string()),
+    };
+    let structured = !(output.truncated && content.is_string()) && (has_output_schema || content.is_object());
+    let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
+    if structured {
+        result.structured_content = Some(content);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use serde_json::json;
+    use toolkit_core::connector::InvokeOutput;
+
+    use super::*;
+
+    fn ok(content: Value) -> Result<CallOutcome, Error> {
+        Ok(CallOutcome { output: InvokeOutput::new(content), duration: Duration::ZERO })
+    }
+
+    #[test]
+    fn strings_are_plain_text() {
+        let r = result(ok(json!("hello")), false);
+        assert_eq!(r.content[0].as_text().unwrap().text, "hello");
+        assert!(r.structured_content.is_none());
+        assert_eq!(r.is_error, Some(false));
+    }
+
+    #[test]
+    fn objects_are_structured() {
+        let r = result(ok(json!({"a": 1})), false);
+        assert_eq!(r.structured_content, Some(json!({"a": 1})));
+        assert!(r.content[0].as_text().unwrap().text.contains("\"a\": 1"));
+    }
+
+    #[test]
+    fn arrays_only_with_an_output_schema() {
+        assert!(result(ok(json!([1])), false).structured_content.is_none());
+        assert!(result(ok(json!([1])), true).structured_content.is_some());
+    }
+
+    #[test]
+    fn errors_are_tool_errors() {
+        let r = result(Err(Error::invalid_input("invalid arguments: /x: bad")), false);
+        assert_eq!(r.is_error, Some(true));
+        assert!(r.content[0].as_text().unwrap().text.contains("/x: bad"));
+    }
+}

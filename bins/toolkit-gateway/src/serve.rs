@@ -1,0 +1,142 @@
+//! Running the gateway on a transport until shutdown.
+//!
+//! Shutdown, when `shutdown` is cancelled: new calls are refused (a tool error saying so) and
+//! `/readyz` turns 503; calls in flight get up to the drain timeout to finish and a moment more
+//! for their replies to be written; then every session and stream is closed, the listener
+//! stops, and the pools and state database are closed. The listener keeps accepting during
+//! the drain because clients may need a new connection to receive a reply (an SSE stream that
+//! reconnects).
+
+use std::future::IntoFuture as _;
+use std::time::Duration;
+
+use rmcp::ServiceExt as _;
+use rmcp::service::ServerInitializeError;
+use tokio_util::sync::CancellationToken;
+use toolkit_core::{Error, ErrorKind, Result};
+
+use crate::config::{GatewayConfig, HttpConfig, Transport};
+use crate::gateway::Gateway;
+use crate::{http, watch};
+
+/// How long open connections get to close once sessions have ended.
+const CONNECTIONS_GRACE: Duration = Duration::from_secs(5);
+
+/// Time for the replies of the last calls to reach their streams before sessions close.
+const REPLY_FLUSH: Duration = Duration::from_millis(300);
+
+/// Serves MCP with `config` until `shutdown` is cancelled (or, on stdio, until the client
+/// closes stdin). Fails when the listener cannot be set up or the manifests cannot be read.
+pub async fn serve(config: GatewayConfig, shutdown: CancellationToken) -> Result<()> {
+    let gateway = Gateway::new(config.tools.clone(), config.state_dir.clone());
+    let result = match &config.transport {
+        Transport::Http(http) => serve_http(&gateway, &config, http, shutdown).await,
+        Transport::Stdio => serve_stdio(&gateway, &config, shutdown).await,
+    };
+    gateway.close().await;
+    result
+}
+
+async fn serve_http(
+    gateway: &Gateway,
+    config: &GatewayConfig,
+    http: &HttpConfig,
+    shutdown: CancellationToken,
+) -> Result<()> {
+    http.check()?;
+    let listener = tokio::net::TcpListener::bind(http.listen).await.map_err(|e| {
+        Error::config(format!("listen on {}", http.listen))
+            .with_source(e)
+            .with_context("hint", "pick another address with --listen")
+    })?;
+    let addr = listener.local_addr().map_err(|e| Error::internal("read the listening address").with_source(e))?;
+    let sessions = CancellationToken::new();
+    let app = http::router(gateway, http, sessions.clone());
+    let stop_accepting = sessions.clone();
+    let mut server = tokio::spawn(
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move { stop_accepting.cancelled().await })
+            .into_future(),
+    );
+    tracing::info!(url = %format!("http://{addr}{}", http::MCP_PATH), stateless = http.stateless, "listening");
+    if let Err(e) = gateway.load().await {
+        sessions.cancel();
+        server.abort();
+        return Err(e);
+    }
+    let watcher = config.watch.then(|| watch::spawn(gateway.clone(), shutdown.clone()));
+    // The server stops only when sessions are cancelled below, or when it fails.
+    let failed = tokio::select! {
+        biased;
+        () = shutdown.cancelled() => None,
+        joined = &mut server => Some(joined),
+    };
+    if let Some(joined) = failed {
+        if let Some(w) = watcher {
+            w.abort();
+        }
+        return match joined {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(Error::new(ErrorKind::Unreachable, format!("serve http on {addr}")).with_source(e)),
+            Err(e) => Err(Error::internal("serve http").with_source(e)),
+        };
+    }
+    tracing::info!("shutting down");
+    drain(gateway, config).await;
+    sessions.cancel();
+    if tokio::time::timeout(CONNECTIONS_GRACE, &mut server).await.is_err() {
+        tracing::warn!("connections still open after {CONNECTIONS_GRACE:?}; closing them");
+        server.abort();
+    }
+    if let Some(w) = watcher {
+        w.abort();
+    }
+    Ok(())
+}
+
+async fn serve_stdio(gateway: &Gateway, config: &GatewayConfig, shutdown: CancellationToken) -> Result<()> {
+    gateway.load().await?;
+    let watcher = config.watch.then(|| watch::spawn(gateway.clone(), shutdown.clone()));
+    let sessions = CancellationToken::new();
+    let starting = gateway.handler().serve_with_ct(rmcp::transport::stdio_pipes(), sessions.clone());
+    let running = tokio::select! {
+        () = shutdown.cancelled() => None,
+        started = starting => Some(started),
+    };
+    let result = match running {
+        None => Ok(()),
+        Some(Err(ServerInitializeError::ConnectionClosed(_))) => {
+            tracing::info!("client closed stdin before initializing");
+            Ok(())
+        }
+        Some(Err(e)) => Err(Error::new(ErrorKind::Unreachable, "start the stdio session").with_source(e)),
+        Some(Ok(service)) => {
+            tracing::info!("serving on stdio");
+            let mut waiting = std::pin::pin!(service.waiting());
+            tokio::select! {
+                _ = &mut waiting => {
+                    tracing::info!("client closed stdin");
+                    drain(gateway, config).await;
+                }
+                () = shutdown.cancelled() => {
+                    tracing::info!("shutting down");
+                    drain(gateway, config).await;
+                    sessions.cancel();
+                    let _ = waiting.await;
+                }
+            }
+            Ok(())
+        }
+    };
+    if let Some(w) = watcher {
+        w.abort();
+    }
+    result
+}
+
+/// Waits for calls in flight, then a moment more for their replies to be written.
+async fn drain(gateway: &Gateway, config: &GatewayConfig) {
+    if gateway.drain(config.drain_timeout).await.waited_for > 0 {
+        tokio::time::sleep(REPLY_FLUSH).await;
+    }
+}

@@ -1,0 +1,55 @@
+//! A tools folder for the tests: the examples' builtin and SQLite manifests (with a copy of the
+//! demo database), a canary Secret, and a state directory outside the watched folder.
+
+#![allow(dead_code, reason = "each test crate uses a different part")]
+
+use std::path::{Path, PathBuf};
+
+/// The examples folder of the repository.
+pub fn examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples")
+}
+
+/// A temporary catalog: `tools/` (watched), `data/demo.db`, `state/`.
+pub struct Fixture {
+    _dir: tempfile::TempDir,
+    pub tools: PathBuf,
+    pub state: PathBuf,
+    pub canary: String,
+}
+
+impl Fixture {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let tools = dir.path().join("tools");
+        let data = dir.path().join("data");
+        std::fs::create_dir_all(&tools).unwrap();
+        std::fs::create_dir_all(&data).unwrap();
+        for file in ["builtin.yaml", "sqlite.yaml"] {
+            std::fs::copy(examples().join("tools").join(file), tools.join(file)).unwrap();
+        }
+        // sqlite.yaml names `../data/demo.db`, relative to itself.
+        std::fs::copy(examples().join("data/demo.db"), data.join("demo.db")).unwrap();
+        let canary = toolkit_testkit::canary();
+        std::fs::write(
+            tools.join("secrets.yaml"),
+            format!("apiVersion: v1\nkind: Secret\nmetadata: {{name: canary}}\nstringData: {{value: {canary}}}\n"),
+        )
+        .unwrap();
+        let state = dir.path().join("state");
+        Self { _dir: dir, tools, state, canary }
+    }
+
+    /// Writes (or replaces) a manifest in the watched folder.
+    pub fn write(&self, name: &str, text: &str) {
+        std::fs::write(self.tools.join(name), text).unwrap();
+    }
+}
+
+/// A builtin noop tool named `name` in `namespace`.
+pub fn noop_manifest(namespace: &str, name: &str) -> String {
+    format!(
+        "apiVersion: toolkit.dev/v1alpha1\nkind: Tool\nmetadata: {{name: {name}, namespace: {namespace}}}\n\
+         spec:\n  type: builtin\n  description: Added while serving.\n  builtin: {{name: noop}}\n"
+    )
+}

@@ -1,0 +1,308 @@
+//! End-to-end tests of the `toolkit-gateway` binary: the official MCP Python SDK
+//! (`tests/e2e/client.py`) over streamable HTTP and over stdio, on both protocol lifecycles,
+//! including a manifest edit that must reach the client as `list_changed`; plus the HTTP
+//! guards (Host and Origin checks, probes, the refusal of a public address) and shutdown.
+//!
+//! Without python3 and the `mcp` package (`pip install mcp`) the SDK tests are skipped with a
+//! printed reason, except under CI (`CI=true`), where they fail.
+
+mod common;
+
+use std::io::{BufRead as _, BufReader, Write as _};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
+
+use common::Fixture;
+
+const BIN: &str = env!("CARGO_BIN_EXE_toolkit-gateway");
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+
+fn client_script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/client.py")
+}
+
+/// Whether the Python SDK is usable; otherwise prints why and skips, or panics under CI.
+fn python_sdk() -> bool {
+    let probe = Command::new("python3").args(["-c", "from mcp import Client, StdioServerParameters"]).output();
+    let reason = match probe {
+        Ok(out) if out.status.success() => return true,
+        Ok(out) => format!("the Python MCP SDK is missing ({})", String::from_utf8_lossy(&out.stderr).trim()),
+        Err(e) => format!("python3 cannot run: {e}"),
+    };
+    if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
+        panic!("{reason}; .ci/run installs it with `pip install mcp`");
+    }
+    eprintln!("skipped: {reason} (pip install mcp)");
+    false
+}
+
+/// A gateway process serving HTTP on a free loopback port.
+struct Running {
+    child: Child,
+    addr: SocketAddr,
+    log: Arc<Mutex<String>>,
+    reader: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Running {
+    fn start(fixture: &Fixture, extra: &[&str]) -> Self {
+        let mut child = Command::new(BIN)
+            .arg("--tools")
+            .arg(&fixture.tools)
+            .arg("--state")
+            .arg(&fixture.state)
+            .args(["--listen", "127.0.0.1:0", "--log-format", "json"])
+            .args(extra)
+            .env_remove("TOOLKIT_TOOLS")
+            .env_remove("TOOLKIT_STATE")
+            .env("TOOLKIT_LOG", "info,rmcp=warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let log = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = mpsc::channel();
+        let sink = log.clone();
+        let reader = std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Ok(event) = serde_json::from_str::<serde_json::Value>(&line) {
+                    if event["message"] == "catalog loaded" {
+                        let _ = tx.send(None);
+                    }
+                    if let Some(url) = event["url"].as_str() {
+                        let _ = tx.send(Some(url.to_owned()));
+                    }
+                }
+                sink.lock().unwrap().push_str(&line);
+                sink.lock().unwrap().push('\n');
+            }
+        });
+        let deadline = Instant::now() + START_TIMEOUT;
+        let (mut addr, mut loaded) = (None, false);
+        while addr.is_none() || !loaded {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(Some(url)) => {
+                    let authority = url.trim_start_matches("http://").trim_end_matches("/mcp");
+                    addr = Some(authority.parse().unwrap());
+                }
+                Ok(None) => loaded = true,
+                Err(_) => panic!("the gateway did not start within {START_TIMEOUT:?}:\n{}", log.lock().unwrap()),
+            }
+        }
+        Self { child, addr: addr.unwrap(), log, reader: Some(reader) }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}/mcp", self.addr)
+    }
+
+    fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Sends SIGTERM and waits for the exit.
+    fn terminate(&mut self) -> ExitStatus {
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        self.wait()
+    }
+
+    /// Waits for the exit, at most 15s.
+    fn wait(&mut self) -> ExitStatus {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                // The last lines of the log arrive with the end of stderr.
+                if let Some(reader) = self.reader.take() {
+                    let _ = reader.join();
+                }
+                return status;
+            }
+            assert!(Instant::now() < deadline, "no exit within 15s:\n{}", self.log());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn run_client(args: &[&str], fixture: &Fixture) -> Output {
+    Command::new("python3")
+        .arg(client_script())
+        .args(args)
+        .arg("--tools")
+        .arg(&fixture.tools)
+        .args(["--canary", &fixture.canary])
+        .env("TOOLKIT_LOG", "info,rmcp=warn")
+        .output()
+        .unwrap()
+}
+
+fn assert_client_ok(out: &Output, gateway_log: &str) {
+    assert!(
+        out.status.success(),
+        "python client failed ({}):\nstdout:\n{}\nstderr:\n{}\ngateway log:\n{gateway_log}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+}
+
+fn python_over_http(mode: &str, extra: &[&str]) {
+    if !python_sdk() {
+        return;
+    }
+    let fixture = Fixture::new();
+    let gateway = Running::start(&fixture, extra);
+    let out = run_client(&["--http", &gateway.url(), "--mode", mode], &fixture);
+    assert_client_ok(&out, &gateway.log());
+    assert!(!gateway.log().contains(&fixture.canary), "the canary reached the gateway log");
+    toolkit_testkit::assert_not_in_dir(&fixture.state, &fixture.canary);
+}
+
+fn python_over_stdio(mode: &str) {
+    if !python_sdk() {
+        return;
+    }
+    let fixture = Fixture::new();
+    let state = fixture.state.to_string_lossy().into_owned();
+    let out = run_client(&["--stdio", BIN, "--state", &state, "--mode", mode], &fixture);
+    assert_client_ok(&out, "(on the client's stderr)");
+    toolkit_testkit::assert_not_in_dir(&fixture.state, &fixture.canary);
+}
+
+#[test]
+fn python_sdk_over_http_with_the_handshake() {
+    python_over_http("legacy", &[]);
+}
+
+#[test]
+fn python_sdk_over_http_with_discover() {
+    python_over_http("modern", &[]);
+}
+
+#[test]
+fn python_sdk_over_stateless_http() {
+    python_over_http("modern", &["--stateless"]);
+}
+
+#[test]
+fn python_sdk_over_stdio_with_the_handshake() {
+    python_over_stdio("legacy");
+}
+
+#[test]
+fn python_sdk_over_stdio_with_discover() {
+    python_over_stdio("modern");
+}
+
+#[test]
+fn a_call_in_flight_finishes_after_sigterm() {
+    if !python_sdk() {
+        return;
+    }
+    let fixture = Fixture::new();
+    let mut gateway = Running::start(&fixture, &[]);
+    let pid = gateway.child.id().to_string();
+    let out = run_client(&["--http", &gateway.url(), "--mode", "drain", "--gateway-pid", &pid], &fixture);
+    assert_client_ok(&out, &gateway.log());
+    let exit = gateway.wait();
+    assert!(exit.success(), "exit after SIGTERM: {exit}\n{}", gateway.log());
+    assert!(gateway.log().contains("waiting for calls in flight"), "{}", gateway.log());
+}
+
+/// Sends one raw HTTP/1.1 request and returns the status code.
+fn status(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> u16 {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut request = format!("{method} {path} HTTP/1.1\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut line = String::new();
+    BufReader::new(&mut stream).read_line(&mut line).unwrap();
+    line.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("bad status line {line:?}"))
+}
+
+const INITIALIZE: &str = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}"#;
+
+fn initialize(addr: SocketAddr, host: &str, origin: Option<&str>) -> u16 {
+    let mut headers =
+        vec![("Host", host), ("Content-Type", "application/json"), ("Accept", "application/json, text/event-stream")];
+    if let Some(origin) = origin {
+        headers.push(("Origin", origin));
+    }
+    status(addr, "POST", "/mcp", &headers, INITIALIZE)
+}
+
+#[test]
+fn rebinding_hosts_and_foreign_origins_are_refused() {
+    let fixture = Fixture::new();
+    let gateway = Running::start(&fixture, &[]);
+    let addr = gateway.addr;
+    let local = format!("localhost:{}", addr.port());
+    assert_eq!(initialize(addr, "evil.example", None), 403);
+    assert_eq!(initialize(addr, &format!("evil.example:{}", addr.port()), None), 403);
+    assert_eq!(initialize(addr, &local, Some("http://evil.example")), 403);
+    assert_eq!(initialize(addr, &local, None), 200);
+    assert_eq!(initialize(addr, &addr.to_string(), Some(&format!("http://{local}"))), 200);
+    assert_eq!(initialize(addr, &format!("[::1]:{}", addr.port()), None), 200);
+
+    let allowed = Running::start(&fixture, &["--allowed-host", "gateway.internal"]);
+    assert_eq!(initialize(allowed.addr, "gateway.internal:8443", Some("https://gateway.internal:8443")), 200);
+    assert_eq!(initialize(allowed.addr, "evil.example", None), 403);
+}
+
+#[test]
+fn probes_answer() {
+    let fixture = Fixture::new();
+    let mut gateway = Running::start(&fixture, &[]);
+    assert_eq!(status(gateway.addr, "GET", "/healthz", &[("Host", "10.0.0.7")], ""), 200);
+    assert_eq!(status(gateway.addr, "GET", "/readyz", &[("Host", "localhost")], ""), 200);
+    let exit = gateway.terminate();
+    assert!(exit.success(), "exit after SIGTERM: {exit}\n{}", gateway.log());
+    assert!(gateway.log().contains("shutting down"), "{}", gateway.log());
+}
+
+#[test]
+fn a_public_address_needs_insecure() {
+    let fixture = Fixture::new();
+    let out = Command::new(BIN)
+        .arg("--tools")
+        .arg(&fixture.tools)
+        .arg("--state")
+        .arg(&fixture.state)
+        .args(["--listen", "0.0.0.0:0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no authentication") && stderr.contains("--insecure"), "{stderr}");
+}
+
+#[test]
+fn unreadable_manifests_are_a_configuration_error() {
+    let fixture = Fixture::new();
+    let out = Command::new(BIN)
+        .arg("--tools")
+        .arg(fixture.tools.join("missing"))
+        .arg("--state")
+        .arg(&fixture.state)
+        .args(["--listen", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+}
