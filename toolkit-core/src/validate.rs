@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::model::{AuthType, BUILTINS, HttpSpec, Parameter, ToolSpec, ToolType, ValueFrom, ValueSource};
+use crate::model::{AuthType, BUILTINS, HttpRetry, HttpSpec, Parameter, ToolSpec, ToolType, ValueFrom, ValueSource};
 use crate::template::{BodyTemplate, FieldRef, UrlTemplate};
 
 /// A problem with one field of a spec.
@@ -391,6 +391,46 @@ fn check_http(e: &mut Vec<FieldError>, http: &HttpSpec, spec: &ToolSpec) {
     if http.max_response_bytes == Some(0) {
         e.push(FieldError::new("spec.http.maxResponseBytes", "must be at least 1"));
     }
+    if let Some(r) = &http.retry {
+        check_http_retry(e, r);
+    }
+    if let Some(b) = &http.circuit_breaker {
+        if let Some(n) = b.failure_threshold
+            && !(1..=1000).contains(&n)
+        {
+            e.push(FieldError::new(
+                "spec.http.circuitBreaker.failureThreshold",
+                format!("{n} is out of range; use 1 to 1000"),
+            ));
+        }
+        check_duration_range(e, "spec.http.circuitBreaker.openFor", b.open_for, 3600);
+    }
+}
+
+fn check_http_retry(e: &mut Vec<FieldError>, r: &HttpRetry) {
+    if let Some(n) = r.max_attempts
+        && !(1..=10).contains(&n)
+    {
+        e.push(FieldError::new("spec.http.retry.maxAttempts", format!("{n} is out of range; use 1 to 10")));
+    }
+    check_duration_range(e, "spec.http.retry.initialBackoff", r.initial_backoff, 60);
+    check_duration_range(e, "spec.http.retry.maxBackoff", r.max_backoff, 300);
+    if let (Some(initial), Some(max)) = (r.initial_backoff, r.max_backoff)
+        && initial > max
+    {
+        e.push(FieldError::new("spec.http.retry.initialBackoff", format!("{initial} is longer than maxBackoff {max}")));
+    }
+}
+
+/// A duration that must be longer than zero and at most `max_secs`.
+fn check_duration_range(e: &mut Vec<FieldError>, path: &str, d: Option<crate::duration::Duration>, max_secs: u64) {
+    let Some(d) = d else { return };
+    if d.get().is_zero() {
+        e.push(FieldError::new(path, "must be longer than 0s"));
+    } else if d.get() > std::time::Duration::from_secs(max_secs) {
+        let limit = crate::duration::Duration::from_secs(max_secs);
+        e.push(FieldError::new(path, format!("{d} is too long; the limit is {limit}")));
+    }
 }
 
 /// Checks a Kubernetes object name (RFC 1123 subdomain).
@@ -440,6 +480,24 @@ mod tests {
         s.input_schema = Some(json!({"type": "object", "properties": {"a": {"type": "strin"}}}));
         let errs = validate_spec(&s);
         assert!(errs[0].path.starts_with("spec.inputSchema"), "{errs:?}");
+    }
+
+    #[test]
+    fn http_retry_and_breaker_ranges() {
+        let mut s = http_spec("http://h/x", None);
+        let http = s.http.as_mut().unwrap();
+        http.retry = Some(HttpRetry {
+            max_attempts: Some(0),
+            initial_backoff: Some("2s".parse().unwrap()),
+            max_backoff: Some("1s".parse().unwrap()),
+        });
+        http.circuit_breaker =
+            Some(HttpCircuitBreaker { failure_threshold: Some(5), open_for: Some("0s".parse().unwrap()) });
+        let paths: Vec<_> = validate_spec(&s).into_iter().map(|e| e.path).collect();
+        assert_eq!(
+            paths,
+            ["spec.http.retry.maxAttempts", "spec.http.retry.initialBackoff", "spec.http.circuitBreaker.openFor"]
+        );
     }
 
     #[test]

@@ -6,7 +6,8 @@ use std::time::Duration;
 use reqwest::Method;
 use reqwest::header::{AUTHORIZATION, HeaderName, HeaderValue};
 use toolkit_core::model::{
-    AuthType, Authentication, ConfigMapKeySelector, ConnectionConfig, SecretKeySelector, ToolSpec, ValueFrom,
+    AuthType, Authentication, ConfigMapKeySelector, ConnectionConfig, HttpCircuitBreaker, HttpRetry, SecretKeySelector,
+    ToolSpec, ValueFrom,
 };
 use toolkit_core::template::{BodyTemplate, UrlTemplate};
 use toolkit_core::validate::FieldError;
@@ -23,6 +24,16 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Header of an API key when `headerName` is not set.
 pub const DEFAULT_API_KEY_HEADER: &str = "x-api-key";
+/// Attempts of an idempotent request when `spec.http.retry.maxAttempts` is not set.
+pub const DEFAULT_IDEMPOTENT_ATTEMPTS: u32 = 3;
+/// Wait before the first retry when `spec.http.retry.initialBackoff` is not set.
+pub const DEFAULT_INITIAL_BACKOFF: Duration = Duration::from_millis(100);
+/// Longest wait between attempts when `spec.http.retry.maxBackoff` is not set.
+pub const DEFAULT_MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// Failed requests in a row that open the circuit when `failureThreshold` is not set.
+pub const DEFAULT_FAILURE_THRESHOLD: u32 = 5;
+/// How long an open circuit stays open when `openFor` is not set.
+pub const DEFAULT_OPEN_FOR: Duration = Duration::from_secs(30);
 
 /// Where a header or body parameter value comes from.
 #[derive(Clone, Debug, PartialEq)]
@@ -97,6 +108,50 @@ impl AuthConfig {
     }
 }
 
+/// When and how often a failed request is sent again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts in all; 1 means no retry.
+    pub max_attempts: u32,
+    /// Wait before the first retry, doubled for each next one.
+    pub initial_backoff: Duration,
+    /// Longest wait between attempts, and longest `Retry-After` honoured.
+    pub max_backoff: Duration,
+}
+
+impl RetryPolicy {
+    /// The policy of `spec.http.retry` for requests of `method`: without `maxAttempts`, only
+    /// methods that are safe to repeat are retried.
+    pub fn new(spec: Option<&HttpRetry>, method: &Method) -> Self {
+        let idempotent = matches!(*method, Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS);
+        let default_attempts = if idempotent { DEFAULT_IDEMPOTENT_ATTEMPTS } else { 1 };
+        Self {
+            max_attempts: spec.and_then(|r| r.max_attempts).unwrap_or(default_attempts).max(1),
+            initial_backoff: spec.and_then(|r| r.initial_backoff).map_or(DEFAULT_INITIAL_BACKOFF, |d| d.get()),
+            max_backoff: spec.and_then(|r| r.max_backoff).map_or(DEFAULT_MAX_BACKOFF, |d| d.get()),
+        }
+    }
+}
+
+/// When the circuit opens and for how long.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BreakerPolicy {
+    /// Failed requests in a row that open the circuit.
+    pub failure_threshold: u32,
+    /// How long it stays open before a trial request.
+    pub open_for: Duration,
+}
+
+impl BreakerPolicy {
+    /// The policy of `spec.http.circuitBreaker`, with defaults.
+    pub fn new(spec: Option<&HttpCircuitBreaker>) -> Self {
+        Self {
+            failure_threshold: spec.and_then(|b| b.failure_threshold).unwrap_or(DEFAULT_FAILURE_THRESHOLD).max(1),
+            open_for: spec.and_then(|b| b.open_for).map_or(DEFAULT_OPEN_FOR, |d| d.get()),
+        }
+    }
+}
+
 /// An http tool's request, validated and parsed.
 #[derive(Clone, Debug)]
 pub struct HttpConfig {
@@ -124,6 +179,10 @@ pub struct HttpConfig {
     pub ca_file: Option<String>,
     /// Path the probe requests instead of `/`.
     pub probe_path: Option<String>,
+    /// Retries of agent calls.
+    pub retry: RetryPolicy,
+    /// The circuit breaker.
+    pub breaker: BreakerPolicy,
 }
 
 impl HttpConfig {
@@ -207,6 +266,8 @@ impl HttpConfig {
         let config = spec.config.as_ref();
         match (url, method, body, auth) {
             (Ok(url), Ok(method), Ok(body), Ok(auth)) if errs.is_empty() => Ok(Self {
+                retry: RetryPolicy::new(http.retry.as_ref(), &method),
+                breaker: BreakerPolicy::new(http.circuit_breaker.as_ref()),
                 url,
                 origin,
                 method,
@@ -358,7 +419,7 @@ fn unused_keys(c: &ConnectionConfig) -> Vec<FieldError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     fn spec(v: serde_json::Value) -> ToolSpec {
         serde_json::from_value(v).unwrap()
@@ -379,6 +440,22 @@ mod tests {
         assert_eq!(cfg.origin.unwrap().as_str(), "https://api.example.com/");
         assert_eq!(cfg.auth.unwrap().header().as_str(), "x-api-key");
         assert!(matches!(cfg.headers[0].value, Source::ConfigMap(_)));
+    }
+
+    #[test]
+    fn retries_default_to_idempotent_methods_only() {
+        let attempts = |method: &str, retry: Value| {
+            let s = spec(json!({"type": "http", "http": {"url": "http://h/", "method": method, "retry": retry}}));
+            HttpConfig::from_spec(&s).unwrap().retry.max_attempts
+        };
+        assert_eq!(attempts("GET", Value::Null), 3);
+        assert_eq!(attempts("DELETE", Value::Null), 3);
+        assert_eq!(attempts("POST", Value::Null), 1);
+        assert_eq!(attempts("PATCH", json!({"initialBackoff": "1s"})), 1);
+        assert_eq!(attempts("POST", json!({"maxAttempts": 4})), 4);
+        let s = spec(json!({"type": "http", "http": {"url": "http://h/", "circuitBreaker": {"openFor": "1m"}}}));
+        let b = HttpConfig::from_spec(&s).unwrap().breaker;
+        assert_eq!((b.failure_threshold, b.open_for), (DEFAULT_FAILURE_THRESHOLD, Duration::from_secs(60)));
     }
 
     #[test]

@@ -1,7 +1,9 @@
-//! Agent calls: render the request from the arguments, send it, return `{status, headers, body}`.
+//! Agent calls: render the request from the arguments, send it (again when a retry may help),
+//! return `{status, headers, body}`.
 
 use async_trait::async_trait;
 use serde_json::Value;
+use tokio::time::Instant;
 use toolkit_core::Result;
 use toolkit_core::connector::{CallLimits, Invocation, InvokeOutput, Invoker};
 
@@ -18,14 +20,13 @@ impl Invoker for HttpTool {
 }
 
 impl HttpTool {
-    /// Sends `target` within `limits`; a status outside 2xx is an error.
+    /// Sends `target` within `limits`, with retries; a status outside 2xx is an error.
     pub(crate) async fn call(&self, target: Target, limits: &CallLimits, seen: &mut Seen) -> Result<InvokeOutput> {
         let cap = self.cfg.max_response_bytes.min(limits.max_output_bytes);
         let timeout = self.cfg.timeout.min(limits.timeout);
-        let answer = self.send(target, Some(timeout), cap, seen).await?;
-        if !answer.status.is_success() {
-            return Err(answer.status_error(seen));
-        }
+        let deadline = Instant::now() + timeout;
+        let request = self.build(target, Some(timeout), seen).await?;
+        let answer = self.send_with_retries(request, deadline, cap, seen).await?;
         let status = answer.status.as_u16();
         let truncated = answer.truncated;
         let mut out = InvokeOutput::new(answer.into_result(seen));

@@ -1,11 +1,13 @@
 #![doc = include_str!("../README.md")]
 
 mod auth;
+mod breaker;
 mod config;
 mod invoke;
 mod probe;
 mod request;
 mod response;
+mod retry;
 mod session;
 
 use std::fmt;
@@ -21,11 +23,13 @@ use toolkit_core::validate::FieldError;
 use toolkit_core::{ConnectorRegistry, Error, Result, ToolSpec, ToolType};
 
 pub use config::{
-    AuthConfig, DEFAULT_API_KEY_HEADER, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT,
-    HeaderSpec, HttpConfig, Source,
+    AuthConfig, BreakerPolicy, DEFAULT_API_KEY_HEADER, DEFAULT_CONNECT_TIMEOUT, DEFAULT_FAILURE_THRESHOLD,
+    DEFAULT_IDEMPOTENT_ATTEMPTS, DEFAULT_INITIAL_BACKOFF, DEFAULT_MAX_BACKOFF, DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_OPEN_FOR, DEFAULT_TIMEOUT, HeaderSpec, HttpConfig, RetryPolicy, Source,
 };
 
 use auth::CachedToken;
+use breaker::Breaker;
 use response::redirect_policy;
 
 /// The `spec.type` this crate serves.
@@ -66,6 +70,7 @@ impl Connector for HttpConnector {
             Error::config(format!("build http tool {}: {}", ctx.qualified_name(), text.join("; ")))
         })?;
         Ok(Arc::new(HttpTool {
+            breaker: Arc::new(Breaker::new(cfg.breaker)),
             cfg: Arc::new(cfg),
             read_only: spec.read_only,
             namespace: ctx.namespace.clone(),
@@ -88,6 +93,7 @@ pub(crate) struct HttpTool {
     config_maps: Arc<ConfigMaps>,
     client: Arc<OnceCell<reqwest::Client>>,
     token: Arc<Mutex<Option<CachedToken>>>,
+    breaker: Arc<Breaker>,
 }
 
 impl fmt::Debug for HttpTool {

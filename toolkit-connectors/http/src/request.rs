@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
-use reqwest::{Method, StatusCode};
+use reqwest::{Method, Request, StatusCode};
 use serde_json::{Map, Value};
 use toolkit_core::secret::SecretString;
 use toolkit_core::{Error, ErrorKind, Result};
@@ -13,7 +13,7 @@ use url::Url;
 
 use crate::HttpTool;
 use crate::config::Source;
-use crate::response::{Answer, classify};
+use crate::response::{Answer, SendError, classify};
 
 /// A request body and its type.
 #[derive(Debug)]
@@ -104,14 +104,9 @@ impl HttpTool {
         Ok(map)
     }
 
-    /// Sends `target` with the tool's headers; `timeout` overrides the tool's own.
-    pub(crate) async fn send(
-        &self,
-        target: Target,
-        timeout: Option<Duration>,
-        cap: usize,
-        seen: &mut Seen,
-    ) -> Result<Answer> {
+    /// The request of `target` with the tool's headers and credentials; `timeout` overrides
+    /// the tool's own.
+    pub(crate) async fn build(&self, target: Target, timeout: Option<Duration>, seen: &mut Seen) -> Result<Request> {
         let client = self.client().await?;
         let mut headers = self.headers(seen).await?;
         if let Some(b) = &target.body
@@ -126,12 +121,37 @@ impl HttpTool {
         if let Some(b) = target.body {
             req = req.body(b.bytes);
         }
-        let resp = req.send().await.map_err(|e| classify(e, "send the request"))?;
+        req.build().map_err(|e| classify(e, "build the request").error)
+    }
+
+    /// Sends `request` once, allowing it `timeout`, and reads at most `cap` body bytes.
+    pub(crate) async fn execute(
+        &self,
+        mut request: Request,
+        timeout: Duration,
+        cap: usize,
+    ) -> Result<Answer, SendError> {
+        *request.timeout_mut() = Some(timeout);
+        let client = self.client().await.map_err(SendError::other)?;
+        let resp = client.execute(request).await.map_err(|e| classify(e, "send the request"))?;
         if resp.status() == StatusCode::UNAUTHORIZED {
             // A revoked or rotated token: fetch a new one next time.
             self.forget_token().await;
         }
-        Answer::read(resp, cap).await
+        Answer::read(resp, cap).await.map_err(SendError::other)
+    }
+
+    /// Sends `target` once with the tool's headers; `timeout` overrides the tool's own.
+    pub(crate) async fn send(
+        &self,
+        target: Target,
+        timeout: Option<Duration>,
+        cap: usize,
+        seen: &mut Seen,
+    ) -> Result<Answer> {
+        let request = self.build(target, timeout, seen).await?;
+        let timeout = timeout.unwrap_or(self.cfg.timeout);
+        self.execute(request, timeout, cap).await.map_err(|e| e.error)
     }
 }
 

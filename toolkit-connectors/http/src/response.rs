@@ -45,7 +45,7 @@ impl Answer {
                     body.extend_from_slice(&chunk);
                 }
                 Ok(None) => break,
-                Err(e) => return Err(classify(e, "read the response body")),
+                Err(e) => return Err(classify(e, "read the response body").into()),
             }
         }
         Ok(Self { status, headers, body, truncated })
@@ -101,8 +101,8 @@ impl Answer {
         if let Some(after) = self.headers.get(RETRY_AFTER).and_then(|v| v.to_str().ok()) {
             err = err.with_context("retry-after", after);
         }
-        // Rate limits and overload pass; other refusals repeat.
-        err.set_retryable(matches!(s.as_u16(), 408 | 429 | 502 | 503 | 504))
+        // Rate limits, overload and server faults pass; other refusals repeat.
+        err.set_retryable(crate::retry::retryable_status(s))
     }
 }
 
@@ -175,8 +175,29 @@ impl fmt::Display for RedirectRefused {
 
 impl StdError for RedirectRefused {}
 
+/// A request that got no answer.
+#[derive(Debug)]
+pub(crate) struct SendError {
+    /// What went wrong.
+    pub(crate) error: Error,
+    /// No connection could be made (so nothing was sent, and a retry may reach the server).
+    pub(crate) connect: bool,
+}
+
+impl SendError {
+    pub(crate) fn other(error: Error) -> Self {
+        Self { error, connect: false }
+    }
+}
+
+impl From<SendError> for Error {
+    fn from(e: SendError) -> Self {
+        e.error
+    }
+}
+
 /// Maps a transport error; `action` reads well after "failed to".
-pub(crate) fn classify(e: reqwest::Error, action: &str) -> Error {
+pub(crate) fn classify(e: reqwest::Error, action: &str) -> SendError {
     // Without the URL: the text is searched, and the URL need not be repeated.
     let e = e.without_url();
     let tls = (e.is_connect() || e.is_request()) && is_tls(&e);
@@ -193,8 +214,9 @@ pub(crate) fn classify(e: reqwest::Error, action: &str) -> Error {
         found
     };
     if let Some(why) = refused_redirect {
-        return Error::new(ErrorKind::Denied, format!("{action}: {why}"));
+        return SendError::other(Error::new(ErrorKind::Denied, format!("{action}: {why}")));
     }
+    let connect = e.is_connect() && !tls;
     let (kind, action) = if e.is_timeout() {
         (ErrorKind::Timeout, action.to_owned())
     } else if tls {
@@ -209,7 +231,7 @@ pub(crate) fn classify(e: reqwest::Error, action: &str) -> Error {
         // Resets and other failures while sending or receiving.
         (ErrorKind::Unreachable, action.to_owned())
     };
-    Error::new(kind, action).with_source(e)
+    SendError { error: Error::new(kind, action).with_source(e), connect }
 }
 
 /// Whether a rustls error (bare, or inside `io::Error`s as tokio-rustls wraps it) or a
@@ -267,6 +289,7 @@ mod tests {
         assert_eq!(answer(401, "").status_error(&[]).kind(), ErrorKind::Auth);
         let e = answer(429, "").status_error(&[]);
         assert!(e.kind() == ErrorKind::Denied && e.is_retryable());
-        assert!(!answer(500, "").status_error(&[]).is_retryable());
+        assert!(answer(500, "").status_error(&[]).is_retryable());
+        assert!(!answer(501, "").status_error(&[]).is_retryable());
     }
 }

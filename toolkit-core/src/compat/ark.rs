@@ -117,7 +117,7 @@ fn http(block: &Fields<'_>, notes: &mut Vec<String>) -> Result<HttpSpec, FieldEr
         headers,
         body: block.string("body")?,
         body_parameters,
-        max_response_bytes: None,
+        ..HttpSpec::default()
     })
 }
 

@@ -563,6 +563,44 @@ pub struct HttpSpec {
     /// Response bytes read at most.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_response_bytes: Option<u64>,
+    /// Retries of requests that failed in a way a retry may fix.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry: Option<HttpRetry>,
+    /// When to stop sending requests to an upstream that keeps failing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub circuit_breaker: Option<HttpCircuitBreaker>,
+}
+
+/// Retries of an `http` tool's requests: on 408, 429, 500, 502, 503, 504 and failures to
+/// connect, with exponential backoff and jitter, honouring `Retry-After`, never past the call's
+/// timeout.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HttpRetry {
+    /// Attempts in all, 1-10 (1: no retry). Default 3 for GET, HEAD, PUT, DELETE and OPTIONS,
+    /// 1 for POST and PATCH, which may not be safe to repeat.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_attempts: Option<u32>,
+    /// Wait before the first retry, doubled for each next one; default 100ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub initial_backoff: Option<Duration>,
+    /// Longest wait between attempts, and longest `Retry-After` honoured; default 5s.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_backoff: Option<Duration>,
+}
+
+/// The circuit breaker of an `http` tool: after `failureThreshold` requests in a row fail
+/// (connection failures, timeouts, 408, 500, 502, 503, 504), calls fail at once for `openFor`;
+/// then one trial request decides whether it closes again.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HttpCircuitBreaker {
+    /// Failed requests in a row that open the circuit, 1-1000; default 5.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_threshold: Option<u32>,
+    /// How long the circuit stays open before a trial request; default 30s.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open_for: Option<Duration>,
 }
 
 /// One request header.
