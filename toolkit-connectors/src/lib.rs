@@ -12,6 +12,8 @@ use toolkit_core::ConnectorRegistry;
 
 #[cfg(feature = "http")]
 pub use toolkit_connector_http as http;
+#[cfg(any(feature = "mcp", feature = "agent"))]
+pub use toolkit_connector_mcp as mcp;
 #[cfg(feature = "postgres")]
 pub use toolkit_connector_postgres as postgres;
 #[cfg(feature = "redis")]
@@ -33,5 +35,9 @@ pub fn registry() -> ConnectorRegistry {
     toolkit_connector_http::register(&mut registry);
     #[cfg(feature = "sqlite")]
     toolkit_connector_sqlite::register(&mut registry);
+    #[cfg(feature = "mcp")]
+    toolkit_connector_mcp::register(&mut registry);
+    #[cfg(feature = "agent")]
+    toolkit_connector_mcp::register_agent(&mut registry);
     registry
 }

@@ -24,7 +24,7 @@ use crate::model::{
     API_VERSION, ApprovalPolicy, DEFAULT_NAMESPACE, SecretKeySelector, Tool, ToolRegistry, ToolSpec, ValueFrom,
 };
 use crate::secret::{SecretStore, SecretString};
-use crate::validate::{Diagnostic, FieldError, Severity, check_object_name, validate_spec};
+use crate::validate::{Diagnostic, FieldError, Severity, check_object_name, validate_registry, validate_spec};
 
 /// `NAMESPACE/NAME` of a resource.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
@@ -455,6 +455,38 @@ impl Catalog {
             }
             loaded.problems.extend(errs.into_iter().map(|e| Diagnostic::error(&loaded.source, resource.clone(), e)));
         }
+        for (reference, (registry, file)) in &self.registries {
+            let errs = self.registry_problems(reference, &registry.spec, connectors);
+            let resource = Some(format!("toolregistry {reference}"));
+            self.diagnostics.extend(errs.into_iter().map(|e| Diagnostic::error(file, resource.clone(), e)));
+        }
+    }
+
+    /// A registry's problems: its own, and each upstream's connection as the mcp connector sees
+    /// it (with the Secrets it references), under `spec.upstreams[i]`.
+    pub fn registry_problems(
+        &self,
+        reference: &ToolRef,
+        spec: &crate::model::ToolRegistrySpec,
+        connectors: &ConnectorRegistry,
+    ) -> Vec<FieldError> {
+        let mut errs = validate_registry(spec);
+        for (i, up) in spec.upstreams.iter().enumerate() {
+            let at = |path: String| format!("spec.upstreams[{i}]{}", path.strip_prefix("spec").unwrap_or(&path));
+            // The tool name is a stand-in: upstreams name no single tool.
+            let tool = up.tool_spec("*");
+            match connectors.get(crate::model::ToolType::Mcp) {
+                Ok(c) => errs.extend(c.validate(&tool).into_iter().map(|e| FieldError::new(at(e.path), e.message))),
+                Err(e) => errs.push(FieldError::new(at("spec.mcp".into()), e.to_string())),
+            }
+            for (path, sel) in secret_refs(&tool) {
+                let ns = sel.namespace.as_deref().unwrap_or(&reference.namespace);
+                if !self.secrets.has_key(ns, &sel.name, &sel.key) {
+                    errs.push(FieldError::new(at(path), format!("secret {ns}/{} has no key `{}`", sel.name, sel.key)));
+                }
+            }
+        }
+        errs
     }
 
     /// Every error and warning, tools' and files', in file order.

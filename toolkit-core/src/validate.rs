@@ -10,7 +10,9 @@ use std::path::PathBuf;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::model::{AuthType, BUILTINS, HttpRetry, HttpSpec, Parameter, ToolSpec, ToolType, ValueFrom, ValueSource};
+use crate::model::{
+    AuthType, BUILTINS, HttpRetry, HttpSpec, Parameter, ToolRegistrySpec, ToolSpec, ToolType, ValueFrom, ValueSource,
+};
 use crate::template::{BodyTemplate, FieldRef, UrlTemplate};
 
 /// A problem with one field of a spec.
@@ -433,6 +435,66 @@ fn check_duration_range(e: &mut Vec<FieldError>, path: &str, d: Option<crate::du
     }
 }
 
+/// The longest prefix of imported tool names.
+pub const MAX_PREFIX_LEN: usize = 64;
+
+/// Checks the parts of a registry that need no connector: upstream names, prefixes, glob
+/// patterns and the choice of `url` or `command`. The mcp connector checks the rest of each
+/// upstream's connection (see [`crate::model::RegistryUpstream::tool_spec`]).
+pub fn validate_registry(spec: &ToolRegistrySpec) -> Vec<FieldError> {
+    let mut errs = Vec::new();
+    let e = &mut errs;
+    let mut names = BTreeSet::new();
+    for (i, up) in spec.upstreams.iter().enumerate() {
+        let p = format!("spec.upstreams[{i}]");
+        let label_ok = !up.name.is_empty()
+            && up.name.len() <= 63
+            && up.name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !up.name.starts_with('-')
+            && !up.name.ends_with('-');
+        if !label_ok {
+            e.push(FieldError::new(
+                format!("{p}.name"),
+                format!("`{}` is not a valid name: use 1-63 lowercase letters, digits and `-`", up.name),
+            ));
+        } else if !names.insert(up.name.as_str()) {
+            e.push(FieldError::new(format!("{p}.name"), format!("`{}` is declared twice", up.name)));
+        }
+        if let Some(prefix) = &up.prefix {
+            if prefix.len() > MAX_PREFIX_LEN {
+                e.push(FieldError::new(
+                    format!("{p}.prefix"),
+                    format!("is {} characters long; the limit is {MAX_PREFIX_LEN}", prefix.len()),
+                ));
+            }
+            if !prefix.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')) {
+                e.push(FieldError::new(
+                    format!("{p}.prefix"),
+                    format!("`{prefix}` may hold only letters, digits, `_`, `-` and `.` (MCP tool names)"),
+                ));
+            }
+        }
+        for (list, patterns) in [("allow", &up.allow), ("block", &up.block)] {
+            for (j, pattern) in patterns.iter().enumerate() {
+                if let Err(err) = glob::Pattern::new(pattern) {
+                    e.push(FieldError::new(
+                        format!("{p}.{list}[{j}]"),
+                        format!("`{pattern}` is not a glob pattern: {}", err.msg),
+                    ));
+                }
+            }
+        }
+        let sources = usize::from(up.mcp.url.is_some()) + usize::from(!up.mcp.command.is_empty());
+        if sources != 1 {
+            e.push(FieldError::new(format!("{p}.mcp"), "set exactly one of `url` or `command`"));
+        }
+        if let Some(u) = &up.mcp.url {
+            check_http_url(e, &format!("{p}.mcp.url"), u);
+        }
+    }
+    errs
+}
+
 /// Checks a Kubernetes object name (RFC 1123 subdomain).
 pub fn check_object_name(path: &str, name: &str) -> Option<FieldError> {
     let ok = !name.is_empty()
@@ -514,5 +576,38 @@ mod tests {
             ..Default::default()
         };
         assert!(validate_spec(&s)[0].message.contains("unknown builtin"));
+    }
+
+    #[test]
+    fn registry_upstreams() {
+        let up = |name: &str, prefix: Option<&str>, allow: &[&str]| RegistryUpstream {
+            name: name.into(),
+            mcp: McpServerSpec { command: vec!["srv".into()], ..Default::default() },
+            prefix: prefix.map(Into::into),
+            allow: allow.iter().map(|s| (*s).to_owned()).collect(),
+            ..Default::default()
+        };
+        let ok = ToolRegistrySpec { upstreams: vec![up("fs", None, &["read_*"])], ..Default::default() };
+        assert!(validate_registry(&ok).is_empty());
+        assert!(ok.upstreams[0].admits("read_file") && !ok.upstreams[0].admits("write_file"));
+        assert_eq!(ok.upstreams[0].effective_prefix(), "fs_");
+
+        let mut both = up("b", Some(""), &[]);
+        both.mcp.url = Some("http://h/mcp".into());
+        let bad = ToolRegistrySpec {
+            upstreams: vec![up("Fs", None, &[]), up("a", Some("a b"), &["[x"]), up("a", None, &[]), both],
+            ..Default::default()
+        };
+        let paths: Vec<String> = validate_registry(&bad).into_iter().map(|e| e.path).collect();
+        assert_eq!(
+            paths,
+            [
+                "spec.upstreams[0].name",
+                "spec.upstreams[1].prefix",
+                "spec.upstreams[1].allow[0]",
+                "spec.upstreams[2].name",
+                "spec.upstreams[3].mcp"
+            ]
+        );
     }
 }

@@ -4,7 +4,7 @@
 //! `.ci/run` sets after starting it. Locally, a missing variable skips the test with a printed
 //! reason; under CI (`CI=true`) it fails, so a service that did not start is never a silent pass.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The value of `var`, or `None` after printing why the test is skipped.
 ///
@@ -48,4 +48,37 @@ pub fn assert_not_in_dir(dir: &Path, needle: &str) {
             assert!(!found, "canary secret found in {}", p.display());
         }
     }
+}
+
+/// A file of `toolkit-testkit/fixtures` (such as `mcp-dynamic.mjs`).
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name)
+}
+
+/// Where the real MCP servers `.ci/run` installs from npm are (`TOOLKIT_TEST_MCP_EVERYTHING`,
+/// `TOOLKIT_TEST_MCP_FILESYSTEM`; node is `TOOLKIT_TEST_NODE` or `node`), or `None` after
+/// printing why the test is skipped (a failure under CI).
+///
+/// # Panics
+/// When `CI` is `true` and a variable is not set.
+pub fn mcp_servers() -> Option<McpServers> {
+    let everything = PathBuf::from(service("TOOLKIT_TEST_MCP_EVERYTHING")?);
+    let filesystem = PathBuf::from(service("TOOLKIT_TEST_MCP_FILESYSTEM")?);
+    // .../node_modules/@modelcontextprotocol/server-everything/dist/index.js
+    let scope = everything.ancestors().nth(3).map(Path::to_path_buf).unwrap_or_default();
+    let node = std::env::var("TOOLKIT_TEST_NODE").unwrap_or_else(|_| "node".to_owned());
+    Some(McpServers { node, everything, filesystem, sdk: scope.join("sdk") })
+}
+
+/// Where the npm MCP servers are; see [`mcp_servers`].
+#[derive(Clone, Debug)]
+pub struct McpServers {
+    /// The node binary.
+    pub node: String,
+    /// `@modelcontextprotocol/server-everything`'s `dist/index.js`.
+    pub everything: PathBuf,
+    /// `@modelcontextprotocol/server-filesystem`'s `dist/index.js`.
+    pub filesystem: PathBuf,
+    /// The `@modelcontextprotocol/sdk` package folder (for the fixture servers).
+    pub sdk: PathBuf,
 }

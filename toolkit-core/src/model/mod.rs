@@ -10,7 +10,9 @@ mod spec;
 mod status;
 
 pub use policy::{ApprovalPolicy, ApprovalPolicySpec};
-pub use registry::{RegistryTool, ToolRegistry, ToolRegistryDiscovery, ToolRegistrySpec, ToolRegistryStatus};
+pub use registry::{
+    RegistryTool, RegistryUpstream, ToolRegistry, ToolRegistryDiscovery, ToolRegistrySpec, ToolRegistryStatus,
+};
 pub use spec::*;
 pub use status::{Condition, LastProbe, RegistryPhase, ToolPhase, ToolStatus};
 

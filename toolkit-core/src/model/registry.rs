@@ -6,7 +6,7 @@ use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::spec::ToolSpec;
+use super::spec::{Authentication, McpServerSpec, ToolSpec, ToolType};
 use super::status::{Condition, RegistryPhase};
 
 /// Groups tools and discovers them.
@@ -34,6 +34,61 @@ pub struct ToolRegistrySpec {
     /// Tools discovered from Services with matching labels.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub discovery: Option<ToolRegistryDiscovery>,
+    /// Upstream MCP servers whose tools are imported, each under a name prefix, and kept in
+    /// sync with the server's `notifications/tools/list_changed`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub upstreams: Vec<RegistryUpstream>,
+}
+
+/// An upstream MCP server whose tools a registry imports.
+///
+/// Each upstream tool whose name passes `allow` and `block` becomes a tool of the registry's
+/// namespace named `prefix` + the upstream name, with the upstream's description, input schema
+/// and annotations. All of them share one connection to the server.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RegistryUpstream {
+    /// Name of the upstream within the registry: lowercase letters, digits and `-`.
+    pub name: String,
+    /// How to reach the server.
+    pub mcp: McpServerSpec,
+    /// Prepended to every imported tool's name; `NAME_` when omitted, `""` for none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+    /// Glob patterns (`*`, `?`, `[abc]`) of upstream tool names to import; every tool when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow: Vec<String>,
+    /// Glob patterns of upstream tool names never imported; they win over `allow`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub block: Vec<String>,
+    /// Credentials sent to a server reached by `url`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authentication: Option<Authentication>,
+}
+
+impl RegistryUpstream {
+    /// The prefix of imported tool names: `prefix`, or `NAME_`.
+    pub fn effective_prefix(&self) -> String {
+        self.prefix.clone().unwrap_or_else(|| format!("{}_", self.name))
+    }
+
+    /// The spec of an `mcp` tool calling `tool_name` on this upstream; used to validate the
+    /// connection settings with the mcp connector and to describe imported tools.
+    pub fn tool_spec(&self, tool_name: &str) -> ToolSpec {
+        ToolSpec {
+            type_: ToolType::Mcp,
+            mcp: Some(self.mcp.tool(tool_name)),
+            authentication: self.authentication.clone(),
+            ..ToolSpec::default()
+        }
+    }
+
+    /// Whether the upstream tool `name` passes `allow` and `block`. Patterns that do not parse
+    /// match nothing (validation reports them).
+    pub fn admits(&self, name: &str) -> bool {
+        let matches = |p: &String| glob::Pattern::new(p).is_ok_and(|p| p.matches(name));
+        (self.allow.is_empty() || self.allow.iter().any(matches)) && !self.block.iter().any(matches)
+    }
 }
 
 /// A tool declared inside a registry.

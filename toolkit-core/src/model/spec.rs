@@ -743,6 +743,38 @@ pub struct McpSpec {
     pub tool_name: Option<String>,
 }
 
+/// How to reach an MCP server: a URL or a command line, as in [`McpSpec`] but without a tool.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct McpServerSpec {
+    /// URL of a streamable HTTP server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Transport; inferred from `url` or `command` when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transport: Option<McpTransport>,
+    /// Command line of a stdio server.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub command: Vec<String>,
+    /// Environment of a stdio server.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub env: Vec<EnvVar>,
+}
+
+impl McpServerSpec {
+    /// The [`McpSpec`] of one tool of this server.
+    pub fn tool(&self, tool_name: impl Into<String>) -> McpSpec {
+        McpSpec {
+            server_ref: None,
+            url: self.url.clone(),
+            transport: self.transport,
+            command: self.command.clone(),
+            env: self.env.clone(),
+            tool_name: Some(tool_name.into()),
+        }
+    }
+}
+
 /// MCP transport.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]

@@ -1,0 +1,111 @@
+#![doc = include_str!("../README.md")]
+
+mod agent;
+mod auth;
+mod client;
+mod config;
+mod errors;
+pub mod import;
+mod invoke;
+mod probe;
+mod session;
+
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde_json::{Value, json};
+use toolkit_core::connector::{BuildContext, Capabilities, Connector, Invoker, Probe, Session, ToolInstance};
+use toolkit_core::validate::FieldError;
+use toolkit_core::{ConnectorRegistry, Error, Result, ToolSpec, ToolType};
+
+pub use agent::{AGENT_TYPE, AgentConnector};
+pub use client::CONNECT_TIMEOUT;
+pub use config::{AgentConfig, AgentVia, AuthConfig, Endpoint, McpConfig, ServerConfig};
+
+use auth::Resolver;
+use client::McpClient;
+
+/// The `spec.type` of tools of upstream MCP servers.
+pub const TYPE: ToolType = ToolType::Mcp;
+
+/// Adds the mcp connector to `registry`.
+pub fn register(registry: &mut ConnectorRegistry) {
+    registry.register(McpConnector);
+}
+
+/// Adds the agent connector to `registry`.
+pub fn register_agent(registry: &mut ConnectorRegistry) {
+    registry.register(AgentConnector);
+}
+
+/// The `mcp` type: one tool of an upstream MCP server.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct McpConnector;
+
+impl Connector for McpConnector {
+    fn tool_type(&self) -> ToolType {
+        TYPE
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities { probe: true, session: true, invoke: true, ..Capabilities::default() }
+    }
+
+    fn validate(&self, spec: &ToolSpec) -> Vec<FieldError> {
+        McpConfig::parse(spec).1
+    }
+
+    fn default_input_schema(&self) -> Option<Value> {
+        // The upstream validates the arguments; declare `inputSchema` to have toolkit check them
+        // first and agents see them (or import the server through a ToolRegistry upstream).
+        Some(json!({"type": "object", "additionalProperties": true}))
+    }
+
+    fn build(&self, ctx: BuildContext) -> Result<Arc<dyn ToolInstance>> {
+        let spec = ctx.spec();
+        let cfg = McpConfig::from_spec(spec).map_err(|errs| {
+            let text: Vec<String> = errs.iter().map(ToString::to_string).collect();
+            Error::config(format!("build mcp tool {}: {}", ctx.qualified_name(), text.join("; ")))
+        })?;
+        let resolver = Resolver {
+            namespace: ctx.namespace.clone(),
+            secrets: ctx.secrets.clone(),
+            config_maps: ctx.config_maps.clone(),
+        };
+        let client = Arc::new(McpClient::new(cfg.server, resolver));
+        Ok(Arc::new(McpTool { client, tool_name: cfg.tool_name, read_only: spec.read_only }))
+    }
+}
+
+/// One tool of an upstream server: the shared client and the tool's name there.
+pub(crate) struct McpTool {
+    pub(crate) client: Arc<McpClient>,
+    pub(crate) tool_name: String,
+    pub(crate) read_only: bool,
+}
+
+impl fmt::Debug for McpTool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("McpTool").field("client", &self.client).field("tool", &self.tool_name).finish()
+    }
+}
+
+#[async_trait]
+impl ToolInstance for McpTool {
+    fn probe(&self) -> Option<&dyn Probe> {
+        Some(self)
+    }
+
+    fn invoker(&self) -> Option<&dyn Invoker> {
+        Some(self)
+    }
+
+    async fn open_session(&self) -> Result<Box<dyn Session>> {
+        session::open(self).await
+    }
+
+    async fn shutdown(&self) {
+        self.client.close().await;
+    }
+}
