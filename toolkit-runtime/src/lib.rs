@@ -12,6 +12,8 @@ mod policy;
 mod prepared;
 mod probe;
 
+pub mod describe;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -3,43 +3,32 @@
 
 use std::sync::Arc;
 
-use rmcp::model::{CallToolResult, ContentBlock, JsonObject, Tool, ToolAnnotations};
+use rmcp::model::{CallToolResult, ContentBlock, Tool, ToolAnnotations};
 use serde_json::Value;
 use toolkit_core::Error;
 use toolkit_runtime::{CallOutcome, PreparedTool};
 
-/// The MCP definition of `tool`, served as `name`.
-///
-/// The title is `displayName`, else `annotations.title`. A `readOnly: true` tool is announced
-/// with `readOnlyHint: true` unless its annotations say otherwise.
+/// The MCP definition of `tool`, served as `name`, as
+/// [`toolkit_runtime::describe::describe`] gives it.
 pub fn describe(name: &str, tool: &PreparedTool) -> Tool {
-    let spec = tool.spec();
-    let mut input = object_schema(tool.input_schema()).unwrap_or_default();
-    // MCP requires an object schema; connectors' defaults and validated manifests already are.
-    input.entry("type").or_insert_with(|| Value::String("object".into()));
-    let mut out = Tool::new_with_raw(name.to_owned(), spec.description.clone().map(Into::into), Arc::new(input));
-    let declared = spec.annotations.as_ref();
-    if let Some(title) = spec.display_name.clone().or_else(|| declared.and_then(|a| a.title.clone())) {
+    let d = toolkit_runtime::describe::describe(name, tool);
+    let mut out = Tool::new_with_raw(d.name, d.description.map(Into::into), Arc::new(d.input_schema));
+    if let Some(title) = d.title {
         out = out.with_title(title);
     }
-    if let Some(schema) = spec.output_schema.as_ref().and_then(object_schema) {
+    if let Some(schema) = d.output_schema {
         out = out.with_raw_output_schema(Arc::new(schema));
     }
-    let read_only = declared.and_then(|a| a.read_only_hint).or(spec.read_only.then_some(true));
-    if declared.is_some() || read_only.is_some() {
+    if let Some(a) = d.annotations {
         out = out.with_annotations(ToolAnnotations::from_raw(
-            declared.and_then(|a| a.title.clone()),
-            read_only,
-            declared.and_then(|a| a.destructive_hint),
-            declared.and_then(|a| a.idempotent_hint),
-            declared.and_then(|a| a.open_world_hint),
+            a.title,
+            a.read_only_hint,
+            a.destructive_hint,
+            a.idempotent_hint,
+            a.open_world_hint,
         ));
     }
     out
-}
-
-fn object_schema(schema: &Value) -> Option<JsonObject> {
-    schema.as_object().cloned()
 }
 
 /// The MCP result of a call.

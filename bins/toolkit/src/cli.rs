@@ -100,6 +100,8 @@ pub enum ToolCommand {
         #[arg(long, default_value = "{}")]
         args: String,
     },
+    /// Print the definitions agents see, as MCP tools or OpenAI-style functions (JSON).
+    Schema(SchemaArgs),
     /// Open $SHELL (or the native client) with the connection environment injected.
     Connect(ConnectArgs),
     /// Show local sessions.
@@ -113,6 +115,29 @@ pub enum ToolCommand {
         /// NAME, NAMESPACE/NAME, or a session id.
         target: String,
     },
+}
+
+/// `toolkit tool schema`.
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// NAME, NAMESPACE/NAME or the MCP name; every served tool when omitted.
+    pub name: Option<String>,
+    /// Definition format.
+    #[arg(long, value_enum, default_value_t = SchemaFormat::Mcp)]
+    pub format: SchemaFormat,
+    /// With --format openai: mark functions `strict: true` (tools whose schemas do not allow it
+    /// get `strict: false`, and a note on stderr says why).
+    #[arg(long)]
+    pub strict: bool,
+}
+
+/// Tool definition formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SchemaFormat {
+    /// MCP `Tool` objects, as `tools/list` returns them.
+    Mcp,
+    /// OpenAI function calling: `{"type": "function", "function": {...}}`.
+    Openai,
 }
 
 /// `toolkit tool connect`.

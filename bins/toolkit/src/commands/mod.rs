@@ -2,6 +2,7 @@
 
 mod audit;
 mod import;
+mod schema;
 mod tool;
 mod validate;
 

@@ -18,6 +18,7 @@ pub async fn run(cli: &Cli, cmd: &ToolCommand) -> Result<u8> {
         ToolCommand::Probe { name, all } => probe(cli, &rt, name.as_deref(), *all).await,
         ToolCommand::Exec { name, command } => exec(cli, &rt, name, command).await,
         ToolCommand::Call { name, args } => call(cli, &rt, name, args).await,
+        ToolCommand::Schema(args) => super::schema::run(cli, &rt, args),
         ToolCommand::Connect(args) => connect(&rt, args).await,
         ToolCommand::Status { all } => status(cli, &rt, *all).await,
         ToolCommand::Pause { target } => pause(&rt, target).await,
