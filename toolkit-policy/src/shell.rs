@@ -1,0 +1,771 @@
+//! Shell command classification.
+//!
+//! The input is parsed with `brush-parser` (a POSIX/bash parser) and every simple command in
+//! it is classified: in pipelines, `&&`/`||` lists, subshells, brace groups, loops and
+//! conditionals, function bodies, command and process substitutions, parameter defaults,
+//! arithmetic, and here-documents; behind wrappers (`sudo`, `env`, `xargs`, `sh -c`, `eval`,
+//! ...) the wrapped command is classified as well. Input that does not parse is `unknown`.
+//! The rules themselves are in [`crate::rules`].
+
+pub(crate) mod paths;
+pub(crate) mod words;
+
+use std::collections::HashSet;
+use std::io::BufReader;
+
+use brush_parser::ParserOptions;
+use brush_parser::ast::{
+    self, AndOr, Command, CommandPrefixOrSuffixItem, CompoundCommand, CompoundList, ExtendedTestExpr,
+    IoFileRedirectKind, IoFileRedirectTarget, IoRedirect, Pipeline, SeparatorOperator, SimpleCommand,
+};
+
+use crate::rules::{self, Ctx, Input, Step};
+use crate::verdict::{Finding, Reason, Verdict};
+use words::{Arg, CHILD, DYN};
+
+/// Inputs longer than this are not parsed (`unknown`).
+pub const MAX_INPUT_BYTES: usize = 64 * 1024;
+/// Scripts inside scripts (`sh -c`, substitutions, `eval`) nest no deeper than this.
+const MAX_DEPTH: usize = 12;
+/// Brackets nest no deeper than this in the raw text; deeper input is `unknown` without parsing,
+/// which keeps the recursive parser's stack bounded.
+const MAX_BRACKETS: usize = 48;
+/// At most this many simple commands are classified in one input.
+const MAX_COMMANDS: usize = 4096;
+
+/// Classifies shell text.
+pub fn classify(text: &str) -> Verdict {
+    let mut w = Walker::new();
+    w.script(text, Input::Terminal, None);
+    w.finish()
+}
+
+/// Classifies the arguments of `kubectl` (the input of a kubectl tool): `get pods -n x`, or a
+/// whole command line that starts with `kubectl`.
+pub fn classify_kubectl(text: &str) -> Verdict {
+    let trimmed = text.trim_start();
+    let starts_with_kubectl =
+        trimmed.strip_prefix("kubectl").is_some_and(|rest| rest.is_empty() || rest.starts_with(char::is_whitespace));
+    if starts_with_kubectl { classify(text) } else { classify(&format!("kubectl {text}")) }
+}
+
+/// The words of text that is exactly one simple command, without redirections, assignments,
+/// substitutions or variables (a blocked pattern); the error says what else it is.
+pub(crate) fn single_command(text: &str) -> Result<Vec<Arg>, String> {
+    if text.trim().is_empty() {
+        return Err("it is empty".into());
+    }
+    if text.len() > 4096 || bracket_depth(text) > MAX_BRACKETS || text.contains([DYN, CHILD, '\0']) {
+        return Err("it is too long, nests too deeply or holds reserved characters".into());
+    }
+    let options = ParserOptions::default();
+    let program = brush_parser::Parser::new(BufReader::new(text.as_bytes()), &options)
+        .parse_program()
+        .map_err(|e| format!("it does not parse: {e}"))?;
+    let one = "it must be one simple command (no pipes, lists, redirections or assignments)";
+    let [list] = program.complete_commands.as_slice() else { return Err(one.into()) };
+    let [item] = list.0.as_slice() else { return Err(one.into()) };
+    let and_or = &item.0;
+    if !and_or.additional.is_empty() || and_or.first.bang || matches!(item.1, SeparatorOperator::Async) {
+        return Err(one.into());
+    }
+    let [Command::Simple(cmd)] = and_or.first.seq.as_slice() else { return Err(one.into()) };
+    if cmd.prefix.is_some() {
+        return Err(one.into());
+    }
+    let mut argv = Vec::new();
+    let raw_words = cmd.word_or_name.iter().chain(cmd.suffix.iter().flat_map(|s| s.0.iter()).filter_map(|i| match i {
+        CommandPrefixOrSuffixItem::Word(w) => Some(w),
+        _ => None,
+    }));
+    if cmd.suffix.iter().flat_map(|s| s.0.iter()).any(|i| !matches!(i, CommandPrefixOrSuffixItem::Word(_))) {
+        return Err(one.into());
+    }
+    for w in raw_words {
+        for a in words::expand(&w.value, &options)? {
+            if a.has_dynamic() || !a.substitutions.is_empty() {
+                return Err("it holds a substitution or a variable, which has no value before a command runs".into());
+            }
+            argv.push(a);
+        }
+    }
+    Ok(argv)
+}
+
+/// What a pipeline stage sends to the next one.
+#[derive(Clone, Debug)]
+enum Output {
+    Text(String),
+    Download,
+    Other,
+}
+
+pub(crate) struct Walker {
+    options: ParserOptions,
+    reasons: Vec<Reason>,
+    commands: Vec<Vec<String>>,
+    functions: HashSet<String>,
+    /// Names of the functions whose bodies are being walked.
+    enclosing: Vec<String>,
+    depth: usize,
+    /// The working directory when a `cd` to a known place came before.
+    cwd: Option<String>,
+    /// The current simple command runs in the background or in a pipeline of several.
+    concurrent: bool,
+    /// A downloader was seen in the current nested script (for `$(curl ...)`).
+    saw_download: bool,
+    simple_count: usize,
+}
+
+impl Walker {
+    fn new() -> Self {
+        Walker {
+            options: ParserOptions::default(),
+            reasons: Vec::new(),
+            commands: Vec::new(),
+            functions: HashSet::new(),
+            enclosing: Vec::new(),
+            depth: 0,
+            cwd: None,
+            concurrent: false,
+            saw_download: false,
+            simple_count: 0,
+        }
+    }
+
+    fn finish(self) -> Verdict {
+        let mut v = Verdict::from_reasons(self.reasons);
+        v.commands = self.commands;
+        v
+    }
+
+    fn push(&mut self, part: &str, f: Finding) {
+        let reason = f.at(part);
+        if !self.reasons.contains(&reason) {
+            self.reasons.push(reason);
+        }
+    }
+
+    /// Parses and walks a script; `part` names it in reasons when it does not parse.
+    fn script(&mut self, text: &str, stdin: Input, part: Option<&str>) {
+        let part = part.map_or_else(|| short(text), short);
+        if text.len() > MAX_INPUT_BYTES {
+            self.push(&part, Finding::unknown("shell.too-long", format!("longer than {MAX_INPUT_BYTES} bytes")));
+            return;
+        }
+        if text.contains([DYN, CHILD, '\0']) {
+            self.push(&part, Finding::unknown("shell.reserved-character", "contains a NUL or private-use character"));
+            return;
+        }
+        if self.depth >= MAX_DEPTH || bracket_depth(text) > MAX_BRACKETS {
+            self.push(&part, Finding::unknown("shell.too-deep", "scripts or brackets nest too deeply to classify"));
+            return;
+        }
+        let mut parser = brush_parser::Parser::new(BufReader::new(text.as_bytes()), &self.options);
+        let program = match parser.parse_program() {
+            Ok(p) => p,
+            Err(e) => {
+                self.push(
+                    &part,
+                    Finding::unknown("shell.parse-error", format!("does not parse as a shell command: {e}")),
+                );
+                return;
+            }
+        };
+        collect_functions(&program, &mut self.functions);
+        self.depth += 1;
+        let saved_cwd = self.cwd.clone();
+        for (i, list) in program.complete_commands.iter().enumerate() {
+            self.compound_list(list, if i == 0 { stdin.clone() } else { Input::Terminal });
+        }
+        self.cwd = saved_cwd;
+        self.depth -= 1;
+    }
+
+    /// Walks a nested script and tells whether it ran a downloader.
+    fn nested(&mut self, text: &str, stdin: Input) -> bool {
+        let saved = std::mem::replace(&mut self.saw_download, false);
+        self.script(text, stdin, None);
+        let downloaded = self.saw_download;
+        self.saw_download = saved || downloaded;
+        downloaded
+    }
+
+    fn compound_list(&mut self, list: &CompoundList, stdin: Input) {
+        for (i, item) in list.0.iter().enumerate() {
+            let background = matches!(item.1, SeparatorOperator::Async);
+            let saved = self.concurrent;
+            self.concurrent |= background;
+            self.and_or(&item.0, if i == 0 { stdin.clone() } else { Input::Terminal });
+            self.concurrent = saved;
+        }
+    }
+
+    fn and_or(&mut self, list: &ast::AndOrList, stdin: Input) {
+        self.pipeline(&list.first, stdin.clone());
+        for next in &list.additional {
+            let (AndOr::And(p) | AndOr::Or(p)) = next;
+            self.pipeline(p, Input::Terminal);
+        }
+    }
+
+    fn pipeline(&mut self, p: &Pipeline, stdin: Input) {
+        let saved = self.concurrent;
+        if p.seq.len() > 1 {
+            self.concurrent = true;
+            // Each stage runs in a subshell: a `cd` in one does not move the others.
+        }
+        let saved_cwd = self.cwd.clone();
+        let mut input = stdin;
+        let mut downloaded = false;
+        for cmd in &p.seq {
+            let out = self.command(cmd, input.clone());
+            downloaded |= matches!(out, Output::Download);
+            input = match out {
+                _ if downloaded => Input::Download,
+                Output::Text(t) => Input::Text(t),
+                Output::Download => Input::Download,
+                Output::Other => Input::Unknown,
+            };
+        }
+        if p.seq.len() > 1 {
+            self.cwd = saved_cwd;
+        }
+        self.concurrent = saved;
+    }
+
+    fn command(&mut self, cmd: &Command, stdin: Input) -> Output {
+        match cmd {
+            Command::Simple(s) => self.simple(s, stdin),
+            Command::Compound(c, redirects) => {
+                let stdin = self.redirects(&c.to_string(), redirects.iter().flat_map(|r| r.0.iter()), stdin);
+                self.compound(c, stdin);
+                Output::Other
+            }
+            Command::Function(f) => {
+                let name = f.fname.value.clone();
+                self.enclosing.push(name);
+                let stdin = self.redirects(&f.to_string(), f.body.1.iter().flat_map(|r| r.0.iter()), Input::Terminal);
+                self.compound(&f.body.0, stdin);
+                self.enclosing.pop();
+                Output::Other
+            }
+            Command::ExtendedTest(test, redirects) => {
+                let part = short(&test.to_string());
+                self.redirects(&part, redirects.iter().flat_map(|r| r.0.iter()), stdin);
+                self.extended_test(&test.expr, &part);
+                self.push(&part, Finding::read("shell.test", "a conditional expression"));
+                Output::Other
+            }
+        }
+    }
+
+    fn compound(&mut self, c: &CompoundCommand, stdin: Input) {
+        match c {
+            CompoundCommand::BraceGroup(b) => self.compound_list(&b.list, stdin),
+            CompoundCommand::Subshell(s) => {
+                let saved = self.cwd.clone();
+                self.compound_list(&s.list, stdin);
+                self.cwd = saved;
+            }
+            CompoundCommand::Arithmetic(a) => self.arithmetic(&a.expr.value),
+            CompoundCommand::ArithmeticForClause(f) => {
+                for e in [&f.initializer, &f.condition, &f.updater].into_iter().flatten() {
+                    self.arithmetic(&e.value);
+                }
+                self.compound_list(&f.body.list, stdin);
+            }
+            CompoundCommand::ForClause(f) => {
+                let part = format!("for {}", f.variable_name);
+                for w in f.values.iter().flatten() {
+                    self.words(&part, &w.value);
+                }
+                self.compound_list(&f.body.list, stdin);
+            }
+            CompoundCommand::CaseClause(c) => {
+                let part = format!("case {}", c.value.value);
+                self.words(&part, &c.value.value);
+                for item in &c.cases {
+                    for p in &item.patterns {
+                        self.words(&part, &p.value);
+                    }
+                    if let Some(body) = &item.cmd {
+                        self.compound_list(body, Input::Terminal);
+                    }
+                }
+            }
+            CompoundCommand::IfClause(i) => {
+                self.compound_list(&i.condition, stdin);
+                self.compound_list(&i.then, Input::Terminal);
+                for e in i.elses.iter().flatten() {
+                    if let Some(c) = &e.condition {
+                        self.compound_list(c, Input::Terminal);
+                    }
+                    self.compound_list(&e.body, Input::Terminal);
+                }
+            }
+            CompoundCommand::WhileClause(w) | CompoundCommand::UntilClause(w) => {
+                self.compound_list(&w.0, stdin);
+                self.compound_list(&w.1.list, Input::Terminal);
+            }
+            CompoundCommand::Coprocess(c) => {
+                let saved = self.concurrent;
+                self.concurrent = true;
+                self.command(&c.body, Input::Unknown);
+                self.concurrent = saved;
+            }
+        }
+    }
+
+    fn extended_test(&mut self, e: &ExtendedTestExpr, part: &str) {
+        match e {
+            ExtendedTestExpr::And(a, b) | ExtendedTestExpr::Or(a, b) => {
+                self.extended_test(a, part);
+                self.extended_test(b, part);
+            }
+            ExtendedTestExpr::Not(a) | ExtendedTestExpr::Parenthesized(a) => self.extended_test(a, part),
+            ExtendedTestExpr::UnaryTest(_, w) => {
+                self.words(part, &w.value);
+            }
+            ExtendedTestExpr::BinaryTest(_, a, b) => {
+                self.words(part, &a.value);
+                self.words(part, &b.value);
+            }
+        }
+    }
+
+    fn arithmetic(&mut self, text: &str) {
+        match words::substitutions_in(text, &self.options, 0) {
+            Ok(subs) => {
+                for s in subs {
+                    self.nested(&s, Input::Unknown);
+                }
+                self.push(&short(text), Finding::read("shell.arithmetic", "arithmetic"));
+            }
+            Err(e) => self.push(&short(text), Finding::unknown("shell.parse-error", e)),
+        }
+    }
+
+    /// Expands a raw word and classifies its substitutions.
+    fn words(&mut self, part: &str, raw: &str) -> Vec<Arg> {
+        match words::expand(raw, &self.options) {
+            Ok(mut args) => {
+                for a in &mut args {
+                    let subs = std::mem::take(&mut a.substitutions);
+                    for s in &subs {
+                        if self.nested(s, Input::Unknown) {
+                            a.substitutions.push(rules::DOWNLOAD_MARK.to_owned());
+                        }
+                    }
+                }
+                args
+            }
+            Err(e) => {
+                self.push(part, Finding::unknown("shell.word", format!("a word cannot be expanded statically: {e}")));
+                vec![Arg::dynamic()]
+            }
+        }
+    }
+
+    /// Classifies redirections; returns the command's standard input.
+    fn redirects<'a>(&mut self, part: &str, items: impl Iterator<Item = &'a IoRedirect>, stdin: Input) -> Input {
+        let part = short(part);
+        let mut stdin = stdin;
+        for r in items {
+            match r {
+                IoRedirect::File(fd, kind, target) => {
+                    let writes = matches!(
+                        kind,
+                        IoFileRedirectKind::Write
+                            | IoFileRedirectKind::Append
+                            | IoFileRedirectKind::Clobber
+                            | IoFileRedirectKind::ReadAndWrite
+                    );
+                    match target {
+                        IoFileRedirectTarget::Filename(w) => {
+                            let args = self.words(&part, &w.value);
+                            for a in &args {
+                                if writes {
+                                    let f = paths::redirect_target(a, self.cwd.as_deref());
+                                    self.push(&part, f);
+                                } else if fd.is_none_or(|fd| fd == 0) {
+                                    stdin = if a.substitutions.iter().any(|s| s == rules::DOWNLOAD_MARK) {
+                                        Input::Download
+                                    } else {
+                                        Input::Unknown
+                                    };
+                                }
+                            }
+                        }
+                        IoFileRedirectTarget::Duplicate(w) => {
+                            let args = self.words(&part, &w.value);
+                            for a in &args {
+                                let is_fd = a.text == "-" || a.text.chars().all(|c| c.is_ascii_digit());
+                                if !is_fd && matches!(kind, IoFileRedirectKind::DuplicateOutput) {
+                                    let f = paths::redirect_target(a, self.cwd.as_deref());
+                                    self.push(&part, f);
+                                }
+                            }
+                        }
+                        IoFileRedirectTarget::Fd(_) => {}
+                        IoFileRedirectTarget::ProcessSubstitution(_, sub) => {
+                            let downloaded = self.subshell(sub);
+                            if !writes && fd.is_none_or(|fd| fd == 0) {
+                                stdin = if downloaded { Input::Download } else { Input::Unknown };
+                            }
+                        }
+                    }
+                }
+                IoRedirect::HereDocument(fd, doc) => {
+                    let text = if doc.requires_expansion {
+                        match words::expand_heredoc(&doc.doc.value, &self.options) {
+                            Ok(arg) => {
+                                let mut downloaded = false;
+                                for s in &arg.substitutions {
+                                    downloaded |= self.nested(s, Input::Unknown);
+                                }
+                                if downloaded {
+                                    Input::Download
+                                } else if arg.has_dynamic() {
+                                    Input::Unknown
+                                } else {
+                                    Input::Text(arg.text)
+                                }
+                            }
+                            Err(e) => {
+                                self.push(&part, Finding::unknown("shell.word", format!("a here-document: {e}")));
+                                Input::Unknown
+                            }
+                        }
+                    } else {
+                        Input::Text(doc.doc.value.clone())
+                    };
+                    if fd.is_none_or(|fd| fd == 0) {
+                        stdin = text;
+                    }
+                }
+                IoRedirect::HereString(fd, w) => {
+                    let args = self.words(&part, &w.value);
+                    let joined = args.iter().map(|a| a.text.as_str()).collect::<Vec<_>>().join(" ");
+                    let downloaded = args.iter().any(|a| a.substitutions.iter().any(|s| s == rules::DOWNLOAD_MARK));
+                    if fd.is_none_or(|fd| fd == 0) {
+                        stdin = if downloaded {
+                            Input::Download
+                        } else if joined.contains(DYN) {
+                            Input::Unknown
+                        } else {
+                            Input::Text(format!("{joined}\n"))
+                        };
+                    }
+                }
+                IoRedirect::OutputAndError(w, _) => {
+                    let args = self.words(&part, &w.value);
+                    for a in &args {
+                        let f = paths::redirect_target(a, self.cwd.as_deref());
+                        self.push(&part, f);
+                    }
+                }
+            }
+        }
+        stdin
+    }
+
+    /// Walks a process substitution; tells whether it downloads.
+    fn subshell(&mut self, sub: &ast::SubshellCommand) -> bool {
+        let saved = std::mem::replace(&mut self.saw_download, false);
+        let saved_cwd = self.cwd.clone();
+        self.depth += 1;
+        if self.depth < MAX_DEPTH {
+            self.compound_list(&sub.list, Input::Unknown);
+        } else {
+            self.push(&short(&sub.to_string()), Finding::unknown("shell.too-deep", "nests too deeply to classify"));
+        }
+        self.depth -= 1;
+        self.cwd = saved_cwd;
+        let downloaded = self.saw_download;
+        self.saw_download = saved || downloaded;
+        downloaded
+    }
+
+    fn simple(&mut self, cmd: &SimpleCommand, stdin: Input) -> Output {
+        let part = short(&cmd.to_string());
+        self.simple_count += 1;
+        if self.simple_count > MAX_COMMANDS {
+            if self.simple_count == MAX_COMMANDS + 1 {
+                self.push(&part, Finding::unknown("shell.too-many", "too many commands to classify"));
+            }
+            return Output::Other;
+        }
+        let mut items = Items::default();
+        for item in cmd.prefix.iter().flat_map(|p| p.0.iter()) {
+            self.item(&part, item, &mut items);
+        }
+        if let Some(name) = &cmd.word_or_name {
+            let words = self.words(&part, &name.value);
+            items.argv.extend(words);
+        }
+        for item in cmd.suffix.iter().flat_map(|s| s.0.iter()) {
+            self.item(&part, item, &mut items);
+        }
+        let Items { argv, assignments, redirects } = items;
+        let stdin = self.redirects(&part, redirects.into_iter(), stdin);
+        for (name, values) in &assignments {
+            let f = rules::assignment(name, values, !argv.is_empty());
+            self.push(&part, f);
+        }
+        if argv.is_empty() {
+            if assignments.is_empty() {
+                self.push(&part, Finding::read("shell.redirect-only", "only redirections"));
+            }
+            return Output::Other;
+        }
+        self.run(&part, argv, stdin)
+    }
+
+    fn item<'a>(&mut self, part: &str, item: &'a CommandPrefixOrSuffixItem, items: &mut Items<'a>) {
+        match item {
+            CommandPrefixOrSuffixItem::Word(w) => {
+                let words = self.words(part, &w.value);
+                items.argv.extend(words);
+            }
+            // After the program name, `a=b` is an argument (`dd of=x`, `declare x=1`).
+            CommandPrefixOrSuffixItem::AssignmentWord(_, w) if !items.argv.is_empty() => {
+                let words = self.words(part, &w.value);
+                items.argv.extend(words);
+            }
+            CommandPrefixOrSuffixItem::AssignmentWord(a, _) => {
+                let name = match &a.name {
+                    ast::AssignmentName::VariableName(n) | ast::AssignmentName::ArrayElementName(n, _) => n.clone(),
+                };
+                let values = match &a.value {
+                    ast::AssignmentValue::Scalar(w) => self.words(part, &w.value),
+                    ast::AssignmentValue::Array(elements) => {
+                        let mut v = Vec::new();
+                        for (k, w) in elements {
+                            if let Some(k) = k {
+                                self.words(part, &k.value);
+                            }
+                            v.extend(self.words(part, &w.value));
+                        }
+                        v
+                    }
+                };
+                items.assignments.push((name, values));
+            }
+            CommandPrefixOrSuffixItem::IoRedirect(r) => items.redirects.push(r),
+            CommandPrefixOrSuffixItem::ProcessSubstitution(_, sub) => {
+                let downloaded = self.subshell(sub);
+                let mut a = Arg::dynamic();
+                if downloaded {
+                    a.substitutions.push(rules::DOWNLOAD_MARK.to_owned());
+                }
+                items.argv.push(a);
+            }
+        }
+    }
+
+    /// Classifies one command given as words (also the command inside a wrapper).
+    fn run(&mut self, part: &str, argv: Vec<Arg>, stdin: Input) -> Output {
+        self.commands.push(argv.iter().map(|a| words::show(&a.text)).collect());
+        let Some(first) = argv.first() else {
+            return Output::Other;
+        };
+        if first.is_exact() && self.functions.contains(&first.text) {
+            if self.enclosing.contains(&first.text) {
+                let f = if self.concurrent {
+                    Finding::dangerous(
+                        "shell.fork-bomb",
+                        format!("`{}` calls itself in the background or a pipe: a fork bomb", first.text),
+                    )
+                } else {
+                    Finding::unknown("shell.recursion", format!("`{}` calls itself", first.text))
+                };
+                self.push(part, f);
+            } else {
+                self.push(
+                    part,
+                    Finding::read(
+                        "shell.function-call",
+                        format!("calls the function `{}` (its body is classified where it is defined)", first.text),
+                    ),
+                );
+            }
+            return Output::Other;
+        }
+        let ctx = Ctx { stdin: &stdin, cwd: self.cwd.as_deref() };
+        let (steps, output) = rules::command(&argv, &ctx);
+        for step in steps {
+            match step {
+                Step::Find(f) => {
+                    if f.rule == rules::DOWNLOADER_RULE {
+                        self.saw_download = true;
+                    }
+                    self.push(part, f);
+                }
+                Step::Run(inner, input) => {
+                    if self.depth >= MAX_DEPTH {
+                        self.push(part, Finding::unknown("shell.too-deep", "wrappers nest too deeply to classify"));
+                    } else {
+                        self.depth += 1;
+                        self.run(part, inner, input);
+                        self.depth -= 1;
+                    }
+                }
+                Step::Script(text, input) => {
+                    self.script(&text, input, Some(part));
+                }
+                Step::Cd(dir) => {
+                    self.cwd = dir;
+                }
+            }
+        }
+        output.map_or(Output::Other, |o| match o {
+            rules::Out::Text(t) => Output::Text(t),
+            rules::Out::Download => Output::Download,
+        })
+    }
+}
+
+/// The pieces of a simple command.
+#[derive(Default)]
+struct Items<'a> {
+    argv: Vec<Arg>,
+    assignments: Vec<(String, Vec<Arg>)>,
+    redirects: Vec<&'a IoRedirect>,
+}
+
+fn collect_functions(program: &ast::Program, out: &mut HashSet<String>) {
+    // Function definitions are found in the text of the program as printed; walking every
+    // compound kind just for names would duplicate the walker.
+    for list in &program.complete_commands {
+        for item in &list.0 {
+            collect_in_and_or(&item.0, out);
+        }
+    }
+}
+
+fn collect_in_and_or(list: &ast::AndOrList, out: &mut HashSet<String>) {
+    let mut pipelines = vec![&list.first];
+    pipelines.extend(list.additional.iter().map(|a| match a {
+        AndOr::And(p) | AndOr::Or(p) => p,
+    }));
+    for p in pipelines {
+        for c in &p.seq {
+            collect_in_command(c, out);
+        }
+    }
+}
+
+fn collect_in_list(list: &CompoundList, out: &mut HashSet<String>) {
+    for item in &list.0 {
+        collect_in_and_or(&item.0, out);
+    }
+}
+
+fn collect_in_command(c: &Command, out: &mut HashSet<String>) {
+    match c {
+        Command::Function(f) => {
+            out.insert(f.fname.value.clone());
+            collect_in_compound(&f.body.0, out);
+        }
+        Command::Compound(c, _) => collect_in_compound(c, out),
+        Command::Simple(_) | Command::ExtendedTest(..) => {}
+    }
+}
+
+fn collect_in_compound(c: &CompoundCommand, out: &mut HashSet<String>) {
+    match c {
+        CompoundCommand::BraceGroup(b) => collect_in_list(&b.list, out),
+        CompoundCommand::Subshell(s) => collect_in_list(&s.list, out),
+        CompoundCommand::ArithmeticForClause(f) => collect_in_list(&f.body.list, out),
+        CompoundCommand::ForClause(f) => collect_in_list(&f.body.list, out),
+        CompoundCommand::CaseClause(c) => {
+            c.cases.iter().filter_map(|i| i.cmd.as_ref()).for_each(|l| collect_in_list(l, out))
+        }
+        CompoundCommand::IfClause(i) => {
+            collect_in_list(&i.condition, out);
+            collect_in_list(&i.then, out);
+            for e in i.elses.iter().flatten() {
+                if let Some(c) = &e.condition {
+                    collect_in_list(c, out);
+                }
+                collect_in_list(&e.body, out);
+            }
+        }
+        CompoundCommand::WhileClause(w) | CompoundCommand::UntilClause(w) => {
+            collect_in_list(&w.0, out);
+            collect_in_list(&w.1.list, out);
+        }
+        CompoundCommand::Coprocess(c) => collect_in_command(&c.body, out),
+        CompoundCommand::Arithmetic(_) => {}
+    }
+}
+
+/// The deepest nesting of `(`, `{` and `` ` `` in the raw text (quotes ignored, which can only
+/// overcount).
+fn bracket_depth(text: &str) -> usize {
+    let (mut depth, mut max) = (0usize, 0usize);
+    let mut backticks = 0usize;
+    for c in text.chars() {
+        match c {
+            '(' | '{' => {
+                depth += 1;
+                max = max.max(depth + backticks);
+            }
+            ')' | '}' => depth = depth.saturating_sub(1),
+            '`' => {
+                backticks += 1;
+                max = max.max(depth + backticks);
+            }
+            _ => {}
+        }
+    }
+    max
+}
+
+/// A part for a reason: at most one line and 200 characters.
+pub(crate) fn short(text: &str) -> String {
+    let one_line = text.trim().replace('\n', " ⏎ ");
+    if one_line.chars().count() <= 200 {
+        return one_line;
+    }
+    let mut s: String = one_line.chars().take(199).collect();
+    s.push('…');
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::verdict::Class;
+
+    fn class(text: &str) -> Class {
+        classify(text).class
+    }
+
+    #[test]
+    fn parts_and_wrappers() {
+        assert_eq!(class("ls -la | grep x"), Class::Read);
+        assert_eq!(class("sudo rm -rf /"), Class::Dangerous);
+        assert_eq!(class("echo $(rm -rf /)"), Class::Dangerous);
+        assert_eq!(class("ls > out.txt"), Class::Write);
+        assert_eq!(class("ls > /dev/null 2>&1"), Class::Read);
+        assert_eq!(class("if then fi ("), Class::Unknown);
+        assert_eq!(class("touch x"), Class::Write);
+    }
+
+    #[test]
+    fn fork_bombs() {
+        assert_eq!(class(":(){ :|:& };:"), Class::Dangerous);
+        assert_eq!(class("bomb() { bomb | bomb & }; bomb"), Class::Dangerous);
+        assert_eq!(class("f() { ls; }; f"), Class::Read);
+    }
+
+    #[test]
+    fn deep_input_is_unknown_not_a_crash() {
+        let deep = "(".repeat(5000) + &")".repeat(5000);
+        assert_eq!(class(&deep), Class::Unknown);
+        let subs = "$(".repeat(200) + &")".repeat(200);
+        assert_eq!(class(&format!("echo {subs}")), Class::Unknown);
+    }
+}
