@@ -1,11 +1,13 @@
 //! The runtime: a loaded catalog of tools, prepared once, and the one pipeline every call goes
 //! through, whether it comes from the CLI (`toolkit tool call`) or from an agent over MCP.
 //!
-//! Preparing a tool compiles its input schema, builds its rate limiter and asks its connector for
-//! an instance (pools connect lazily). A call then runs: find the tool, check it is enabled,
-//! validate the arguments, rate-limit, ask the policy, invoke with the tool's timeout, cap the
-//! output, redact every secret value, count, and write the audit record before replying.
+//! Preparing a tool compiles its input schema, takes its rate-limit buckets from the
+//! [`RateLimiter`] and asks its connector for an instance (pools connect lazily). A call then
+//! runs: find the tool (within the caller's [`Scope`]), check it is enabled, validate the
+//! arguments, rate-limit, ask the policy, invoke with the tool's timeout, cap the output, redact
+//! every secret value, count, and write the audit record before replying.
 
+mod caller;
 mod limits;
 mod pipeline;
 mod policy;
@@ -25,7 +27,11 @@ use toolkit_core::secret::SecretStore;
 use toolkit_core::{Catalog, ConnectorRegistry, Error, Result, ToolRef, ToolType};
 use toolkit_state::StateStore;
 
-pub use pipeline::{CallOutcome, Caller};
+pub use caller::{Caller, Scope};
+pub use limits::{MemoryRateLimiter, RETRY_AFTER_MS, RateLimiter, ToolLimiter, retry_after};
+#[cfg(feature = "rate-limit-redis")]
+pub use limits::{RedisLimitOptions, RedisRateLimiter};
+pub use pipeline::CallOutcome;
 pub use policy::{CallPolicy, Decision, ReadOnlySqlPolicy};
 pub use prepared::PreparedTool;
 pub use probe::ProbeOutcome;
@@ -99,8 +105,20 @@ impl Runtime {
         Ok(Self::from_parts(catalog, connectors, state))
     }
 
-    /// Builds a runtime from a catalog that is already loaded (for embedding).
+    /// Builds a runtime from a catalog that is already loaded (for embedding), with rate limits
+    /// kept in memory.
     pub fn from_parts(catalog: Catalog, connectors: ConnectorRegistry, state: StateStore) -> Self {
+        Self::from_parts_with(catalog, connectors, state, &MemoryRateLimiter::new())
+    }
+
+    /// [`from_parts`](Self::from_parts) with the rate-limit buckets taken from `rate_limiter`.
+    /// Passing the same limiter to the runtime of a reloaded catalog keeps the budgets spent.
+    pub fn from_parts_with(
+        catalog: Catalog,
+        connectors: ConnectorRegistry,
+        state: StateStore,
+        rate_limiter: &dyn RateLimiter,
+    ) -> Self {
         let secrets = Arc::new(catalog.secrets.clone());
         let config_maps = Arc::new(catalog.config_maps.clone());
         let mut prepared = BTreeMap::new();
@@ -114,7 +132,15 @@ impl Runtime {
             if !tool.spec.enabled {
                 unserved.insert(reference.clone(), "disabled (spec.enabled: false)".into());
             }
-            match PreparedTool::prepare(reference.clone(), tool, &connectors, secrets.clone(), config_maps.clone()) {
+            let prepared_tool = PreparedTool::prepare(
+                reference.clone(),
+                tool,
+                &connectors,
+                secrets.clone(),
+                config_maps.clone(),
+                rate_limiter,
+            );
+            match prepared_tool {
                 Ok(p) => {
                     prepared.insert(reference.clone(), Arc::new(p));
                 }

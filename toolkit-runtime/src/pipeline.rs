@@ -8,31 +8,11 @@ use toolkit_core::secret::{SecretString, redact_json, redact_text};
 use toolkit_core::{Error, ErrorKind, Result, ToolRef};
 use toolkit_state::{AuditRecord, Outcome};
 
-use crate::Runtime;
 use crate::policy::Decision;
+use crate::{Caller, Runtime};
 
 /// Bytes of arguments kept in an audit record.
 const AUDIT_ARGS_MAX: usize = 4096;
-
-/// Who is calling.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Caller {
-    /// Identity recorded in the audit log and used for per-caller limits.
-    pub id: String,
-}
-
-impl Caller {
-    /// The local user of the CLI.
-    pub fn local() -> Self {
-        let user = std::env::var("USER")
-            .or_else(|_| std::env::var("LOGNAME"))
-            .ok()
-            .filter(|u| !u.is_empty())
-            .or_else(|| nix::unistd::User::from_uid(nix::unistd::getuid()).ok().flatten().map(|u| u.name))
-            .unwrap_or_else(|| format!("uid-{}", nix::unistd::getuid()));
-        Self { id: format!("local:{user}") }
-    }
-}
 
 /// A successful call.
 #[derive(Clone, Debug)]
@@ -84,7 +64,9 @@ impl Runtime {
             }
             Err(e) => Err(e.map_text(|s| redact_text(s, &secrets))),
         };
-        let declared = self.catalog().tools.contains_key(reference);
+        // Calls of undeclared tools, and of tools the caller may not see, are audited but
+        // counted nowhere.
+        let counted = caller.may_call(reference) && self.catalog().tools.contains_key(reference);
         let record = AuditRecord {
             id: 0,
             time,
@@ -98,8 +80,7 @@ impl Runtime {
             error_kind: result.as_ref().err().map(|e| e.kind().as_str().to_owned()),
             error: result.as_ref().err().map(ToString::to_string),
         };
-        // Calls of undeclared tools are audited but counted nowhere.
-        if declared {
+        if counted {
             self.state().record_call_audit(&record).await?;
         } else {
             self.state().append_audit(&record).await?;
@@ -114,7 +95,14 @@ impl Runtime {
         arguments: &Value,
         decision: &mut String,
     ) -> Result<InvokeOutput> {
-        let tool = self.tool(reference)?;
+        if !caller.may_call(reference) {
+            *decision = "denied: outside the caller's scope".into();
+            return Err(not_declared(reference));
+        }
+        let tool = self.tool(reference).map_err(|e| {
+            // The usual error names tools of the same name elsewhere; a scoped caller gets none.
+            if caller.scope.is_some() && e.kind() == ErrorKind::NotFound { not_declared(reference) } else { e }
+        })?;
         let ctx = |e: Error| e.with_context("tool", reference);
         if !tool.spec().enabled {
             *decision = "denied: disabled".into();
@@ -136,14 +124,23 @@ impl Runtime {
             *decision = "denied: invalid arguments".into();
             return Err(ctx(Error::invalid_input(format!("invalid arguments: {}", failures.join("; ")))));
         }
-        if let Some(limiter) = tool.limiter()
-            && let Err(wait) = limiter.check(&caller.id)
-        {
-            *decision = "denied: rate limited".into();
-            let secs = wait.as_secs_f64().max(0.001);
-            return Err(ctx(Error::new(ErrorKind::Denied, format!("rate limit reached; retry in {secs:.1}s"))
-                .with_context("retry_after_ms", wait.as_millis())
-                .set_retryable(true)));
+        if let Some(limiter) = tool.limiter() {
+            match limiter.acquire(&caller.id).await {
+                Ok(None) => {}
+                Ok(Some(wait)) => {
+                    *decision = "denied: rate limited".into();
+                    let secs = wait.as_secs_f64().max(0.1);
+                    // Whole milliseconds, rounded up: retrying after that many is never too early.
+                    let millis = wait.as_micros().div_ceil(1000);
+                    return Err(ctx(Error::new(ErrorKind::Denied, format!("rate limit reached; retry in {secs:.1}s"))
+                        .with_context(crate::limits::RETRY_AFTER_MS, millis)
+                        .set_retryable(true)));
+                }
+                Err(e) => {
+                    *decision = "denied: rate limit unavailable".into();
+                    return Err(ctx(e));
+                }
+            }
         }
         match self.inner.policy.check(tool, &caller.id, args).await? {
             Decision::Allow => {}
@@ -173,6 +170,25 @@ impl Runtime {
         let started = Instant::now();
         let time = chrono::Utc::now();
         let secrets = self.secret_values();
+        if !caller.may_call(reference) {
+            let refused = not_declared(reference);
+            self.state()
+                .append_audit(&AuditRecord {
+                    id: 0,
+                    time,
+                    caller: caller.id.clone(),
+                    tool: reference.clone(),
+                    operation: "exec".into(),
+                    arguments: Some(audit_arguments(Value::from(command.to_vec()), &secrets)),
+                    decision: "denied: outside the caller's scope".into(),
+                    duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+                    outcome: Outcome::Error,
+                    error_kind: Some(refused.kind().as_str().to_owned()),
+                    error: Some(refused.to_string()),
+                })
+                .await?;
+            return Err(refused);
+        }
         let tool = self.tool(reference)?;
         let mut decision = "allowed".to_owned();
         let limits = tool.limits();
@@ -224,6 +240,12 @@ impl Runtime {
             .await?;
         result
     }
+}
+
+/// What a caller is told about a tool that is not declared, or that it may not see: the same
+/// words either way.
+fn not_declared(reference: &ToolRef) -> Error {
+    Error::not_found(format!("tool {reference} is not declared"))
 }
 
 /// Cuts output whose JSON form is longer than `max` bytes, and marks it.

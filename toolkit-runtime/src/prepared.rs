@@ -9,7 +9,7 @@ use toolkit_core::manifest::ConfigMaps;
 use toolkit_core::secret::SecretStore;
 use toolkit_core::{ConnectorRegistry, Error, Result, Tool, ToolInstance, ToolRef, ToolSpec};
 
-use crate::limits::Limiter;
+use crate::limits::{RateLimiter, ToolLimiter};
 
 /// Default time allowed for one call.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -25,7 +25,7 @@ pub struct PreparedTool {
     instance: Arc<dyn ToolInstance>,
     input_schema: Value,
     validator: jsonschema::Validator,
-    limiter: Option<Limiter>,
+    limiter: Option<Arc<dyn ToolLimiter>>,
     limits: CallLimits,
 }
 
@@ -42,6 +42,7 @@ impl PreparedTool {
         connectors: &ConnectorRegistry,
         secrets: Arc<SecretStore>,
         config_maps: Arc<ConfigMaps>,
+        rate_limiter: &dyn RateLimiter,
     ) -> Result<Self> {
         let spec = &tool.spec;
         let connector = connectors.get(spec.type_)?;
@@ -60,7 +61,7 @@ impl PreparedTool {
             config_maps,
         })?;
         Ok(Self {
-            limiter: spec.rate_limit.as_ref().map(Limiter::new),
+            limiter: spec.rate_limit.as_ref().map(|rate| rate_limiter.for_tool(&reference, rate)),
             limits: limits_of(spec),
             reference,
             instance,
@@ -104,7 +105,7 @@ impl PreparedTool {
         &self.validator
     }
 
-    pub(crate) fn limiter(&self) -> Option<&Limiter> {
+    pub(crate) fn limiter(&self) -> Option<&Arc<dyn ToolLimiter>> {
         self.limiter.as_ref()
     }
 }

@@ -5,8 +5,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
+use toolkit_core::SecretString;
 
-use crate::config::{DEFAULT_LISTEN, GatewayConfig, HttpConfig, Transport};
+use crate::config::{DEFAULT_LISTEN, GatewayConfig, HttpConfig, RateLimitConfig, Transport};
 
 /// Serve the declared tools to AI agents over MCP: streamable HTTP at /mcp (default) or stdio.
 /// Every call runs through toolkit's pipeline: validated, rate-limited, checked by policy,
@@ -22,19 +23,40 @@ pub struct Cli {
     #[arg(long, env = "TOOLKIT_STATE", default_value = "./.toolkit")]
     pub state: PathBuf,
 
-    /// Address of the HTTP listener; a non-loopback address needs --insecure.
+    /// Address of the HTTP listener; a non-loopback address needs --tokens (or --insecure).
     #[arg(long, value_name = "ADDR", default_value = DEFAULT_LISTEN)]
     pub listen: SocketAddr,
 
-    /// Serve one client on stdin/stdout instead of HTTP (logs go to stderr).
-    #[arg(long, conflicts_with_all = ["listen", "insecure", "allowed_hosts", "stateless"])]
+    /// Serve one client on stdin/stdout instead of HTTP (logs go to stderr; no tokens).
+    #[arg(long, conflicts_with_all = ["listen", "insecure", "allowed_hosts", "stateless", "tokens", "metrics_listen"])]
     pub stdio: bool,
+
+    /// API tokens file (YAML: `tokens: [{name, tokenSha256 | tokenRef, namespaces, tools}]`);
+    /// every request to /mcp and /metrics then needs `Authorization: Bearer TOKEN`, even on
+    /// loopback. Watched for changes.
+    #[arg(long, value_name = "FILE", env = "TOOLKIT_GATEWAY_TOKENS")]
+    pub tokens: Option<PathBuf>,
+
+    /// Also serve /metrics (and the probes) on this address, without tokens.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_listen: Option<SocketAddr>,
+
+    /// Keep rate-limit budgets in the Redis at this redis:// URL, shared by every gateway using
+    /// it; prefer the environment variable, as the URL may hold a password.
+    #[arg(long, value_name = "URL", env = "TOOLKIT_RATE_LIMIT_REDIS", hide_env_values = true, value_parser = secret)]
+    pub rate_limit_redis: Option<SecretString>,
+
+    /// When the rate-limit Redis is unavailable, admit calls (with a warning) instead of
+    /// refusing them.
+    #[arg(long, requires = "rate_limit_redis")]
+    pub rate_limit_fail_open: bool,
 
     /// Also accept this Host (HOST or HOST:PORT; repeatable); `*` accepts any Host and Origin.
     #[arg(long = "allowed-host", value_name = "HOST")]
     pub allowed_hosts: Vec<String>,
 
-    /// Allow listening on a non-loopback address, although the gateway has no authentication yet.
+    /// Allow listening on a non-loopback address without --tokens (anyone who reaches it can
+    /// call every tool).
     #[arg(long)]
     pub insecure: bool,
 
@@ -61,7 +83,12 @@ pub struct Cli {
 }
 
 const AFTER_HELP: &str = "Clients connect to http://127.0.0.1:8787/mcp, or launch `toolkit-gateway --stdio`.\n\
-Exit codes: 0 ok, 1 failed, 2 usage, 3 configuration (manifests unreadable, address refused or in use).";
+Exit codes: 0 ok, 1 failed, 2 usage, 3 configuration (manifests or tokens unreadable, address refused or in use).";
+
+/// Flag values that may hold a password.
+fn secret(value: &str) -> Result<SecretString, std::convert::Infallible> {
+    Ok(SecretString::new(value))
+}
 
 /// Log formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -83,11 +110,15 @@ impl Cli {
                 allowed_hosts: self.allowed_hosts.clone(),
                 insecure: self.insecure,
                 stateless: self.stateless,
+                tokens: self.tokens.clone(),
+                metrics_listen: self.metrics_listen,
             })
         };
         let mut config = GatewayConfig::new(self.tools.clone(), self.state.clone(), transport);
         config.watch = !self.no_watch;
         config.drain_timeout = self.drain_timeout;
+        config.rate_limits =
+            RateLimitConfig { redis: self.rate_limit_redis.clone(), fail_open: self.rate_limit_fail_open };
         config
     }
 }

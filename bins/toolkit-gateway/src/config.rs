@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use axum::http::uri::Authority;
-use toolkit_core::{Error, Result};
+use toolkit_core::{Error, Result, SecretString};
 
 /// The default listen address: loopback only.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
@@ -30,13 +30,33 @@ pub struct GatewayConfig {
     pub watch: bool,
     /// How long shutdown waits for calls in flight before closing sessions.
     pub drain_timeout: Duration,
+    /// Where rate-limit budgets are kept.
+    pub rate_limits: RateLimitConfig,
 }
 
 impl GatewayConfig {
-    /// A configuration with the defaults of the command line: watch on, 30s drain.
+    /// A configuration with the defaults of the command line: watch on, 30s drain, rate limits
+    /// in memory.
     pub fn new(tools: Vec<PathBuf>, state_dir: PathBuf, transport: Transport) -> Self {
-        Self { tools, state_dir, transport, watch: true, drain_timeout: DEFAULT_DRAIN_TIMEOUT }
+        Self {
+            tools,
+            state_dir,
+            transport,
+            watch: true,
+            drain_timeout: DEFAULT_DRAIN_TIMEOUT,
+            rate_limits: RateLimitConfig::default(),
+        }
     }
+}
+
+/// Where rate-limit budgets are kept: in this process (the default), or in Redis, shared by
+/// every gateway that uses the same Redis.
+#[derive(Clone, Debug, Default)]
+pub struct RateLimitConfig {
+    /// `redis://` URL of the shared budgets (may hold a password, so it never prints).
+    pub redis: Option<SecretString>,
+    /// When Redis is unavailable, admit calls (with a warning) instead of refusing them.
+    pub fail_open: bool,
 }
 
 /// How clients connect.
@@ -56,27 +76,42 @@ pub struct HttpConfig {
     /// Host names (`HOST` or `HOST:PORT`) accepted in addition to the loopback names; `*`
     /// accepts any `Host` and `Origin`.
     pub allowed_hosts: Vec<String>,
-    /// Allow a non-loopback address although no authentication exists yet.
+    /// Allow a non-loopback address without tokens.
     pub insecure: bool,
     /// Serve every request on its own, without `Mcp-Session-Id` sessions.
     pub stateless: bool,
+    /// The tokens file: when set, every request to `/mcp` and `/metrics` needs a bearer token
+    /// from it, on any address.
+    pub tokens: Option<PathBuf>,
+    /// A second listener serving only `/metrics` (and the probes), without tokens.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl HttpConfig {
-    /// A loopback-safe listener on `listen`.
+    /// A loopback-safe listener on `listen`, without tokens.
     pub fn new(listen: SocketAddr) -> Self {
-        Self { listen, allowed_hosts: Vec::new(), insecure: false, stateless: false }
+        Self {
+            listen,
+            allowed_hosts: Vec::new(),
+            insecure: false,
+            stateless: false,
+            tokens: None,
+            metrics_listen: None,
+        }
     }
 
-    /// Refuses a listener anyone could reach while no authentication exists.
+    /// Refuses a listener anyone could reach without a token.
     pub fn check(&self) -> Result<()> {
-        if !self.listen.ip().is_loopback() && !self.insecure {
+        if !self.listen.ip().is_loopback() && self.tokens.is_none() && !self.insecure {
             return Err(Error::config(format!(
-                "listen on {}: the gateway has no authentication yet, so anyone who can reach this address \
-                 could call every tool; pass --insecure to do it anyway",
+                "listen on {}: without --tokens anyone who can reach this address could call every tool",
                 self.listen
             ))
-            .with_context("hint", "keep the default loopback address, or use --insecure on a trusted network"));
+            .with_context(
+                "hint",
+                "pass --tokens FILE to require bearer tokens, keep the default loopback address, \
+                 or pass --insecure on a trusted network",
+            ));
         }
         for host in &self.allowed_hosts {
             parse_host(host)?;
@@ -113,6 +148,22 @@ impl HttpConfig {
         }
         Some(origins)
     }
+}
+
+/// Whether a request's `Host` (or HTTP/2 `:authority`) is one of `allowed` (`None`: any).
+/// Names compare without case and IPv6 brackets; an allowed name without a port accepts any.
+pub fn host_allowed(host: Option<&str>, allowed: Option<&[String]>) -> bool {
+    let Some(allowed) = allowed else { return true };
+    let Some(authority) = host.and_then(|h| Authority::try_from(h.trim()).ok()) else { return false };
+    let normal = |h: &str| h.trim_matches(['[', ']']).to_ascii_lowercase();
+    let (name, port) = (normal(authority.host()), authority.port_u16());
+    allowed.iter().any(|entry| {
+        let (allowed_name, allowed_port) = match Authority::try_from(entry.trim()) {
+            Ok(a) => (normal(a.host()), a.port_u16()),
+            Err(_) => (normal(entry.trim()), None),
+        };
+        allowed_name == name && allowed_port.is_none_or(|p| Some(p) == port)
+    })
 }
 
 /// Splits `HOST` or `HOST:PORT` into a URL-ready host (IPv6 in brackets) and a port.
@@ -153,12 +204,27 @@ mod tests {
     }
 
     #[test]
-    fn public_address_needs_insecure() {
+    fn public_address_needs_tokens_or_insecure() {
         let err = http("0.0.0.0:8787", &[]).check().unwrap_err();
-        assert!(err.to_string().contains("no authentication"), "{err}");
+        assert!(err.to_string().contains("without --tokens") && err.to_string().contains("--insecure"), "{err}");
         let mut c = http("0.0.0.0:8787", &[]);
         c.insecure = true;
         assert!(c.check().is_ok());
+        let mut c = http("0.0.0.0:8787", &[]);
+        c.tokens = Some("tokens.yaml".into());
+        assert!(c.check().is_ok());
+    }
+
+    #[test]
+    fn hosts_are_matched_like_rmcp_does() {
+        let c = http("127.0.0.1:8787", &["gw.internal:9000"]);
+        let allowed = c.allowed_hosts();
+        let ok = |h: &str| host_allowed(Some(h), allowed.as_deref());
+        assert!(ok("localhost:8787") && ok("LOCALHOST") && ok("[::1]:1") && ok("127.0.0.1"));
+        assert!(ok("gw.internal:9000"));
+        assert!(!ok("gw.internal:9001") && !ok("evil.example") && !ok("evil.example:8787"));
+        assert!(!host_allowed(None, allowed.as_deref()));
+        assert!(host_allowed(Some("anything"), None));
     }
 
     #[test]

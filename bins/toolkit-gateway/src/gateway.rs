@@ -1,5 +1,6 @@
-//! The gateway's shared state: the current catalog (a [`Runtime`] and the MCP tool list made
-//! from it, swapped as one on reload), readiness, change notifications and the calls in flight.
+//! The gateway's shared state: the current catalog (a [`Runtime`], the MCP tool list made from
+//! it and the API tokens, swapped as one on reload), the rate limiter and metrics that outlive
+//! reloads, readiness, change notifications and the calls in flight.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -12,23 +13,51 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use toolkit_core::validate::Severity;
 use toolkit_core::{Catalog, Error, Result, ToolRef};
-use toolkit_runtime::Runtime;
+use toolkit_runtime::{Caller, MemoryRateLimiter, RateLimiter, Runtime};
 use toolkit_state::StateStore;
 
+use crate::auth::Tokens;
 use crate::handler::McpHandler;
+use crate::metrics::{Metrics, ToolSeries};
 use crate::{mapping, names};
 
-/// One loaded catalog: the runtime that runs calls and what clients see of it.
+/// One loaded catalog: the runtime that runs calls, what clients see of it, and the tokens.
 pub(crate) struct Snapshot {
     pub runtime: Runtime,
-    pub tools: Vec<rmcp::model::Tool>,
+    /// Tools in list order, with the reference of each.
+    pub tools: Vec<(rmcp::model::Tool, ToolRef)>,
     pub by_name: HashMap<String, Served>,
+    /// `None` when the gateway takes no tokens.
+    pub tokens: Option<Tokens>,
+}
+
+impl Snapshot {
+    /// The tools `caller` may see, in list order.
+    pub fn tools_of(&self, caller: &Caller) -> Vec<rmcp::model::Tool> {
+        self.tools.iter().filter(|(_, r)| caller.may_call(r)).map(|(t, _)| t.clone()).collect()
+    }
 }
 
 /// A tool as served.
 pub(crate) struct Served {
     pub reference: ToolRef,
     pub has_output_schema: bool,
+    pub metrics: Arc<ToolSeries>,
+}
+
+/// What a gateway needs besides its manifests and state directory.
+#[derive(Clone, Default)]
+pub struct GatewayOptions {
+    /// The tokens file; when set, HTTP requests need a bearer token from it.
+    pub tokens: Option<PathBuf>,
+    /// Where rate-limit budgets live; in memory when `None`.
+    pub rate_limiter: Option<Arc<dyn RateLimiter>>,
+}
+
+impl std::fmt::Debug for GatewayOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GatewayOptions").field("tokens", &self.tokens).finish_non_exhaustive()
+    }
 }
 
 /// What [`Gateway::drain`] saw.
@@ -49,6 +78,9 @@ pub struct Gateway {
 struct Inner {
     tools: Vec<PathBuf>,
     state_dir: PathBuf,
+    tokens: Option<PathBuf>,
+    rate_limiter: Arc<dyn RateLimiter>,
+    metrics: Metrics,
     state: OnceCell<StateStore>,
     snapshot: ArcSwapOption<Snapshot>,
     reloading: Mutex<()>,
@@ -58,13 +90,21 @@ struct Inner {
 }
 
 impl Gateway {
-    /// A gateway over the manifests at `tools`, keeping state in `state_dir`. Nothing is read
-    /// until [`load`](Self::load).
+    /// A gateway over the manifests at `tools`, keeping state in `state_dir`, without tokens
+    /// and with rate limits in memory. Nothing is read until [`load`](Self::load).
     pub fn new(tools: Vec<PathBuf>, state_dir: PathBuf) -> Self {
+        Self::with_options(tools, state_dir, GatewayOptions::default())
+    }
+
+    /// [`new`](Self::new) with tokens and a rate limiter of choice.
+    pub fn with_options(tools: Vec<PathBuf>, state_dir: PathBuf, options: GatewayOptions) -> Self {
         Self {
             inner: Arc::new(Inner {
                 tools,
                 state_dir,
+                tokens: options.tokens,
+                rate_limiter: options.rate_limiter.unwrap_or_else(|| Arc::new(MemoryRateLimiter::new())),
+                metrics: Metrics::new(),
                 state: OnceCell::new(),
                 snapshot: ArcSwapOption::empty(),
                 reloading: Mutex::new(()),
@@ -75,26 +115,35 @@ impl Gateway {
         }
     }
 
-    /// Loads (or reloads) the manifests and swaps the catalog in; returns whether the tool list
-    /// clients see changed, in which case connected clients are told. Tools that are invalid
-    /// are left out and logged with the reason. On error the previous catalog stays.
+    /// Loads (or reloads) the manifests and the tokens file and swaps them in; returns whether
+    /// what clients may see changed, in which case connected clients are told. Tools that are
+    /// invalid are left out and logged with the reason. On error (including a broken tokens
+    /// file) the previous catalog and tokens stay.
     pub async fn load(&self) -> Result<bool> {
         let _one_at_a_time = self.inner.reloading.lock().await;
         let state = self.inner.state.get_or_try_init(|| StateStore::open(&self.inner.state_dir)).await?.clone();
         let paths = self.inner.tools.clone();
-        let (catalog, connectors) = tokio::task::spawn_blocking(move || {
+        let tokens_file = self.inner.tokens.clone();
+        let (catalog, connectors, tokens) = tokio::task::spawn_blocking(move || {
             let connectors = toolkit_runtime::registry();
-            Catalog::load(&paths, &connectors).map(|c| (c, connectors))
+            let catalog = Catalog::load(&paths, &connectors)?;
+            let tokens = tokens_file.map(|path| Tokens::load(&path, &catalog.secrets)).transpose()?;
+            Ok::<_, Error>((catalog, connectors, tokens))
         })
         .await
         .map_err(|e| Error::internal("load the manifests").with_source(e))??;
-        let runtime = Runtime::from_parts(catalog, connectors, state);
+        let runtime = Runtime::from_parts_with(catalog, connectors, state, self.inner.rate_limiter.as_ref());
         report(&runtime);
-        let snapshot = snapshot(runtime);
-        let changed = self.inner.snapshot.load().as_ref().is_none_or(|old| old.tools != snapshot.tools);
-        let names: Vec<String> = snapshot.tools.iter().map(|t| t.name.to_string()).collect();
+        let snapshot = snapshot(runtime, tokens, &self.inner.metrics);
+        let changed = self.inner.snapshot.load().as_ref().is_none_or(|old| {
+            old.tools != snapshot.tools
+                || old.tokens.as_ref().map(Tokens::fingerprint) != snapshot.tokens.as_ref().map(Tokens::fingerprint)
+        });
+        let names: Vec<String> = snapshot.tools.iter().map(|(t, _)| t.name.to_string()).collect();
+        let token_count = snapshot.tokens.as_ref().map(Tokens::len);
+        self.inner.metrics.set_tools_served(names.len());
         self.inner.snapshot.store(Some(Arc::new(snapshot)));
-        tracing::info!(tools = names.len(), names = %names.join(","), "catalog loaded");
+        tracing::info!(tools = names.len(), names = %names.join(","), tokens = token_count, "catalog loaded");
         if changed {
             self.inner.changes.send_modify(|generation| *generation += 1);
         }
@@ -106,9 +155,27 @@ impl Gateway {
         self.inner.snapshot.load().is_some() && !self.inner.closing.is_cancelled()
     }
 
-    /// The MCP server of one session (one stdio connection, one HTTP session or request).
+    /// Whether HTTP requests need a bearer token (a tokens file is configured).
+    pub fn requires_tokens(&self) -> bool {
+        self.inner.tokens.is_some()
+    }
+
+    /// The MCP server of one HTTP session or request, or of an embedder's own transport: the
+    /// caller is the request's token identity, or `mcp:<client name>` when no tokens are
+    /// configured (with tokens, a request that carries no identity sees no tool).
     pub fn handler(&self) -> McpHandler {
-        McpHandler::new(self.clone())
+        McpHandler::new(self.clone(), false)
+    }
+
+    /// The MCP server of the stdio transport: the caller is the local process, `stdio:<client
+    /// name>`, with no token.
+    pub fn stdio_handler(&self) -> McpHandler {
+        McpHandler::new(self.clone(), true)
+    }
+
+    /// The metrics exposition (OpenMetrics text).
+    pub fn render_metrics(&self) -> String {
+        self.inner.metrics.render(self.inner.calls.len())
     }
 
     /// Starts shutting down: new calls are refused, change subscriptions end and `/readyz`
@@ -150,8 +217,13 @@ impl Gateway {
         &self.inner.calls
     }
 
-    pub(crate) fn watched_paths(&self) -> &[PathBuf] {
-        &self.inner.tools
+    pub(crate) fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
+    }
+
+    /// The manifest paths and the tokens file.
+    pub(crate) fn watched_paths(&self) -> Vec<PathBuf> {
+        self.inner.tools.iter().chain(&self.inner.tokens).cloned().collect()
     }
 
     pub(crate) fn state_dir(&self) -> &PathBuf {
@@ -159,7 +231,7 @@ impl Gateway {
     }
 }
 
-fn snapshot(runtime: Runtime) -> Snapshot {
+fn snapshot(runtime: Runtime, tokens: Option<Tokens>, metrics: &Metrics) -> Snapshot {
     let enabled: Vec<_> = runtime.tools().filter(|t| t.spec().enabled).cloned().collect();
     let assigned = names::assign(enabled.iter().map(|t| t.reference()));
     let by_ref: HashMap<&ToolRef, &str> = assigned.iter().map(|(n, r)| (r, n.as_str())).collect();
@@ -167,13 +239,17 @@ fn snapshot(runtime: Runtime) -> Snapshot {
     let mut by_name = HashMap::with_capacity(enabled.len());
     for tool in &enabled {
         let Some(name) = by_ref.get(tool.reference()) else { continue };
-        tools.push(mapping::describe(name, tool));
+        tools.push((mapping::describe(name, tool), tool.reference().clone()));
         by_name.insert(
             (*name).to_owned(),
-            Served { reference: tool.reference().clone(), has_output_schema: tool.spec().output_schema.is_some() },
+            Served {
+                reference: tool.reference().clone(),
+                has_output_schema: tool.spec().output_schema.is_some(),
+                metrics: metrics.tool(tool.reference()),
+            },
         );
     }
-    Snapshot { runtime, tools, by_name }
+    Snapshot { runtime, tools, by_name, tokens }
 }
 
 /// Logs why declared tools are not served, and problems that concern no single tool.

@@ -2,7 +2,17 @@
 //! the runtime's call pipeline, and `notifications/tools/list_changed` when the catalog changes
 //! (sent on the session for clients that initialized with a handshake, and on
 //! `subscriptions/listen` streams for clients on protocol 2026-07-28 and later).
+//!
+//! The caller of a request is the identity of its bearer token (put in the request's extensions
+//! by [`crate::http`]), else `mcp:<client name>` over HTTP without tokens, or
+//! `stdio:<client name>` on stdio. A scoped caller sees only its tools; calling any other is
+//! answered like calling a tool that does not exist, and audited all the same.
 
+use std::borrow::Cow;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::http::request::Parts;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation, ListToolsResult,
     PaginatedRequestParams, ServerCapabilities, ServerConfig, SubscriptionFilter,
@@ -11,10 +21,13 @@ use rmcp::service::{NotificationContext, RequestContext, SubscriptionContext};
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
-use toolkit_runtime::Caller;
+use toolkit_core::ToolRef;
+use toolkit_core::model::DEFAULT_NAMESPACE;
+use toolkit_runtime::{Caller, Scope};
 
+use crate::auth::Identity;
 use crate::gateway::Gateway;
-use crate::mapping;
+use crate::{mapping, names};
 
 /// Characters of a client's name kept in its caller id.
 const CLIENT_NAME_MAX: usize = 64;
@@ -27,11 +40,27 @@ the tool's input schema, rate-limited, checked by policy and audited; a failed c
 pub struct McpHandler {
     gateway: Gateway,
     session: CancellationToken,
+    stdio: bool,
 }
 
 impl McpHandler {
-    pub(crate) fn new(gateway: Gateway) -> Self {
-        Self { gateway, session: CancellationToken::new() }
+    pub(crate) fn new(gateway: Gateway, stdio: bool) -> Self {
+        Self { gateway, session: CancellationToken::new(), stdio }
+    }
+
+    /// Who sent the request of `context`.
+    fn caller<'a>(&self, context: &'a RequestContext<RoleServer>) -> Cow<'a, Caller> {
+        let client_name = || context.client_info().map(|i| i.name.clone());
+        if self.stdio {
+            return Cow::Owned(client_caller("stdio", client_name().as_deref()));
+        }
+        let identity = context.extensions.get::<Parts>().and_then(|p| p.extensions.get::<Arc<Identity>>());
+        match identity {
+            Some(identity) => Cow::Borrowed(identity.caller()),
+            // Only an embedder's own transport gets here with tokens configured: show nothing.
+            None if self.gateway.requires_tokens() => Cow::Owned(Caller::scoped("token:none", Arc::new(Scope::none()))),
+            None => Cow::Owned(caller_of(client_name().as_deref())),
+        }
     }
 }
 
@@ -43,6 +72,11 @@ impl Drop for McpHandler {
 
 /// `mcp:<clientInfo.name>`, or `mcp:anonymous` when the client did not say.
 pub fn caller_of(client_name: Option<&str>) -> Caller {
+    client_caller("mcp", client_name)
+}
+
+/// `<prefix>:<client name>`, the name cleaned of control characters and cut short.
+fn client_caller(prefix: &str, client_name: Option<&str>) -> Caller {
     let name: String = client_name
         .unwrap_or_default()
         .chars()
@@ -51,7 +85,7 @@ pub fn caller_of(client_name: Option<&str>) -> Caller {
         .collect::<String>()
         .trim()
         .to_owned();
-    Caller { id: format!("mcp:{}", if name.is_empty() { "anonymous" } else { &name }) }
+    Caller::new(format!("{prefix}:{}", if name.is_empty() { "anonymous" } else { &name }))
 }
 
 impl ServerHandler for McpHandler {
@@ -64,9 +98,10 @@ impl ServerHandler for McpHandler {
     async fn list_tools(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        let tools = self.gateway.snapshot().map(|s| s.tools.clone()).unwrap_or_default();
+        let caller = self.caller(&context);
+        let tools = self.gateway.snapshot().map(|s| s.tools_of(&caller)).unwrap_or_default();
         Ok(ListToolsResult::with_all_items(tools))
     }
 
@@ -78,20 +113,26 @@ impl ServerHandler for McpHandler {
         let Some(snapshot) = self.gateway.snapshot() else {
             return Ok(tool_error("the tool catalog is still loading; retry in a moment"));
         };
-        let Some(served) = snapshot.by_name.get(request.name.as_ref()) else {
-            let shown: String = request.name.chars().take(crate::names::MAX_LEN).collect();
+        // Holding a token while the call runs lets shutdown wait for it.
+        let Some(_in_flight) = (!self.gateway.closing().is_cancelled()).then(|| self.gateway.calls().token()) else {
+            return Ok(tool_error("the gateway is shutting down; retry shortly"));
+        };
+        let caller = self.caller(&context);
+        let arguments = Value::Object(request.arguments.unwrap_or_default());
+        let known = snapshot.by_name.get(request.name.as_ref());
+        let Some(served) = known.filter(|s| caller.may_call(&s.reference)) else {
+            // Unknown, or hidden from this caller: audited by the pipeline, answered alike.
+            let reference = known.map_or_else(|| reference_of(&request.name), |s| s.reference.clone());
+            let _ = snapshot.runtime.call_until(&caller, &reference, arguments, context.ct.cancelled()).await;
+            let shown: String = request.name.chars().take(names::MAX_LEN).collect();
             return Err(ErrorData::invalid_params(
                 format!("unknown tool {shown:?}; call tools/list for the tools served"),
                 None,
             ));
         };
-        // Holding a token while the call runs lets shutdown wait for it.
-        let Some(_in_flight) = (!self.gateway.closing().is_cancelled()).then(|| self.gateway.calls().token()) else {
-            return Ok(tool_error("the gateway is shutting down; retry shortly"));
-        };
-        let caller = caller_of(context.client_info().as_ref().map(|i| i.name.as_str()));
-        let arguments = Value::Object(request.arguments.unwrap_or_default());
+        let started = Instant::now();
         let outcome = snapshot.runtime.call_until(&caller, &served.reference, arguments, context.ct.cancelled()).await;
+        served.metrics.record(&outcome.as_ref().map(drop), context.ct.is_cancelled(), started.elapsed());
         match &outcome {
             Ok(o) => {
                 tracing::debug!(tool = %served.reference, caller = %caller.id, ms = o.duration.as_millis(), "call ok")
@@ -156,6 +197,17 @@ impl ServerHandler for McpHandler {
     }
 }
 
+/// The tool an MCP name that is not served would name (`NAMESPACE__NAME`, or `NAME` in the
+/// default namespace), for the audit record of a call to it; control characters dropped, cut
+/// to the longest MCP name.
+fn reference_of(name: &str) -> ToolRef {
+    let clean: String = name.chars().filter(|c| !c.is_control()).take(names::MAX_LEN).collect();
+    match clean.split_once(names::SEPARATOR) {
+        Some((ns, rest)) if !ns.is_empty() && !rest.is_empty() => ToolRef::new(ns, rest),
+        _ => ToolRef::new(DEFAULT_NAMESPACE, clean),
+    }
+}
+
 fn tool_error(message: &str) -> CallToolResponse {
     CallToolResult::error(vec![ContentBlock::text(message)]).into()
 }
@@ -171,5 +223,14 @@ mod tests {
         assert_eq!(caller_of(Some(" \n\t")).id, "mcp:anonymous");
         assert_eq!(caller_of(Some("a\u{1b}[31mb")).id, "mcp:a[31mb");
         assert_eq!(caller_of(Some(&"x".repeat(500))).id.len(), 4 + CLIENT_NAME_MAX);
+        assert_eq!(client_caller("stdio", Some("claude")).id, "stdio:claude");
+    }
+
+    #[test]
+    fn unserved_names_map_back() {
+        assert_eq!(reference_of("prod__x"), ToolRef::new("prod", "x"));
+        assert_eq!(reference_of("x"), ToolRef::new("default", "x"));
+        assert_eq!(reference_of("__x"), ToolRef::new("default", "__x"));
+        assert_eq!(reference_of(&"y".repeat(1000)).name.len(), names::MAX_LEN);
     }
 }

@@ -1,28 +1,45 @@
-//! The HTTP side: MCP streamable HTTP at `/mcp`, `/healthz` and `/readyz`.
+//! The HTTP side: MCP streamable HTTP at `/mcp`, `/metrics`, `/healthz` and `/readyz`.
 //!
 //! `/mcp` accepts only the `Host` values of [`HttpConfig::allowed_hosts`] and, from browsers, the
 //! matching `Origin`s; anything else gets 403, so a web page cannot reach a local gateway by DNS
-//! rebinding. The probes answer any host, as Kubernetes probes address the pod IP.
+//! rebinding. With a tokens file, every `/mcp` request also needs `Authorization: Bearer TOKEN`
+//! (401 with `WWW-Authenticate: Bearer` otherwise, before any MCP handling); the identity rides
+//! in the request's extensions to the MCP handler, and the header itself is removed.
+//!
+//! `/metrics` answers the same hosts; with tokens it needs a token that may see every tool (a
+//! scoped token would otherwise learn the names of tools hidden from it). Scrapers without a
+//! token use the separate `--metrics-listen` listener ([`metrics_router`]). The probes answer
+//! any host, as Kubernetes probes address the pod IP.
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::State;
-use axum::http::StatusCode;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio_util::sync::CancellationToken;
 
-use crate::config::HttpConfig;
+use crate::auth::{self, Identity};
+use crate::config::{HttpConfig, host_allowed};
 use crate::gateway::Gateway;
+use crate::metrics::CONTENT_TYPE;
 
 /// The path MCP clients connect to.
 pub const MCP_PATH: &str = "/mcp";
 
+/// The path of the metrics.
+pub const METRICS_PATH: &str = "/metrics";
+
+/// `realm` of the `WWW-Authenticate` challenge.
+const REALM: &str = "toolkit-gateway";
+
 /// The routes of `gateway` for `http`. Cancelling `sessions` ends every MCP session and stream
 /// (shutdown does it once calls in flight have finished). Until [`Gateway::load`] has run,
-/// `tools/list` is empty and `/readyz` answers 503.
+/// `tools/list` is empty, `/readyz` answers 503, and with tokens `/mcp` answers 503.
 pub fn router(gateway: &Gateway, http: &HttpConfig, sessions: CancellationToken) -> Router {
     let mut config = StreamableHttpServerConfig::default()
         .with_cancellation_token(sessions)
@@ -40,13 +57,124 @@ pub fn router(gateway: &Gateway, http: &HttpConfig, sessions: CancellationToken)
         Arc::new(LocalSessionManager::default()),
         config,
     );
-    Router::new()
-        .route_service(MCP_PATH, mcp)
-        .route("/healthz", get(|| async { "ok\n" }))
-        .route("/readyz", get(readyz))
-        .with_state(gateway.clone())
+    let mut mcp = Router::new().route_service(MCP_PATH, mcp);
+    if gateway.requires_tokens() {
+        mcp = mcp.layer(axum::middleware::from_fn_with_state(gateway.clone(), require_token));
+    }
+    let metrics = MetricsRoute {
+        gateway: gateway.clone(),
+        hosts: http.allowed_hosts().map(Arc::from),
+        needs_token: gateway.requires_tokens(),
+    };
+    mcp.route(METRICS_PATH, get(serve_metrics).with_state(metrics)).merge(probes(gateway))
+}
+
+/// The routes of the `--metrics-listen` listener: `/metrics` without a token, and the probes.
+/// On a loopback address it answers only the loopback host names, like `/mcp`.
+pub fn metrics_router(gateway: &Gateway, listen: std::net::SocketAddr) -> Router {
+    let hosts = listen.ip().is_loopback().then(|| HttpConfig::new(listen).allowed_hosts()).flatten();
+    let metrics = MetricsRoute { gateway: gateway.clone(), hosts: hosts.map(Arc::from), needs_token: false };
+    Router::new().route(METRICS_PATH, get(serve_metrics).with_state(metrics)).merge(probes(gateway))
+}
+
+fn probes(gateway: &Gateway) -> Router {
+    Router::new().route("/healthz", get(|| async { "ok\n" })).route("/readyz", get(readyz)).with_state(gateway.clone())
 }
 
 async fn readyz(State(gateway): State<Gateway>) -> (StatusCode, &'static str) {
     if gateway.is_ready() { (StatusCode::OK, "ready\n") } else { (StatusCode::SERVICE_UNAVAILABLE, "not ready\n") }
+}
+
+/// Why a request carries no identity.
+enum Refusal {
+    Missing,
+    Invalid,
+    Loading,
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        let (status, challenge, body) = match self {
+            Refusal::Missing => (
+                StatusCode::UNAUTHORIZED,
+                format!("Bearer realm=\"{REALM}\""),
+                "unauthorized: send Authorization: Bearer TOKEN\n",
+            ),
+            Refusal::Invalid => (
+                StatusCode::UNAUTHORIZED,
+                format!("Bearer realm=\"{REALM}\", error=\"invalid_token\""),
+                "unauthorized: the bearer token is not valid\n",
+            ),
+            Refusal::Loading => {
+                let mut response =
+                    (StatusCode::SERVICE_UNAVAILABLE, "the gateway is starting; retry shortly\n").into_response();
+                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                return response;
+            }
+        };
+        let mut response = (status, body).into_response();
+        if let Ok(value) = HeaderValue::from_str(&challenge) {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+        }
+        response
+    }
+}
+
+/// The identity of the bearer token in `headers`.
+fn identify(gateway: &Gateway, headers: &HeaderMap) -> Result<Arc<Identity>, Refusal> {
+    let snapshot = gateway.snapshot().ok_or(Refusal::Loading)?;
+    let tokens = snapshot.tokens.as_ref().ok_or(Refusal::Loading)?;
+    let value = headers.get(header::AUTHORIZATION).ok_or(Refusal::Missing)?;
+    let token = value.to_str().ok().and_then(auth::bearer).ok_or(Refusal::Invalid)?;
+    let identity = tokens.authenticate(token).ok_or(Refusal::Invalid)?;
+    Ok(identity.clone())
+}
+
+/// Admits a request with a valid bearer token, as that token's identity.
+async fn require_token(State(gateway): State<Gateway>, mut request: Request, next: Next) -> Response {
+    match identify(&gateway, request.headers()) {
+        Ok(identity) => {
+            request.headers_mut().remove(header::AUTHORIZATION);
+            request.extensions_mut().insert(identity);
+            next.run(request).await
+        }
+        Err(refusal) => {
+            if !matches!(refusal, Refusal::Loading) {
+                gateway.metrics().unauthorized();
+                tracing::debug!(path = %request.uri().path(), "refused a request without a valid bearer token");
+            }
+            refusal.into_response()
+        }
+    }
+}
+
+#[derive(Clone)]
+struct MetricsRoute {
+    gateway: Gateway,
+    hosts: Option<Arc<[String]>>,
+    needs_token: bool,
+}
+
+async fn serve_metrics(State(route): State<MetricsRoute>, request: Request) -> Response {
+    let host = request.headers().get(header::HOST).and_then(|h| h.to_str().ok());
+    let host = host.or_else(|| request.uri().authority().map(|a| a.as_str()));
+    if !host_allowed(host, route.hosts.as_deref()) {
+        return (StatusCode::FORBIDDEN, "Forbidden: Host header is not allowed\n").into_response();
+    }
+    if route.needs_token {
+        match identify(&route.gateway, request.headers()) {
+            Ok(identity) if identity.is_unscoped() => {}
+            Ok(_) => {
+                return (StatusCode::FORBIDDEN, "forbidden: metrics need a token that may see every tool\n")
+                    .into_response();
+            }
+            Err(refusal) => {
+                if !matches!(refusal, Refusal::Loading) {
+                    route.gateway.metrics().unauthorized();
+                }
+                return refusal.into_response();
+            }
+        }
+    }
+    ([(header::CONTENT_TYPE, CONTENT_TYPE)], route.gateway.render_metrics()).into_response()
 }

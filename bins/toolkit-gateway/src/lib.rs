@@ -3,9 +3,13 @@
 //!
 //! - `tools/list` lists every enabled, valid tool, sorted by namespace and name. A tool in
 //!   namespace `default` is named `NAME`, any other `NAMESPACE__NAME` (see [`names`]).
-//! - `tools/call` runs [`toolkit_runtime::Runtime::call_until`] as caller `mcp:<client name>`; a
-//!   failed call is a result with `isError: true` and the reason; an unknown tool is an
-//!   invalid-params error. A call stops when the client cancels it.
+//! - `tools/call` runs [`toolkit_runtime::Runtime::call_until`] as the caller: `token:<name>`
+//!   with `--tokens` (see [`Tokens`]), else `mcp:<client name>` over HTTP or
+//!   `stdio:<client name>` on stdio. A failed call is a result with `isError: true` and the
+//!   reason; an unknown tool, or one outside the token's scope, is an invalid-params error. A
+//!   call stops when the client cancels it.
+//! - Rate limits live in memory, or with `--rate-limit-redis` in Redis, shared by replicas.
+//! - `/metrics` exposes calls, errors, durations and rate-limit refusals per tool.
 //! - Manifests are watched: after a change the catalog is reloaded and swapped in, and clients
 //!   get `notifications/tools/list_changed`.
 //!
@@ -19,14 +23,16 @@
 //! | 0 | stopped normally (signal, or the stdio client closed stdin) |
 //! | 1 | failed while serving |
 //! | 2 | usage error (unknown flag, bad value) |
-//! | 3 | configuration error (manifests unreadable, address refused or in use) |
+//! | 3 | configuration error (manifests or tokens file unreadable or invalid, address refused or in use) |
 
+mod auth;
 mod cli;
 mod config;
 mod gateway;
 mod handler;
 mod http;
 mod mapping;
+mod metrics;
 pub mod names;
 mod serve;
 mod watch;
@@ -38,11 +44,12 @@ use clap::Parser as _;
 use tokio_util::sync::CancellationToken;
 use toolkit_core::ErrorKind;
 
+pub use auth::{Identity, Tokens};
 pub use cli::{Cli, LogFormat};
-pub use config::{DEFAULT_DRAIN_TIMEOUT, DEFAULT_LISTEN, GatewayConfig, HttpConfig, Transport};
-pub use gateway::{Drained, Gateway};
+pub use config::{DEFAULT_DRAIN_TIMEOUT, DEFAULT_LISTEN, GatewayConfig, HttpConfig, RateLimitConfig, Transport};
+pub use gateway::{Drained, Gateway, GatewayOptions};
 pub use handler::{McpHandler, caller_of};
-pub use http::{MCP_PATH, router};
+pub use http::{MCP_PATH, METRICS_PATH, metrics_router, router};
 pub use serve::serve;
 
 /// Exit code of a failure of `kind`.

@@ -8,15 +8,18 @@
 //! reconnects).
 
 use std::future::IntoFuture as _;
+use std::sync::Arc;
 use std::time::Duration;
 
 use rmcp::ServiceExt as _;
 use rmcp::service::ServerInitializeError;
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use toolkit_core::{Error, ErrorKind, Result};
+use toolkit_runtime::{RateLimiter, RedisLimitOptions, RedisRateLimiter};
 
-use crate::config::{GatewayConfig, HttpConfig, Transport};
-use crate::gateway::Gateway;
+use crate::config::{GatewayConfig, HttpConfig, RateLimitConfig, Transport};
+use crate::gateway::{Gateway, GatewayOptions};
 use crate::{http, watch};
 
 /// How long open connections get to close once sessions have ended.
@@ -28,7 +31,13 @@ const REPLY_FLUSH: Duration = Duration::from_millis(300);
 /// Serves MCP with `config` until `shutdown` is cancelled (or, on stdio, until the client
 /// closes stdin). Fails when the listener cannot be set up or the manifests cannot be read.
 pub async fn serve(config: GatewayConfig, shutdown: CancellationToken) -> Result<()> {
-    let gateway = Gateway::new(config.tools.clone(), config.state_dir.clone());
+    let tokens = match &config.transport {
+        Transport::Http(http) => http.tokens.clone(),
+        Transport::Stdio => None,
+    };
+    let rate_limiter = rate_limiter(&config.rate_limits).await?;
+    let options = GatewayOptions { tokens, rate_limiter };
+    let gateway = Gateway::with_options(config.tools.clone(), config.state_dir.clone(), options);
     let result = match &config.transport {
         Transport::Http(http) => serve_http(&gateway, &config, http, shutdown).await,
         Transport::Stdio => serve_stdio(&gateway, &config, shutdown).await,
@@ -50,8 +59,17 @@ async fn serve_http(
             .with_context("hint", "pick another address with --listen")
     })?;
     let addr = listener.local_addr().map_err(|e| Error::internal("read the listening address").with_source(e))?;
+    let metrics_listener = match http.metrics_listen {
+        Some(at) => Some(tokio::net::TcpListener::bind(at).await.map_err(|e| {
+            Error::config(format!("listen on {at} for metrics"))
+                .with_source(e)
+                .with_context("hint", "pick another address with --metrics-listen")
+        })?),
+        None => None,
+    };
     let sessions = CancellationToken::new();
     let app = http::router(gateway, http, sessions.clone());
+    let metrics_server = metrics_listener.map(|l| serve_metrics(gateway, l, sessions.clone()));
     let stop_accepting = sessions.clone();
     let mut server = tokio::spawn(
         axum::serve(listener, app)
@@ -64,6 +82,9 @@ async fn serve_http(
         server.abort();
         return Err(e);
     }
+    if let Some(tokens) = gateway.snapshot().and_then(|s| s.tokens.as_ref().map(|t| t.len())) {
+        tracing::info!(tokens, "bearer tokens required on /mcp and /metrics");
+    }
     let watcher = config.watch.then(|| watch::spawn(gateway.clone(), shutdown.clone()));
     // The server stops only when sessions are cancelled below, or when it fails.
     let failed = tokio::select! {
@@ -74,6 +95,9 @@ async fn serve_http(
     if let Some(joined) = failed {
         if let Some(w) = watcher {
             w.abort();
+        }
+        if let Some(m) = metrics_server {
+            m.abort();
         }
         return match joined {
             Ok(Ok(())) => Ok(()),
@@ -91,14 +115,45 @@ async fn serve_http(
     if let Some(w) = watcher {
         w.abort();
     }
+    if let Some(m) = metrics_server {
+        m.abort();
+    }
     Ok(())
+}
+
+/// Serves `/metrics` and the probes on their own listener until `stop` is cancelled.
+fn serve_metrics(gateway: &Gateway, listener: tokio::net::TcpListener, stop: CancellationToken) -> JoinHandle<()> {
+    let addr = listener.local_addr().ok();
+    let app = http::metrics_router(gateway, addr.unwrap_or_else(|| ([127, 0, 0, 1], 0).into()));
+    if let Some(addr) = addr {
+        tracing::info!(url = %format!("http://{addr}{}", http::METRICS_PATH), "metrics listening");
+    }
+    tokio::spawn(async move {
+        let served = axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled().await }).await;
+        if let Err(e) = served {
+            tracing::warn!("metrics listener stopped: {e}");
+        }
+    })
+}
+
+/// The shared (Redis) limiter when one is configured; `None` keeps budgets in memory.
+async fn rate_limiter(config: &RateLimitConfig) -> Result<Option<Arc<dyn RateLimiter>>> {
+    let Some(url) = &config.redis else { return Ok(None) };
+    let limiter = RedisRateLimiter::new(url, RedisLimitOptions { fail_open: config.fail_open })?;
+    let mode = if config.fail_open { "fail open" } else { "fail closed" };
+    match limiter.connect().await {
+        Ok(()) => tracing::info!(redis = %limiter.address(), mode, "rate limits shared through redis"),
+        // Not fatal: the limiter keeps trying, and refuses (or admits) calls meanwhile.
+        Err(e) => tracing::warn!(mode, "rate limits shared through redis, not reachable yet: {e}"),
+    }
+    Ok(Some(Arc::new(limiter)))
 }
 
 async fn serve_stdio(gateway: &Gateway, config: &GatewayConfig, shutdown: CancellationToken) -> Result<()> {
     gateway.load().await?;
     let watcher = config.watch.then(|| watch::spawn(gateway.clone(), shutdown.clone()));
     let sessions = CancellationToken::new();
-    let starting = gateway.handler().serve_with_ct(rmcp::transport::stdio_pipes(), sessions.clone());
+    let starting = gateway.stdio_handler().serve_with_ct(rmcp::transport::stdio_pipes(), sessions.clone());
     let running = tokio::select! {
         () = shutdown.cancelled() => None,
         started = starting => Some(started),

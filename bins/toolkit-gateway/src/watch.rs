@@ -27,7 +27,7 @@ struct Root {
 pub fn spawn(gateway: Gateway, stop: CancellationToken) -> JoinHandle<()> {
     tokio::spawn(async move {
         let (tx, mut rx) = mpsc::unbounded_channel();
-        let paths = gateway.watched_paths().to_vec();
+        let paths = gateway.watched_paths();
         // Adding a recursive watch walks the folders: file system work, off the async threads.
         let started = tokio::task::spawn_blocking(move || start(&paths, tx)).await;
         let Ok(Some((watcher, roots))) = started else { return };

@@ -8,17 +8,13 @@
 
 mod common;
 
-use std::io::{BufRead as _, BufReader, Write as _};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
-use std::sync::{Arc, Mutex, mpsc};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
 
 use common::Fixture;
-
-const BIN: &str = env!("CARGO_BIN_EXE_toolkit-gateway");
-const START_TIMEOUT: Duration = Duration::from_secs(30);
+use common::process::{BIN, Running, request};
+use sha2::Digest as _;
 
 fn client_script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/client.py")
@@ -37,103 +33,6 @@ fn python_sdk() -> bool {
     }
     eprintln!("skipped: {reason} (pip install mcp)");
     false
-}
-
-/// A gateway process serving HTTP on a free loopback port.
-struct Running {
-    child: Child,
-    addr: SocketAddr,
-    log: Arc<Mutex<String>>,
-    reader: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Running {
-    fn start(fixture: &Fixture, extra: &[&str]) -> Self {
-        let mut child = Command::new(BIN)
-            .arg("--tools")
-            .arg(&fixture.tools)
-            .arg("--state")
-            .arg(&fixture.state)
-            .args(["--listen", "127.0.0.1:0", "--log-format", "json"])
-            .args(extra)
-            .env_remove("TOOLKIT_TOOLS")
-            .env_remove("TOOLKIT_STATE")
-            .env("TOOLKIT_LOG", "info,rmcp=warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let log = Arc::new(Mutex::new(String::new()));
-        let (tx, rx) = mpsc::channel();
-        let sink = log.clone();
-        let reader = std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Ok(event) = serde_json::from_str::<serde_json::Value>(&line) {
-                    if event["message"] == "catalog loaded" {
-                        let _ = tx.send(None);
-                    }
-                    if let Some(url) = event["url"].as_str() {
-                        let _ = tx.send(Some(url.to_owned()));
-                    }
-                }
-                sink.lock().unwrap().push_str(&line);
-                sink.lock().unwrap().push('\n');
-            }
-        });
-        let deadline = Instant::now() + START_TIMEOUT;
-        let (mut addr, mut loaded) = (None, false);
-        while addr.is_none() || !loaded {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match rx.recv_timeout(left) {
-                Ok(Some(url)) => {
-                    let authority = url.trim_start_matches("http://").trim_end_matches("/mcp");
-                    addr = Some(authority.parse().unwrap());
-                }
-                Ok(None) => loaded = true,
-                Err(_) => panic!("the gateway did not start within {START_TIMEOUT:?}:\n{}", log.lock().unwrap()),
-            }
-        }
-        Self { child, addr: addr.unwrap(), log, reader: Some(reader) }
-    }
-
-    fn url(&self) -> String {
-        format!("http://{}/mcp", self.addr)
-    }
-
-    fn log(&self) -> String {
-        self.log.lock().unwrap().clone()
-    }
-
-    /// Sends SIGTERM and waits for the exit.
-    fn terminate(&mut self) -> ExitStatus {
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
-        self.wait()
-    }
-
-    /// Waits for the exit, at most 15s.
-    fn wait(&mut self) -> ExitStatus {
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                // The last lines of the log arrive with the end of stderr.
-                if let Some(reader) = self.reader.take() {
-                    let _ = reader.join();
-                }
-                return status;
-            }
-            assert!(Instant::now() < deadline, "no exit within 15s:\n{}", self.log());
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn run_client(args: &[&str], fixture: &Fixture) -> Output {
@@ -179,6 +78,12 @@ fn python_over_stdio(mode: &str) {
     let out = run_client(&["--stdio", BIN, "--state", &state, "--mode", mode], &fixture);
     assert_client_ok(&out, "(on the client's stderr)");
     toolkit_testkit::assert_not_in_dir(&fixture.state, &fixture.canary);
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let audit = rt.block_on(async {
+        let state = toolkit_state::StateStore::open(&fixture.state).await.unwrap();
+        state.audit(&toolkit_state::AuditFilter::default()).await.unwrap()
+    });
+    assert!(!audit.is_empty() && audit.iter().all(|r| r.caller == "stdio:e2e-python"), "{audit:?}");
 }
 
 #[test]
@@ -194,6 +99,27 @@ fn python_sdk_over_http_with_discover() {
 #[test]
 fn python_sdk_over_stateless_http() {
     python_over_http("modern", &["--stateless"]);
+}
+
+#[test]
+fn python_sdk_over_http_with_a_bearer_token() {
+    if !python_sdk() {
+        return;
+    }
+    let fixture = Fixture::new();
+    let token = toolkit_testkit::canary();
+    let tokens = fixture.tools.parent().unwrap().join("tokens.yaml");
+    let digest: String = sha2::Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+    std::fs::write(&tokens, format!("tokens:\n  - name: e2e\n    tokenSha256: {digest}\n")).unwrap();
+    let gateway = Running::start(&fixture, &["--tokens", &tokens.to_string_lossy()]);
+    let out = run_client(&["--http", &gateway.url(), "--mode", "modern", "--token", &token], &fixture);
+    assert_client_ok(&out, &gateway.log());
+    let rejected = run_client(&["--http", &gateway.url(), "--mode", "modern"], &fixture);
+    assert!(!rejected.status.success(), "a client without the token got through: {rejected:?}");
+    for secret in [&token, &fixture.canary] {
+        assert!(!gateway.log().contains(secret.as_str()), "a secret reached the gateway log");
+        toolkit_testkit::assert_not_in_dir(&fixture.state, secret);
+    }
 }
 
 #[test]
@@ -223,18 +149,7 @@ fn a_call_in_flight_finishes_after_sigterm() {
 
 /// Sends one raw HTTP/1.1 request and returns the status code.
 fn status(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> u16 {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let mut request = format!("{method} {path} HTTP/1.1\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
-    for (name, value) in headers {
-        request.push_str(&format!("{name}: {value}\r\n"));
-    }
-    request.push_str("\r\n");
-    request.push_str(body);
-    stream.write_all(request.as_bytes()).unwrap();
-    let mut line = String::new();
-    BufReader::new(&mut stream).read_line(&mut line).unwrap();
-    line.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("bad status line {line:?}"))
+    request(addr, method, path, headers, body).status
 }
 
 const INITIALIZE: &str = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}"#;
@@ -290,7 +205,7 @@ fn a_public_address_needs_insecure() {
         .unwrap();
     assert_eq!(out.status.code(), Some(3), "{out:?}");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("no authentication") && stderr.contains("--insecure"), "{stderr}");
+    assert!(stderr.contains("without --tokens") && stderr.contains("--insecure"), "{stderr}");
 }
 
 #[test]

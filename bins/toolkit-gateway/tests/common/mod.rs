@@ -3,6 +3,8 @@
 
 #![allow(dead_code, reason = "each test crate uses a different part")]
 
+pub mod process;
+
 use std::path::{Path, PathBuf};
 
 /// The examples folder of the repository.

@@ -7,6 +7,8 @@ holding the examples' builtin and SQLite manifests and a canary Secret:
     client.py --stdio GATEWAY_BIN --state DIR --tools DIR --canary VALUE --mode legacy|modern
     client.py --http URL --tools DIR --canary VALUE --mode drain --gateway-pid PID
 
+`--token TOKEN` sends `Authorization: Bearer TOKEN` with every HTTP request.
+
 `drain` starts a slow call, sends the gateway SIGTERM while it runs, and expects the call to
 complete all the same. `legacy` connects with the initialize handshake (protocol 2025-11-25, as most deployed clients
 do) and hears of list changes on the session; `modern` negotiates 2026-07-28 through
@@ -16,14 +18,17 @@ first failed check.
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import pathlib
 import signal
 import sys
 
+import httpx2
 import mcp_types as types
 from mcp import Client, MCPError, StdioServerParameters
+from mcp.client.streamable_http import streamable_http_client
 
 WAIT = 15.0
 
@@ -158,6 +163,15 @@ async def run_drain(server, pid):
         check(result.structured_content["rows"][0]["n"] == 5000000, f"result: {result.structured_content}")
 
 
+@contextlib.asynccontextmanager
+async def with_token(url, token):
+    """The streamable HTTP transport, sending the bearer token with every request."""
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(30.0, read=300.0)) as http:
+        async with streamable_http_client(url, http_client=http) as streams:
+            yield streams
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--http")
@@ -167,9 +181,12 @@ def main():
     parser.add_argument("--canary", required=True)
     parser.add_argument("--mode", choices=["legacy", "modern", "drain"], required=True)
     parser.add_argument("--gateway-pid", type=int)
+    parser.add_argument("--token")
     args = parser.parse_args()
     tools_dir = pathlib.Path(args.tools)
-    if args.http:
+    if args.http and args.token:
+        server = with_token(args.http, args.token)
+    elif args.http:
         server = args.http
     else:
         server = StdioServerParameters(
