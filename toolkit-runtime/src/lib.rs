@@ -8,6 +8,7 @@
 //! every secret value, count, and write the audit record before replying.
 
 mod caller;
+mod imports;
 mod limits;
 mod pipeline;
 mod policy;
@@ -28,6 +29,7 @@ use toolkit_core::{Catalog, ConnectorRegistry, Error, Result, ToolRef, ToolType}
 use toolkit_state::StateStore;
 
 pub use caller::{Caller, Scope};
+pub use imports::Imports;
 pub use limits::{MemoryRateLimiter, RETRY_AFTER_MS, RateLimiter, ToolLimiter, retry_after};
 #[cfg(feature = "rate-limit-redis")]
 pub use limits::{RedisLimitOptions, RedisRateLimiter};
@@ -51,6 +53,7 @@ pub struct Runtime {
     inner: Arc<Inner>,
 }
 
+#[derive(Clone)]
 struct Inner {
     catalog: Catalog,
     connectors: ConnectorRegistry,

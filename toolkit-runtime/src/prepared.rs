@@ -71,6 +71,25 @@ impl PreparedTool {
         })
     }
 
+    /// A tool whose instance exists already (a tool imported from a registry upstream): no
+    /// connector builds it and it has no rate limit. An input schema that does not compile is
+    /// replaced by a permissive one, as the upstream validates the arguments anyway.
+    #[cfg(feature = "mcp")]
+    pub(crate) fn with_instance(reference: ToolRef, tool: Arc<Tool>, instance: Arc<dyn ToolInstance>) -> Result<Self> {
+        let permissive = serde_json::json!({"type": "object"});
+        let declared = tool.spec.input_schema.clone().unwrap_or_else(|| permissive.clone());
+        let (input_schema, validator) = match jsonschema::validator_for(&declared) {
+            Ok(v) => (declared, v),
+            Err(e) => {
+                tracing::warn!(tool = %reference, "input schema replaced by a permissive one: {e}");
+                let v = jsonschema::validator_for(&permissive)
+                    .map_err(|e| Error::internal(format!("compile a permissive schema: {e}")))?;
+                (permissive, v)
+            }
+        };
+        Ok(Self { limiter: None, limits: limits_of(&tool.spec), reference, instance, input_schema, validator, tool })
+    }
+
     /// Namespace and name.
     pub fn reference(&self) -> &ToolRef {
         &self.reference

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use arc_swap::ArcSwapOption;
@@ -13,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use toolkit_core::validate::Severity;
 use toolkit_core::{Catalog, Error, Result, ToolRef};
-use toolkit_runtime::{Caller, MemoryRateLimiter, RateLimiter, Runtime};
+use toolkit_runtime::{Caller, Imports, MemoryRateLimiter, RateLimiter, Runtime};
 use toolkit_state::StateStore;
 
 use crate::auth::Tokens;
@@ -87,7 +88,19 @@ struct Inner {
     changes: watch::Sender<u64>,
     calls: TaskTracker,
     closing: CancellationToken,
+    /// Upstream MCP servers of registries, followed across reloads.
+    imports: Imports,
+    /// The [`Imports::generation`] the current catalog was made at.
+    imports_seen: AtomicU64,
+    following_imports: AtomicBool,
 }
+
+/// How long a load waits for newly followed upstreams to list their tools; later ones appear
+/// with a list change.
+const IMPORT_WAIT: Duration = Duration::from_secs(10);
+
+/// Quiet time after an upstream's change before reloading: changes come in bursts.
+const IMPORT_DEBOUNCE: Duration = Duration::from_millis(100);
 
 impl Gateway {
     /// A gateway over the manifests at `tools`, keeping state in `state_dir`, without tokens
@@ -111,6 +124,9 @@ impl Gateway {
                 changes: watch::Sender::new(0),
                 calls: TaskTracker::new(),
                 closing: CancellationToken::new(),
+                imports: Imports::new(),
+                imports_seen: AtomicU64::new(0),
+                following_imports: AtomicBool::new(false),
             }),
         }
     }
@@ -134,6 +150,12 @@ impl Gateway {
         .map_err(|e| Error::internal("load the manifests").with_source(e))??;
         let runtime = Runtime::from_parts_with(catalog, connectors, state, self.inner.rate_limiter.as_ref());
         report(&runtime);
+        // Tools of registry upstreams: follow them, and serve what they list now.
+        self.inner.imports.sync(&runtime).await;
+        self.inner.imports.settled(IMPORT_WAIT).await;
+        self.inner.imports_seen.store(self.inner.imports.generation(), Ordering::SeqCst);
+        let runtime = runtime.with_imports(&self.inner.imports);
+        self.follow_imports();
         let snapshot = snapshot(runtime, tokens, &self.inner.metrics);
         let changed = self.inner.snapshot.load().as_ref().is_none_or(|old| {
             old.tools != snapshot.tools
@@ -194,11 +216,47 @@ impl Gateway {
         Drained { waited_for, finished }
     }
 
-    /// Closes the current runtime's pools and the state database.
+    /// Closes the current runtime's pools and the state database, and stops following
+    /// upstreams (their stdio servers are stopped).
     pub async fn close(&self) {
         if let Some(snapshot) = self.inner.snapshot.load_full() {
             snapshot.runtime.shutdown().await;
         }
+        self.inner.imports.shutdown().await;
+    }
+
+    /// Reloads when a registry upstream's tools change, as a manifest change does: the catalog
+    /// is made again with the upstreams' current tools, and clients are told if their list
+    /// changed. Started once, by the first load; ends with the gateway.
+    fn follow_imports(&self) {
+        if self.inner.following_imports.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let weak = Arc::downgrade(&self.inner);
+        let mut changes = self.inner.imports.changes();
+        let closing = self.inner.closing.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    () = closing.cancelled() => return,
+                    changed = changes.changed() => if changed.is_err() { return },
+                }
+                tokio::time::sleep(IMPORT_DEBOUNCE).await;
+                let Some(inner) = weak.upgrade() else { return };
+                let gateway = Gateway { inner };
+                // A load made after the change already serves it.
+                if gateway.inner.imports.generation() == gateway.inner.imports_seen.load(Ordering::SeqCst) {
+                    continue;
+                }
+                match gateway.load().await {
+                    Ok(true) => tracing::info!("upstream tools changed; clients notified"),
+                    Ok(false) => tracing::debug!("upstream tools reloaded; tool list unchanged"),
+                    Err(e) => {
+                        tracing::warn!("reload after an upstream change (still serving the previous catalog): {e}")
+                    }
+                }
+            }
+        });
     }
 
     pub(crate) fn snapshot(&self) -> Option<Arc<Snapshot>> {

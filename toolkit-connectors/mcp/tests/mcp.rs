@@ -352,3 +352,32 @@ async fn imports_follow_list_changed() {
     assert_eq!(invoke(&weather, json!({"city": "Oslo"})).await.unwrap().content, json!(r#"{"city":"Oslo"}"#));
     import.shutdown().await;
 }
+
+#[test]
+fn registry_upstreams_are_validated_by_the_mcp_connector() {
+    let mut connectors = toolkit_core::ConnectorRegistry::new();
+    toolkit_connector_mcp::register(&mut connectors);
+    let mut catalog = toolkit_core::Catalog::default();
+    catalog.add_text(
+        Path::new("r.yaml"),
+        concat!(
+            "apiVersion: toolkit.dev/v1alpha1\nkind: ToolRegistry\nmetadata: {name: r}\nspec:\n  upstreams:\n",
+            "    - {name: ok, mcp: {command: [srv]}, allow: [\"read_*\"]}\n",
+            "    - {name: old, mcp: {url: \"http://h/sse\", transport: sse}}\n",
+            "    - {name: leaky, mcp: {command: [srv], env: [{name: T, valueFrom: {secretKeyRef: {name: nope, key: k}}}]}}\n",
+            "    - {name: both, mcp: {command: [srv], url: \"http://h/mcp\"}}\n",
+        ),
+    );
+    catalog.validate(&connectors);
+    let found: Vec<String> = catalog.diagnostics.iter().filter_map(|d| d.field.clone()).collect();
+    assert_eq!(
+        found,
+        [
+            "spec.upstreams[3].mcp",
+            "spec.upstreams[1].mcp.transport",
+            "spec.upstreams[2].mcp.env[0].valueFrom.secretKeyRef"
+        ],
+        "{:?}",
+        catalog.diagnostics
+    );
+}

@@ -1,0 +1,280 @@
+//! Tools imported from the upstream MCP servers of `ToolRegistry` resources, followed in the
+//! background, and runtimes that serve them.
+//!
+//! [`Imports::sync`] starts following each valid upstream of a catalog's registries (keeping
+//! the ones already followed whose settings and Secrets did not change, stopping the others);
+//! [`Imports::changes`] wakes whoever serves them when an upstream's list changed; and
+//! [`Runtime::with_imports`] makes a runtime that also serves the imported tools, as tools of
+//! the registry's namespace with [`Origin::Registry`]. A runtime is never changed in place: a
+//! server swaps in the new one, as it does when manifests are reloaded. Instances are shared,
+//! so the swap keeps connections and pools.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use tokio::sync::watch;
+#[cfg(feature = "mcp")]
+use toolkit_connectors::mcp::import::{Imported, UpstreamImport};
+#[cfg(feature = "mcp")]
+use toolkit_core::manifest::{LoadedTool, Origin};
+use toolkit_core::{Catalog, ToolRef};
+
+use crate::Runtime;
+
+/// The upstreams followed for one server process. Cheap to clone.
+#[derive(Clone)]
+pub struct Imports {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    running: Mutex<BTreeMap<(ToolRef, String), Running>>,
+    changes: watch::Sender<u64>,
+}
+
+/// One followed upstream.
+struct Running {
+    /// What it was started from: a change restarts it.
+    fingerprint: Fingerprint,
+    #[cfg(feature = "mcp")]
+    source: PathBuf,
+    #[cfg(feature = "mcp")]
+    import: UpstreamImport,
+}
+
+/// An upstream's settings and the values of the Secrets it references.
+#[derive(PartialEq)]
+struct Fingerprint {
+    upstream: toolkit_core::model::RegistryUpstream,
+    secrets: Vec<Option<toolkit_core::SecretString>>,
+}
+
+impl Default for Imports {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for Imports {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let running = self.inner.running.lock().unwrap_or_else(PoisonError::into_inner);
+        f.debug_list().entries(running.keys().map(|(r, u)| format!("{r}: {u}"))).finish()
+    }
+}
+
+impl Imports {
+    /// Follows nothing yet.
+    pub fn new() -> Self {
+        Self { inner: Arc::new(Inner { running: Mutex::new(BTreeMap::new()), changes: watch::Sender::new(0) }) }
+    }
+
+    /// Bumped whenever what the upstreams contribute may have changed.
+    pub fn changes(&self) -> watch::Receiver<u64> {
+        self.inner.changes.subscribe()
+    }
+
+    /// The current value of [`changes`](Self::changes): a runtime made by
+    /// [`Runtime::with_imports`] after reading it holds every change up to it.
+    pub fn generation(&self) -> u64 {
+        *self.inner.changes.borrow()
+    }
+
+    /// Follows the valid upstreams of `runtime`'s registries, and only those; returns whether
+    /// any was started or stopped. Needs a tokio runtime. An upstream whose settings are invalid
+    /// is skipped (validation reports why).
+    pub async fn sync(&self, runtime: &Runtime) -> bool {
+        let catalog = runtime.catalog();
+        let desired = desired(catalog, runtime);
+        let mut stopped = Vec::new();
+        let mut changed = false;
+        {
+            let mut running = self.inner.running.lock().unwrap_or_else(PoisonError::into_inner);
+            let keys: Vec<_> = running.keys().cloned().collect();
+            for key in keys {
+                let keep = desired.get(&key).is_some_and(|(fingerprint, _)| running[&key].fingerprint == *fingerprint);
+                if !keep && let Some(old) = running.remove(&key) {
+                    stopped.push(old);
+                    changed = true;
+                }
+            }
+            for (key, (fingerprint, source)) in desired {
+                if running.contains_key(&key) {
+                    continue;
+                }
+                if let Some(r) = self.start(runtime, &key, fingerprint, source) {
+                    running.insert(key, r);
+                    changed = true;
+                }
+            }
+        }
+        #[cfg(feature = "mcp")]
+        for old in stopped {
+            old.import.shutdown().await;
+        }
+        #[cfg(not(feature = "mcp"))]
+        drop(stopped);
+        if changed {
+            self.inner.changes.send_modify(|g| *g += 1);
+        }
+        changed
+    }
+
+    #[cfg(feature = "mcp")]
+    fn start(
+        &self,
+        runtime: &Runtime,
+        key: &(ToolRef, String),
+        fingerprint: Fingerprint,
+        source: PathBuf,
+    ) -> Option<Running> {
+        let (registry, _) = key;
+        let secrets: Arc<dyn toolkit_core::SecretResolver> = runtime.inner.secrets.clone();
+        let config_maps = Arc::new(runtime.catalog().config_maps.clone());
+        match UpstreamImport::start(&registry.namespace, &fingerprint.upstream, secrets, config_maps) {
+            Ok(import) => {
+                let mut updates = import.subscribe();
+                let changes = self.inner.changes.clone();
+                // Ends when the import is dropped (its sender goes with its task).
+                tokio::spawn(async move {
+                    while updates.changed().await.is_ok() {
+                        changes.send_modify(|g| *g += 1);
+                    }
+                });
+                tracing::info!(registry = %registry, upstream = %fingerprint.upstream.name, "following upstream MCP server");
+                Some(Running { fingerprint, source, import })
+            }
+            Err(e) => {
+                tracing::warn!(registry = %registry, "not imported: {e}");
+                None
+            }
+        }
+    }
+
+    #[cfg(not(feature = "mcp"))]
+    fn start(&self, _: &Runtime, key: &(ToolRef, String), _: Fingerprint, _: PathBuf) -> Option<Running> {
+        tracing::warn!(registry = %key.0, upstream = %key.1, "not imported: this build has no `mcp` feature");
+        None
+    }
+
+    /// Waits until every upstream's first attempt is over (or `timeout` has passed), so that a
+    /// server's first tool list holds what can be imported.
+    pub async fn settled(&self, timeout: Duration) {
+        let mut changes = self.changes();
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            changes.borrow_and_update();
+            if self.current().iter().all(|(_, _, settled, _)| *settled) {
+                return;
+            }
+            tokio::select! {
+                changed = changes.changed() => if changed.is_err() { return },
+                () = tokio::time::sleep_until(deadline) => return,
+            }
+        }
+    }
+
+    /// Stops following every upstream and closes their connections.
+    pub async fn shutdown(&self) {
+        let all: Vec<Running> = std::mem::take(&mut *self.inner.running.lock().unwrap_or_else(PoisonError::into_inner))
+            .into_values()
+            .collect();
+        #[cfg(feature = "mcp")]
+        for r in &all {
+            r.import.shutdown().await;
+        }
+        drop(all);
+    }
+
+    /// For each upstream: its registry, the registry's file, whether its first attempt is
+    /// over, and the tools it contributes.
+    #[cfg(feature = "mcp")]
+    fn current(&self) -> Vec<(ToolRef, PathBuf, bool, Arc<Imported>)> {
+        let running = self.inner.running.lock().unwrap_or_else(PoisonError::into_inner);
+        running
+            .iter()
+            .map(|((registry, _), r)| {
+                let imported = r.import.current();
+                (registry.clone(), r.source.clone(), imported.settled, imported)
+            })
+            .collect()
+    }
+
+    #[cfg(not(feature = "mcp"))]
+    fn current(&self) -> Vec<(ToolRef, PathBuf, bool, ())> {
+        Vec::new()
+    }
+}
+
+/// The valid upstreams of `catalog`'s registries, keyed by registry and upstream name.
+fn desired(catalog: &Catalog, runtime: &Runtime) -> BTreeMap<(ToolRef, String), (Fingerprint, PathBuf)> {
+    let mut out = BTreeMap::new();
+    for (reference, (registry, file)) in &catalog.registries {
+        let problems = catalog.registry_problems(reference, &registry.spec, runtime.connectors());
+        for (i, upstream) in registry.spec.upstreams.iter().enumerate() {
+            let at = format!("spec.upstreams[{i}]");
+            if problems.iter().any(|p| p.path.starts_with(&at)) {
+                continue;
+            }
+            let secrets = toolkit_core::manifest::secret_refs(&upstream.tool_spec("*"))
+                .iter()
+                .map(|(_, sel)| catalog.secrets.get(&reference.namespace, sel).ok())
+                .collect();
+            let fingerprint = Fingerprint { upstream: upstream.clone(), secrets };
+            out.insert((reference.clone(), upstream.name.clone()), (fingerprint, file.clone()));
+        }
+    }
+    out
+}
+
+impl Runtime {
+    /// This runtime plus the tools `imports` contributes now, each as a tool of its registry's
+    /// namespace. A declared tool of the same name wins (the imported one is logged and left
+    /// out); an upstream input schema that does not compile is replaced by a permissive one.
+    pub fn with_imports(&self, imports: &Imports) -> Runtime {
+        #[cfg(feature = "mcp")]
+        {
+            let groups = imports.current();
+            if groups.iter().all(|(_, _, _, imported)| imported.tools.is_empty()) {
+                return self.clone();
+            }
+            let mut inner = (*self.inner).clone();
+            for (registry, source, _, imported) in groups {
+                for t in &imported.tools {
+                    let reference = ToolRef::new(&registry.namespace, &t.name);
+                    if inner.catalog.tools.contains_key(&reference) {
+                        tracing::warn!(tool = %reference, registry = %registry, "not imported: a tool of that name exists");
+                        continue;
+                    }
+                    let prepared =
+                        match crate::PreparedTool::with_instance(reference.clone(), t.tool.clone(), t.instance.clone())
+                        {
+                            Ok(p) => p,
+                            Err(e) => {
+                                tracing::warn!(tool = %reference, "not imported: {e}");
+                                continue;
+                            }
+                        };
+                    inner.catalog.tools.insert(
+                        reference.clone(),
+                        LoadedTool {
+                            reference: reference.clone(),
+                            tool: Some(t.tool.clone()),
+                            source: source.clone(),
+                            origin: Origin::Registry(registry.to_string()),
+                            problems: Vec::new(),
+                        },
+                    );
+                    inner.prepared.insert(reference, Arc::new(prepared));
+                }
+            }
+            Runtime { inner: Arc::new(inner) }
+        }
+        #[cfg(not(feature = "mcp"))]
+        {
+            let _ = imports;
+            self.clone()
+        }
+    }
+}
