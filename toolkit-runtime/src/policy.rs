@@ -22,8 +22,9 @@ pub trait CallPolicy: Send + Sync {
     async fn check(&self, tool: &PreparedTool, caller: &str, arguments: &Map<String, Value>) -> Result<Decision>;
 }
 
-/// Refuses anything but a single read on SQL tools with `readOnly: true`. The engine also runs
-/// such statements read-only, so this is the first of two layers.
+/// Refuses anything but a single read on SQL tools with `readOnly: true`, parsed in the
+/// dialect of the tool's engine. The engine also runs such statements read-only, so this is
+/// the first of two layers.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ReadOnlySqlPolicy;
 
@@ -31,7 +32,7 @@ pub struct ReadOnlySqlPolicy;
 impl CallPolicy for ReadOnlySqlPolicy {
     async fn check(&self, tool: &PreparedTool, _caller: &str, arguments: &Map<String, Value>) -> Result<Decision> {
         let spec = tool.spec();
-        let Some(dialect) = crate::sql_dialect(spec.type_).filter(|_| spec.read_only) else {
+        let Some(dialect) = toolkit_policy::SqlDialect::for_tool_type(spec.type_).filter(|_| spec.read_only) else {
             return Ok(Decision::Allow);
         };
         let Some(query) = arguments.get("query").and_then(Value::as_str) else {
