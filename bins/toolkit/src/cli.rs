@@ -63,6 +63,9 @@ pub enum Command {
     Tool(ToolCommand),
     /// Read the audit log.
     Audit(AuditArgs),
+    /// Classify commands and SQL, and see what approval settings make of them.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
 }
 
 /// `toolkit tool ...`.
@@ -162,4 +165,38 @@ pub struct AuditArgs {
     /// At most this many records, newest first.
     #[arg(long, default_value_t = 50)]
     pub limit: u32,
+}
+
+/// `toolkit policy ...`.
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Classify a command or SQL statement (read, write, unknown, interactive, dangerous) and
+    /// decide allow, require approval or block; exit code 5 when it would be blocked.
+    Check(PolicyCheckArgs),
+}
+
+/// `toolkit policy check`.
+#[derive(Debug, Args)]
+pub struct PolicyCheckArgs {
+    /// Check it as a call of this tool (NAME or NAMESPACE/NAME): its type picks the kind, its
+    /// approval settings and its namespace's ApprovalPolicy apply.
+    #[arg(long)]
+    pub tool: Option<String>,
+    /// What the text is (default: from --tool, else shell).
+    #[arg(long, value_enum)]
+    pub kind: Option<PolicyKind>,
+    /// The command or statement, after `--` (quote it as one argument to keep its quoting).
+    #[arg(last = true, required = true)]
+    pub command: Vec<String>,
+}
+
+/// Kinds of text `policy check` classifies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PolicyKind {
+    /// A shell command line.
+    Shell,
+    /// kubectl's arguments, or a command line starting with `kubectl`.
+    Kubectl,
+    /// SQL (the tool's dialect, else PostgreSQL).
+    Sql,
 }

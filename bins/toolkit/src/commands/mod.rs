@@ -2,6 +2,7 @@
 
 mod audit;
 mod import;
+mod policy;
 mod schema;
 mod tool;
 mod validate;
@@ -18,6 +19,7 @@ pub async fn dispatch(cli: Cli) -> Result<u8> {
         Command::Import { files } => import::run(files),
         Command::Tool(cmd) => tool::run(&cli, cmd).await,
         Command::Audit(args) => audit::run(&cli, args).await,
+        Command::Policy(cmd) => policy::run(&cli, cmd),
     }
 }
 
