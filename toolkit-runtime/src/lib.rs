@@ -10,6 +10,7 @@
 mod caller;
 mod imports;
 mod limits;
+mod permissions;
 mod pipeline;
 mod policy;
 mod prepared;
@@ -33,6 +34,7 @@ pub use imports::Imports;
 pub use limits::{MemoryRateLimiter, RETRY_AFTER_MS, RateLimiter, ToolLimiter, retry_after};
 #[cfg(feature = "rate-limit-redis")]
 pub use limits::{RedisLimitOptions, RedisRateLimiter};
+pub use permissions::PermissionsReport;
 pub use pipeline::CallOutcome;
 pub use policy::{CallPolicy, Decision, ReadOnlySqlPolicy};
 pub use prepared::PreparedTool;

@@ -113,6 +113,14 @@ pub enum ToolCommand {
         #[arg(long)]
         all: bool,
     },
+    /// Show the engine grants planned from spec.permissions and what is granted now.
+    Permissions {
+        /// NAME or NAMESPACE/NAME.
+        name: String,
+        /// Apply the plan (only with `spec.permissions.mode: enforce`).
+        #[arg(long)]
+        apply: bool,
+    },
     /// End the sessions of a tool, or one session by id.
     Pause {
         /// NAME, NAMESPACE/NAME, or a session id.

@@ -2,6 +2,7 @@
 
 mod audit;
 mod import;
+mod permissions;
 mod policy;
 mod schema;
 mod tool;

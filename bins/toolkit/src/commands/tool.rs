@@ -22,6 +22,7 @@ pub async fn run(cli: &Cli, cmd: &ToolCommand) -> Result<u8> {
         ToolCommand::Connect(args) => connect(&rt, args).await,
         ToolCommand::Status { all } => status(cli, &rt, *all).await,
         ToolCommand::Pause { target } => pause(&rt, target).await,
+        ToolCommand::Permissions { name, apply } => super::permissions::run(cli, &rt, name, *apply).await,
     };
     rt.shutdown().await;
     code

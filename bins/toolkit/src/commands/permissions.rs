@@ -1,0 +1,34 @@
+//! `toolkit tool permissions`: a tool's engine-native grants as planned from the manifest, next
+//! to what the engine says is granted now; `--apply` runs the plan in `enforce` mode.
+
+use toolkit_core::Result;
+use toolkit_runtime::{Caller, Runtime};
+
+use crate::cli::Cli;
+use crate::output;
+
+pub async fn run(cli: &Cli, rt: &Runtime, name: &str, apply: bool) -> Result<u8> {
+    let reference = super::tool_ref(name)?;
+    let report = rt.permissions(&Caller::local(), &reference, apply).await?;
+    if output::structured(cli.output, &report)? {
+        return Ok(0);
+    }
+    let mode = serde_json::to_value(report.mode).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+    println!("tool:      {}", report.tool);
+    println!("principal: {}", report.plan.principal);
+    println!("mode:      {mode}{}", if report.applied { " (applied)" } else { "" });
+    let mut t = output::table(&["PLANNED"]);
+    for s in &report.plan.statements {
+        t.add_row(vec![s.clone()]);
+    }
+    println!("{t}");
+    let mut t = output::table(&["GRANTED NOW"]);
+    for s in &report.plan.current {
+        t.add_row(vec![s.clone()]);
+    }
+    if report.plan.current.is_empty() {
+        t.add_row(vec!["(nothing)".to_owned()]);
+    }
+    println!("{t}");
+    Ok(0)
+}
