@@ -14,7 +14,7 @@ use toolkit_core::ConnectorRegistry;
 pub use toolkit_connector_http as http;
 #[cfg(any(feature = "mcp", feature = "agent"))]
 pub use toolkit_connector_mcp as mcp;
-#[cfg(feature = "postgres")]
+#[cfg(any(feature = "postgres", feature = "cockroachdb", feature = "redshift"))]
 pub use toolkit_connector_postgres as postgres;
 #[cfg(feature = "redis")]
 pub use toolkit_connector_redis as redis;
@@ -29,6 +29,10 @@ pub fn registry() -> ConnectorRegistry {
     registry.register(BuiltinConnector);
     #[cfg(feature = "postgres")]
     toolkit_connector_postgres::register(&mut registry);
+    #[cfg(feature = "cockroachdb")]
+    toolkit_connector_postgres::register_cockroachdb(&mut registry);
+    #[cfg(feature = "redshift")]
+    toolkit_connector_postgres::register_redshift(&mut registry);
     #[cfg(feature = "redis")]
     toolkit_connector_redis::register(&mut registry);
     #[cfg(feature = "http")]

@@ -10,10 +10,9 @@ use toolkit_core::ToolSpec;
 use toolkit_core::model::{ConnectionConfig, SecretKeySelector, SslMode};
 use toolkit_core::validate::FieldError;
 
+use crate::flavor::PostgresFlavor;
 use crate::permissions;
 
-/// The port used when `port` is not set.
-pub const DEFAULT_PORT: u16 = 5432;
 /// The pool size used when `maxConnections` is not set.
 pub const DEFAULT_MAX_CONNECTIONS: u32 = 5;
 /// The largest pool a tool may ask for.
@@ -55,7 +54,7 @@ pub struct PgConfig {
     pub username: Username,
     /// The database.
     pub database: String,
-    /// TLS mode; `prefer` (as libpq) when not set.
+    /// TLS mode; `prefer` (as libpq) when not set, `require` for redshift.
     pub ssl_mode: SslMode,
     /// CA certificate file for `verify-ca` and `verify-full`.
     pub ca_file: Option<PathBuf>,
@@ -74,8 +73,9 @@ impl PgConfig {
         if !errs.is_empty() {
             return Err(errs);
         }
+        let flavor = PostgresFlavor::from_tool_type(spec.type_);
         // `validate` guarantees the required fields below.
-        let missing = || vec![FieldError::new("spec.config", "is required for type postgres")];
+        let missing = || vec![FieldError::new("spec.config", format!("is required for type {}", flavor.name()))];
         let c = spec.config.as_ref().ok_or_else(missing)?;
         let username = match (&c.username, &c.username_ref) {
             (Some(u), None) => Username::Literal(u.clone()),
@@ -84,10 +84,10 @@ impl PgConfig {
         };
         Ok(Self {
             hostname: c.hostname.clone().ok_or_else(missing)?,
-            port: c.port.unwrap_or(DEFAULT_PORT),
+            port: c.port.unwrap_or_else(|| flavor.default_port()),
             username,
             database: c.database_name.clone().ok_or_else(missing)?,
-            ssl_mode: c.ssl_mode.unwrap_or(SslMode::Prefer),
+            ssl_mode: c.ssl_mode.unwrap_or_else(|| flavor.default_ssl_mode()),
             ca_file: c.ca_file.as_ref().map(PathBuf::from),
             credentials: c.credentials_ref.clone(),
             max_connections: c.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS),
@@ -113,12 +113,13 @@ impl PgConfig {
 /// Checks the postgres-specific parts of a spec: `spec.config` and `spec.permissions.rules`.
 pub fn validate(spec: &ToolSpec) -> Vec<FieldError> {
     let mut errs = Vec::new();
+    let engine = PostgresFlavor::from_tool_type(spec.type_).name();
     match &spec.config {
         None => errs.push(FieldError::new(
             "spec.config",
-            "is required for type postgres (at least `hostname`, `username` and `databaseName`)",
+            format!("is required for type {engine} (at least `hostname`, `username` and `databaseName`)"),
         )),
-        Some(c) => validate_config(c, &mut errs),
+        Some(c) => validate_config(c, engine, &mut errs),
     }
     if let Some(p) = &spec.permissions {
         errs.extend(permissions::validate_rules(&p.rules));
@@ -126,11 +127,11 @@ pub fn validate(spec: &ToolSpec) -> Vec<FieldError> {
     errs
 }
 
-fn validate_config(c: &ConnectionConfig, errs: &mut Vec<FieldError>) {
+fn validate_config(c: &ConnectionConfig, engine: &str, errs: &mut Vec<FieldError>) {
     for key in unused_keys(c) {
         errs.push(FieldError::new(
             format!("spec.config.{key}"),
-            format!("is not a postgres setting; postgres reads {}", KEYS.join(", ")),
+            format!("is not a {engine} setting; {engine} reads {}", KEYS.join(", ")),
         ));
     }
     match c.hostname.as_deref() {
@@ -235,6 +236,19 @@ mod tests {
         assert_eq!(c.max_connections, 5);
         assert_eq!(c.connect_timeout, Duration::from_secs(10));
         assert_eq!(c.address(), "db:5432");
+    }
+
+    #[test]
+    fn flavors_have_their_defaults() {
+        let mut s = spec(serde_json::json!({"hostname": "db", "username": "app", "databaseName": "dev"}));
+        s.type_ = ToolType::Redshift;
+        let c = PgConfig::from_spec(&s).expect("valid");
+        assert_eq!((c.port, c.ssl_mode), (5439, SslMode::Require));
+        s.type_ = ToolType::Cockroachdb;
+        let c = PgConfig::from_spec(&s).expect("valid");
+        assert_eq!((c.port, c.ssl_mode), (26257, SslMode::Prefer));
+        s.config.as_mut().expect("config").uri = Some("x".into());
+        assert!(validate(&s)[0].message.contains("not a cockroachdb setting"));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 mod config;
 mod connect;
+mod flavor;
 mod invoke;
 mod permissions;
 mod probe;
@@ -24,6 +25,7 @@ use toolkit_core::validate::FieldError;
 use toolkit_core::{ConnectorRegistry, Error, Result, SecretResolver, ToolSpec, ToolType};
 
 pub use config::{PgConfig, Username};
+pub use flavor::PostgresFlavor;
 
 use connect::{Credentials, Phase, classify, with_tool};
 
@@ -32,16 +34,37 @@ pub const TOOL_TYPE: ToolType = ToolType::Postgres;
 
 /// Adds the postgres connector to `registry`.
 pub fn register(registry: &mut ConnectorRegistry) {
-    registry.register(PostgresConnector);
+    registry.register(PostgresConnector::new(PostgresFlavor::Postgres));
 }
 
-/// The `postgres` connector.
+/// Adds the cockroachdb connector (postgres wire protocol) to `registry`.
+#[cfg(feature = "cockroachdb")]
+pub fn register_cockroachdb(registry: &mut ConnectorRegistry) {
+    registry.register(PostgresConnector::new(PostgresFlavor::Cockroachdb));
+}
+
+/// Adds the redshift connector (postgres wire protocol) to `registry`.
+#[cfg(feature = "redshift")]
+pub fn register_redshift(registry: &mut ConnectorRegistry) {
+    registry.register(PostgresConnector::new(PostgresFlavor::Redshift));
+}
+
+/// The connector of one engine speaking the postgres wire protocol (`postgres` by default).
 #[derive(Debug, Clone, Copy, Default)]
-pub struct PostgresConnector;
+pub struct PostgresConnector {
+    flavor: PostgresFlavor,
+}
+
+impl PostgresConnector {
+    /// The connector serving `flavor`'s tool type.
+    pub fn new(flavor: PostgresFlavor) -> Self {
+        Self { flavor }
+    }
+}
 
 impl Connector for PostgresConnector {
     fn tool_type(&self) -> ToolType {
-        TOOL_TYPE
+        self.flavor.tool_type()
     }
 
     fn capabilities(&self) -> Capabilities {
@@ -68,8 +91,10 @@ impl Connector for PostgresConnector {
     }
 }
 
-/// One postgres tool: its settings and a connection pool opened on first use.
+/// One postgres (or cockroachdb, redshift) tool: its settings and a connection pool opened on
+/// first use.
 pub struct PostgresTool {
+    flavor: PostgresFlavor,
     config: PgConfig,
     namespace: String,
     qualified_name: String,
@@ -89,6 +114,7 @@ impl fmt::Debug for PostgresTool {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PostgresTool")
             .field("tool", &self.qualified_name)
+            .field("engine", &self.flavor.name())
             .field("address", &self.config.address())
             .field("database", &self.config.database)
             .field("read_only", &self.read_only)
@@ -102,11 +128,15 @@ impl PostgresTool {
     pub fn new(ctx: BuildContext) -> Result<Self> {
         let qualified_name = ctx.qualified_name();
         let spec = ctx.spec();
+        let flavor = PostgresFlavor::from_tool_type(spec.type_);
         let config = PgConfig::from_spec(spec).map_err(|errs| {
             let text: Vec<String> = errs.iter().map(ToString::to_string).collect();
-            Error::config("build postgres tool").with_context("tool", &qualified_name).with_source(text.join("; "))
+            Error::config(format!("build {} tool", flavor.name()))
+                .with_context("tool", &qualified_name)
+                .with_source(text.join("; "))
         })?;
         Ok(Self {
+            flavor,
             config,
             read_only: spec.read_only,
             permissions: spec.permissions.clone(),
@@ -146,9 +176,9 @@ impl PostgresTool {
         Ok(Credentials { username, password })
     }
 
-    /// "connect to postgres at HOST:PORT as user `USER`".
+    /// "connect to ENGINE at HOST:PORT as user `USER`".
     fn connect_message(&self, username: &str) -> String {
-        format!("connect to postgres at {} as user `{username}`", self.config.address())
+        format!("connect to {} at {} as user `{username}`", self.flavor.name(), self.config.address())
     }
 
     fn connect_phase(&self) -> Phase {

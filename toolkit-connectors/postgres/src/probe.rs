@@ -9,8 +9,8 @@ use sqlx::{Connection, Executor, Row};
 use toolkit_core::connector::{Probe, ProbeReport};
 use toolkit_core::{Error, ErrorKind, Result};
 
-use crate::PostgresTool;
 use crate::connect::{self, Phase, classify, with_tool};
+use crate::{PostgresFlavor, PostgresTool};
 
 impl PostgresTool {
     /// Opens one connection outside the pool, with credentials resolved now.
@@ -43,14 +43,16 @@ impl Probe for PostgresTool {
             .fetch_one("select version(), coalesce((select ssl from pg_stat_ssl where pid = pg_backend_pid()), false)")
             .await
             .map_err(|e| {
-                classify(e, Phase::Query, "ask postgres for its version").with_context("tool", self.qualified_name())
+                classify(e, Phase::Query, format!("ask {} for its version", self.flavor.name()))
+                    .with_context("tool", self.qualified_name())
             })?;
         let version: String = row.try_get(0).unwrap_or_default();
         let tls: bool = row.try_get(1).unwrap_or_default();
         // The answer is in; a failure to say goodbye changes nothing about it.
         let _ = conn.close().await;
         let mut details = BTreeMap::new();
-        details.insert("engine".to_owned(), "postgres".to_owned());
+        // The engine as the server names itself: a postgres-wire stand-in reports what it is.
+        details.insert("engine".to_owned(), PostgresFlavor::engine_of_version(&version).to_owned());
         details.insert("tls".to_owned(), tls.to_string());
         Ok(ProbeReport { server_version: Some(version), details })
     }
