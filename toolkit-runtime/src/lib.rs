@@ -4,9 +4,11 @@
 //! Preparing a tool compiles its input schema, takes its rate-limit buckets from the
 //! [`RateLimiter`] and asks its connector for an instance (pools connect lazily). A call then
 //! runs: find the tool (within the caller's [`Scope`]), check it is enabled, validate the
-//! arguments, rate-limit, ask the policy, invoke with the tool's timeout, cap the output, redact
-//! every secret value, count, and write the audit record before replying.
+//! arguments, rate-limit, ask the policy, classify the call and wait for approval where needed
+//! (see `approval`), invoke with the tool's timeout, cap the output, redact every secret value,
+//! count, and write the audit record before replying.
 
+mod approval;
 mod caller;
 mod imports;
 mod limits;
@@ -29,6 +31,7 @@ use toolkit_core::secret::SecretStore;
 use toolkit_core::{Catalog, ConnectorRegistry, Error, Result, ToolRef, ToolType};
 use toolkit_state::StateStore;
 
+pub use approval::DEFAULT_APPROVAL_TIMEOUT;
 pub use caller::{Caller, Scope};
 pub use imports::Imports;
 pub use limits::{MemoryRateLimiter, RETRY_AFTER_MS, RateLimiter, ToolLimiter, retry_after};

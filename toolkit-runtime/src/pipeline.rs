@@ -152,6 +152,10 @@ impl Runtime {
                 )));
             }
         }
+        let secrets = self.secret_values();
+        self.approval_step(tool, caller, args, audit_arguments(arguments.clone(), &secrets), decision)
+            .await
+            .map_err(ctx)?;
         let invoker = tool.instance().invoker().ok_or_else(|| {
             ctx(Error::unsupported(format!("call a `{}` tool: this type has no invoke", tool.spec().type_)))
         })?;

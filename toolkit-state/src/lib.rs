@@ -1,5 +1,5 @@
-//! Local state: tool status and counters, probe history, audit records and sessions, in one
-//! SQLite database under the state directory.
+//! Local state: tool status and counters, probe history, audit records, sessions and pending
+//! approvals, in one SQLite database under the state directory.
 //!
 //! Several CLI processes and a gateway may use the same directory at once: the database runs in
 //! WAL mode with a busy timeout, counters are updated with single atomic statements, and audit
@@ -8,6 +8,7 @@
 //! way and writes them in the next transaction, so many calls cost one `fsync`. Nothing
 //! here ever holds a secret value: callers hand over arguments and errors already redacted.
 
+mod approvals;
 mod audit;
 mod sessions;
 mod status;
@@ -20,6 +21,7 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use toolkit_core::{Error, ErrorKind, Result};
 
+pub use approvals::{ApprovalRecord, ApprovalState, NewApproval};
 pub use audit::{AuditFilter, AuditRecord, Outcome};
 pub use sessions::{SessionRecord, SessionState};
 
@@ -76,6 +78,22 @@ CREATE TABLE IF NOT EXISTS sessions (
     end_reason TEXT
 );
 CREATE INDEX IF NOT EXISTS sessions_state ON sessions (state);
+CREATE TABLE IF NOT EXISTS approvals (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    time TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    namespace TEXT NOT NULL,
+    name TEXT NOT NULL,
+    caller TEXT NOT NULL,
+    arguments TEXT NOT NULL,
+    class TEXT NOT NULL,
+    reasons TEXT NOT NULL,
+    state TEXT NOT NULL,
+    decided_by TEXT,
+    decided_at TEXT,
+    reason TEXT
+);
+CREATE INDEX IF NOT EXISTS approvals_state ON approvals (state, id);
 "#;
 
 /// The file name of the database inside the state directory.

@@ -66,6 +66,33 @@ pub enum Command {
     /// Classify commands and SQL, and see what approval settings make of them.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// List calls waiting for approval, and approve or reject them.
+    #[command(subcommand)]
+    Approvals(ApprovalsCommand),
+}
+
+/// `toolkit approvals ...`.
+#[derive(Debug, Subcommand)]
+pub enum ApprovalsCommand {
+    /// Calls waiting for a decision (with --all, every request and how it ended).
+    List {
+        /// Include decided and expired requests.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Let a waiting call run (as local:USER; not your own call).
+    Approve {
+        /// The request id from `approvals list`.
+        id: i64,
+    },
+    /// Refuse a waiting call; the caller gets the reason.
+    Reject {
+        /// The request id from `approvals list`.
+        id: i64,
+        /// Why, told to the caller and kept in the audit log.
+        #[arg(long)]
+        reason: Option<String>,
+    },
 }
 
 /// `toolkit tool ...`.

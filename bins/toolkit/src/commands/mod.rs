@@ -1,5 +1,6 @@
 //! Command implementations.
 
+mod approvals;
 mod audit;
 mod import;
 mod permissions;
@@ -21,6 +22,7 @@ pub async fn dispatch(cli: Cli) -> Result<u8> {
         Command::Tool(cmd) => tool::run(&cli, cmd).await,
         Command::Audit(args) => audit::run(&cli, args).await,
         Command::Policy(cmd) => policy::run(&cli, cmd),
+        Command::Approvals(cmd) => approvals::run(&cli, cmd).await,
     }
 }
 

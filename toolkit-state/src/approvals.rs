@@ -1,0 +1,274 @@
+//! Pending approvals: calls that wait for a person. The calling process records a request and
+//! polls it; anyone with the state directory (`toolkit approvals approve ID`, another process)
+//! decides it. A decision is one conditional `UPDATE`, so a request is decided at most once,
+//! never by its own caller and never after it expired.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+use toolkit_core::{Error, ErrorKind, Result, ToolRef};
+
+use crate::{StateStore, db_error, now, parse_time};
+
+/// Where a request stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ApprovalState {
+    /// Waiting for a decision.
+    Pending,
+    /// Approved: the call runs.
+    Approved,
+    /// Rejected: the call is refused.
+    Rejected,
+    /// Nobody decided in time.
+    Expired,
+}
+
+impl ApprovalState {
+    fn as_str(self) -> &'static str {
+        match self {
+            ApprovalState::Pending => "pending",
+            ApprovalState::Approved => "approved",
+            ApprovalState::Rejected => "rejected",
+            ApprovalState::Expired => "expired",
+        }
+    }
+
+    fn parse(s: &str) -> Self {
+        match s {
+            "approved" => ApprovalState::Approved,
+            "rejected" => ApprovalState::Rejected,
+            "expired" => ApprovalState::Expired,
+            _ => ApprovalState::Pending,
+        }
+    }
+}
+
+/// A call waiting for (or past) a decision. Arguments are stored redacted by the caller.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApprovalRecord {
+    /// Assigned when recorded.
+    pub id: i64,
+    /// When the call asked.
+    pub time: DateTime<Utc>,
+    /// When the request lapses.
+    pub expires_at: DateTime<Utc>,
+    /// The tool.
+    pub tool: ToolRef,
+    /// Who called.
+    pub caller: String,
+    /// The call's arguments, redacted.
+    pub arguments: serde_json::Value,
+    /// The call's class (`read`, `write`, `unknown`, `dangerous`).
+    pub class: String,
+    /// Why it needs approval.
+    pub reasons: Vec<String>,
+    /// Where it stands.
+    pub state: ApprovalState,
+    /// Who decided.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decided_by: Option<String>,
+    /// When.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decided_at: Option<DateTime<Utc>>,
+    /// The decider's reason.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// A new request.
+#[derive(Clone, Debug)]
+pub struct NewApproval<'a> {
+    /// The tool.
+    pub tool: &'a ToolRef,
+    /// Who calls.
+    pub caller: &'a str,
+    /// The arguments, already redacted.
+    pub arguments: &'a serde_json::Value,
+    /// The call's class.
+    pub class: &'a str,
+    /// Why it needs approval.
+    pub reasons: &'a [String],
+    /// When the request lapses.
+    pub expires_at: DateTime<Utc>,
+}
+
+const COLUMNS: &str =
+    "id, time, expires_at, namespace, name, caller, arguments, class, reasons, state, decided_by, decided_at, reason";
+
+impl StateStore {
+    /// Records a pending request; returns its id.
+    pub async fn request_approval(&self, new: &NewApproval<'_>) -> Result<i64> {
+        let row = sqlx::query(
+            "INSERT INTO approvals (time, expires_at, namespace, name, caller, arguments, class, reasons, state)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending') RETURNING id",
+        )
+        .bind(now())
+        .bind(new.expires_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+        .bind(&new.tool.namespace)
+        .bind(&new.tool.name)
+        .bind(new.caller)
+        .bind(new.arguments.to_string())
+        .bind(new.class)
+        .bind(serde_json::Value::from(new.reasons.to_vec()).to_string())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| db_error(e, "record approval request"))?;
+        Ok(row.get(0))
+    }
+
+    /// One request.
+    pub async fn approval(&self, id: i64) -> Result<Option<ApprovalRecord>> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM approvals WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| db_error(e, "read approval request"))?;
+        Ok(row.as_ref().map(record))
+    }
+
+    /// Pending requests that have not lapsed, oldest first; with `all`, every request, newest
+    /// first.
+    pub async fn approvals(&self, all: bool) -> Result<Vec<ApprovalRecord>> {
+        let query = if all {
+            format!("SELECT {COLUMNS} FROM approvals WHERE ? <> '' ORDER BY id DESC LIMIT 500")
+        } else {
+            format!("SELECT {COLUMNS} FROM approvals WHERE state = 'pending' AND expires_at > ? ORDER BY id")
+        };
+        let rows = sqlx::query(&query)
+            .bind(now())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| db_error(e, "read approval requests"))?;
+        Ok(rows.iter().map(record).collect())
+    }
+
+    /// Approves or rejects a pending request as `by`. Refused when the request is unknown,
+    /// decided or lapsed, or when `by` is the caller who asked.
+    pub async fn decide_approval(
+        &self,
+        id: i64,
+        approve: bool,
+        by: &str,
+        reason: Option<&str>,
+    ) -> Result<ApprovalRecord> {
+        let state = if approve { ApprovalState::Approved } else { ApprovalState::Rejected };
+        let t = now();
+        let done = sqlx::query(
+            "UPDATE approvals SET state = ?, decided_by = ?, decided_at = ?, reason = ?
+             WHERE id = ? AND state = 'pending' AND expires_at > ? AND caller <> ?",
+        )
+        .bind(state.as_str())
+        .bind(by)
+        .bind(&t)
+        .bind(reason)
+        .bind(id)
+        .bind(&t)
+        .bind(by)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| db_error(e, "record approval decision"))?
+        .rows_affected();
+        let current = self
+            .approval(id)
+            .await?
+            .ok_or_else(|| Error::not_found(format!("decide approval request {id}: there is no such request")))?;
+        if done == 1 {
+            return Ok(current);
+        }
+        Err(if current.caller == by {
+            Error::new(ErrorKind::Denied, format!("decide approval request {id}: a caller cannot decide its own call"))
+        } else if current.state != ApprovalState::Pending {
+            Error::invalid_input(format!("decide approval request {id}: it is {} already", current.state.as_str()))
+        } else {
+            Error::invalid_input(format!("decide approval request {id}: it expired"))
+        })
+    }
+
+    /// Marks a pending request expired; returns the request as it stands afterwards (a decision
+    /// that came first wins).
+    pub async fn expire_approval(&self, id: i64) -> Result<ApprovalRecord> {
+        sqlx::query("UPDATE approvals SET state = 'expired', decided_at = ? WHERE id = ? AND state = 'pending'")
+            .bind(now())
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| db_error(e, "expire approval request"))?;
+        self.approval(id)
+            .await?
+            .ok_or_else(|| Error::not_found(format!("expire approval request {id}: there is no such request")))
+    }
+}
+
+fn record(row: &SqliteRow) -> ApprovalRecord {
+    let text = |i: usize| row.get::<Option<String>, _>(i);
+    ApprovalRecord {
+        id: row.get(0),
+        time: parse_time(&row.get::<String, _>(1)),
+        expires_at: parse_time(&row.get::<String, _>(2)),
+        tool: ToolRef::new(row.get::<String, _>(3), row.get::<String, _>(4)),
+        caller: row.get(5),
+        arguments: serde_json::from_str(&row.get::<String, _>(6)).unwrap_or_default(),
+        class: row.get(7),
+        reasons: serde_json::from_str(&row.get::<String, _>(8)).unwrap_or_default(),
+        state: ApprovalState::parse(&row.get::<String, _>(9)),
+        decided_by: text(10),
+        decided_at: text(11).map(|t| parse_time(&t)),
+        reason: text(12),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn decided_once_never_by_the_caller_never_after_expiry() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = StateStore::open(dir.path()).await.unwrap();
+        let b = StateStore::open(dir.path()).await.unwrap();
+        let tool = ToolRef::new("default", "k");
+        let args = serde_json::json!({"command": "delete pod x"});
+        let reasons = vec!["write: `delete pod x`".to_owned()];
+        let new = |expires_at| NewApproval {
+            tool: &tool,
+            caller: "mcp:agent",
+            arguments: &args,
+            class: "write",
+            reasons: &reasons,
+            expires_at,
+        };
+        let later = Utc::now() + chrono::Duration::minutes(5);
+        let id = a.request_approval(&new(later)).await.unwrap();
+        let pending = b.approvals(false).await.unwrap();
+        assert_eq!(pending.len(), 1);
+        assert_eq!(
+            (pending[0].id, pending[0].state, pending[0].reasons.clone()),
+            (id, ApprovalState::Pending, reasons.clone())
+        );
+
+        let own = b.decide_approval(id, true, "mcp:agent", None).await.unwrap_err();
+        assert_eq!(own.kind(), ErrorKind::Denied);
+        let done = b.decide_approval(id, false, "local:alice", Some("not now")).await.unwrap();
+        assert_eq!(
+            (done.state, done.decided_by.as_deref(), done.reason.as_deref()),
+            (ApprovalState::Rejected, Some("local:alice"), Some("not now"))
+        );
+        assert_eq!(b.decide_approval(id, true, "local:bob", None).await.unwrap_err().kind(), ErrorKind::InvalidInput);
+        // Expiring after a decision keeps the decision.
+        assert_eq!(a.expire_approval(id).await.unwrap().state, ApprovalState::Rejected);
+        assert!(b.approvals(false).await.unwrap().is_empty());
+
+        let lapsed = a.request_approval(&new(Utc::now() - chrono::Duration::seconds(1))).await.unwrap();
+        assert!(b.approvals(false).await.unwrap().is_empty());
+        assert_eq!(
+            b.decide_approval(lapsed, true, "local:alice", None).await.unwrap_err().kind(),
+            ErrorKind::InvalidInput
+        );
+        assert_eq!(a.expire_approval(lapsed).await.unwrap().state, ApprovalState::Expired);
+        assert_eq!(b.approvals(true).await.unwrap().len(), 2);
+        assert_eq!(b.decide_approval(999, true, "local:alice", None).await.unwrap_err().kind(), ErrorKind::NotFound);
+    }
+}
