@@ -10,7 +10,7 @@
 //!   layer of two: SQL tools with `readOnly: true` also run inside a read-only transaction or
 //!   connection at the engine, so a statement the parser misjudges still cannot write.
 //! - [`BlockedPatterns`] matches k13d-style blocked patterns against the parsed commands.
-//! - [`decide`] turns a verdict, approval settings and a tool's approval mode into allow,
+//! - [`decide()`] turns a verdict, approval settings and a tool's approval mode into allow,
 //!   require approval or block.
 //!
 //! Everything here is pure: no I/O, and no input makes it panic.

@@ -5,7 +5,7 @@
 //! conditionals, function bodies, command and process substitutions, parameter defaults,
 //! arithmetic, and here-documents; behind wrappers (`sudo`, `env`, `xargs`, `sh -c`, `eval`,
 //! ...) the wrapped command is classified as well. Input that does not parse is `unknown`.
-//! The rules themselves are in [`crate::rules`].
+//! The rules themselves are in the private `rules` module.
 
 pub(crate) mod paths;
 pub(crate) mod words;
@@ -47,6 +47,12 @@ pub fn classify_kubectl(text: &str) -> Verdict {
     let starts_with_kubectl =
         trimmed.strip_prefix("kubectl").is_some_and(|rest| rest.is_empty() || rest.starts_with(char::is_whitespace));
     if starts_with_kubectl { classify(text) } else { classify(&format!("kubectl {text}")) }
+}
+
+/// The argv of text that is exactly one simple command, quotes removed, for running it without
+/// a shell; the error says why it is not one (a pipe, a list, a redirection, a variable...).
+pub fn argv(text: &str) -> Result<Vec<String>, String> {
+    Ok(single_command(text)?.into_iter().map(|a| a.text).collect())
 }
 
 /// The words of text that is exactly one simple command, without redirections, assignments,
