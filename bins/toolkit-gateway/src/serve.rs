@@ -11,6 +11,7 @@ use std::future::IntoFuture as _;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::serve::ListenerExt as _;
 use rmcp::ServiceExt as _;
 use rmcp::service::ServerInitializeError;
 use tokio::task::JoinHandle;
@@ -71,6 +72,11 @@ async fn serve_http(
     let app = http::router(gateway, http, sessions.clone());
     let metrics_server = metrics_listener.map(|l| serve_metrics(gateway, l, sessions.clone()));
     let stop_accepting = sessions.clone();
+    // Replies on SSE streams go out in several small writes; with Nagle's algorithm each would
+    // wait for the client's delayed ACK (40ms on Linux).
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     let mut server = tokio::spawn(
         axum::serve(listener, app)
             .with_graceful_shutdown(async move { stop_accepting.cancelled().await })
