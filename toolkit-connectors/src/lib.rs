@@ -14,6 +14,8 @@ use toolkit_core::ConnectorRegistry;
 pub use toolkit_connector_http as http;
 #[cfg(any(feature = "mcp", feature = "agent"))]
 pub use toolkit_connector_mcp as mcp;
+#[cfg(feature = "mysql")]
+pub use toolkit_connector_mysql as mysql;
 #[cfg(any(feature = "postgres", feature = "cockroachdb", feature = "redshift"))]
 pub use toolkit_connector_postgres as postgres;
 #[cfg(feature = "redis")]
@@ -29,6 +31,8 @@ pub fn registry() -> ConnectorRegistry {
     registry.register(BuiltinConnector);
     #[cfg(feature = "postgres")]
     toolkit_connector_postgres::register(&mut registry);
+    #[cfg(feature = "mysql")]
+    toolkit_connector_mysql::register(&mut registry);
     #[cfg(feature = "cockroachdb")]
     toolkit_connector_postgres::register_cockroachdb(&mut registry);
     #[cfg(feature = "redshift")]

@@ -178,7 +178,7 @@ impl Decode<'_, Postgres> for NumericText {
             Some([0xF0, 0x00, _, _]) => "-Infinity".to_owned(),
             Some([_, _, hi, lo]) => {
                 let scale = i64::from(u16::from_be_bytes([*hi, *lo]));
-                BigDecimal::decode(value)?.with_scale(scale).to_plain_string()
+                <BigDecimal as Decode<Postgres>>::decode(value)?.with_scale(scale).to_plain_string()
             }
             _ => return Err("numeric value is too short".into()),
         };

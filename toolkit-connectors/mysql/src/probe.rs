@@ -1,0 +1,79 @@
+//! The connectivity check: a fresh connection (so a wrong password or an unreachable server is
+//! reported as such, not as a pool timeout) that asks `SELECT VERSION()`.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use sqlx::mysql::MySqlConnection;
+use sqlx::{Connection, Executor, Row};
+use toolkit_core::connector::{Probe, ProbeReport};
+use toolkit_core::{Error, ErrorKind, Result};
+
+use crate::MysqlTool;
+use crate::connect::{self, Phase, classify, with_tool};
+
+impl MysqlTool {
+    /// Opens one connection outside the pool, with credentials resolved now.
+    pub(crate) async fn connect_once(&self) -> Result<(MySqlConnection, connect::Credentials)> {
+        let creds = self.credentials().await?;
+        connect::check_ca_file(&self.config).map_err(|e| with_tool(e, self.qualified_name()))?;
+        let options = connect::connect_options(&self.config, &creds);
+        let what = self.connect_message(&creds.username);
+        let limit = self.config.connect_timeout;
+        let conn = match tokio::time::timeout(limit, MySqlConnection::connect_with(&options)).await {
+            Ok(Ok(conn)) => conn,
+            Ok(Err(e)) => {
+                return Err(classify(e, self.connect_phase(), what).with_context("tool", self.qualified_name()));
+            }
+            Err(_) => {
+                return Err(Error::new(ErrorKind::Unreachable, what)
+                    .with_context("tool", self.qualified_name())
+                    .with_source(format!("no answer within connectTimeout ({limit:?})")));
+            }
+        };
+        Ok((conn, creds))
+    }
+}
+
+/// `mariadb` when the version string says so (`10.11.6-MariaDB-0+deb12u1`), else `mysql`.
+pub(crate) fn engine_of_version(version: &str) -> &'static str {
+    if version.to_ascii_lowercase().contains("mariadb") { "mariadb" } else { "mysql" }
+}
+
+#[async_trait]
+impl Probe for MysqlTool {
+    async fn probe(&self) -> Result<ProbeReport> {
+        let (mut conn, _) = self.connect_once().await?;
+        let row = conn
+            .fetch_one("SELECT VERSION(), COALESCE((SELECT VARIABLE_VALUE FROM information_schema.SESSION_STATUS WHERE VARIABLE_NAME = 'Ssl_cipher'), '')")
+            .await
+            .ok();
+        let (version, tls) = match row {
+            Some(row) => {
+                (row.try_get::<String, _>(0).unwrap_or_default(), row.try_get::<String, _>(1).unwrap_or_default())
+            }
+            // MySQL 5.7+ keeps session status in performance_schema; the version alone is enough.
+            None => {
+                let row = conn.fetch_one("SELECT VERSION()").await.map_err(|e| {
+                    classify(e, Phase::Query, "ask mysql for its version").with_context("tool", self.qualified_name())
+                })?;
+                (row.try_get::<String, _>(0).unwrap_or_default(), String::new())
+            }
+        };
+        // The answer is in; a failure to say goodbye changes nothing about it.
+        let _ = conn.close().await;
+        let mut details = BTreeMap::new();
+        details.insert("engine".to_owned(), engine_of_version(&version).to_owned());
+        details.insert("tls".to_owned(), (!tls.is_empty()).to_string());
+        Ok(ProbeReport { server_version: Some(version), details })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn engines() {
+        assert_eq!(super::engine_of_version("10.11.19-MariaDB-0+deb12u1"), "mariadb");
+        assert_eq!(super::engine_of_version("8.0.36"), "mysql");
+    }
+}
