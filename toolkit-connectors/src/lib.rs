@@ -10,6 +10,8 @@ mod builtin;
 
 use toolkit_core::ConnectorRegistry;
 
+#[cfg(any(feature = "kubectl", feature = "bash"))]
+pub use toolkit_connector_command as command;
 #[cfg(feature = "http")]
 pub use toolkit_connector_http as http;
 #[cfg(any(feature = "mcp", feature = "agent"))]
@@ -47,5 +49,9 @@ pub fn registry() -> ConnectorRegistry {
     toolkit_connector_mcp::register(&mut registry);
     #[cfg(feature = "agent")]
     toolkit_connector_mcp::register_agent(&mut registry);
+    #[cfg(feature = "kubectl")]
+    toolkit_connector_command::register_kubectl(&mut registry);
+    #[cfg(feature = "bash")]
+    toolkit_connector_command::register_bash(&mut registry);
     registry
 }

@@ -147,6 +147,7 @@ impl Runtime {
                 secrets.clone(),
                 config_maps.clone(),
                 rate_limiter,
+                &catalog,
             );
             match prepared_tool {
                 Ok(p) => {

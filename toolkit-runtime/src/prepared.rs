@@ -7,12 +7,14 @@ use serde_json::Value;
 use toolkit_core::connector::{BuildContext, CallLimits};
 use toolkit_core::manifest::ConfigMaps;
 use toolkit_core::secret::SecretStore;
-use toolkit_core::{ConnectorRegistry, Error, Result, Tool, ToolInstance, ToolRef, ToolSpec};
+use toolkit_core::{Catalog, ConnectorRegistry, Error, Result, Tool, ToolInstance, ToolRef, ToolSpec, ToolType};
 
 use crate::limits::{RateLimiter, ToolLimiter};
 
 /// Default time allowed for one call.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default time allowed for one call of a command tool (bash, kubectl).
+pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 /// Default rows returned at most.
 pub const DEFAULT_MAX_ROWS: usize = 1000;
 /// Default output bytes at most.
@@ -43,6 +45,7 @@ impl PreparedTool {
         secrets: Arc<SecretStore>,
         config_maps: Arc<ConfigMaps>,
         rate_limiter: &dyn RateLimiter,
+        catalog: &Catalog,
     ) -> Result<Self> {
         let spec = &tool.spec;
         let connector = connectors.get(spec.type_)?;
@@ -53,13 +56,25 @@ impl PreparedTool {
             .unwrap_or_else(|| serde_json::json!({"type": "object"}));
         let validator = jsonschema::validator_for(&input_schema)
             .map_err(|e| Error::config(format!("compile spec.inputSchema: {e}")).with_context("tool", &reference))?;
-        let instance = connector.build(BuildContext {
+        let ctx = BuildContext {
             tool: tool.clone(),
             namespace: reference.namespace.clone(),
             name: reference.name.clone(),
             secrets,
             config_maps,
-        })?;
+        };
+        let instance = match spec.type_ {
+            // A kubectl tool's credentials come from the kubernetes tool it names, which only the
+            // catalog can look up.
+            #[cfg(feature = "kubectl")]
+            ToolType::Kubectl => {
+                let connection = kube_connection(catalog, &reference, spec)?;
+                let tool = toolkit_connectors::command::CommandTool::new(ToolType::Kubectl, &ctx, Some(connection));
+                Arc::new(tool) as Arc<dyn ToolInstance>
+            }
+            _ => connector.build(ctx)?,
+        };
+        let _ = catalog;
         Ok(Self {
             limiter: spec.rate_limit.as_ref().map(|rate| rate_limiter.for_tool(&reference, rate)),
             limits: limits_of(spec),
@@ -129,6 +144,27 @@ impl PreparedTool {
     }
 }
 
+/// The kubernetes connection named by a kubectl tool's `spec.command.connectionRef`.
+#[cfg(feature = "kubectl")]
+fn kube_connection(
+    catalog: &Catalog,
+    reference: &ToolRef,
+    spec: &ToolSpec,
+) -> Result<(toolkit_core::model::ConnectionConfig, String)> {
+    let fail = |msg: String| Error::config(msg).with_context("tool", reference);
+    let Some(r) = spec.command.as_ref().and_then(|c| c.connection_ref.as_ref()) else {
+        return Err(fail("build kubectl tool: spec.command.connectionRef is required".into()));
+    };
+    let target = ToolRef::new(r.namespace.as_deref().unwrap_or(&reference.namespace), &r.name);
+    let kube = catalog
+        .tools
+        .get(&target)
+        .and_then(|l| l.tool.as_deref())
+        .filter(|t| t.spec.type_ == ToolType::Kubernetes)
+        .ok_or_else(|| fail(format!("build kubectl tool: spec.command.connectionRef: no kubernetes tool {target}")))?;
+    Ok((kube.spec.config.clone().unwrap_or_default(), target.namespace))
+}
+
 fn limits_of(spec: &ToolSpec) -> CallLimits {
     let l = spec.limits.clone().unwrap_or_default();
     CallLimits {
@@ -136,6 +172,9 @@ fn limits_of(spec: &ToolSpec) -> CallLimits {
         max_output_bytes: l
             .max_output_bytes
             .map_or(DEFAULT_MAX_OUTPUT_BYTES, |n| usize::try_from(n).unwrap_or(usize::MAX)),
-        timeout: spec.timeout.map_or(DEFAULT_TIMEOUT, |d| d.get()),
+        timeout: spec.timeout.map_or(
+            if matches!(spec.type_, ToolType::Bash | ToolType::Kubectl) { COMMAND_TIMEOUT } else { DEFAULT_TIMEOUT },
+            |d| d.get(),
+        ),
     }
 }

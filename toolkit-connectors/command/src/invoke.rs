@@ -1,0 +1,256 @@
+//! Running one command: what to run (argv, or `bash -c` when the tool allows a shell), in which
+//! directory and environment, within the timeout, with the output capped.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::{Value, json};
+use tokio::io::{AsyncRead, AsyncReadExt as _};
+use tokio::process::Command;
+use toolkit_core::connector::{Invocation, InvokeOutput, Invoker};
+use toolkit_core::model::{EnvVar, ToolType};
+use toolkit_core::{Error, ErrorKind, Result};
+
+use crate::CommandTool;
+use crate::kubeconfig::render_kubeconfig;
+
+/// The fixed `PATH` commands run with.
+const PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// The arguments schema of both types.
+pub(crate) fn input_schema(t: ToolType) -> Value {
+    let command = if t == ToolType::Kubectl {
+        "kubectl's arguments, such as `get pods -l app=web` (a leading `kubectl` is allowed)"
+    } else {
+        "the command line to run"
+    };
+    json!({
+        "type": "object",
+        "properties": {
+            "command": {"type": "string", "description": command},
+            "namespace": {"type": "string", "description": "Kubernetes namespace (kubectl)"},
+        },
+        "required": ["command"],
+        "additionalProperties": false,
+    })
+}
+
+/// What runs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Program {
+    /// A program and its arguments, no shell.
+    Argv(Vec<String>),
+    /// `bash -c TEXT` (only with `allowShell`).
+    Shell(String),
+}
+
+impl Program {
+    /// The argv handed to the operating system.
+    pub fn argv(&self) -> Vec<String> {
+        match self {
+            Program::Argv(v) => v.clone(),
+            Program::Shell(text) => vec!["bash".into(), "-c".into(), text.clone()],
+        }
+    }
+}
+
+/// What a tool of type `t` runs for `command`: one simple command becomes argv (kubectl's
+/// arguments get `kubectl` in front); anything else (pipes, lists, redirections, variables)
+/// runs through `bash -c` when `allow_shell` is on and is refused otherwise.
+pub fn program(t: ToolType, allow_shell: bool, command: &str) -> std::result::Result<Program, String> {
+    let command = command.trim();
+    let kubectl = t == ToolType::Kubectl;
+    let rest = if kubectl {
+        command
+            .strip_prefix("kubectl")
+            .filter(|r| r.is_empty() || r.starts_with(char::is_whitespace))
+            .unwrap_or(command)
+    } else {
+        command
+    };
+    if rest.trim().is_empty() {
+        return Err("the command is empty".into());
+    }
+    if t == ToolType::Bash && allow_shell {
+        return Ok(Program::Shell(command.to_owned()));
+    }
+    match toolkit_policy::shell::argv(rest) {
+        Ok(words) if kubectl => Ok(Program::Argv(std::iter::once("kubectl".to_owned()).chain(words).collect())),
+        Ok(words) => Ok(Program::Argv(words)),
+        Err(_) if allow_shell => Ok(Program::Shell(format!("kubectl {}", rest.trim()))),
+        Err(why) => Err(format!("{why}; set spec.command.allowShell to run it through a shell")),
+    }
+}
+
+#[async_trait]
+impl Invoker for CommandTool {
+    async fn invoke(&self, call: Invocation) -> Result<InvokeOutput> {
+        let ctx = |e: Error| e.with_context("tool", &self.qualified_name);
+        let text = call.arguments.get("command").and_then(Value::as_str).unwrap_or_default();
+        let namespace = call.arguments.get("namespace").and_then(Value::as_str);
+        let program = program(self.type_, self.command.allow_shell, text)
+            .map_err(|why| ctx(Error::new(ErrorKind::Denied, format!("run the command: {why}"))))?;
+        let scratch = tempfile::Builder::new()
+            .prefix("toolkit-cmd-")
+            .tempdir()
+            .map_err(|e| ctx(Error::internal("create a working directory").with_source(e)))?;
+        let dir = self.working_dir.clone().unwrap_or_else(|| scratch.path().to_owned());
+        let argv = program.argv();
+        let mut cmd = Command::new(&argv[0]);
+        cmd.args(&argv[1..])
+            .current_dir(&dir)
+            .env_clear()
+            .env("PATH", PATH)
+            .env("HOME", &dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        for var in &self.command.env {
+            cmd.env(&var.name, self.env_value(var).await.map_err(ctx)?.expose());
+        }
+        if self.type_ == ToolType::Kubectl {
+            let config = self.kubeconfig(namespace).await.map_err(ctx)?;
+            let file = scratch.path().join("kubeconfig");
+            write_private(&file, &config).map_err(ctx)?;
+            cmd.env("KUBECONFIG", &file);
+        }
+        let timeout = self.timeout.min(call.limits.timeout.saturating_sub(Duration::from_millis(50)));
+        // Each stream gets under half of the limit, leaving room for the reply around them; the
+        // pipeline's cap on the whole reply stays the backstop.
+        let max = call.limits.max_output_bytes.saturating_sub(200) / 2;
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| ctx(Error::new(ErrorKind::Unsupported, format!("start `{}`", argv[0])).with_source(e)))?;
+        let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
+        let run = async {
+            let (out, err, status) = tokio::join!(read_capped(stdout, max), read_capped(stderr, max), child.wait());
+            (out, err, status)
+        };
+        let reply = match tokio::time::timeout(timeout, run).await {
+            Ok((out, err, status)) => {
+                let status = status.map_err(|e| ctx(Error::internal("wait for the command").with_source(e)))?;
+                let error = if err.is_empty() { None } else { Some(err) };
+                json!({"success": status.success(), "output": out, "exit_code": status.code(), "error": error})
+            }
+            Err(_) => {
+                let _ = child.kill().await;
+                json!({
+                    "success": false,
+                    "output": "",
+                    "exit_code": null,
+                    "error": format!("the command did not finish within {timeout:?} and was killed"),
+                })
+            }
+        };
+        drop(scratch);
+        Ok(InvokeOutput::new(reply))
+    }
+}
+
+impl CommandTool {
+    async fn env_value(&self, var: &EnvVar) -> Result<toolkit_core::SecretString> {
+        if let Some(v) = &var.value {
+            return Ok(toolkit_core::SecretString::new(v.clone()));
+        }
+        let from = var.value_from.as_ref();
+        if let Some(sel) = from.and_then(|f| f.secret_key_ref.as_ref()) {
+            return self.secrets.resolve(sel.namespace.as_deref().unwrap_or(&self.namespace), sel).await;
+        }
+        if let Some(sel) = from.and_then(|f| f.config_map_key_ref.as_ref()) {
+            return Ok(toolkit_core::SecretString::new(self.config_maps.get(&self.namespace, &sel.name, &sel.key)?));
+        }
+        Err(self.not_ready(&format!("set environment variable {}: it has no value", var.name)))
+    }
+
+    async fn kubeconfig(&self, namespace: Option<&str>) -> Result<String> {
+        let Some(conn) = &self.connection else {
+            return Err(
+                self.not_ready("run kubectl: spec.command.connectionRef names no kubernetes tool in the catalog")
+            );
+        };
+        let server = conn
+            .config
+            .apiserver
+            .as_deref()
+            .ok_or_else(|| self.not_ready("run kubectl: the kubernetes connection has no config.apiserver"))?;
+        let token = match &conn.config.token {
+            Some(sel) => self.secrets.resolve(sel.namespace.as_deref().unwrap_or(&conn.namespace), sel).await?,
+            None => return Err(self.not_ready("run kubectl: the kubernetes connection has no config.token")),
+        };
+        let namespace = namespace.or(conn.config.namespace.as_deref());
+        Ok(render_kubeconfig(server, conn.config.cacrt.as_deref(), token.expose(), namespace))
+    }
+}
+
+/// Writes a file only its owner can read.
+fn write_private(path: &std::path::Path, text: &str) -> Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| Error::internal("write the kubeconfig").with_source(e))?;
+    f.write_all(text.as_bytes()).map_err(|e| Error::internal("write the kubeconfig").with_source(e))
+}
+
+/// Reads a stream to its end, keeping the first `max` bytes; longer output is cut with a marker.
+async fn read_capped(stream: Option<impl AsyncRead + Unpin>, max: usize) -> String {
+    let Some(mut stream) = stream else { return String::new() };
+    let mut kept = Vec::new();
+    let mut total = 0usize;
+    let mut buf = [0u8; 8192];
+    loop {
+        match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                total += n;
+                let room = max.saturating_sub(kept.len());
+                kept.extend_from_slice(&buf[..n.min(room)]);
+            }
+        }
+    }
+    let mut text = String::from_utf8_lossy(&kept).into_owned();
+    if total > kept.len() {
+        text.push_str(&format!("… [truncated: {} of {total} bytes]", kept.len()));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn argv(t: ToolType, shell: bool, text: &str) -> std::result::Result<Vec<String>, String> {
+        program(t, shell, text).map(|p| p.argv())
+    }
+
+    #[test]
+    fn kubectl_runs_as_argv_and_refuses_shell_syntax() {
+        let k = ToolType::Kubectl;
+        assert_eq!(argv(k, false, "get pods -l 'app=web'").unwrap(), ["kubectl", "get", "pods", "-l", "app=web"]);
+        assert_eq!(
+            argv(k, false, "kubectl logs deploy/api --tail=5").unwrap(),
+            ["kubectl", "logs", "deploy/api", "--tail=5"]
+        );
+        for text in ["get pods | grep web", "get pods; delete pod x", "get pods > /tmp/x", "get pods $(id)", "get $NS"]
+        {
+            let err = argv(k, false, text).unwrap_err();
+            assert!(err.contains("allowShell"), "{text}: {err}");
+        }
+        assert_eq!(argv(k, true, "get pods | grep web").unwrap(), ["bash", "-c", "kubectl get pods | grep web"]);
+        assert!(argv(k, false, "  ").is_err());
+        assert!(argv(k, false, "kubectl").is_err());
+    }
+
+    #[test]
+    fn bash_uses_a_shell_only_when_allowed() {
+        let b = ToolType::Bash;
+        assert_eq!(argv(b, false, "echo 'a b'").unwrap(), ["echo", "a b"]);
+        assert!(argv(b, false, "echo a | wc -c").is_err());
+        assert_eq!(argv(b, true, "echo a | wc -c").unwrap(), ["bash", "-c", "echo a | wc -c"]);
+    }
+}
