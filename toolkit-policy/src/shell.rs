@@ -27,9 +27,10 @@ use words::{Arg, CHILD, DYN};
 pub const MAX_INPUT_BYTES: usize = 64 * 1024;
 /// Scripts inside scripts (`sh -c`, substitutions, `eval`) nest no deeper than this.
 const MAX_DEPTH: usize = 12;
-/// Brackets nest no deeper than this in the raw text; deeper input is `unknown` without parsing,
-/// which keeps the recursive parser's stack bounded.
-const MAX_BRACKETS: usize = 48;
+/// Brackets and compound commands nest no deeper than this in the raw text; deeper input is
+/// `unknown` without parsing: the parser recurses per level, and its time grows exponentially
+/// with nested subshells.
+const MAX_BRACKETS: usize = 12;
 /// At most this many simple commands are classified in one input.
 const MAX_COMMANDS: usize = 4096;
 
@@ -64,10 +65,11 @@ pub(crate) fn single_command(text: &str) -> Result<Vec<Arg>, String> {
     if text.len() > 4096 || bracket_depth(text) > MAX_BRACKETS || text.contains([DYN, CHILD, '\0']) {
         return Err("it is too long, nests too deeply or holds reserved characters".into());
     }
+    if huge_number(text) {
+        return Err("it holds a number too large to parse".into());
+    }
     let options = ParserOptions::default();
-    let program = brush_parser::Parser::new(BufReader::new(text.as_bytes()), &options)
-        .parse_program()
-        .map_err(|e| format!("it does not parse: {e}"))?;
+    let program = parse(text, &options).map_err(|e| format!("it does not parse: {e}"))?;
     let one = "it must be one simple command (no pipes, lists, redirections or assignments)";
     let [list] = program.complete_commands.as_slice() else { return Err(one.into()) };
     let [item] = list.0.as_slice() else { return Err(one.into()) };
@@ -96,6 +98,41 @@ pub(crate) fn single_command(text: &str) -> Result<Vec<Arg>, String> {
         }
     }
     Ok(argv)
+}
+
+/// Parses a program; a panic inside the parser is a parse error.
+fn parse(text: &str, options: &ParserOptions) -> Result<ast::Program, String> {
+    guard(|| brush_parser::Parser::new(BufReader::new(text.as_bytes()), options).parse_program())
+        .and_then(|r| r.map_err(|e| e.to_string()))
+}
+
+/// Runs a call into the parser crate, turning a panic into an error. Inputs known to make it
+/// panic are refused before (see [`huge_number`]); this is the net for the ones not known yet.
+pub(crate) fn guard<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|_| "the parser failed on this input".to_owned())
+}
+
+/// Whether the text has a run of ten or more digits next to `<`, `>`, `{`, `}` or `.`: the
+/// parser reads file descriptor numbers (`2147483648>x`) and brace ranges (`{1..99999999999}`,
+/// `${99999999999}`) into 32-bit integers and panics when they overflow.
+fn huge_number(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if !bytes[i].is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < bytes.len() && bytes[i].is_ascii_digit() {
+            i += 1;
+        }
+        let near = |b: Option<&u8>| matches!(b, Some(b'<' | b'>' | b'{' | b'}' | b'.'));
+        if i - start >= 10 && (near(start.checked_sub(1).and_then(|j| bytes.get(j))) || near(bytes.get(i))) {
+            return true;
+        }
+    }
+    false
 }
 
 /// What a pipeline stage sends to the next one.
@@ -167,8 +204,14 @@ impl Walker {
             self.push(&part, Finding::unknown("shell.too-deep", "scripts or brackets nest too deeply to classify"));
             return;
         }
-        let mut parser = brush_parser::Parser::new(BufReader::new(text.as_bytes()), &self.options);
-        let program = match parser.parse_program() {
+        if huge_number(text) {
+            self.push(
+                &part,
+                Finding::unknown("shell.huge-number", "a file descriptor or range number too large to parse"),
+            );
+            return;
+        }
+        let program = match parse(text, &self.options) {
             Ok(p) => p,
             Err(e) => {
                 self.push(
@@ -707,12 +750,30 @@ fn collect_in_compound(c: &CompoundCommand, out: &mut HashSet<String>) {
     }
 }
 
-/// The deepest nesting of `(`, `{` and `` ` `` in the raw text (quotes ignored, which can only
-/// overcount).
+/// The deepest nesting of brackets (`(`, `{`, `` ` ``) and compound commands (`if`, `case`,
+/// `for`, `while`, `until`, `select`) in the raw text. Quotes are ignored, which can only
+/// overcount.
 fn bracket_depth(text: &str) -> usize {
     let (mut depth, mut max) = (0usize, 0usize);
     let mut backticks = 0usize;
+    let mut word = String::new();
+    let keyword = |word: &mut String, depth: &mut usize, max: &mut usize| {
+        match word.as_str() {
+            "if" | "case" | "for" | "while" | "until" | "select" => {
+                *depth += 1;
+                *max = (*max).max(*depth);
+            }
+            "fi" | "esac" | "done" => *depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        word.clear();
+    };
     for c in text.chars() {
+        if c.is_alphanumeric() || c == '_' {
+            word.push(c);
+            continue;
+        }
+        keyword(&mut word, &mut depth, &mut max);
         match c {
             '(' | '{' => {
                 depth += 1;
@@ -726,6 +787,7 @@ fn bracket_depth(text: &str) -> usize {
             _ => {}
         }
     }
+    keyword(&mut word, &mut depth, &mut max);
     max
 }
 
@@ -769,6 +831,10 @@ mod tests {
 
     #[test]
     fn deep_input_is_unknown_not_a_crash() {
+        for huge in ["echo 2147483648>x", "echo {1..99999999999}", "echo ${99999999999}", "ls; 66666666666666<>"] {
+            assert_eq!(class(huge), Class::Unknown, "{huge}");
+        }
+        assert_eq!(class("date -d @1700000000"), Class::Read);
         let deep = "(".repeat(5000) + &")".repeat(5000);
         assert_eq!(class(&deep), Class::Unknown);
         let subs = "$(".repeat(200) + &")".repeat(200);

@@ -74,7 +74,7 @@ pub(crate) fn expand(raw: &str, options: &ParserOptions) -> Result<Vec<Arg>, Str
 
 /// Expands the body of a here-document (quotes are literal there).
 pub(crate) fn expand_heredoc(body: &str, options: &ParserOptions) -> Result<Arg, String> {
-    let pieces = word::parse_heredoc(body, options).map_err(|e| e.to_string())?;
+    let pieces = crate::shell::guard(|| word::parse_heredoc(body, options))?.map_err(|e| e.to_string())?;
     let mut b = Builder::default();
     for p in &pieces {
         b.piece(&p.piece, true, options, 0)?;
@@ -90,7 +90,7 @@ pub(crate) fn substitutions_in(text: &str, options: &ParserOptions, depth: usize
     if depth > MAX_NESTING {
         return Err("expansions nest too deeply".into());
     }
-    let pieces = word::parse_heredoc(text, options).map_err(|e| e.to_string())?;
+    let pieces = crate::shell::guard(|| word::parse_heredoc(text, options))?.map_err(|e| e.to_string())?;
     let mut b = Builder::default();
     for p in &pieces {
         b.piece(&p.piece, true, options, depth + 1)?;
@@ -99,7 +99,7 @@ pub(crate) fn substitutions_in(text: &str, options: &ParserOptions, depth: usize
 }
 
 fn expand_one(raw: &str, options: &ParserOptions) -> Result<Arg, String> {
-    let pieces = word::parse(raw, options).map_err(|e| e.to_string())?;
+    let pieces = crate::shell::guard(|| word::parse(raw, options))?.map_err(|e| e.to_string())?;
     let mut b = Builder::default();
     for p in &pieces {
         b.piece(&p.piece, false, options, 0)?;
@@ -234,7 +234,7 @@ fn braces(raw: &str, options: &ParserOptions) -> Result<Vec<String>, String> {
     if !raw.contains('{') {
         return Ok(vec![raw.to_owned()]);
     }
-    match word::parse_brace_expansions(raw, options) {
+    match crate::shell::guard(|| word::parse_brace_expansions(raw, options))? {
         Ok(Some(parts)) => {
             let mut out = vec![String::new()];
             append_parts(&mut out, &parts)?;
