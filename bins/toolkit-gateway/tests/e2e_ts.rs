@@ -3,7 +3,7 @@
 //! SDK's protocol (2025-11-25) and pinned to 2025-06-18, in stateless mode, and over stdio.
 //!
 //! The SDK is looked up in `TOOLKIT_TEST_NODE_MODULES` (a `node_modules` folder; `.ci/run`
-//! installs it into `.ci/npm`), else `.ci/npm/node_modules` of the repository; node is
+//! installs it into `.ci/npm-sdk`), else `.ci/npm-sdk/node_modules` of the repository; node is
 //! `TOOLKIT_TEST_NODE`, else `node` on the PATH. Without them the tests are skipped with a
 //! printed reason, except under CI (`CI=true`), where they fail.
 
@@ -20,7 +20,7 @@ fn node_sdk() -> Option<(PathBuf, PathBuf)> {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let modules = std::env::var_os("TOOLKIT_TEST_NODE_MODULES")
         .map(PathBuf::from)
-        .unwrap_or_else(|| repo.join(".ci/npm/node_modules"));
+        .unwrap_or_else(|| repo.join(".ci/npm-sdk/node_modules"));
     let node = std::env::var_os("TOOLKIT_TEST_NODE").map_or_else(|| PathBuf::from("node"), PathBuf::from);
     let reason = match Command::new(&node).arg("--version").output() {
         Ok(out) if out.status.success() => {
@@ -32,7 +32,7 @@ fn node_sdk() -> Option<(PathBuf, PathBuf)> {
         Ok(out) => format!("{} --version failed: {}", node.display(), String::from_utf8_lossy(&out.stderr).trim()),
         Err(e) => format!("node cannot run ({}): {e}", node.display()),
     };
-    let hint = "npm install --prefix .ci/npm @modelcontextprotocol/sdk, or set TOOLKIT_TEST_NODE_MODULES";
+    let hint = "npm install --prefix .ci/npm-sdk @modelcontextprotocol/sdk, or set TOOLKIT_TEST_NODE_MODULES";
     if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
         panic!("{reason}; {hint}");
     }
