@@ -13,6 +13,10 @@ use crate::{Caller, Runtime};
 
 /// Bytes of arguments kept in an audit record.
 const AUDIT_ARGS_MAX: usize = 4096;
+/// Characters of one argument validation message kept.
+const VALIDATION_MESSAGE_CHARS: usize = 200;
+/// Argument validation failures listed at most.
+const VALIDATION_FAILURES_MAX: usize = 10;
 
 /// A successful call.
 #[derive(Clone, Debug)]
@@ -112,14 +116,22 @@ impl Runtime {
             *decision = "denied: invalid arguments".into();
             return Err(ctx(Error::invalid_input("arguments must be a JSON object")));
         };
-        let failures: Vec<String> = tool
+        // Messages quote the offending value, which may be megabytes: keep each short, and
+        // list a few.
+        let mut failures: Vec<String> = tool
             .validator()
             .iter_errors(arguments)
+            .take(VALIDATION_FAILURES_MAX + 1)
             .map(|e| {
                 let path = e.instance_path.to_string();
-                format!("{}: {e}", if path.is_empty() { "/".to_owned() } else { path })
+                let text = format!("{}: {e}", if path.is_empty() { "/".to_owned() } else { path });
+                shorten(&text, VALIDATION_MESSAGE_CHARS)
             })
             .collect();
+        if failures.len() > VALIDATION_FAILURES_MAX {
+            failures.truncate(VALIDATION_FAILURES_MAX);
+            failures.push("and more".into());
+        }
         if !failures.is_empty() {
             *decision = "denied: invalid arguments".into();
             return Err(ctx(Error::invalid_input(format!("invalid arguments: {}", failures.join("; ")))));
@@ -252,6 +264,14 @@ fn not_declared(reference: &ToolRef) -> Error {
     Error::not_found(format!("tool {reference} is not declared"))
 }
 
+/// `text` cut to `max` characters, marked with `…` when cut.
+fn shorten(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
+    }
+}
+
 /// Cuts output whose JSON form is longer than `max` bytes, and marks it.
 pub(crate) fn cap_output(out: &mut InvokeOutput, max: usize) {
     let text = out.content.to_string();
@@ -295,6 +315,12 @@ mod tests {
         cap_output(&mut out, 64);
         assert!(out.truncated);
         assert!(out.content.as_str().unwrap().contains("truncated"));
+    }
+
+    #[test]
+    fn long_messages_are_shortened() {
+        assert_eq!(shorten("abcdef", 3), "abc…");
+        assert_eq!(shorten("ééé", 3), "ééé");
     }
 
     #[test]
