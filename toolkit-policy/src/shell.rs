@@ -65,8 +65,8 @@ pub(crate) fn single_command(text: &str) -> Result<Vec<Arg>, String> {
     if text.len() > 4096 || bracket_depth(text) > MAX_BRACKETS || text.contains([DYN, CHILD, '\0']) {
         return Err("it is too long, nests too deeply or holds reserved characters".into());
     }
-    if huge_number(text) {
-        return Err("it holds a number too large to parse".into());
+    if huge_number(text) || bare_carriage_return(text) {
+        return Err("it holds a number too large to parse or a lone carriage return".into());
     }
     let options = ParserOptions::default();
     let program = parse(text, &options).map_err(|e| format!("it does not parse: {e}"))?;
@@ -112,9 +112,10 @@ pub(crate) fn guard<T>(f: impl FnOnce() -> T) -> Result<T, String> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|_| "the parser failed on this input".to_owned())
 }
 
-/// Whether the text has a run of ten or more digits next to `<`, `>`, `{`, `}` or `.`: the
-/// parser reads file descriptor numbers (`2147483648>x`) and brace ranges (`{1..99999999999}`,
-/// `${99999999999}`) into 32-bit integers and panics when they overflow.
+/// Whether the text has a run of ten or more digits next to `<`, `>`, `{`, `}` or `.`, or after
+/// `~`, `+`, `-` or `$`: the parser reads file descriptor numbers (`2147483648>x`), brace ranges
+/// (`{1..99999999999}`, `${99999999999}`) and directory stack entries (`~+99999999999`) into
+/// fixed-size integers and panics when they overflow.
 fn huge_number(text: &str) -> bool {
     let bytes = text.as_bytes();
     let mut i = 0;
@@ -127,12 +128,19 @@ fn huge_number(text: &str) -> bool {
         while i < bytes.len() && bytes[i].is_ascii_digit() {
             i += 1;
         }
-        let near = |b: Option<&u8>| matches!(b, Some(b'<' | b'>' | b'{' | b'}' | b'.'));
-        if i - start >= 10 && (near(start.checked_sub(1).and_then(|j| bytes.get(j))) || near(bytes.get(i))) {
+        let before = start.checked_sub(1).and_then(|j| bytes.get(j));
+        let after = bytes.get(i);
+        let near = |b: Option<&u8>, also: &[u8]| b.is_some_and(|b| b"<>{}.".contains(b) || also.contains(b));
+        if i - start >= 10 && (near(before, b"~+-$") || near(after, b"")) {
             return true;
         }
     }
     false
+}
+
+/// Whether the text has a carriage return that is not part of a CRLF line ending.
+fn bare_carriage_return(text: &str) -> bool {
+    text.match_indices('\r').any(|(i, _)| !text[i + 1..].starts_with('\n'))
 }
 
 /// What a pipeline stage sends to the next one.
@@ -209,6 +217,12 @@ impl Walker {
                 &part,
                 Finding::unknown("shell.huge-number", "a file descriptor or range number too large to parse"),
             );
+            return;
+        }
+        if bare_carriage_return(text) {
+            // A lone CR redraws the line on a terminal, hiding what comes before it; the parser
+            // also loops on one after a here-document operator.
+            self.push(&part, Finding::unknown("shell.carriage-return", "a carriage return outside a line ending"));
             return;
         }
         let program = match parse(text, &self.options) {
@@ -831,7 +845,15 @@ mod tests {
 
     #[test]
     fn deep_input_is_unknown_not_a_crash() {
-        for huge in ["echo 2147483648>x", "echo {1..99999999999}", "echo ${99999999999}", "ls; 66666666666666<>"] {
+        for huge in [
+            "echo 2147483648>x",
+            "echo {1..99999999999}",
+            "echo ${99999999999}",
+            "ls; 66666666666666<>",
+            "ls ~44444444444/",
+            "a<<\r\t",
+            "ls\rrm -rf /",
+        ] {
             assert_eq!(class(huge), Class::Unknown, "{huge}");
         }
         assert_eq!(class("date -d @1700000000"), Class::Read);

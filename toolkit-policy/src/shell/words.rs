@@ -7,6 +7,8 @@
 //! arithmetic) becomes the marker [`DYN`]. Command substitutions are kept so that the caller
 //! classifies them too.
 
+use std::cell::Cell;
+
 use brush_parser::ParserOptions;
 use brush_parser::word::{self, BraceExpressionMember, BraceExpressionOrText, ParameterExpr, TildeExpr, WordPiece};
 
@@ -19,6 +21,9 @@ pub(crate) const CHILD: char = '\u{E001}';
 const MAX_BRACE_WORDS: usize = 256;
 /// Parameter defaults and arithmetic nest no deeper than this.
 const MAX_NESTING: usize = 16;
+/// One word (with everything nested in it) has at most this many pieces: text nested in
+/// arithmetic and parameter defaults is parsed again, which could otherwise multiply.
+const MAX_PIECES: usize = 4096;
 
 /// A word after static expansion.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -75,7 +80,8 @@ pub(crate) fn expand(raw: &str, options: &ParserOptions) -> Result<Vec<Arg>, Str
 /// Expands the body of a here-document (quotes are literal there).
 pub(crate) fn expand_heredoc(body: &str, options: &ParserOptions) -> Result<Arg, String> {
     let pieces = crate::shell::guard(|| word::parse_heredoc(body, options))?.map_err(|e| e.to_string())?;
-    let mut b = Builder::default();
+    let budget = Cell::new(MAX_PIECES);
+    let mut b = Builder::new(&budget);
     for p in &pieces {
         b.piece(&p.piece, true, options, 0)?;
     }
@@ -84,6 +90,15 @@ pub(crate) fn expand_heredoc(body: &str, options: &ParserOptions) -> Result<Arg,
 
 /// The command substitutions inside arithmetic or other text that is not a word.
 pub(crate) fn substitutions_in(text: &str, options: &ParserOptions, depth: usize) -> Result<Vec<String>, String> {
+    substitutions_within(text, options, depth, &Cell::new(MAX_PIECES))
+}
+
+fn substitutions_within(
+    text: &str,
+    options: &ParserOptions,
+    depth: usize,
+    budget: &Cell<usize>,
+) -> Result<Vec<String>, String> {
     if !text.contains("$(") && !text.contains('`') && !text.contains("${") {
         return Ok(Vec::new());
     }
@@ -91,7 +106,7 @@ pub(crate) fn substitutions_in(text: &str, options: &ParserOptions, depth: usize
         return Err("expansions nest too deeply".into());
     }
     let pieces = crate::shell::guard(|| word::parse_heredoc(text, options))?.map_err(|e| e.to_string())?;
-    let mut b = Builder::default();
+    let mut b = Builder::new(budget);
     for p in &pieces {
         b.piece(&p.piece, true, options, depth + 1)?;
     }
@@ -100,22 +115,27 @@ pub(crate) fn substitutions_in(text: &str, options: &ParserOptions, depth: usize
 
 fn expand_one(raw: &str, options: &ParserOptions) -> Result<Arg, String> {
     let pieces = crate::shell::guard(|| word::parse(raw, options))?.map_err(|e| e.to_string())?;
-    let mut b = Builder::default();
+    let budget = Cell::new(MAX_PIECES);
+    let mut b = Builder::new(&budget);
     for p in &pieces {
         b.piece(&p.piece, false, options, 0)?;
     }
     Ok(b.finish())
 }
 
-#[derive(Default)]
-struct Builder {
+struct Builder<'b> {
     text: String,
     pattern: String,
     globbing: bool,
     substitutions: Vec<String>,
+    budget: &'b Cell<usize>,
 }
 
-impl Builder {
+impl<'b> Builder<'b> {
+    fn new(budget: &'b Cell<usize>) -> Self {
+        Builder { text: String::new(), pattern: String::new(), globbing: false, substitutions: Vec::new(), budget }
+    }
+
     fn finish(self) -> Arg {
         // A bracket that does not close is literal to the shell (`[` is the test program).
         let globbing = self.globbing && glob::Pattern::new(&self.pattern).is_ok();
@@ -144,6 +164,11 @@ impl Builder {
         if depth > MAX_NESTING {
             return Err("expansions nest too deeply".into());
         }
+        let left = self.budget.get();
+        if left == 0 {
+            return Err("the word is too complex to expand".into());
+        }
+        self.budget.set(left - 1);
         match piece {
             WordPiece::Text(s) if quoted => self.literal(s),
             WordPiece::Text(s) => self.unquoted(s),
@@ -164,7 +189,7 @@ impl Builder {
             },
             WordPiece::ParameterExpansion(expr) => {
                 for nested in parameter_texts(expr) {
-                    self.substitutions.extend(substitutions_in(nested, options, depth + 1)?);
+                    self.substitutions.extend(substitutions_within(nested, options, depth + 1, self.budget)?);
                 }
                 if is_home(expr) { self.literal("~") } else { self.dynamic() }
             }
@@ -183,7 +208,7 @@ impl Builder {
                 }
             }
             WordPiece::ArithmeticExpression(expr) => {
-                self.substitutions.extend(substitutions_in(&expr.value, options, depth + 1)?);
+                self.substitutions.extend(substitutions_within(&expr.value, options, depth + 1, self.budget)?);
                 self.dynamic();
             }
         }
