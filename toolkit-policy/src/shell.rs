@@ -65,7 +65,7 @@ pub(crate) fn single_command(text: &str) -> Result<Vec<Arg>, String> {
     if text.len() > 4096 || bracket_depth(text) > MAX_BRACKETS || text.contains([DYN, CHILD, '\0']) {
         return Err("it is too long, nests too deeply or holds reserved characters".into());
     }
-    if huge_number(text) || bare_carriage_return(text) {
+    if huge_number(text) || bare_carriage_return(text) || empty_heredoc_delimiter(text) {
         return Err("it holds a number too large to parse or a lone carriage return".into());
     }
     let options = ParserOptions::default();
@@ -136,6 +136,20 @@ fn huge_number(text: &str) -> bool {
         }
     }
     false
+}
+
+/// Whether a here-document operator is followed by an empty quoted delimiter (`<<''`,
+/// `<< ""`, `<<''''`).
+fn empty_heredoc_delimiter(text: &str) -> bool {
+    text.match_indices("<<").any(|(i, _)| {
+        let mut rest = text[i + 2..].trim_start_matches('-').trim_start_matches([' ', '\t']);
+        let mut quoted = false;
+        while let Some(r) = rest.strip_prefix("''").or_else(|| rest.strip_prefix("\"\"")) {
+            rest = r;
+            quoted = true;
+        }
+        quoted && !rest.starts_with(|c: char| c.is_alphanumeric() || matches!(c, '_' | '\'' | '"' | '$' | '\\'))
+    })
 }
 
 /// Whether the text has a carriage return that is not part of a CRLF line ending.
@@ -216,6 +230,14 @@ impl Walker {
             self.push(
                 &part,
                 Finding::unknown("shell.huge-number", "a file descriptor or range number too large to parse"),
+            );
+            return;
+        }
+        if empty_heredoc_delimiter(text) {
+            // The parser loops on some of these.
+            self.push(
+                &part,
+                Finding::unknown("shell.heredoc-empty-delimiter", "a here-document with an empty delimiter"),
             );
             return;
         }
@@ -852,6 +874,8 @@ mod tests {
             "ls; 66666666666666<>",
             "ls ~44444444444/",
             "a<<\r\t",
+            "<<''>#",
+            "cat << \"\" # c",
             "ls\rrm -rf /",
         ] {
             assert_eq!(class(huge), Class::Unknown, "{huge}");
