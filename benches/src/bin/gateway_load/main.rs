@@ -46,6 +46,9 @@ struct Args {
     /// Worker threads of the gateway's runtime.
     #[arg(long, default_value_t = 2)]
     gateway_threads: usize,
+    /// Only these targets (direct, noop, http), comma-separated; all by default.
+    #[arg(long, value_delimiter = ',', value_parser = parse_target)]
+    only: Vec<Target>,
     /// Folder in which the temporary tools and state folders are made.
     #[arg(long)]
     state_parent: Option<PathBuf>,
@@ -124,6 +127,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut results = Vec::new();
     for &clients in &args.clients {
         for target in [Target::Direct, Target::Noop, Target::Http] {
+            if !args.only.is_empty() && !args.only.contains(&target) {
+                continue;
+            }
             let m = load.block_on(scenario(&args, &url, upstream, target, clients))?;
             eprintln!(
                 "{:<24} {clients:>3} clients: {:>8.0} calls/s, p50 {} µs, p99 {} µs, {} errors",
@@ -143,6 +149,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let _ = gateway_rt.block_on(serving);
     print_table(&args, &results);
     Ok(())
+}
+
+fn parse_target(s: &str) -> Result<Target, String> {
+    match s {
+        "direct" => Ok(Target::Direct),
+        "noop" => Ok(Target::Noop),
+        "http" => Ok(Target::Http),
+        other => Err(format!("unknown target `{other}`; use direct, noop or http")),
+    }
 }
 
 fn manifests(upstream: SocketAddr) -> String {
