@@ -205,6 +205,12 @@ fn an_edited_tokens_file_takes_effect() {
     let (fixture, tokens) = fixture(&toolkit_testkit::canary());
     let gateway = start(&fixture, &tokens, &[]);
     assert_eq!(tool_names(&gateway, CI), ["prod__echo"]);
+    // The watcher starts right after the listener; an edit before it is in place goes unseen.
+    let watching = Instant::now() + Duration::from_secs(10);
+    while gateway.log().matches("watching manifests").count() < 2 {
+        assert!(Instant::now() < watching, "the gateway never watched its files:\n{}", gateway.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
     write_tokens(&tokens, false);
     let deadline = Instant::now() + Duration::from_secs(10);
     while rpc(&gateway, Some(CI), "tools/list", json!({})).0 != 401 {
