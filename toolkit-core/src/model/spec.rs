@@ -419,6 +419,57 @@ pub struct ConnectionConfig {
     /// How long to wait for a connection.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connect_timeout: Option<Duration>,
+    /// Bootstrap brokers as `host:port` (kafka).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub brokers: Vec<String>,
+    /// SASL mechanism: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (kafka).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sasl_mechanism: Option<String>,
+    /// Virtual host (rabbitmq).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vhost: Option<String>,
+    /// An OpenSSH known_hosts file the host key is checked against (ssh).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub known_hosts_file: Option<String>,
+    /// Accept any TLS certificate; for test servers only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub insecure_skip_tls_verify: Option<bool>,
+    /// The connectivity check of a custom tool.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check: Option<CustomCheck>,
+}
+
+impl ConnectionConfig {
+    /// The keys set here that a type does not read, each as an error naming its field and the
+    /// keys the type takes. Serializing skips unset keys, so the keys found are exactly the ones
+    /// the manifest set, spelled as in the manifest.
+    pub fn unused_keys(&self, type_name: &str, allowed: &[&str]) -> Vec<crate::validate::FieldError> {
+        let Ok(serde_json::Value::Object(set)) = serde_json::to_value(self) else { return Vec::new() };
+        set.keys()
+            .filter(|k| !allowed.contains(&k.as_str()))
+            .map(|k| {
+                crate::validate::FieldError::new(
+                    format!("spec.config.{k}"),
+                    format!("is not used by {type_name} tools; they take: {}", allowed.join(", ")),
+                )
+            })
+            .collect()
+    }
+}
+
+/// How a custom tool is checked: exactly one of an HTTP GET, a TCP connect or a command.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CustomCheck {
+    /// A URL fetched with GET; any 2xx or 3xx status passes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<String>,
+    /// A `host:port` that must accept a TCP connection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tcp: Option<String>,
+    /// A command run as argv (no shell) with the tool's env; exit status 0 passes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub command: Vec<String>,
 }
 
 /// TLS mode of a database connection (libpq names).
