@@ -6,6 +6,8 @@
 
 use std::path::{Path, PathBuf};
 
+pub mod behaviour;
+
 /// The value of `var`, or `None` after printing why the test is skipped.
 ///
 /// # Panics

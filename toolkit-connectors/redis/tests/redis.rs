@@ -13,7 +13,7 @@ use toolkit_core::model::SecretKeySelector;
 use toolkit_core::secret::{SecretResolver, SecretStore, SecretString};
 use toolkit_core::{ErrorKind, Tool, ToolSpec};
 
-const NS: &str = "tk-test";
+const NS: &str = toolkit_testkit::behaviour::NAMESPACE;
 
 struct Fixture {
     host: String,
@@ -327,4 +327,24 @@ async fn sessions_carry_env_and_run_commands() {
     assert_eq!(session.exec(&[format!("EXISTS {k}")], &limits).await.unwrap().content, json!(0));
     session.close().await;
     assert!(session.exec(&["PING".into()], &limits).await.is_err());
+}
+
+#[tokio::test]
+async fn shared_behaviour_suite() {
+    let Some(fx) = fixture().await else { return };
+    toolkit_testkit::behaviour::Suite {
+        connector: &RedisConnector,
+        spec: fx.spec(json!({})),
+        secrets: vec![("redis-cred".into(), "password".into(), fx.canary.clone())],
+        canary: fx.canary.clone(),
+        password: Some(("redis-cred".into(), "password".into())),
+        endpoint: toolkit_testkit::behaviour::set_host_port,
+        timeout: toolkit_testkit::behaviour::set_connect_timeout,
+        require_tls: Some(|spec| {
+            spec["config"]["tls"] = json!(true);
+        }),
+        call: None,
+    }
+    .run()
+    .await;
 }
