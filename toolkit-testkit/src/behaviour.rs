@@ -173,6 +173,20 @@ impl Suite<'_> {
         }
     }
 
+    /// The checks that need no real server: a closed port is `Unreachable`, a server that never
+    /// answers times out, and neither error is more than one line or names a secret. For types
+    /// whose server cannot run here (their request building and response parsing are tested
+    /// against recorded messages instead).
+    ///
+    /// # Panics
+    /// On the first check that fails.
+    pub async fn run_without_server(self) {
+        if self.connector.capabilities().probe {
+            self.unreachable().await;
+            self.hung_server().await;
+        }
+    }
+
     async fn probe_error(&self, spec: &Value, secrets: &[(String, String, String)], what: &str) -> toolkit_core::Error {
         let tool = match build(self.connector, spec, secrets) {
             Ok(tool) => tool,
