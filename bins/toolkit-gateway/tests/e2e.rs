@@ -12,27 +12,12 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::Fixture;
 use common::process::{BIN, Running, request};
+use common::{Fixture, python_sdk};
 use sha2::Digest as _;
 
 fn client_script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/client.py")
-}
-
-/// Whether the Python SDK is usable; otherwise prints why and skips, or panics under CI.
-fn python_sdk() -> bool {
-    let probe = Command::new("python3").args(["-c", "from mcp import Client, StdioServerParameters"]).output();
-    let reason = match probe {
-        Ok(out) if out.status.success() => return true,
-        Ok(out) => format!("the Python MCP SDK is missing ({})", String::from_utf8_lossy(&out.stderr).trim()),
-        Err(e) => format!("python3 cannot run: {e}"),
-    };
-    if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
-        panic!("{reason}; .ci/run installs it with `pip install mcp`");
-    }
-    eprintln!("skipped: {reason} (pip install mcp)");
-    false
 }
 
 fn run_client(args: &[&str], fixture: &Fixture) -> Output {

@@ -55,3 +55,19 @@ pub fn noop_manifest(namespace: &str, name: &str) -> String {
          spec:\n  type: builtin\n  description: Added while serving.\n  builtin: {{name: noop}}\n"
     )
 }
+
+/// Whether the Python SDK is usable; otherwise prints why and skips, or panics under CI.
+pub fn python_sdk() -> bool {
+    let probe =
+        std::process::Command::new("python3").args(["-c", "from mcp import Client, StdioServerParameters"]).output();
+    let reason = match probe {
+        Ok(out) if out.status.success() => return true,
+        Ok(out) => format!("the Python MCP SDK is missing ({})", String::from_utf8_lossy(&out.stderr).trim()),
+        Err(e) => format!("python3 cannot run: {e}"),
+    };
+    if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
+        panic!("{reason}; .ci/run installs it with `pip install mcp`");
+    }
+    eprintln!("skipped: {reason} (pip install mcp)");
+    false
+}
