@@ -7,7 +7,8 @@
 //! then decide: allow runs the call, block refuses it, and a call that needs approval is
 //! recorded as pending in the state store and waits until someone other than its caller
 //! approves or rejects it (`toolkit approvals ...`, from any process sharing the state
-//! directory), or until the approval timeout.
+//! directory), or until the approval timeout. A call dropped while it waits (its client went
+//! away or cancelled) withdraws its request, which is then marked expired.
 
 use std::time::Duration;
 
@@ -15,7 +16,7 @@ use serde_json::{Map, Value};
 use toolkit_core::model::{ApprovalRequired, OnTimeout};
 use toolkit_core::{Error, ErrorKind, Result};
 use toolkit_policy::{Action, ApprovalSettings, Class, CommandKind, Reason, Verdict, classify, decide};
-use toolkit_state::{ApprovalState, NewApproval};
+use toolkit_state::{ApprovalState, NewApproval, StateStore};
 
 use crate::{Caller, PreparedTool, Runtime};
 
@@ -95,6 +96,9 @@ impl Runtime {
             caller = %caller.id,
             "call waits for approval: toolkit approvals approve {id} (or reject {id}), within {timeout:?}"
         );
+        // A call dropped while it waits (its client went away or cancelled) takes its request
+        // off the list instead of leaving it pending for someone to approve in vain.
+        let mut withdraw = Withdraw { state: Some(self.state().clone()), id };
         let deadline = tokio::time::Instant::now() + timeout;
         let record = loop {
             let now = tokio::time::Instant::now();
@@ -108,6 +112,7 @@ impl Runtime {
                 None => return Err(Error::internal(format!("wait for approval {id}: the request disappeared"))),
             }
         };
+        withdraw.state = None;
         let by = record.decided_by.as_deref().unwrap_or("?");
         match record.state {
             ApprovalState::Approved => {
@@ -128,5 +133,23 @@ impl Runtime {
                 Err(Error::new(ErrorKind::Denied, format!("approval request {id} was not decided within {timeout:?}")))
             }
         }
+    }
+}
+
+/// Expires a pending request when the call waiting on it is dropped before it ends.
+struct Withdraw {
+    state: Option<StateStore>,
+    id: i64,
+}
+
+impl Drop for Withdraw {
+    fn drop(&mut self) {
+        let (Some(state), Ok(handle)) = (self.state.take(), tokio::runtime::Handle::try_current()) else { return };
+        let id = self.id;
+        handle.spawn(async move {
+            if let Err(e) = state.expire_approval(id).await {
+                tracing::warn!(id, error = %e, "could not withdraw the approval request of a dropped call");
+            }
+        });
     }
 }

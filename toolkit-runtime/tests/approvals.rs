@@ -137,3 +137,37 @@ async fn approve_reject_and_time_out_across_state_handles() {
     rt.call(&agent, &lenient, json!({"a": 1})).await.expect("proceeds after the timeout");
     assert_eq!(decisions(&rt, "lenient").await, ["timed out, proceeded (onTimeout: proceed)"]);
 }
+
+#[tokio::test]
+async fn a_cancelled_call_withdraws_its_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let (rt, approver) = setup(&dir).await;
+    let agent = Caller::new("mcp:agent");
+    let db = ToolRef::new("default", "db");
+    let (cancel, cancelled) = tokio::sync::oneshot::channel::<()>();
+    let call = tokio::spawn({
+        let (rt, agent, db) = (rt.clone(), agent.clone(), db.clone());
+        async move {
+            let write = json!({"query": "update customers set name = 'Ada' where id = 1"});
+            rt.call_until(&agent, &db, write, async {
+                let _ = cancelled.await;
+            })
+            .await
+        }
+    });
+    let request = pending(&approver).await;
+    cancel.send(()).unwrap();
+    let err = call.await.unwrap().unwrap_err();
+    assert!(err.to_string().contains("cancel"), "{err}");
+    let mut state = ApprovalState::Pending;
+    for _ in 0..100 {
+        state = approver.approval(request.id).await.unwrap().unwrap().state;
+        if state != ApprovalState::Pending {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(state, ApprovalState::Expired, "the request of a cancelled call is still pending");
+    let late = approver.decide_approval(request.id, true, "local:alice", None).await.unwrap_err();
+    assert_eq!(late.kind(), ErrorKind::InvalidInput, "{late}");
+}
