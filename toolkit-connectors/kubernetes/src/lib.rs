@@ -1,6 +1,156 @@
 #![doc = include_str!("../README.md")]
 
-use toolkit_core::ConnectorRegistry;
+mod client;
+mod config;
+mod invoke;
+mod permissions;
+mod probe;
+mod resources;
+mod session;
+
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde_json::{Value, json};
+use toolkit_core::connector::{BuildContext, Capabilities, Connector, Invoker, Probe, Session, ToolInstance};
+use toolkit_core::model::PermissionsSpec;
+use toolkit_core::validate::FieldError;
+use toolkit_core::{ConnectorRegistry, Error, PermissionProvisioner, Result, ToolSpec, ToolType};
+
+pub use config::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_NAMESPACE, KubeConfig};
+pub use permissions::{RbacPlan, RbacRule, VERBS};
+pub use resources::{RESOURCES, ResourceInfo};
+
+use client::Connection;
+use session::KubeSession;
+
+/// The `spec.type` this crate serves.
+pub const TYPE: ToolType = ToolType::Kubernetes;
 
 /// Adds the kubernetes connector to `registry`.
-pub fn register(_registry: &mut ConnectorRegistry) {}
+pub fn register(registry: &mut ConnectorRegistry) {
+    registry.register(KubernetesConnector);
+}
+
+/// The `kubernetes` type.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct KubernetesConnector;
+
+impl Connector for KubernetesConnector {
+    fn tool_type(&self) -> ToolType {
+        TYPE
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            probe: true,
+            session: true,
+            invoke: true,
+            permissions_plan: true,
+            permissions_apply: false,
+            // Calls have no write operation at all: read-only by construction.
+            read_only: true,
+        }
+    }
+
+    fn validate(&self, spec: &ToolSpec) -> Vec<FieldError> {
+        let (mut errs, ns) = match KubeConfig::from_spec(spec) {
+            Ok(cfg) => (Vec::new(), cfg.namespace_set.then_some(cfg.namespace)),
+            Err(errs) => (errs, None),
+        };
+        if let Some(p) = &spec.permissions
+            && let Err(more) = RbacPlan::from_spec(p, "tool", ns.as_deref(), DEFAULT_NAMESPACE)
+        {
+            errs.extend(more);
+        }
+        errs
+    }
+
+    fn default_input_schema(&self) -> Option<Value> {
+        Some(json!({
+            "type": "object",
+            "properties": {
+                "operation": {
+                    "type": "string",
+                    "enum": ["get", "list", "describe", "logs"],
+                    "description": "get (one object by name, or a list without one), list, describe (an object and its events) or logs (of a pod)"
+                },
+                "resource": {"type": "string", "description": "The kind or plural, such as pods, deployments, configmaps, services, jobs"},
+                "name": {"type": "string", "description": "The object's name (the pod's, for logs)"},
+                "namespace": {"type": "string", "description": "The namespace; the tool's own when omitted"},
+                "labelSelector": {"type": "string", "description": "Such as app=web,tier!=cache"},
+                "fieldSelector": {"type": "string", "description": "Such as status.phase=Running"},
+                "container": {"type": "string", "description": "The container whose log is read"},
+                "tailLines": {"type": "integer", "minimum": 0, "description": "Only the last lines of the log"}
+            },
+            "required": ["operation"],
+            "additionalProperties": false
+        }))
+    }
+
+    fn build(&self, ctx: BuildContext) -> Result<Arc<dyn ToolInstance>> {
+        let spec = ctx.spec();
+        let config = KubeConfig::from_spec(spec).map_err(|errs| {
+            let text: Vec<String> = errs.iter().map(ToString::to_string).collect();
+            Error::config(format!("build kubernetes tool {}: {}", ctx.qualified_name(), text.join("; ")))
+        })?;
+        Ok(Arc::new(KubeTool {
+            conn: Arc::new(Connection::new(config, ctx.namespace.clone(), ctx.secrets.clone())),
+            permissions: spec.permissions.clone(),
+            name: ctx.name.clone(),
+        }))
+    }
+}
+
+/// One kubernetes tool: its lazily made client and its declared permissions.
+#[derive(Clone)]
+pub(crate) struct KubeTool {
+    conn: Arc<Connection>,
+    permissions: Option<PermissionsSpec>,
+    name: String,
+}
+
+impl fmt::Debug for KubeTool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KubeTool").field("name", &self.name).field("conn", &self.conn).finish()
+    }
+}
+
+#[async_trait]
+impl ToolInstance for KubeTool {
+    fn probe(&self) -> Option<&dyn Probe> {
+        Some(self)
+    }
+
+    fn invoker(&self) -> Option<&dyn Invoker> {
+        Some(self)
+    }
+
+    fn permissions(&self) -> Option<&dyn PermissionProvisioner> {
+        self.permissions.is_some().then_some(self as &dyn PermissionProvisioner)
+    }
+
+    async fn open_session(&self) -> Result<Box<dyn Session>> {
+        let token = self.conn.token().await?;
+        let session = KubeSession::open(self.clone(), token.as_ref().map(|t| t.expose()))?;
+        Ok(Box::new(session))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use toolkit_core::Catalog;
+
+    #[test]
+    fn the_example_manifest_validates() {
+        let mut registry = ConnectorRegistry::new();
+        register(&mut registry);
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/tools/kubernetes.yaml");
+        let catalog = Catalog::load(&[root], &registry).unwrap();
+        let problems: Vec<String> = catalog.all_diagnostics().iter().map(|d| format!("{d:?}")).collect();
+        assert!(!catalog.has_errors(), "{problems:#?}");
+        assert_eq!(catalog.tools.len(), 1);
+    }
+}
