@@ -1,6 +1,142 @@
 #![doc = include_str!("../README.md")]
 
-use toolkit_core::ConnectorRegistry;
+mod config;
+mod connection;
+mod exec;
+mod invoke;
+mod probe;
+mod session;
+
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde_json::Value;
+use toolkit_core::connector::{BuildContext, Capabilities, Connector, Invoker, Probe, Session, ToolInstance};
+use toolkit_core::validate::FieldError;
+use toolkit_core::{ConnectorRegistry, Error, Result, ToolSpec, ToolType};
+
+pub use config::{Auth, DEFAULT_CONNECT_TIMEOUT, DEFAULT_PORT, SshConfig};
+pub use session::{Forward, SshSession};
+
+use connection::Connection;
+
+/// The `spec.type` this crate serves.
+pub const TYPE: ToolType = ToolType::Ssh;
 
 /// Adds the ssh connector to `registry`.
-pub fn register(_registry: &mut ConnectorRegistry) {}
+pub fn register(registry: &mut ConnectorRegistry) {
+    registry.register(SshConnector);
+}
+
+/// The `ssh` type.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SshConnector;
+
+impl SshConnector {
+    /// Builds the typed instance of one tool (what [`Connector::build`] returns as a trait
+    /// object), for callers that need [`SshTool::open_ssh_session`] and its port forwarding.
+    pub fn build_tool(&self, ctx: BuildContext) -> Result<Arc<SshTool>> {
+        let spec = ctx.spec();
+        let config = SshConfig::from_spec(spec).map_err(|errs| {
+            let text: Vec<String> = errs.iter().map(ToString::to_string).collect();
+            Error::config(format!("build ssh tool {}: {}", ctx.qualified_name(), text.join("; ")))
+        })?;
+        Ok(Arc::new(SshTool {
+            read_only: spec.read_only,
+            conn: Arc::new(Connection::new(config, ctx.namespace.clone(), ctx.secrets.clone())),
+        }))
+    }
+}
+
+impl Connector for SshConnector {
+    fn tool_type(&self) -> ToolType {
+        TYPE
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            probe: true,
+            session: true,
+            invoke: true,
+            // A shell account has no grants toolkit could plan.
+            permissions_plan: false,
+            permissions_apply: false,
+            // `readOnly` is enforced by toolkit's shell classifier; the server cannot tell.
+            read_only: false,
+        }
+    }
+
+    fn validate(&self, spec: &ToolSpec) -> Vec<FieldError> {
+        let mut errs = SshConfig::from_spec(spec).err().unwrap_or_default();
+        if spec.permissions.is_some() {
+            errs.push(FieldError::new("spec.permissions", "ssh tools have no engine permissions to plan or apply"));
+        }
+        errs
+    }
+
+    fn default_input_schema(&self) -> Option<Value> {
+        Some(invoke::input_schema())
+    }
+
+    fn build(&self, ctx: BuildContext) -> Result<Arc<dyn ToolInstance>> {
+        Ok(self.build_tool(ctx)?)
+    }
+}
+
+/// One ssh tool: its lazily made, shared connection.
+pub struct SshTool {
+    conn: Arc<Connection>,
+    read_only: bool,
+}
+
+impl fmt::Debug for SshTool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SshTool").field("conn", &self.conn).field("read_only", &self.read_only).finish()
+    }
+}
+
+impl SshTool {
+    /// Opens a session with a connection of its own; unlike [`ToolInstance::open_session`] it
+    /// returns the concrete type, which can also forward ports.
+    pub async fn open_ssh_session(&self) -> Result<SshSession> {
+        SshSession::open(self.conn.clone(), self.read_only).await
+    }
+}
+
+#[async_trait]
+impl ToolInstance for SshTool {
+    fn probe(&self) -> Option<&dyn Probe> {
+        Some(self)
+    }
+
+    fn invoker(&self) -> Option<&dyn Invoker> {
+        Some(self)
+    }
+
+    async fn open_session(&self) -> Result<Box<dyn Session>> {
+        Ok(Box::new(self.open_ssh_session().await?))
+    }
+
+    async fn shutdown(&self) {
+        self.conn.shutdown().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use toolkit_core::{Catalog, ConnectorRegistry};
+
+    #[test]
+    fn the_example_manifest_validates() {
+        let mut registry = ConnectorRegistry::new();
+        super::register(&mut registry);
+        let example = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/tools/ssh.yaml");
+        let catalog = Catalog::load(&[example], &registry).unwrap();
+        let problems: Vec<String> = catalog.all_diagnostics().iter().map(|d| format!("{d:?}")).collect();
+        assert!(!catalog.has_errors(), "{problems:#?}");
+        assert_eq!(catalog.tools.len(), 2);
+    }
+}
