@@ -18,10 +18,14 @@ use toolkit_core::{Error, ErrorKind, Result};
 use toolkit_policy::{Action, ApprovalSettings, Class, CommandKind, Reason, Verdict, classify, decide};
 use toolkit_state::{ApprovalState, NewApproval, StateStore};
 
+use crate::pipeline::CallObserver;
 use crate::{Caller, PreparedTool, Runtime};
 
 /// How long a call waits for a decision when neither the tool nor the policy says.
 pub const DEFAULT_APPROVAL_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// How often a waiting call tells its observer that it still waits.
+const NOTICE_EVERY: Duration = Duration::from_secs(5);
 
 /// How often a waiting call looks for a decision.
 const POLL: Duration = Duration::from_millis(200);
@@ -36,6 +40,7 @@ impl Runtime {
         args: &Map<String, Value>,
         audited_args: Value,
         decision: &mut String,
+        observer: Option<&dyn CallObserver>,
     ) -> Result<()> {
         let spec = tool.spec();
         let required = spec.approval.as_ref().map(|a| a.required).unwrap_or_default();
@@ -100,10 +105,20 @@ impl Runtime {
         // off the list instead of leaving it pending for someone to approve in vain.
         let mut withdraw = Withdraw { state: Some(self.state().clone()), id };
         let deadline = tokio::time::Instant::now() + timeout;
+        let mut next_notice = tokio::time::Instant::now();
         let record = loop {
             let now = tokio::time::Instant::now();
             if now >= deadline {
                 break self.state().expire_approval(id).await?;
+            }
+            if let Some(observer) = observer
+                && now >= next_notice
+            {
+                let left = (deadline - now).as_secs();
+                observer.waiting(&format!(
+                    "waiting for approval {id}: `toolkit approvals approve {id}` (or reject {id}); {left}s left"
+                ));
+                next_notice = now + NOTICE_EVERY;
             }
             tokio::time::sleep(POLL.min(deadline - now)).await;
             match self.state().approval(id).await? {

@@ -38,7 +38,7 @@ pub use limits::{MemoryRateLimiter, RETRY_AFTER_MS, RateLimiter, ToolLimiter, re
 #[cfg(feature = "rate-limit-redis")]
 pub use limits::{RedisLimitOptions, RedisRateLimiter};
 pub use permissions::PermissionsReport;
-pub use pipeline::CallOutcome;
+pub use pipeline::{CallObserver, CallOutcome};
 pub use policy::{CallPolicy, Decision, ReadOnlySqlPolicy};
 pub use prepared::PreparedTool;
 pub use probe::ProbeOutcome;

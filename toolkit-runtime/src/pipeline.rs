@@ -27,6 +27,15 @@ pub struct CallOutcome {
     pub duration: Duration,
 }
 
+/// Hears how a call is going while it runs. The gateway turns it into MCP progress
+/// notifications, so a client waiting on a person's approval knows why, and a client that resets
+/// its request timeout on progress keeps waiting.
+pub trait CallObserver: Send + Sync {
+    /// The call waits; `message` says for what and what ends the wait. Called when the wait
+    /// starts and every few seconds while it lasts.
+    fn waiting(&self, message: &str);
+}
+
 impl Runtime {
     /// Runs one call through the whole pipeline. Every outcome, including refusals, is counted
     /// and audited before this returns; errors are already redacted.
@@ -44,12 +53,24 @@ impl Runtime {
         arguments: Value,
         cancelled: impl Future<Output = ()>,
     ) -> Result<CallOutcome> {
+        self.call_observed(caller, reference, arguments, cancelled, None).await
+    }
+
+    /// [`call_until`](Self::call_until), telling `observer` while the call waits (for approval).
+    pub async fn call_observed(
+        &self,
+        caller: &Caller,
+        reference: &ToolRef,
+        arguments: Value,
+        cancelled: impl Future<Output = ()>,
+        observer: Option<&dyn CallObserver>,
+    ) -> Result<CallOutcome> {
         let started = Instant::now();
         let time = chrono::Utc::now();
         let secrets = self.secret_values();
         let mut decision = String::from("allowed");
         let finished = tokio::select! {
-            result = self.run_call(caller, reference, &arguments, &mut decision) => Some(result),
+            result = self.run_call(caller, reference, &arguments, &mut decision, observer) => Some(result),
             () = cancelled => None,
         };
         let result = finished.unwrap_or_else(|| {
@@ -98,6 +119,7 @@ impl Runtime {
         reference: &ToolRef,
         arguments: &Value,
         decision: &mut String,
+        observer: Option<&dyn CallObserver>,
     ) -> Result<InvokeOutput> {
         if !caller.may_call(reference) {
             *decision = "denied: outside the caller's scope".into();
@@ -165,7 +187,7 @@ impl Runtime {
             }
         }
         let secrets = self.secret_values();
-        self.approval_step(tool, caller, args, audit_arguments(arguments.clone(), &secrets), decision)
+        self.approval_step(tool, caller, args, audit_arguments(arguments.clone(), &secrets), decision, observer)
             .await
             .map_err(ctx)?;
         let invoker = tool.instance().invoker().ok_or_else(|| {

@@ -23,7 +23,7 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 use toolkit_core::ToolRef;
 use toolkit_core::model::DEFAULT_NAMESPACE;
-use toolkit_runtime::{Caller, Scope};
+use toolkit_runtime::{CallObserver, Caller, Scope};
 
 use crate::auth::Identity;
 use crate::gateway::Gateway;
@@ -131,7 +131,13 @@ impl ServerHandler for McpHandler {
             ));
         };
         let started = Instant::now();
-        let outcome = snapshot.runtime.call_until(&caller, &served.reference, arguments, context.ct.cancelled()).await;
+        // A client that sent a progress token hears of waits (for approval) as progress.
+        let progress = context.meta.get_progress_token().map(|token| Progress::new(context.peer.clone(), token));
+        let observer = progress.as_ref().map(|p| p as &dyn CallObserver);
+        let outcome = snapshot
+            .runtime
+            .call_observed(&caller, &served.reference, arguments, context.ct.cancelled(), observer)
+            .await;
         served.metrics.record(&outcome.as_ref().map(drop), context.ct.is_cancelled(), started.elapsed());
         match &outcome {
             Ok(o) => {
@@ -232,5 +238,32 @@ mod tests {
         assert_eq!(reference_of("x"), ToolRef::new("default", "x"));
         assert_eq!(reference_of("__x"), ToolRef::new("default", "__x"));
         assert_eq!(reference_of(&"y".repeat(1000)).name.len(), names::MAX_LEN);
+    }
+}
+
+/// Sends a call's waits to its client as `notifications/progress`, numbered so that progress
+/// only grows.
+struct Progress {
+    peer: rmcp::Peer<RoleServer>,
+    token: rmcp::model::ProgressToken,
+    sent: std::sync::atomic::AtomicU32,
+}
+
+impl Progress {
+    fn new(peer: rmcp::Peer<RoleServer>, token: rmcp::model::ProgressToken) -> Self {
+        Self { peer, token, sent: std::sync::atomic::AtomicU32::new(0) }
+    }
+}
+
+impl CallObserver for Progress {
+    fn waiting(&self, message: &str) {
+        let n = self.sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        let param = rmcp::model::ProgressNotificationParam::new(self.token.clone(), f64::from(n)).with_message(message);
+        let peer = self.peer.clone();
+        tokio::spawn(async move {
+            if let Err(e) = peer.notify_progress(param).await {
+                tracing::debug!(error = %e, "could not send a progress notification");
+            }
+        });
     }
 }

@@ -2,7 +2,8 @@
 //! need approval through the gateway over HTTP and waits, while this test, as the operators,
 //! decides the pending requests in the state store the gateway shares (as `toolkit approvals`
 //! does from another process): one approved, one rejected with a reason, one left to time out.
-//! The caller cannot decide its own call, and every decision is in the audit log.
+//! The caller cannot decide its own call, the client hears the wait as progress, and every
+//! decision is in the audit log.
 
 mod common;
 
@@ -94,6 +95,10 @@ async fn python_client_waits_for_approve_reject_and_timeout() {
     let report: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
     let results = report["results"].as_array().unwrap();
     assert_eq!(results[0]["isError"], false, "{results:?}");
+    // The waits were told as progress, naming the request and how to decide it.
+    let heard = results[0]["progress"].as_array().unwrap();
+    let expected = format!("waiting for approval {}: `toolkit approvals approve {}`", first.id, first.id);
+    assert!(heard.iter().any(|m| m.as_str().is_some_and(|m| m.starts_with(&expected))), "{heard:?}");
     assert_eq!(results[1]["isError"], true, "{results:?}");
     let rejected = results[1]["text"].as_str().unwrap();
     assert!(rejected.contains("rejected by local:bob") && rejected.contains("not during the freeze"), "{rejected}");

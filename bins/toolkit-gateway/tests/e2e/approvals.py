@@ -8,7 +8,8 @@ store while this client waits on its calls:
 
 The client makes three calls one after another, as an agent would: `guarded` twice (the test
 approves the first and rejects the second) and `hasty` once (left to time out). It prints one
-JSON object with what each call returned; the test checks it.
+JSON object with what each call returned and the progress messages it heard while it waited;
+the test checks it.
 """
 
 import argparse
@@ -29,8 +30,16 @@ async def run(url):
     info = types.Implementation(name="e2e-approvals", version="1")
     async with Client(url, mode="legacy", client_info=info) as client:
         for name, arguments in [("guarded", {"n": 1}), ("guarded", {"n": 2}), ("hasty", {"n": 3})]:
-            result = await asyncio.wait_for(client.call_tool(name, arguments), 120)
-            results.append({"tool": name, "isError": bool(result.is_error), "text": text_of(result)})
+            progress = []
+
+            async def on_progress(value, total, message):
+                progress.append(message)
+
+            call = client.call_tool(name, arguments, progress_callback=on_progress)
+            result = await asyncio.wait_for(call, 120)
+            results.append(
+                {"tool": name, "isError": bool(result.is_error), "text": text_of(result), "progress": progress}
+            )
     return results
 
 
