@@ -1,6 +1,130 @@
 #![doc = include_str!("../README.md")]
 
-use toolkit_core::ConnectorRegistry;
+mod api;
+mod auth;
+mod config;
+mod invoke;
+mod permissions;
+mod probe;
+mod session;
+mod value;
+
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde_json::Value;
+use toolkit_core::connector::{BuildContext, Capabilities, Connector, Invoker, Probe, Session, ToolInstance};
+use toolkit_core::model::PermissionsSpec;
+use toolkit_core::validate::FieldError;
+use toolkit_core::{ConnectorRegistry, Error, PermissionProvisioner, Result, ToolSpec, ToolType};
+
+pub use auth::{AssertionClaims, SCOPE};
+pub use config::{BigQueryConfig, DEFAULT_CONNECT_TIMEOUT, DEFAULT_URL};
+
+use api::Api;
+
+/// The `spec.type` this crate serves.
+pub const TYPE: ToolType = ToolType::Bigquery;
 
 /// Adds the bigquery connector to `registry`.
-pub fn register(_registry: &mut ConnectorRegistry) {}
+pub fn register(registry: &mut ConnectorRegistry) {
+    registry.register(BigQueryConnector);
+}
+
+/// The `bigquery` type.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BigQueryConnector;
+
+impl Connector for BigQueryConnector {
+    fn tool_type(&self) -> ToolType {
+        TYPE
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            probe: true,
+            session: true,
+            invoke: true,
+            permissions_plan: true,
+            permissions_apply: false,
+            // A read-only tool runs only what BigQuery's own dry run calls a SELECT.
+            read_only: true,
+        }
+    }
+
+    fn validate(&self, spec: &ToolSpec) -> Vec<FieldError> {
+        let mut errs = BigQueryConfig::from_spec(spec).err().unwrap_or_default();
+        if let Some(p) = &spec.permissions {
+            errs.extend(permissions::validate(p));
+        }
+        errs
+    }
+
+    fn default_input_schema(&self) -> Option<Value> {
+        Some(invoke::input_schema())
+    }
+
+    fn build(&self, ctx: BuildContext) -> Result<Arc<dyn ToolInstance>> {
+        let spec = ctx.spec();
+        let config = BigQueryConfig::from_spec(spec).map_err(|errs| {
+            let text: Vec<String> = errs.iter().map(ToString::to_string).collect();
+            Error::config(format!("build bigquery tool {}: {}", ctx.qualified_name(), text.join("; ")))
+        })?;
+        Ok(Arc::new(BigQueryTool {
+            api: Arc::new(Api::new(config, ctx.namespace.clone(), ctx.secrets.clone())),
+            read_only: spec.read_only,
+            permissions: spec.permissions.clone(),
+        }))
+    }
+}
+
+/// One bigquery tool: its settings and the API client made on first use.
+pub(crate) struct BigQueryTool {
+    api: Arc<Api>,
+    read_only: bool,
+    permissions: Option<PermissionsSpec>,
+}
+
+impl fmt::Debug for BigQueryTool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BigQueryTool")
+            .field("config", &self.api.config)
+            .field("read_only", &self.read_only)
+            .finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl ToolInstance for BigQueryTool {
+    fn probe(&self) -> Option<&dyn Probe> {
+        Some(self)
+    }
+
+    fn invoker(&self) -> Option<&dyn Invoker> {
+        Some(self)
+    }
+
+    fn permissions(&self) -> Option<&dyn PermissionProvisioner> {
+        self.permissions.is_some().then_some(self as &dyn PermissionProvisioner)
+    }
+
+    async fn open_session(&self) -> Result<Box<dyn Session>> {
+        Ok(Box::new(session::BigQuerySession::open(self).await?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_manifest_validates() {
+        let mut registry = ConnectorRegistry::new();
+        register(&mut registry);
+        let path = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/tools/bigquery.yaml"));
+        let catalog = toolkit_core::Catalog::load(&[path], &registry).expect("the example loads");
+        let problems: Vec<String> = catalog.all_diagnostics().iter().map(|d| format!("{d:?}")).collect();
+        assert!(!catalog.has_errors(), "{problems:#?}");
+    }
+}

@@ -1,0 +1,127 @@
+//! The typed settings of a bigquery tool, read from `spec.config` without I/O or secrets.
+
+use std::time::Duration;
+
+use toolkit_core::model::{SecretKeySelector, ToolSpec};
+use toolkit_core::validate::FieldError;
+use url::Url;
+
+/// The keys of `spec.config` that bigquery tools read.
+pub(crate) const CONFIG_KEYS: &[&str] = &["project", "url", "credentialsRef", "connectTimeout"];
+
+/// The API's base URL unless `url` is set.
+pub const DEFAULT_URL: &str = "https://bigquery.googleapis.com";
+
+/// How long connecting (and the probe) may take when `connectTimeout` is not set.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Where and how to connect, validated. Holds a reference to the key, never the key.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BigQueryConfig {
+    /// The project jobs run in (and are billed to).
+    pub project: String,
+    /// Base URL of the BigQuery API.
+    pub base_url: Url,
+    /// The service-account JSON key, resolved on first use.
+    pub credentials_ref: SecretKeySelector,
+    /// Time allowed to connect and for the probe.
+    pub connect_timeout: Duration,
+}
+
+impl BigQueryConfig {
+    /// Reads and checks the settings; every problem names its field.
+    pub fn from_spec(spec: &ToolSpec) -> Result<Self, Vec<FieldError>> {
+        let Some(c) = &spec.config else {
+            return Err(vec![FieldError::new(
+                "spec.config",
+                "is required for bigquery tools (project, credentialsRef)",
+            )]);
+        };
+        let mut errs = c.unused_keys("bigquery", CONFIG_KEYS);
+        let project = c.project.clone().unwrap_or_default();
+        if project.is_empty() {
+            errs.push(FieldError::new("spec.config.project", "is required"));
+        } else if !project.chars().all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '-' | '.' | ':' | '_')) {
+            errs.push(FieldError::new("spec.config.project", format!("`{project}` is not a project id")));
+        }
+        let base_url = match Url::parse(c.url.as_deref().unwrap_or(DEFAULT_URL)) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.host_str().is_some() => {
+                if !url.username().is_empty() || url.password().is_some() {
+                    errs.push(FieldError::new("spec.config.url", "must not contain credentials"));
+                }
+                Some(url)
+            }
+            Ok(_) => {
+                errs.push(FieldError::new("spec.config.url", "must be an http:// or https:// URL with a host"));
+                None
+            }
+            Err(e) => {
+                errs.push(FieldError::new("spec.config.url", format!("is not a valid URL: {e}")));
+                None
+            }
+        };
+        if c.credentials_ref.is_none() {
+            errs.push(FieldError::new("spec.config.credentialsRef", "is required: a service-account JSON key"));
+        }
+        let connect_timeout = c.connect_timeout.map_or(DEFAULT_CONNECT_TIMEOUT, |d| d.get());
+        if connect_timeout.is_zero() {
+            errs.push(FieldError::new("spec.config.connectTimeout", "must be longer than 0s"));
+        }
+        if spec.authentication.is_some() {
+            errs.push(FieldError::new(
+                "spec.authentication",
+                "bigquery tools take their key from `spec.config.credentialsRef`",
+            ));
+        }
+        match (errs.is_empty(), base_url, c.credentials_ref.clone()) {
+            (true, Some(base_url), Some(credentials_ref)) => {
+                Ok(BigQueryConfig { project, base_url, credentials_ref, connect_timeout })
+            }
+            _ => Err(errs),
+        }
+    }
+
+    /// `host:port` of the API, for messages.
+    pub fn endpoint(&self) -> String {
+        let host = self.base_url.host_str().unwrap_or_default();
+        match self.base_url.port_or_known_default() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_owned(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use toolkit_core::ToolType;
+
+    fn spec(config: serde_json::Value) -> ToolSpec {
+        ToolSpec {
+            type_: ToolType::Bigquery,
+            config: Some(serde_json::from_value(config).unwrap()),
+            ..ToolSpec::default()
+        }
+    }
+
+    #[test]
+    fn reads_defaults() {
+        let cfg =
+            BigQueryConfig::from_spec(&spec(json!({"project": "p-1", "credentialsRef": {"name": "k", "key": "json"}})))
+                .unwrap();
+        assert_eq!(cfg.base_url.as_str(), "https://bigquery.googleapis.com/");
+        assert_eq!(cfg.endpoint(), "bigquery.googleapis.com:443");
+    }
+
+    #[test]
+    fn names_every_problem_by_path() {
+        let errs =
+            BigQueryConfig::from_spec(&spec(json!({"hostname": "h", "project": "a b", "url": "x"}))).unwrap_err();
+        let paths: Vec<_> = errs.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            ["spec.config.hostname", "spec.config.project", "spec.config.url", "spec.config.credentialsRef"]
+        );
+    }
+}
