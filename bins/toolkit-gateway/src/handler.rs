@@ -218,29 +218,6 @@ fn tool_error(message: &str) -> CallToolResponse {
     CallToolResult::error(vec![ContentBlock::text(message)]).into()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn caller_ids() {
-        assert_eq!(caller_of(Some("claude-ai")).id, "mcp:claude-ai");
-        assert_eq!(caller_of(None).id, "mcp:anonymous");
-        assert_eq!(caller_of(Some(" \n\t")).id, "mcp:anonymous");
-        assert_eq!(caller_of(Some("a\u{1b}[31mb")).id, "mcp:a[31mb");
-        assert_eq!(caller_of(Some(&"x".repeat(500))).id.len(), 4 + CLIENT_NAME_MAX);
-        assert_eq!(client_caller("stdio", Some("claude")).id, "stdio:claude");
-    }
-
-    #[test]
-    fn unserved_names_map_back() {
-        assert_eq!(reference_of("prod__x"), ToolRef::new("prod", "x"));
-        assert_eq!(reference_of("x"), ToolRef::new("default", "x"));
-        assert_eq!(reference_of("__x"), ToolRef::new("default", "__x"));
-        assert_eq!(reference_of(&"y".repeat(1000)).name.len(), names::MAX_LEN);
-    }
-}
-
 /// Sends a call's waits to its client as `notifications/progress`, numbered so that progress
 /// only grows.
 struct Progress {
@@ -265,5 +242,28 @@ impl CallObserver for Progress {
                 tracing::debug!(error = %e, "could not send a progress notification");
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn caller_ids() {
+        assert_eq!(caller_of(Some("claude-ai")).id, "mcp:claude-ai");
+        assert_eq!(caller_of(None).id, "mcp:anonymous");
+        assert_eq!(caller_of(Some(" \n\t")).id, "mcp:anonymous");
+        assert_eq!(caller_of(Some("a\u{1b}[31mb")).id, "mcp:a[31mb");
+        assert_eq!(caller_of(Some(&"x".repeat(500))).id.len(), 4 + CLIENT_NAME_MAX);
+        assert_eq!(client_caller("stdio", Some("claude")).id, "stdio:claude");
+    }
+
+    #[test]
+    fn unserved_names_map_back() {
+        assert_eq!(reference_of("prod__x"), ToolRef::new("prod", "x"));
+        assert_eq!(reference_of("x"), ToolRef::new("default", "x"));
+        assert_eq!(reference_of("__x"), ToolRef::new("default", "__x"));
+        assert_eq!(reference_of(&"y".repeat(1000)).name.len(), names::MAX_LEN);
     }
 }
