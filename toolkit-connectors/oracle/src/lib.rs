@@ -1,6 +1,117 @@
 #![doc = include_str!("../README.md")]
 
-use toolkit_core::ConnectorRegistry;
+mod config;
+mod permissions;
+mod probe;
+mod session;
+pub mod tns;
+
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use toolkit_core::connector::{BuildContext, Capabilities, Connector, Probe, Session, ToolInstance};
+use toolkit_core::model::PermissionsSpec;
+use toolkit_core::secret::SecretResolver;
+use toolkit_core::validate::FieldError;
+use toolkit_core::{ConnectorRegistry, Error, PermissionProvisioner, Result, ToolSpec, ToolType};
+
+pub use config::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_PORT, OracleConfig};
+pub use session::ALIAS;
+
+/// The `spec.type` this crate serves.
+pub const TYPE: ToolType = ToolType::Oracle;
 
 /// Adds the oracle connector to `registry`.
-pub fn register(_registry: &mut ConnectorRegistry) {}
+pub fn register(registry: &mut ConnectorRegistry) {
+    registry.register(OracleConnector);
+}
+
+/// The `oracle` type.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OracleConnector;
+
+impl Connector for OracleConnector {
+    fn tool_type(&self) -> ToolType {
+        TYPE
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            probe: true,
+            session: true,
+            // Every Rust Oracle driver needs Oracle's client libraries.
+            invoke: false,
+            permissions_plan: true,
+            permissions_apply: false,
+            read_only: false,
+        }
+    }
+
+    fn validate(&self, spec: &ToolSpec) -> Vec<FieldError> {
+        let mut errs = OracleConfig::from_spec(spec).err().unwrap_or_default();
+        if let Some(p) = &spec.permissions {
+            let user = spec.config.as_ref().and_then(|c| c.username.clone());
+            errs.extend(permissions::validate(p, user.as_deref()));
+        }
+        errs
+    }
+
+    fn build(&self, ctx: BuildContext) -> Result<Arc<dyn ToolInstance>> {
+        let spec = ctx.spec();
+        let config = OracleConfig::from_spec(spec).map_err(|errs| {
+            let text: Vec<String> = errs.iter().map(ToString::to_string).collect();
+            Error::config(format!("build oracle tool {}: {}", ctx.qualified_name(), text.join("; ")))
+        })?;
+        Ok(Arc::new(OracleTool {
+            config,
+            namespace: ctx.namespace.clone(),
+            secrets: ctx.secrets.clone(),
+            permissions: spec.permissions.clone(),
+        }))
+    }
+}
+
+/// One oracle tool: its settings; the password is resolved when a session opens.
+pub(crate) struct OracleTool {
+    config: OracleConfig,
+    namespace: String,
+    secrets: Arc<dyn SecretResolver>,
+    permissions: Option<PermissionsSpec>,
+}
+
+impl fmt::Debug for OracleTool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OracleTool").field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl ToolInstance for OracleTool {
+    fn probe(&self) -> Option<&dyn Probe> {
+        Some(self)
+    }
+
+    fn permissions(&self) -> Option<&dyn PermissionProvisioner> {
+        self.permissions.is_some().then_some(self as &dyn PermissionProvisioner)
+    }
+
+    async fn open_session(&self) -> Result<Box<dyn Session>> {
+        Ok(Box::new(session::OracleSession::open(self).await?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_manifest_validates() {
+        let mut registry = ConnectorRegistry::new();
+        register(&mut registry);
+        let path = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/tools/oracle.yaml"));
+        let catalog = toolkit_core::Catalog::load(&[path], &registry).expect("the example loads");
+        let problems: Vec<String> = catalog.all_diagnostics().iter().map(|d| format!("{d:?}")).collect();
+        assert!(!catalog.has_errors(), "{problems:#?}");
+    }
+}

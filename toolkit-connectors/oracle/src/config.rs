@@ -1,0 +1,141 @@
+//! The typed settings of an oracle tool, read from `spec.config` without I/O or secrets.
+
+use std::time::Duration;
+
+use toolkit_core::model::{SecretKeySelector, ToolSpec};
+use toolkit_core::validate::FieldError;
+
+/// The keys of `spec.config` that oracle tools read.
+pub(crate) const CONFIG_KEYS: &[&str] =
+    &["hostname", "port", "username", "credentialsRef", "databaseName", "connectTimeout"];
+
+/// The listener's port when none is given.
+pub const DEFAULT_PORT: u16 = 1521;
+
+/// How long the probe may take when `connectTimeout` is not set.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Where and how to connect, validated. Holds a reference to the password, never the password.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OracleConfig {
+    /// Host of the listener.
+    pub host: String,
+    /// Port of the listener.
+    pub port: u16,
+    /// Database user (for sessions and the permission plan).
+    pub username: Option<String>,
+    /// The user's password, resolved when a session opens.
+    pub password_ref: Option<SecretKeySelector>,
+    /// The service name the listener must know.
+    pub service: String,
+    /// Time allowed for the probe.
+    pub connect_timeout: Duration,
+}
+
+/// Whether `s` can stand in a connect descriptor without quoting: letters, digits, `.`, `_`,
+/// `-` (and `:` for IPv6 hosts).
+fn plain(s: &str, extra: &str) -> bool {
+    !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c) || extra.contains(c))
+}
+
+impl OracleConfig {
+    /// Reads and checks the settings; every problem names its field.
+    pub fn from_spec(spec: &ToolSpec) -> Result<Self, Vec<FieldError>> {
+        let Some(c) = &spec.config else {
+            return Err(vec![FieldError::new("spec.config", "is required for oracle tools (hostname, databaseName)")]);
+        };
+        let mut errs = c.unused_keys("oracle", CONFIG_KEYS);
+        let host = c.hostname.clone().unwrap_or_default();
+        if host.is_empty() {
+            errs.push(FieldError::new("spec.config.hostname", "is required"));
+        } else if !plain(&host, ":") {
+            errs.push(FieldError::new("spec.config.hostname", format!("`{host}` is not a host name")));
+        }
+        let port = c.port.unwrap_or(DEFAULT_PORT);
+        if port == 0 {
+            errs.push(FieldError::new("spec.config.port", "must be between 1 and 65535"));
+        }
+        let service = c.database_name.clone().unwrap_or_default();
+        if service.is_empty() {
+            errs.push(FieldError::new("spec.config.databaseName", "is required: the service name, such as ORCLPDB1"));
+        } else if !plain(&service, "") {
+            errs.push(FieldError::new(
+                "spec.config.databaseName",
+                format!("`{service}` is not a service name (letters, digits, `.`, `_`, `-`)"),
+            ));
+        }
+        if let Some(u) = &c.username
+            && !plain(u, "$#")
+        {
+            errs.push(FieldError::new("spec.config.username", format!("`{u}` is not a user name")));
+        }
+        if c.credentials_ref.is_some() && c.username.is_none() {
+            errs.push(FieldError::new("spec.config.username", "is required with credentialsRef"));
+        }
+        let connect_timeout = c.connect_timeout.map_or(DEFAULT_CONNECT_TIMEOUT, |d| d.get());
+        if connect_timeout.is_zero() {
+            errs.push(FieldError::new("spec.config.connectTimeout", "must be longer than 0s"));
+        }
+        if errs.is_empty() {
+            Ok(OracleConfig {
+                host,
+                port,
+                username: c.username.clone(),
+                password_ref: c.credentials_ref.clone(),
+                service,
+                connect_timeout,
+            })
+        } else {
+            Err(errs)
+        }
+    }
+
+    /// The connect descriptor of the service.
+    pub fn descriptor(&self) -> String {
+        format!(
+            "(DESCRIPTION=(CONNECT_DATA=(SERVICE_NAME={})(CID=(PROGRAM=toolkit)(HOST=toolkit)(USER=toolkit)))\
+             (ADDRESS=(PROTOCOL=TCP)(HOST={})(PORT={})))",
+            self.service, self.host, self.port
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use toolkit_core::ToolType;
+
+    fn spec(config: serde_json::Value) -> ToolSpec {
+        ToolSpec {
+            type_: ToolType::Oracle,
+            config: Some(serde_json::from_value(config).unwrap()),
+            ..ToolSpec::default()
+        }
+    }
+
+    #[test]
+    fn builds_the_descriptor() {
+        let cfg = OracleConfig::from_spec(&spec(json!({"hostname": "db", "databaseName": "ORCLPDB1"}))).unwrap();
+        assert_eq!(cfg.port, 1521);
+        assert_eq!(
+            cfg.descriptor(),
+            "(DESCRIPTION=(CONNECT_DATA=(SERVICE_NAME=ORCLPDB1)(CID=(PROGRAM=toolkit)(HOST=toolkit)(USER=toolkit)))\
+             (ADDRESS=(PROTOCOL=TCP)(HOST=db)(PORT=1521)))"
+        );
+    }
+
+    #[test]
+    fn refuses_descriptor_injection_and_unused_keys() {
+        let errs = OracleConfig::from_spec(&spec(json!({
+            "hostname": "db)(HOST=evil", "databaseName": "x)(", "sslMode": "require",
+            "credentialsRef": {"name": "o", "key": "p"}
+        })))
+        .unwrap_err();
+        let paths: Vec<_> = errs.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            ["spec.config.sslMode", "spec.config.hostname", "spec.config.databaseName", "spec.config.username"]
+        );
+    }
+}
