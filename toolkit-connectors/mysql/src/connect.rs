@@ -1,20 +1,13 @@
-//! Connecting: credentials resolved at the moment of use, driver options, and the translation of
-//! driver errors into toolkit error kinds.
+//! Driver options for a mysql connection, and MySQL's error numbers in toolkit error kinds; the
+//! rest of connecting is shared (`toolkit_connector_sql::connect`).
 
-use std::path::Path;
-
+use sqlx::error::DatabaseError;
 use sqlx::mysql::{MySqlConnectOptions, MySqlDatabaseError, MySqlSslMode};
+use toolkit_connector_sql::{Credentials, Phase};
 use toolkit_core::model::SslMode;
-use toolkit_core::{Error, ErrorKind, SecretString};
+use toolkit_core::{Error, ErrorKind};
 
 use crate::config::MysqlConfig;
-
-/// The user and password to connect with; the password never prints.
-#[derive(Clone, Debug)]
-pub(crate) struct Credentials {
-    pub(crate) username: String,
-    pub(crate) password: Option<SecretString>,
-}
 
 /// Driver options for `config` and `creds`. The password goes straight into the options, never
 /// into a URL; the driver reads no environment variable or option file.
@@ -46,33 +39,6 @@ fn ssl_mode(mode: SslMode) -> MySqlSslMode {
     }
 }
 
-/// A CA file that cannot be read is a configuration problem, reported before any connection.
-pub(crate) fn check_ca_file(config: &MysqlConfig) -> Result<(), Error> {
-    let Some(ca) = &config.ca_file else { return Ok(()) };
-    match std::fs::metadata(Path::new(ca)) {
-        Ok(m) if m.is_file() => Ok(()),
-        Ok(_) => Err(Error::config(format!("read caFile `{}`", ca.display())).with_source("not a file")),
-        Err(e) => Err(Error::config(format!("read caFile `{}`", ca.display())).with_source(e)),
-    }
-}
-
-/// Names the tool in `err`, once however many layers add it.
-pub(crate) fn with_tool(err: Error, tool: &str) -> Error {
-    if err.context_value("tool").is_some() { err } else { err.with_context("tool", tool) }
-}
-
-/// What was being done when a driver error happened; it decides how some errors read.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Phase {
-    /// Opening a connection; `tls` tells whether a TLS handshake was part of it.
-    Connect {
-        /// The mode asked for TLS.
-        tls: bool,
-    },
-    /// Running statements on an open connection (or one the pool opens on the way).
-    Query,
-}
-
 /// Translates a driver error into a toolkit error whose message is `what` (such as "connect to
 /// mysql at db:3306 as user `app`") and whose source is the driver's own message.
 ///
@@ -85,63 +51,24 @@ pub(crate) enum Phase {
 /// | 1040, 1152, 1158-1161, 2002, 2003, 2006, 2013 | unreachable |
 /// | 1064 (syntax), 1054, 1146, 1292, 1366, 1406 (unknown name, bad value) | invalid input |
 /// | other database errors | upstream (1213 deadlock retryable) |
-/// | I/O, DNS, refused, pool timeout | unreachable |
-/// | TLS handshake or certificate | unreachable, not retryable; config when the server has no TLS |
+/// | I/O, TLS, pool | as `toolkit_connector_sql::connect::classify` |
 pub(crate) fn classify(err: sqlx::Error, phase: Phase, what: impl Into<String>) -> Error {
-    let what = what.into();
-    match err {
-        sqlx::Error::Database(db) => {
-            let number = db.try_downcast_ref::<MySqlDatabaseError>().map(MySqlDatabaseError::number);
-            let mut e = Error::new(number.map_or(ErrorKind::Upstream, error_kind), what);
-            if let Some(n) = number {
-                e = e.with_context("code", n.to_string());
-            }
-            if let Some(state) = db.code() {
-                e = e.with_context("sqlstate", state);
-            }
-            if matches!(number, Some(1213 | 1205)) {
-                e = e.set_retryable(true);
-            }
-            e.with_source(db.message().replace('\n', " "))
-        }
-        sqlx::Error::Tls(source) => {
-            let text = source.to_string();
-            if text.contains("does not support TLS") || text.contains("not support SSL") {
-                Error::config(what)
-                    .with_context(
-                        "hint",
-                        "the server does not offer TLS; use sslMode prefer or disable, or enable TLS on the server",
-                    )
-                    .with_source(source)
-            } else {
-                tls_failed(what, source)
-            }
-        }
-        sqlx::Error::Io(io) => {
-            // rustls reports handshake and certificate failures as `InvalidData` I/O errors.
-            if phase == (Phase::Connect { tls: true }) && io.kind() == std::io::ErrorKind::InvalidData {
-                tls_failed(what, Box::new(io))
-            } else {
-                Error::new(ErrorKind::Unreachable, what).with_source(io)
-            }
-        }
-        sqlx::Error::PoolTimedOut => Error::new(ErrorKind::Unreachable, what).with_source(
-            "no connection could be opened or freed within connectTimeout; is the server up and reachable?",
-        ),
-        sqlx::Error::PoolClosed => {
-            Error::new(ErrorKind::Unreachable, what).with_source("the tool was shut down").set_retryable(false)
-        }
-        sqlx::Error::Configuration(source) => Error::config(what).with_source(source),
-        other @ sqlx::Error::WorkerCrashed => Error::internal(what).with_source(other),
-        other => Error::new(ErrorKind::Upstream, what).with_source(other.to_string().replace('\n', " ")),
-    }
+    toolkit_connector_sql::connect::classify(err, phase, what, database_error)
 }
 
-fn tls_failed(what: String, source: Box<dyn std::error::Error + Send + Sync>) -> Error {
-    Error::new(ErrorKind::Unreachable, format!("{what}: TLS failed"))
-        .with_context("hint", "check sslMode, caFile and the server certificate")
-        .with_source(source)
-        .set_retryable(false)
+fn database_error(db: Box<dyn DatabaseError>, what: String) -> Error {
+    let number = db.try_downcast_ref::<MySqlDatabaseError>().map(MySqlDatabaseError::number);
+    let mut e = Error::new(number.map_or(ErrorKind::Upstream, error_kind), what);
+    if let Some(n) = number {
+        e = e.with_context("code", n.to_string());
+    }
+    if let Some(state) = db.code() {
+        e = e.with_context("sqlstate", state);
+    }
+    if matches!(number, Some(1213 | 1205)) {
+        e = e.set_retryable(true);
+    }
+    e.with_source(db.message().replace('\n', " "))
 }
 
 /// The kind of a MySQL/MariaDB server error number.
@@ -179,14 +106,5 @@ mod tests {
         let e = classify(sqlx::Error::PoolTimedOut, Phase::Query, "connect to mysql at db:3306 as user `app`");
         assert_eq!(e.kind(), ErrorKind::Unreachable);
         assert!(e.is_retryable());
-    }
-
-    #[test]
-    fn tls_errors_are_not_retried() {
-        let io = std::io::Error::new(std::io::ErrorKind::InvalidData, "invalid peer certificate: UnknownIssuer");
-        let e = classify(sqlx::Error::Io(io), Phase::Connect { tls: true }, "connect");
-        assert_eq!(e.kind(), ErrorKind::Unreachable);
-        assert!(!e.is_retryable());
-        assert!(e.to_string().contains("TLS failed"), "{e}");
     }
 }

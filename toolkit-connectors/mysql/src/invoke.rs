@@ -10,66 +10,23 @@
 //! statement, so `COMMIT; INSERT ...` cannot leave the transaction. A result past the row cap is
 //! abandoned by closing the connection for a read-only tool; a writable one reads it to the end.
 
+use std::future::Future;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use futures::TryStreamExt;
-use serde_json::{Map, Value, json};
-use sqlx::mysql::{MySqlConnection, MySqlDatabaseError};
-use sqlx::{Column, Connection, Either, Executor, Row, Statement};
+use sqlx::mysql::{MySqlConnection, MySqlDatabaseError, MySqlQueryResult};
+use sqlx::{Connection, Executor, Statement};
+use toolkit_connector_sql::invoke::{collect_rows, finish, query_argument, row_set, within};
+use toolkit_connector_sql::{Outcome, Phase, SqlEngine, with_tool};
 use toolkit_core::connector::{CallLimits, Invocation, InvokeOutput, Invoker, RowSet};
-use toolkit_core::{Error, ErrorKind, Result};
+use toolkit_core::{Error, Result};
 
 use crate::MysqlTool;
-use crate::connect::{Phase, classify, with_tool};
+use crate::connect::classify;
 use crate::value::to_json;
 
 /// What a call does, in messages.
 pub(crate) const RUN_QUERY: &str = "run query on mysql";
-
-/// The arguments schema: one required `query` string.
-pub(crate) fn input_schema() -> Value {
-    json!({
-        "type": "object",
-        "properties": {
-            "query": {"type": "string", "description": "One SQL statement."}
-        },
-        "required": ["query"],
-        "additionalProperties": false
-    })
-}
-
-/// The `query` argument, refused when missing, not a string or blank.
-pub(crate) fn query_argument(arguments: &Map<String, Value>) -> Result<&str> {
-    match arguments.get("query") {
-        Some(Value::String(q)) if !q.trim().is_empty() => Ok(q),
-        Some(Value::String(_)) => Err(Error::invalid_input("read argument `query`: it is empty")),
-        Some(other) => {
-            Err(Error::invalid_input(format!("read argument `query`: expected a string, got {}", json_type(other))))
-        }
-        None => Err(Error::invalid_input("read argument `query`: it is required")),
-    }
-}
-
-fn json_type(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
-/// The result of running one statement on a connection.
-pub(crate) struct Outcome {
-    /// The output or the classified error.
-    pub(crate) result: Result<InvokeOutput>,
-    /// The connection was left mid-result (rows past the cap are still coming) or in an unknown
-    /// state; close it instead of reusing it.
-    pub(crate) close_connection: bool,
-}
 
 /// Runs `sql` on `conn` in a transaction of its own (read-only when `read_only`).
 pub(crate) async fn run(conn: &mut MySqlConnection, sql: &str, read_only: bool, limits: &CallLimits) -> Outcome {
@@ -95,22 +52,7 @@ async fn run_in_transaction(conn: &mut MySqlConnection, sql: &str, read_only: bo
     // A write must run to its end to be committed, so a writable tool reads past the cap (and
     // throws those rows away); a read-only one can stop at the cap.
     let fetched = fetch(&mut tx, sql, limits, !read_only).await;
-    let outcome = match fetched {
-        // The rest of the rows are still on their way: dropping the transaction queues a
-        // rollback, and closing the connection ends the statement on the server.
-        Ok(set) if set.0.is_truncated() && read_only => {
-            drop(tx);
-            return Outcome { result: Ok(set.0.into_output(set.1)), close_connection: true };
-        }
-        Ok(set) => Ok(set),
-        Err(e) => Err(e),
-    };
-    let end = if read_only || outcome.is_err() { tx.rollback().await } else { tx.commit().await };
-    match (outcome, end) {
-        (Ok((set, affected)), Ok(())) => Outcome { result: Ok(set.into_output(affected)), close_connection: false },
-        (Ok(_), Err(e)) => Outcome { result: Err(fail(e)), close_connection: true },
-        (Err(e), end) => Outcome { result: Err(e), close_connection: end.is_err() },
-    }
+    finish(tx, fetched, read_only, fail).await
 }
 
 /// The statement's rows, up to the caps, and the rows it affected. With `read_to_end`, rows
@@ -124,53 +66,9 @@ async fn fetch(
     let fail = |e| classify(e, Phase::Query, RUN_QUERY);
     // Preparing first gives the columns even when no row comes back.
     let statement = (&mut *conn).prepare(sql).await.map_err(fail)?;
-    let placeholders = match statement.parameters() {
-        Some(Either::Left(types)) => types.len(),
-        Some(Either::Right(n)) => n,
-        None => 0,
-    };
-    if placeholders > 0 {
-        return Err(Error::invalid_input(RUN_QUERY).with_context(
-            "hint",
-            format!("the statement has {placeholders} `?` placeholder(s); write the values into the query"),
-        ));
-    }
-    let mut set = RowSet::new(statement.columns().iter().map(|c| c.name()), limits);
-    let mut affected = None;
-    let mut stream = (&mut *conn).fetch_many(statement.query());
-    loop {
-        let item = match stream.try_next().await {
-            Ok(Some(item)) => item,
-            Ok(None) => break,
-            Err(e) if set.is_truncated() => {
-                return Err(fail(e).with_context(
-                    "hint",
-                    "the result had more rows than maxRows and was read to the end so that the statement could \
-                     commit; add a LIMIT",
-                ));
-            }
-            Err(e) => return Err(fail(e)),
-        };
-        match item {
-            Either::Left(done) => affected = Some(done.rows_affected()),
-            // Past the cap: nothing to convert.
-            Either::Right(_) if set.is_truncated() => {}
-            Either::Right(row) => {
-                if set.is_full() {
-                    // One row past the cap: `push` only records that the set is truncated.
-                    set.push(Vec::new());
-                } else {
-                    let values = (0..row.len()).map(|i| row.try_get_raw(i).map_or(Value::Null, to_json)).collect();
-                    set.push(values);
-                }
-                if set.is_truncated() && !read_to_end {
-                    break;
-                }
-            }
-        }
-    }
-    drop(stream);
-    Ok((set, affected))
+    let set = row_set(&statement, "`?`", RUN_QUERY, limits)?;
+    let stream = (&mut *conn).fetch_many(statement.query());
+    collect_rows(stream, set, read_to_end, MySqlQueryResult::rows_affected, to_json, fail).await
 }
 
 /// Sets the session's access mode and statement time limit for the next statement.
@@ -194,17 +92,31 @@ async fn prepare_session(conn: &mut MySqlConnection, read_only: bool, timeout: D
     }
 }
 
-/// The time limit in milliseconds: at least 1 (0 would mean no limit) and at most what the
-/// settings take.
+/// The time limit in milliseconds, at most what both settings take.
 fn statement_timeout_ms(timeout: Duration) -> u128 {
-    timeout.as_millis().clamp(1, u32::MAX as u128)
+    toolkit_connector_sql::invoke::statement_timeout_ms(timeout, u32::MAX as u128)
 }
 
-/// The error of a call that ran out of time on the client side.
-pub(crate) fn timed_out(limit: Duration) -> Error {
-    Error::new(ErrorKind::Timeout, RUN_QUERY)
-        .with_context("timeout", format!("{limit:?}"))
-        .with_source("the statement did not finish in time")
+/// MySQL and MariaDB for the shared session.
+pub(crate) struct Mysql;
+
+impl SqlEngine for Mysql {
+    type Connection = MySqlConnection;
+
+    const RUN_QUERY: &'static str = RUN_QUERY;
+
+    fn run<'a>(
+        conn: &'a mut MySqlConnection,
+        sql: &'a str,
+        read_only: bool,
+        limits: &'a CallLimits,
+    ) -> impl Future<Output = Outcome> + Send + 'a {
+        run(conn, sql, read_only, limits)
+    }
+
+    fn classify(err: sqlx::Error, phase: Phase, what: String) -> Error {
+        classify(err, phase, what)
+    }
 }
 
 #[async_trait]
@@ -222,8 +134,7 @@ impl Invoker for MysqlTool {
         };
         // The server's time limit normally fires first; this also bounds connecting and statements
         // MySQL does not limit.
-        let result =
-            tokio::time::timeout(limits.timeout, work).await.unwrap_or_else(|_| Err(timed_out(limits.timeout)));
+        let result = within(limits.timeout, RUN_QUERY, work).await;
         result.map_err(|e| with_tool(e, self.qualified_name()))
     }
 }
@@ -231,21 +142,6 @@ impl Invoker for MysqlTool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn query_argument_is_checked() {
-        let args = |v: Value| v.as_object().cloned().unwrap_or_default();
-        assert_eq!(query_argument(&args(json!({"query": "select 1"}))).ok(), Some("select 1"));
-        assert_eq!(query_argument(&args(json!({}))).map_err(|e| e.kind()).err(), Some(ErrorKind::InvalidInput));
-        assert_eq!(
-            query_argument(&args(json!({"query": 1}))).map_err(|e| e.kind()).err(),
-            Some(ErrorKind::InvalidInput)
-        );
-        assert_eq!(
-            query_argument(&args(json!({"query": "  "}))).map_err(|e| e.kind()).err(),
-            Some(ErrorKind::InvalidInput)
-        );
-    }
 
     #[test]
     fn statement_timeout_is_clamped() {

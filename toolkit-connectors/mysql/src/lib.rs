@@ -13,19 +13,22 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde_json::Value;
-use sqlx::mysql::{MySql, MySqlPool, MySqlPoolOptions};
+use sqlx::mysql::{MySql, MySqlPool};
 use sqlx::pool::PoolConnection;
 use tokio::sync::OnceCell;
+use toolkit_connector_sql::config::build_error;
+use toolkit_connector_sql::connect::{check_ca_file, connect_message};
+use toolkit_connector_sql::{Credentials, Phase, with_tool};
 use toolkit_core::connector::{
     BuildContext, Capabilities, Connector, Invoker, PermissionProvisioner, Probe, Session, ToolInstance,
 };
 use toolkit_core::model::PermissionsSpec;
 use toolkit_core::validate::FieldError;
-use toolkit_core::{ConnectorRegistry, Error, Result, SecretResolver, ToolSpec, ToolType};
+use toolkit_core::{ConnectorRegistry, Result, SecretResolver, ToolSpec, ToolType};
 
 pub use config::{MysqlConfig, Username};
 
-use connect::{Credentials, Phase, classify, with_tool};
+use connect::classify;
 
 /// The tool type this crate serves.
 pub const TOOL_TYPE: ToolType = ToolType::Mysql;
@@ -60,7 +63,7 @@ impl Connector for MysqlConnector {
     }
 
     fn default_input_schema(&self) -> Option<Value> {
-        Some(invoke::input_schema())
+        Some(toolkit_connector_sql::invoke::input_schema())
     }
 
     fn build(&self, ctx: BuildContext) -> Result<Arc<dyn ToolInstance>> {
@@ -102,10 +105,7 @@ impl MysqlTool {
     pub fn new(ctx: BuildContext) -> Result<Self> {
         let qualified_name = ctx.qualified_name();
         let spec = ctx.spec();
-        let config = MysqlConfig::from_spec(spec).map_err(|errs| {
-            let text: Vec<String> = errs.iter().map(ToString::to_string).collect();
-            Error::config("build mysql tool").with_context("tool", &qualified_name).with_source(text.join("; "))
-        })?;
+        let config = config::from_spec(spec).map_err(|errs| build_error("mysql", &qualified_name, &errs))?;
         Ok(Self {
             config,
             read_only: spec.read_only,
@@ -124,31 +124,17 @@ impl MysqlTool {
 
     /// The user name, read from its Secret when it has one.
     async fn username(&self) -> Result<String> {
-        match &self.config.username {
-            config::Username::Literal(u) => Ok(u.clone()),
-            config::Username::Secret(sel) => {
-                let value =
-                    self.secrets.resolve(&self.namespace, sel).await.map_err(|e| with_tool(e, &self.qualified_name))?;
-                Ok(value.expose().to_owned())
-            }
-        }
+        self.config.username(self.secrets.as_ref(), &self.namespace, &self.qualified_name).await
     }
 
     /// User and password, resolved now.
     async fn credentials(&self) -> Result<Credentials> {
-        let username = self.username().await?;
-        let password = match &self.config.credentials {
-            Some(sel) => {
-                Some(self.secrets.resolve(&self.namespace, sel).await.map_err(|e| with_tool(e, &self.qualified_name))?)
-            }
-            None => None,
-        };
-        Ok(Credentials { username, password })
+        self.config.credentials(self.secrets.as_ref(), &self.namespace, &self.qualified_name).await
     }
 
     /// "connect to mysql at HOST:PORT as user `USER`".
     fn connect_message(&self, username: &str) -> String {
-        format!("connect to mysql at {} as user `{username}`", self.config.address())
+        connect_message("mysql", &self.config.address(), username)
     }
 
     fn connect_phase(&self) -> Phase {
@@ -160,12 +146,8 @@ impl MysqlTool {
         self.pool
             .get_or_try_init(|| async {
                 let creds = self.credentials().await?;
-                connect::check_ca_file(&self.config).map_err(|e| with_tool(e, &self.qualified_name))?;
-                let options = connect::connect_options(&self.config, &creds);
-                let pool = MySqlPoolOptions::new()
-                    .max_connections(self.config.max_connections)
-                    .acquire_timeout(self.config.connect_timeout)
-                    .connect_lazy_with(options);
+                check_ca_file(self.config.ca_file.as_deref()).map_err(|e| with_tool(e, &self.qualified_name))?;
+                let pool = self.config.lazy_pool(connect::connect_options(&self.config, &creds));
                 Ok(Pooled { pool, username: creds.username })
             })
             .await
@@ -201,7 +183,7 @@ impl ToolInstance for MysqlTool {
     }
 
     async fn open_session(&self) -> Result<Box<dyn Session>> {
-        Ok(Box::new(session::MysqlSession::open(self).await?))
+        Ok(Box::new(session::open(self).await?))
     }
 
     async fn shutdown(&self) {

@@ -17,98 +17,41 @@
 //! which statement failed); applying again is harmless. Nothing is revoked.
 
 use async_trait::async_trait;
-use serde::Deserialize;
 use serde_json::Value;
 use sqlx::mysql::MySqlDatabaseError;
 use sqlx::{Executor, Row};
+use toolkit_connector_sql::{GrantRule, Phase, RuleScope, RuleSyntax};
 use toolkit_core::connector::{PermissionPlan, PermissionProvisioner};
-use toolkit_core::model::PermissionMode;
 use toolkit_core::validate::FieldError;
-use toolkit_core::{Error, ErrorKind, Result};
+use toolkit_core::{Error, Result};
 
 use crate::MysqlTool;
-use crate::connect::{Phase, classify};
+use crate::connect::classify;
 
-/// Table privileges a rule may grant.
-const PRIVILEGES: &[&str] = &[
-    "SELECT",
-    "INSERT",
-    "UPDATE",
-    "DELETE",
-    "CREATE",
-    "DROP",
-    "INDEX",
-    "ALTER",
-    "REFERENCES",
-    "TRIGGER",
-    "CREATE VIEW",
-    "SHOW VIEW",
-    "ALL",
-];
-
-/// One rule of `spec.permissions.rules`.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct GrantRule {
-    database: String,
-    tables: Vec<String>,
-    privileges: Vec<String>,
-}
+/// How a mysql rule reads, and the table privileges it may grant.
+const RULES: RuleSyntax = RuleSyntax {
+    engine: "mysql",
+    scope: RuleScope::Database,
+    privileges: &[
+        "SELECT",
+        "INSERT",
+        "UPDATE",
+        "DELETE",
+        "CREATE",
+        "DROP",
+        "INDEX",
+        "ALTER",
+        "REFERENCES",
+        "TRIGGER",
+        "CREATE VIEW",
+        "SHOW VIEW",
+        "ALL",
+    ],
+};
 
 /// Checks the rules without planning them; paths are `spec.permissions.rules[i]...`.
 pub(crate) fn validate_rules(rules: &[Value]) -> Vec<FieldError> {
-    match parse_rules(rules) {
-        Ok(_) => Vec::new(),
-        Err(errs) => errs,
-    }
-}
-
-fn parse_rules(rules: &[Value]) -> Result<Vec<GrantRule>, Vec<FieldError>> {
-    let mut errs = Vec::new();
-    let mut out = Vec::new();
-    for (i, raw) in rules.iter().enumerate() {
-        let p = format!("spec.permissions.rules[{i}]");
-        let rule: GrantRule = match serde_json::from_value(raw.clone()) {
-            Ok(r) => r,
-            Err(e) => {
-                errs.push(FieldError::new(&p, format!("{e}; a mysql rule is {{database, tables, privileges}}")));
-                continue;
-            }
-        };
-        check_ident(&mut errs, &format!("{p}.database"), &rule.database);
-        if rule.tables.is_empty() {
-            errs.push(FieldError::new(format!("{p}.tables"), "list at least one table, or \"*\" for all"));
-        }
-        if rule.tables.len() > 1 && rule.tables.iter().any(|t| t == "*") {
-            errs.push(FieldError::new(format!("{p}.tables"), "\"*\" already means every table; list it alone"));
-        }
-        for (j, t) in rule.tables.iter().enumerate() {
-            if t != "*" {
-                check_ident(&mut errs, &format!("{p}.tables[{j}]"), t);
-            }
-        }
-        if rule.privileges.is_empty() {
-            errs.push(FieldError::new(format!("{p}.privileges"), "list at least one privilege"));
-        }
-        for (j, priv_) in rule.privileges.iter().enumerate() {
-            if !PRIVILEGES.contains(&priv_.to_ascii_uppercase().as_str()) {
-                errs.push(FieldError::new(
-                    format!("{p}.privileges[{j}]"),
-                    format!("`{priv_}` is not a table privilege; use {}", PRIVILEGES.join(", ")),
-                ));
-            }
-        }
-        out.push(rule);
-    }
-    if errs.is_empty() { Ok(out) } else { Err(errs) }
-}
-
-fn check_ident(errs: &mut Vec<FieldError>, path: &str, name: &str) {
-    if name.is_empty() {
-        errs.push(FieldError::new(path, "must not be empty"));
-    } else if name.contains('\0') {
-        errs.push(FieldError::new(path, "must not contain NUL characters"));
-    }
+    RULES.validate(rules)
 }
 
 /// A quoted identifier: names are used as written, never interpreted.
@@ -135,16 +78,9 @@ fn account(role: &str) -> Result<String> {
 fn statements(account: &str, rules: &[GrantRule]) -> Vec<String> {
     let mut out = Vec::new();
     for rule in rules {
-        let database = quote_ident(&rule.database);
-        let mut privileges: Vec<String> = Vec::new();
-        for p in &rule.privileges {
-            let p = p.to_ascii_uppercase();
-            if !privileges.contains(&p) {
-                privileges.push(p);
-            }
-        }
-        let privileges = privileges.join(", ");
-        if rule.tables.iter().any(|t| t == "*") {
+        let database = quote_ident(&rule.scope);
+        let privileges = rule.privilege_list();
+        if rule.all_tables() {
             out.push(format!("GRANT {privileges} ON {database}.* TO {account}"));
         } else {
             for t in &rule.tables {
@@ -161,10 +97,7 @@ impl MysqlTool {
         let Some(spec) = &self.permissions else {
             return Ok((String::new(), Vec::new()));
         };
-        let rules = parse_rules(&spec.rules).map_err(|errs| {
-            let text: Vec<String> = errs.iter().map(ToString::to_string).collect();
-            Error::config("plan mysql permissions").with_source(text.join("; "))
-        })?;
+        let rules = RULES.plan_rules(spec)?;
         let role = match &spec.role {
             Some(r) => r.clone(),
             None => self.username().await?,
@@ -210,19 +143,10 @@ impl PermissionProvisioner for MysqlTool {
     }
 
     async fn apply(&self, plan: &PermissionPlan) -> Result<()> {
-        let mode = self.permissions.as_ref().map(|p| p.mode).unwrap_or_default();
-        if mode != PermissionMode::Enforce {
-            return Err(Error::new(ErrorKind::Denied, "apply mysql permissions")
-                .with_context("tool", self.qualified_name())
-                .with_context("hint", "spec.permissions.mode is `declare`; set it to `enforce` to apply grants"));
-        }
+        RULES.check_enforce(self.permissions.as_ref(), self.qualified_name())?;
         let (principal, statements) = self.planned().await?;
         // Only statements this connector wrote are run with the tool's (privileged) connection.
-        if plan.principal != principal || plan.statements != statements {
-            return Err(Error::invalid_input("apply mysql permissions")
-                .with_context("tool", self.qualified_name())
-                .with_context("hint", "the plan does not match spec.permissions; plan again"));
-        }
+        RULES.check_plan(self.qualified_name(), plan, &principal, &statements)?;
         if statements.is_empty() {
             return Ok(());
         }
@@ -246,7 +170,7 @@ mod tests {
 
     #[test]
     fn plans_grants_and_quotes_names() {
-        let rules = parse_rules(&[
+        let rules = RULES.parse(&[
             json!({"database": "shop", "tables": ["*"], "privileges": ["select"]}),
             json!({"database": "shop", "tables": ["orders", "we`ird"], "privileges": ["SELECT", "INSERT", "select"]}),
         ])

@@ -1,219 +1,35 @@
-//! The typed connection settings of a postgres tool, and their pure validation.
-//!
-//! [`validate`] reports every problem with its field path and never touches the network or a
-//! secret; [`PgConfig::from_spec`] runs it and returns the typed value the rest of the crate uses.
-
-use std::path::PathBuf;
-use std::time::Duration;
+//! The typed connection settings of a postgres tool, and their pure validation (shared with the
+//! other SQL server engines in `toolkit-connector-sql`).
 
 use toolkit_core::ToolSpec;
-use toolkit_core::model::{ConnectionConfig, SecretKeySelector, SslMode};
 use toolkit_core::validate::FieldError;
 
 use crate::flavor::PostgresFlavor;
 use crate::permissions;
 
-/// The pool size used when `maxConnections` is not set.
-pub const DEFAULT_MAX_CONNECTIONS: u32 = 5;
-/// The largest pool a tool may ask for.
-pub const MAX_CONNECTIONS_LIMIT: u32 = 100;
-/// How long connecting may take when `connectTimeout` is not set.
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+pub use toolkit_connector_sql::Username;
 
-/// The `spec.config` keys a postgres tool reads; any other key is refused.
-const KEYS: &[&str] = &[
-    "hostname",
-    "port",
-    "username",
-    "usernameRef",
-    "databaseName",
-    "sslMode",
-    "caFile",
-    "credentialsRef",
-    "maxConnections",
-    "connectTimeout",
-];
+/// Validated connection settings. Holds references to secrets, never their values. `sslMode`
+/// defaults to `prefer` (as libpq), `require` for redshift.
+pub type PgConfig = toolkit_connector_sql::ServerConfig;
 
-/// Where the user name comes from.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Username {
-    /// Written in the manifest.
-    Literal(String),
-    /// Read from a Secret when the tool first connects.
-    Secret(SecretKeySelector),
-}
-
-/// Validated connection settings. Holds references to secrets, never their values.
-#[derive(Clone, Debug, PartialEq)]
-pub struct PgConfig {
-    /// Host name or address.
-    pub hostname: String,
-    /// TCP port.
-    pub port: u16,
-    /// The user to connect as.
-    pub username: Username,
-    /// The database.
-    pub database: String,
-    /// TLS mode; `prefer` (as libpq) when not set, `require` for redshift.
-    pub ssl_mode: SslMode,
-    /// CA certificate file for `verify-ca` and `verify-full`.
-    pub ca_file: Option<PathBuf>,
-    /// The password, by reference.
-    pub credentials: Option<SecretKeySelector>,
-    /// Pool size.
-    pub max_connections: u32,
-    /// How long opening a connection may take.
-    pub connect_timeout: Duration,
-}
-
-impl PgConfig {
-    /// Validates `spec` and returns the typed settings, or every problem found.
-    pub fn from_spec(spec: &ToolSpec) -> Result<Self, Vec<FieldError>> {
-        let errs = validate(spec);
-        if !errs.is_empty() {
-            return Err(errs);
-        }
-        let flavor = PostgresFlavor::from_tool_type(spec.type_);
-        // `validate` guarantees the required fields below.
-        let missing = || vec![FieldError::new("spec.config", format!("is required for type {}", flavor.name()))];
-        let c = spec.config.as_ref().ok_or_else(missing)?;
-        let username = match (&c.username, &c.username_ref) {
-            (Some(u), None) => Username::Literal(u.clone()),
-            (None, Some(r)) => Username::Secret(r.clone()),
-            _ => return Err(missing()),
-        };
-        Ok(Self {
-            hostname: c.hostname.clone().ok_or_else(missing)?,
-            port: c.port.unwrap_or_else(|| flavor.default_port()),
-            username,
-            database: c.database_name.clone().ok_or_else(missing)?,
-            ssl_mode: c.ssl_mode.unwrap_or_else(|| flavor.default_ssl_mode()),
-            ca_file: c.ca_file.as_ref().map(PathBuf::from),
-            credentials: c.credentials_ref.clone(),
-            max_connections: c.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS),
-            connect_timeout: c.connect_timeout.map_or(DEFAULT_CONNECT_TIMEOUT, |d| d.get()),
-        })
-    }
-
-    /// `host:port`, for messages.
-    pub fn address(&self) -> String {
-        if self.hostname.contains(':') {
-            format!("[{}]:{}", self.hostname, self.port)
-        } else {
-            format!("{}:{}", self.hostname, self.port)
-        }
-    }
-
-    /// Whether connecting may include a TLS handshake.
-    pub fn may_use_tls(&self) -> bool {
-        !matches!(self.ssl_mode, SslMode::Disable | SslMode::Allow)
-    }
+/// Validates `spec` and returns the typed settings, or every problem found.
+pub fn from_spec(spec: &ToolSpec) -> Result<PgConfig, Vec<FieldError>> {
+    PgConfig::from_spec(spec, PostgresFlavor::from_tool_type(spec.type_).defaults(), permissions::validate_rules)
 }
 
 /// Checks the postgres-specific parts of a spec: `spec.config` and `spec.permissions.rules`.
 pub fn validate(spec: &ToolSpec) -> Vec<FieldError> {
-    let mut errs = Vec::new();
     let engine = PostgresFlavor::from_tool_type(spec.type_).name();
-    match &spec.config {
-        None => errs.push(FieldError::new(
-            "spec.config",
-            format!("is required for type {engine} (at least `hostname`, `username` and `databaseName`)"),
-        )),
-        Some(c) => validate_config(c, engine, &mut errs),
-    }
-    if let Some(p) = &spec.permissions {
-        errs.extend(permissions::validate_rules(&p.rules));
-    }
-    errs
-}
-
-fn validate_config(c: &ConnectionConfig, engine: &str, errs: &mut Vec<FieldError>) {
-    for key in unused_keys(c) {
-        errs.push(FieldError::new(
-            format!("spec.config.{key}"),
-            format!("is not a {engine} setting; {engine} reads {}", KEYS.join(", ")),
-        ));
-    }
-    match c.hostname.as_deref() {
-        None => errs.push(FieldError::new("spec.config.hostname", "is required")),
-        Some(h) if h.trim().is_empty() => errs.push(FieldError::new("spec.config.hostname", "must not be empty")),
-        Some(h) if h.chars().any(|ch| ch.is_whitespace() || ch == '/') => errs.push(FieldError::new(
-            "spec.config.hostname",
-            format!("`{h}` is not a host name or address (write the host only, without scheme or path)"),
-        )),
-        Some(_) => {}
-    }
-    if c.port == Some(0) {
-        errs.push(FieldError::new("spec.config.port", "must be between 1 and 65535"));
-    }
-    match (&c.username, &c.username_ref) {
-        (None, None) => errs.push(FieldError::new("spec.config.username", "is required (or `usernameRef`)")),
-        (Some(_), Some(_)) => {
-            errs.push(FieldError::new("spec.config.usernameRef", "set either `username` or `usernameRef`, not both"))
-        }
-        (Some(u), None) if u.trim().is_empty() => {
-            errs.push(FieldError::new("spec.config.username", "must not be empty"));
-        }
-        _ => {}
-    }
-    if let Some(r) = &c.username_ref {
-        check_selector(errs, "spec.config.usernameRef", r);
-    }
-    if let Some(r) = &c.credentials_ref {
-        check_selector(errs, "spec.config.credentialsRef", r);
-    }
-    match c.database_name.as_deref() {
-        None => errs.push(FieldError::new("spec.config.databaseName", "is required")),
-        Some(d) if d.trim().is_empty() => {
-            errs.push(FieldError::new("spec.config.databaseName", "must not be empty"));
-        }
-        Some(_) => {}
-    }
-    if let Some(ca) = &c.ca_file {
-        if ca.trim().is_empty() {
-            errs.push(FieldError::new("spec.config.caFile", "must not be empty"));
-        } else if matches!(c.ssl_mode, Some(SslMode::Disable | SslMode::Allow)) {
-            errs.push(FieldError::new(
-                "spec.config.caFile",
-                "has no effect without TLS; set sslMode to verify-ca or verify-full",
-            ));
-        }
-    }
-    if let Some(n) = c.max_connections
-        && !(1..=MAX_CONNECTIONS_LIMIT).contains(&n)
-    {
-        errs.push(FieldError::new(
-            "spec.config.maxConnections",
-            format!("{n} is out of range; use 1 to {MAX_CONNECTIONS_LIMIT}"),
-        ));
-    }
-    if c.connect_timeout.is_some_and(|d| d.get().is_zero()) {
-        errs.push(FieldError::new("spec.config.connectTimeout", "must be longer than 0s"));
-    }
-}
-
-fn check_selector(errs: &mut Vec<FieldError>, path: &str, s: &SecretKeySelector) {
-    if s.name.trim().is_empty() {
-        errs.push(FieldError::new(format!("{path}.name"), "must name a Secret"));
-    }
-    if s.key.trim().is_empty() {
-        errs.push(FieldError::new(format!("{path}.key"), "must name a key of the Secret"));
-    }
-}
-
-/// The keys set in `c` that postgres does not read. Serializing skips unset keys, so the
-/// object's keys are exactly the ones the manifest set, spelled as in the manifest.
-fn unused_keys(c: &ConnectionConfig) -> Vec<String> {
-    match serde_json::to_value(c) {
-        Ok(serde_json::Value::Object(map)) => map.keys().filter(|k| !KEYS.contains(&k.as_str())).cloned().collect(),
-        _ => Vec::new(),
-    }
+    toolkit_connector_sql::config::validate(spec, engine, permissions::validate_rules)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
     use toolkit_core::ToolType;
+    use toolkit_core::model::SslMode;
 
     fn spec(config: serde_json::Value) -> ToolSpec {
         ToolSpec {
@@ -223,14 +39,10 @@ mod tests {
         }
     }
 
-    fn paths(errs: &[FieldError]) -> Vec<&str> {
-        errs.iter().map(|e| e.path.as_str()).collect()
-    }
-
     #[test]
     fn minimal_config_gets_defaults() {
         let s = spec(serde_json::json!({"hostname": "db", "username": "app", "databaseName": "shop"}));
-        let c = PgConfig::from_spec(&s).expect("valid");
+        let c = from_spec(&s).expect("valid");
         assert_eq!(c.port, 5432);
         assert_eq!(c.ssl_mode, SslMode::Prefer);
         assert_eq!(c.max_connections, 5);
@@ -242,53 +54,22 @@ mod tests {
     fn flavors_have_their_defaults() {
         let mut s = spec(serde_json::json!({"hostname": "db", "username": "app", "databaseName": "dev"}));
         s.type_ = ToolType::Redshift;
-        let c = PgConfig::from_spec(&s).expect("valid");
+        let c = from_spec(&s).expect("valid");
         assert_eq!((c.port, c.ssl_mode), (5439, SslMode::Require));
         s.type_ = ToolType::Cockroachdb;
-        let c = PgConfig::from_spec(&s).expect("valid");
+        let c = from_spec(&s).expect("valid");
         assert_eq!((c.port, c.ssl_mode), (26257, SslMode::Prefer));
         s.config.as_mut().expect("config").uri = Some("x".into());
-        assert!(validate(&s)[0].message.contains("not a cockroachdb setting"));
-    }
-
-    #[test]
-    fn missing_fields_are_named() {
-        let errs = validate(&spec(serde_json::json!({"port": 0})));
-        assert_eq!(
-            paths(&errs),
-            ["spec.config.hostname", "spec.config.port", "spec.config.username", "spec.config.databaseName"]
-        );
-        let errs = validate(&ToolSpec { type_: ToolType::Postgres, ..ToolSpec::default() });
-        assert_eq!(paths(&errs), ["spec.config"]);
+        assert!(validate(&s)[0].message.contains("not used by cockroachdb tools"));
     }
 
     #[test]
     fn refuses_keys_of_other_types() {
         let errs = validate(&spec(serde_json::json!({
-            "hostname": "db", "username": "app", "databaseName": "shop",
-            "uri": "postgres://x", "sshKey": {"name": "k", "key": "id"}, "apiserver": "https://k8s",
+            "hostname": "db", "username": "app", "databaseName": "shop", "uri": "postgres://x",
         })));
-        assert_eq!(paths(&errs), ["spec.config.apiserver", "spec.config.sshKey", "spec.config.uri"]);
-        assert!(errs[0].message.contains("not a postgres setting"), "{}", errs[0].message);
-    }
-
-    #[test]
-    fn username_sources_are_exclusive() {
-        let errs = validate(&spec(serde_json::json!({
-            "hostname": "db", "username": "app", "usernameRef": {"name": "s", "key": "u"}, "databaseName": "shop",
-        })));
-        assert_eq!(paths(&errs), ["spec.config.usernameRef"]);
-    }
-
-    #[test]
-    fn ranges_and_tls() {
-        let errs = validate(&spec(serde_json::json!({
-            "hostname": "postgres://db/x", "username": "app", "databaseName": "shop",
-            "maxConnections": 0, "connectTimeout": "0s", "sslMode": "disable", "caFile": "/ca.pem",
-        })));
-        assert_eq!(
-            paths(&errs),
-            ["spec.config.hostname", "spec.config.caFile", "spec.config.maxConnections", "spec.config.connectTimeout"]
-        );
+        let paths: Vec<&str> = errs.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(paths, ["spec.config.uri"]);
+        assert!(errs[0].message.contains("not used by postgres tools"), "{}", errs[0].message);
     }
 }

@@ -2,6 +2,7 @@
 //! CockroachDB and Amazon Redshift. They differ only in their tool type, default port and
 //! default TLS mode; everything else (SQL over sqlx, read-only transactions, grants) is shared.
 
+use toolkit_connector_sql::ServerDefaults;
 use toolkit_core::ToolType;
 use toolkit_core::model::SslMode;
 
@@ -56,6 +57,11 @@ impl PostgresFlavor {
             Self::Postgres | Self::Cockroachdb => SslMode::Prefer,
             Self::Redshift => SslMode::Require,
         }
+    }
+
+    /// What the engine fills in when a manifest leaves it out.
+    pub fn defaults(self) -> ServerDefaults {
+        ServerDefaults { engine: self.name(), port: self.default_port(), ssl_mode: self.default_ssl_mode() }
     }
 
     /// The engine a server's `version()` names: CockroachDB says "CockroachDB CCL v...", Redshift

@@ -15,19 +15,22 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde_json::Value;
 use sqlx::pool::PoolConnection;
-use sqlx::postgres::{PgPool, PgPoolOptions, Postgres};
+use sqlx::postgres::{PgPool, Postgres};
 use tokio::sync::OnceCell;
+use toolkit_connector_sql::config::build_error;
+use toolkit_connector_sql::connect::{check_ca_file, connect_message};
+use toolkit_connector_sql::{Credentials, Phase, with_tool};
 use toolkit_core::connector::{
     BuildContext, Capabilities, Connector, Invoker, PermissionProvisioner, Probe, Session, ToolInstance,
 };
 use toolkit_core::model::PermissionsSpec;
 use toolkit_core::validate::FieldError;
-use toolkit_core::{ConnectorRegistry, Error, Result, SecretResolver, ToolSpec, ToolType};
+use toolkit_core::{ConnectorRegistry, Result, SecretResolver, ToolSpec, ToolType};
 
 pub use config::{PgConfig, Username};
 pub use flavor::PostgresFlavor;
 
-use connect::{Credentials, Phase, classify, with_tool};
+use connect::classify;
 
 /// The tool type this crate serves.
 pub const TOOL_TYPE: ToolType = ToolType::Postgres;
@@ -83,7 +86,7 @@ impl Connector for PostgresConnector {
     }
 
     fn default_input_schema(&self) -> Option<Value> {
-        Some(invoke::input_schema())
+        Some(toolkit_connector_sql::invoke::input_schema())
     }
 
     fn build(&self, ctx: BuildContext) -> Result<Arc<dyn ToolInstance>> {
@@ -129,12 +132,7 @@ impl PostgresTool {
         let qualified_name = ctx.qualified_name();
         let spec = ctx.spec();
         let flavor = PostgresFlavor::from_tool_type(spec.type_);
-        let config = PgConfig::from_spec(spec).map_err(|errs| {
-            let text: Vec<String> = errs.iter().map(ToString::to_string).collect();
-            Error::config(format!("build {} tool", flavor.name()))
-                .with_context("tool", &qualified_name)
-                .with_source(text.join("; "))
-        })?;
+        let config = config::from_spec(spec).map_err(|errs| build_error(flavor.name(), &qualified_name, &errs))?;
         Ok(Self {
             flavor,
             config,
@@ -154,31 +152,17 @@ impl PostgresTool {
 
     /// The user name, read from its Secret when it has one.
     async fn username(&self) -> Result<String> {
-        match &self.config.username {
-            config::Username::Literal(u) => Ok(u.clone()),
-            config::Username::Secret(sel) => {
-                let value =
-                    self.secrets.resolve(&self.namespace, sel).await.map_err(|e| with_tool(e, &self.qualified_name))?;
-                Ok(value.expose().to_owned())
-            }
-        }
+        self.config.username(self.secrets.as_ref(), &self.namespace, &self.qualified_name).await
     }
 
     /// User and password, resolved now.
     async fn credentials(&self) -> Result<Credentials> {
-        let username = self.username().await?;
-        let password = match &self.config.credentials {
-            Some(sel) => {
-                Some(self.secrets.resolve(&self.namespace, sel).await.map_err(|e| with_tool(e, &self.qualified_name))?)
-            }
-            None => None,
-        };
-        Ok(Credentials { username, password })
+        self.config.credentials(self.secrets.as_ref(), &self.namespace, &self.qualified_name).await
     }
 
     /// "connect to ENGINE at HOST:PORT as user `USER`".
     fn connect_message(&self, username: &str) -> String {
-        format!("connect to {} at {} as user `{username}`", self.flavor.name(), self.config.address())
+        connect_message(self.flavor.name(), &self.config.address(), username)
     }
 
     fn connect_phase(&self) -> Phase {
@@ -190,12 +174,8 @@ impl PostgresTool {
         self.pool
             .get_or_try_init(|| async {
                 let creds = self.credentials().await?;
-                connect::check_ca_file(&self.config).map_err(|e| with_tool(e, &self.qualified_name))?;
-                let options = connect::connect_options(&self.config, &creds);
-                let pool = PgPoolOptions::new()
-                    .max_connections(self.config.max_connections)
-                    .acquire_timeout(self.config.connect_timeout)
-                    .connect_lazy_with(options);
+                check_ca_file(self.config.ca_file.as_deref()).map_err(|e| with_tool(e, &self.qualified_name))?;
+                let pool = self.config.lazy_pool(connect::connect_options(&self.config, &creds));
                 Ok(Pooled { pool, username: creds.username })
             })
             .await
@@ -231,7 +211,7 @@ impl ToolInstance for PostgresTool {
     }
 
     async fn open_session(&self) -> Result<Box<dyn Session>> {
-        Ok(Box::new(session::PgSession::open(self).await?))
+        Ok(Box::new(session::open(self).await?))
     }
 
     async fn shutdown(&self) {

@@ -6,31 +6,25 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use sqlx::postgres::PgConnection;
 use sqlx::{Connection, Executor, Row};
+use toolkit_connector_sql::connect::{check_ca_file, connect_within};
+use toolkit_connector_sql::{Credentials, Phase, with_tool};
+use toolkit_core::Result;
 use toolkit_core::connector::{Probe, ProbeReport};
-use toolkit_core::{Error, ErrorKind, Result};
 
-use crate::connect::{self, Phase, classify, with_tool};
+use crate::connect::{self, classify};
 use crate::{PostgresFlavor, PostgresTool};
 
 impl PostgresTool {
     /// Opens one connection outside the pool, with credentials resolved now.
-    pub(crate) async fn connect_once(&self) -> Result<(PgConnection, connect::Credentials)> {
+    pub(crate) async fn connect_once(&self) -> Result<(PgConnection, Credentials)> {
         let creds = self.credentials().await?;
-        connect::check_ca_file(&self.config).map_err(|e| with_tool(e, self.qualified_name()))?;
+        check_ca_file(self.config.ca_file.as_deref()).map_err(|e| with_tool(e, self.qualified_name()))?;
         let options = connect::connect_options(&self.config, &creds);
         let what = self.connect_message(&creds.username);
-        let limit = self.config.connect_timeout;
-        let conn = match tokio::time::timeout(limit, PgConnection::connect_with(&options)).await {
-            Ok(Ok(conn)) => conn,
-            Ok(Err(e)) => {
-                return Err(classify(e, self.connect_phase(), what).with_context("tool", self.qualified_name()));
-            }
-            Err(_) => {
-                return Err(Error::new(ErrorKind::Unreachable, what)
-                    .with_context("tool", self.qualified_name())
-                    .with_source(format!("no answer within connectTimeout ({limit:?})")));
-            }
-        };
+        let fail = |e| classify(e, self.connect_phase(), what.clone());
+        let conn = connect_within(&options, self.config.connect_timeout, &what, fail)
+            .await
+            .map_err(|e| e.with_context("tool", self.qualified_name()))?;
         Ok((conn, creds))
     }
 }

@@ -3,8 +3,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use toolkit_connector_sql::config::validate_pool;
 use toolkit_core::ToolSpec;
-use toolkit_core::model::ConnectionConfig;
 use toolkit_core::validate::FieldError;
 
 /// The pool size used when `maxConnections` is not set.
@@ -58,12 +58,7 @@ pub fn validate(spec: &ToolSpec) -> Vec<FieldError> {
         errs.push(FieldError::new("spec.config", "is required for type sqlite (at least `path`)"));
         return errs;
     };
-    for key in unused_keys(c) {
-        errs.push(FieldError::new(
-            format!("spec.config.{key}"),
-            format!("is not a sqlite setting; sqlite reads {}", KEYS.join(", ")),
-        ));
-    }
+    errs.extend(c.unused_keys("sqlite", KEYS));
     match c.path.as_deref() {
         None => errs.push(FieldError::new("spec.config.path", "is required: the database file")),
         Some(p) if p.trim().is_empty() => errs.push(FieldError::new("spec.config.path", "must not be empty")),
@@ -76,29 +71,11 @@ pub fn validate(spec: &ToolSpec) -> Vec<FieldError> {
         )),
         Some(_) => {}
     }
-    if let Some(n) = c.max_connections
-        && !(1..=MAX_CONNECTIONS_LIMIT).contains(&n)
-    {
-        errs.push(FieldError::new(
-            "spec.config.maxConnections",
-            format!("{n} is out of range; use 1 to {MAX_CONNECTIONS_LIMIT}"),
-        ));
-    }
-    if c.connect_timeout.is_some_and(|d| d.get().is_zero()) {
-        errs.push(FieldError::new("spec.config.connectTimeout", "must be longer than 0s"));
-    }
+    validate_pool(c, MAX_CONNECTIONS_LIMIT, &mut errs);
     if spec.permissions.is_some() {
         errs.push(FieldError::new("spec.permissions", "sqlite has no grants; use readOnly to refuse writes"));
     }
     errs
-}
-
-/// The keys set in `c` that sqlite does not read (serializing skips unset keys).
-fn unused_keys(c: &ConnectionConfig) -> Vec<String> {
-    match serde_json::to_value(c) {
-        Ok(serde_json::Value::Object(map)) => map.keys().filter(|k| !KEYS.contains(&k.as_str())).cloned().collect(),
-        _ => Vec::new(),
-    }
 }
 
 #[cfg(test)]

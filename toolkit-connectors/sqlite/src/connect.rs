@@ -18,11 +18,6 @@ pub(crate) fn connect_options(path: &Path, read_only: bool, busy_timeout: Durati
     if read_only { opts.pragma("query_only", "ON") } else { opts }
 }
 
-/// Names the tool in `err`, once however many layers add it.
-pub(crate) fn with_tool(err: Error, tool: &str) -> Error {
-    if err.context_value("tool").is_some() { err } else { err.with_context("tool", tool) }
-}
-
 /// "open sqlite database `PATH`".
 pub(crate) fn open_message(path: &Path) -> String {
     format!("open sqlite database `{}`", path.display())

@@ -9,43 +9,22 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use base64::Engine as _;
-use futures::TryStreamExt;
-use serde_json::{Map, Number, Value, json};
-use sqlx::sqlite::{SqliteConnection, SqliteValueRef};
-use sqlx::{Column, Decode, Either, Executor, Row, Sqlite, Statement, TypeInfo, ValueRef};
-use toolkit_core::connector::{CallLimits, Invocation, InvokeOutput, Invoker, RowSet};
+use serde_json::{Number, Value};
+use sqlx::sqlite::{SqliteConnection, SqliteQueryResult, SqliteValueRef};
+use sqlx::{Decode, Executor, Sqlite, Statement, TypeInfo, ValueRef};
+use toolkit_connector_sql::invoke::{collect_rows, query_argument, row_set};
+use toolkit_connector_sql::with_tool;
+use toolkit_core::connector::{CallLimits, Invocation, InvokeOutput, Invoker};
 use toolkit_core::{Error, ErrorKind, Result};
 
 use crate::SqliteTool;
-use crate::connect::{classify, with_tool};
+use crate::connect::classify;
 
 /// What a call does, in messages.
 pub(crate) const RUN_QUERY: &str = "run query on sqlite";
 
 /// SQLite virtual machine steps between two looks at the clock.
 const PROGRESS_STEPS: i32 = 1000;
-
-/// The arguments schema: one required `query` string.
-pub(crate) fn input_schema() -> Value {
-    json!({
-        "type": "object",
-        "properties": {
-            "query": {"type": "string", "description": "One SQL statement."}
-        },
-        "required": ["query"],
-        "additionalProperties": false
-    })
-}
-
-/// The `query` argument, refused when missing, not a string or blank.
-pub(crate) fn query_argument(arguments: &Map<String, Value>) -> Result<&str> {
-    match arguments.get("query") {
-        Some(Value::String(q)) if !q.trim().is_empty() => Ok(q),
-        Some(Value::String(_)) => Err(Error::invalid_input("read argument `query`: it is empty")),
-        Some(_) => Err(Error::invalid_input("read argument `query`: expected a string")),
-        None => Err(Error::invalid_input("read argument `query`: it is required")),
-    }
-}
 
 /// Runs `sql` on `conn`, interrupting it when `limits.timeout` has passed.
 pub(crate) async fn run(conn: &mut SqliteConnection, sql: &str, limits: &CallLimits) -> Result<InvokeOutput> {
@@ -70,36 +49,9 @@ async fn fetch(conn: &mut SqliteConnection, sql: &str, limits: &CallLimits) -> R
     let fail = |e| classify(e, RUN_QUERY);
     // Preparing first gives the columns even when no row comes back.
     let statement = (&mut *conn).prepare(sql).await.map_err(fail)?;
-    let placeholders = match statement.parameters() {
-        Some(Either::Left(types)) => types.len(),
-        Some(Either::Right(n)) => n,
-        None => 0,
-    };
-    if placeholders > 0 {
-        return Err(Error::invalid_input(RUN_QUERY).with_context(
-            "hint",
-            format!("the statement has {placeholders} `?` placeholder(s); write the values into the query"),
-        ));
-    }
-    let mut set = RowSet::new(statement.columns().iter().map(|c| c.name()), limits);
-    let mut affected = None;
-    let mut stream = (&mut *conn).fetch_many(statement.query());
-    while let Some(item) = stream.try_next().await.map_err(fail)? {
-        match item {
-            Either::Left(done) => affected = Some(done.rows_affected()),
-            Either::Right(row) => {
-                if set.is_full() {
-                    // One row past the cap: `push` only records that the set is truncated.
-                    set.push(Vec::new());
-                    break;
-                }
-                let values = (0..row.len()).map(|i| row.try_get_raw(i).map_or(Value::Null, to_json)).collect();
-                if !set.push(values) {
-                    break;
-                }
-            }
-        }
-    }
+    let set = row_set(&statement, "`?`", RUN_QUERY, limits)?;
+    let stream = (&mut *conn).fetch_many(statement.query());
+    let (set, affected) = collect_rows(stream, set, false, SqliteQueryResult::rows_affected, to_json, fail).await?;
     Ok(set.into_output(affected))
 }
 

@@ -21,7 +21,8 @@ use toolkit_core::{ConnectorRegistry, Error, Result, ToolSpec, ToolType};
 
 pub use config::SqliteConfig;
 
-use connect::{check_file, classify, connect_options, open_message, with_tool};
+use connect::{check_file, classify, connect_options, open_message};
+use toolkit_connector_sql::with_tool;
 
 /// The tool type this crate serves.
 pub const TOOL_TYPE: ToolType = ToolType::Sqlite;
@@ -49,7 +50,7 @@ impl Connector for SqliteConnector {
     }
 
     fn default_input_schema(&self) -> Option<Value> {
-        Some(invoke::input_schema())
+        Some(toolkit_connector_sql::invoke::input_schema())
     }
 
     fn build(&self, ctx: BuildContext) -> Result<Arc<dyn ToolInstance>> {

@@ -8,7 +8,9 @@ use toolkit_core::Result;
 use toolkit_core::connector::{Probe, ProbeReport};
 
 use crate::SqliteTool;
-use crate::connect::{check_file, classify, with_tool};
+use toolkit_connector_sql::with_tool;
+
+use crate::connect::{check_file, classify};
 
 #[async_trait]
 impl Probe for SqliteTool {

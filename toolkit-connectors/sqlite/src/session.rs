@@ -14,7 +14,9 @@ use toolkit_core::connector::{CallLimits, EnvEntry, InvokeOutput, Session};
 use toolkit_core::{Error, Result};
 
 use crate::SqliteTool;
-use crate::connect::{check_file, classify, connect_options, open_message, with_tool};
+use toolkit_connector_sql::with_tool;
+
+use crate::connect::{check_file, classify, connect_options, open_message};
 use crate::invoke::{self, timed_out};
 
 /// An open sqlite session.

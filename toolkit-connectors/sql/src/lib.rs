@@ -1,0 +1,13 @@
+#![doc = include_str!("../README.md")]
+
+pub mod config;
+pub mod connect;
+pub mod invoke;
+pub mod permissions;
+pub mod session;
+
+pub use config::{ServerConfig, ServerDefaults, Username};
+pub use connect::{Credentials, Phase, with_tool};
+pub use invoke::Outcome;
+pub use permissions::{GrantRule, RuleScope, RuleSyntax};
+pub use session::{SessionSettings, SqlEngine, SqlSession};

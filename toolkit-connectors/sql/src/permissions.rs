@@ -1,0 +1,263 @@
+//! `spec.permissions.rules` of the SQL engines: a rule names a schema (postgres) or a database
+//! (mysql), its tables (`["*"]` for every table) and table privileges. This module parses and
+//! checks the rules and the request to apply a plan; each connector writes its own GRANTs.
+
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use toolkit_core::connector::PermissionPlan;
+use toolkit_core::model::{PermissionMode, PermissionsSpec};
+use toolkit_core::validate::FieldError;
+use toolkit_core::{Error, ErrorKind, Result};
+
+/// What a rule's tables live in, and so the key that names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RuleScope {
+    /// `{schema, tables, privileges}`.
+    Schema,
+    /// `{database, tables, privileges}`.
+    Database,
+}
+
+/// How one engine writes its rules.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RuleSyntax {
+    /// The engine's name in messages, such as `mysql`.
+    pub engine: &'static str,
+    /// What a rule's tables live in.
+    pub scope: RuleScope,
+    /// Table privileges a rule may grant, upper case.
+    pub privileges: &'static [&'static str],
+}
+
+/// One checked rule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GrantRule {
+    /// The schema or database.
+    pub scope: String,
+    /// Table names, or just `*` for every table.
+    pub tables: Vec<String>,
+    /// Privileges as written.
+    pub privileges: Vec<String>,
+}
+
+impl GrantRule {
+    /// Whether the rule covers every table (`["*"]`).
+    pub fn all_tables(&self) -> bool {
+        self.tables.iter().any(|t| t == "*")
+    }
+
+    /// The privileges in upper case, each once, in the order written, joined by `, `.
+    pub fn privilege_list(&self) -> String {
+        let mut privileges: Vec<String> = Vec::new();
+        for p in &self.privileges {
+            let p = p.to_ascii_uppercase();
+            if !privileges.contains(&p) {
+                privileges.push(p);
+            }
+        }
+        privileges.join(", ")
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct SchemaRule {
+    schema: String,
+    tables: Vec<String>,
+    privileges: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct DatabaseRule {
+    database: String,
+    tables: Vec<String>,
+    privileges: Vec<String>,
+}
+
+impl From<SchemaRule> for GrantRule {
+    fn from(r: SchemaRule) -> Self {
+        Self { scope: r.schema, tables: r.tables, privileges: r.privileges }
+    }
+}
+
+impl From<DatabaseRule> for GrantRule {
+    fn from(r: DatabaseRule) -> Self {
+        Self { scope: r.database, tables: r.tables, privileges: r.privileges }
+    }
+}
+
+fn parse_one<T: DeserializeOwned + Into<GrantRule>>(raw: &Value) -> Result<GrantRule, serde_json::Error> {
+    serde_json::from_value::<T>(raw.clone()).map(Into::into)
+}
+
+impl RuleSyntax {
+    /// The key naming a rule's schema or database.
+    fn scope_key(&self) -> &'static str {
+        match self.scope {
+            RuleScope::Schema => "schema",
+            RuleScope::Database => "database",
+        }
+    }
+
+    /// Checks the rules without planning them; paths are `spec.permissions.rules[i]...`.
+    pub fn validate(&self, rules: &[Value]) -> Vec<FieldError> {
+        match self.parse(rules) {
+            Ok(_) => Vec::new(),
+            Err(errs) => errs,
+        }
+    }
+
+    /// The rules, or every problem found with its field path.
+    pub fn parse(&self, rules: &[Value]) -> Result<Vec<GrantRule>, Vec<FieldError>> {
+        let key = self.scope_key();
+        let mut errs = Vec::new();
+        let mut out = Vec::new();
+        for (i, raw) in rules.iter().enumerate() {
+            let p = format!("spec.permissions.rules[{i}]");
+            let parsed = match self.scope {
+                RuleScope::Schema => parse_one::<SchemaRule>(raw),
+                RuleScope::Database => parse_one::<DatabaseRule>(raw),
+            };
+            let rule = match parsed {
+                Ok(r) => r,
+                Err(e) => {
+                    let engine = self.engine;
+                    errs.push(FieldError::new(&p, format!("{e}; a {engine} rule is {{{key}, tables, privileges}}")));
+                    continue;
+                }
+            };
+            check_ident(&mut errs, &format!("{p}.{key}"), &rule.scope);
+            if rule.tables.is_empty() {
+                errs.push(FieldError::new(format!("{p}.tables"), "list at least one table, or \"*\" for all"));
+            }
+            if rule.tables.len() > 1 && rule.all_tables() {
+                errs.push(FieldError::new(format!("{p}.tables"), "\"*\" already means every table; list it alone"));
+            }
+            for (j, t) in rule.tables.iter().enumerate() {
+                if t != "*" {
+                    check_ident(&mut errs, &format!("{p}.tables[{j}]"), t);
+                }
+            }
+            if rule.privileges.is_empty() {
+                errs.push(FieldError::new(format!("{p}.privileges"), "list at least one privilege"));
+            }
+            for (j, priv_) in rule.privileges.iter().enumerate() {
+                if !self.privileges.contains(&priv_.to_ascii_uppercase().as_str()) {
+                    errs.push(FieldError::new(
+                        format!("{p}.privileges[{j}]"),
+                        format!("`{priv_}` is not a table privilege; use {}", self.privileges.join(", ")),
+                    ));
+                }
+            }
+            out.push(rule);
+        }
+        if errs.is_empty() { Ok(out) } else { Err(errs) }
+    }
+
+    /// The rules of `spec` for a plan; invalid rules are a `Config` error ("plan ENGINE
+    /// permissions").
+    pub fn plan_rules(&self, spec: &PermissionsSpec) -> Result<Vec<GrantRule>> {
+        self.parse(&spec.rules).map_err(|errs| {
+            let text: Vec<String> = errs.iter().map(ToString::to_string).collect();
+            Error::config(format!("plan {} permissions", self.engine)).with_source(text.join("; "))
+        })
+    }
+
+    /// Refuses to apply grants unless `spec.permissions.mode` is `enforce`.
+    pub fn check_enforce(&self, spec: Option<&PermissionsSpec>, tool: &str) -> Result<()> {
+        if spec.map(|p| p.mode).unwrap_or_default() == PermissionMode::Enforce {
+            return Ok(());
+        }
+        Err(Error::new(ErrorKind::Denied, format!("apply {} permissions", self.engine))
+            .with_context("tool", tool)
+            .with_context("hint", "spec.permissions.mode is `declare`; set it to `enforce` to apply grants"))
+    }
+
+    /// Refuses to apply `plan` unless it is what the tool `tool` plans now (`principal`,
+    /// `statements`): only statements the connector wrote run with the tool's (privileged)
+    /// connection.
+    pub fn check_plan(&self, tool: &str, plan: &PermissionPlan, principal: &str, statements: &[String]) -> Result<()> {
+        if plan.principal == principal && plan.statements == statements {
+            return Ok(());
+        }
+        Err(Error::invalid_input(format!("apply {} permissions", self.engine))
+            .with_context("tool", tool)
+            .with_context("hint", "the plan does not match spec.permissions; plan again"))
+    }
+}
+
+fn check_ident(errs: &mut Vec<FieldError>, path: &str, name: &str) {
+    if name.is_empty() {
+        errs.push(FieldError::new(path, "must not be empty"));
+    } else if name.contains('\0') {
+        errs.push(FieldError::new(path, "must not contain NUL characters"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const SCHEMAS: RuleSyntax =
+        RuleSyntax { engine: "postgres", scope: RuleScope::Schema, privileges: &["SELECT", "INSERT", "ALL"] };
+    const DATABASES: RuleSyntax = RuleSyntax { engine: "mysql", scope: RuleScope::Database, ..SCHEMAS };
+
+    fn paths(errs: &[FieldError]) -> Vec<&str> {
+        errs.iter().map(|e| e.path.as_str()).collect()
+    }
+
+    #[test]
+    fn rules_parse_with_the_engines_key() {
+        let rules = SCHEMAS
+            .parse(&[json!({"schema": "public", "tables": ["a", "b"], "privileges": ["select", "INSERT", "SELECT"]})])
+            .expect("valid");
+        assert_eq!(rules[0].scope, "public");
+        assert_eq!(rules[0].privilege_list(), "SELECT, INSERT");
+        assert!(!rules[0].all_tables());
+        let rules =
+            DATABASES.parse(&[json!({"database": "shop", "tables": ["*"], "privileges": ["all"]})]).expect("valid");
+        assert_eq!(rules[0].scope, "shop");
+        assert!(rules[0].all_tables());
+    }
+
+    #[test]
+    fn rule_errors_name_the_field() {
+        let errs = DATABASES.validate(&[
+            json!({"database": "shop", "tables": ["*", "t"], "privileges": ["FLY"]}),
+            json!({"schema": "public", "tables": ["t"]}),
+            json!({"database": "", "tables": [], "privileges": []}),
+        ]);
+        assert_eq!(
+            paths(&errs),
+            [
+                "spec.permissions.rules[0].tables",
+                "spec.permissions.rules[0].privileges[0]",
+                "spec.permissions.rules[1]",
+                "spec.permissions.rules[2].database",
+                "spec.permissions.rules[2].tables",
+                "spec.permissions.rules[2].privileges",
+            ]
+        );
+        assert!(errs[2].message.ends_with("; a mysql rule is {database, tables, privileges}"), "{}", errs[2].message);
+        let errs = SCHEMAS.validate(&[json!({"schema": "public", "table": ["t"]})]);
+        assert!(errs[0].message.contains("unknown field `table`"), "{}", errs[0].message);
+        assert!(errs[0].message.ends_with("; a postgres rule is {schema, tables, privileges}"), "{}", errs[0].message);
+    }
+
+    #[test]
+    fn applying_needs_enforce_and_the_same_plan() {
+        let declare = PermissionsSpec::default();
+        let e = SCHEMAS.check_enforce(Some(&declare), "ns/t").expect_err("declare");
+        assert_eq!(e.kind(), ErrorKind::Denied);
+        assert!(SCHEMAS.check_enforce(None, "ns/t").is_err());
+        let enforce = PermissionsSpec { mode: PermissionMode::Enforce, ..declare };
+        assert!(SCHEMAS.check_enforce(Some(&enforce), "ns/t").is_ok());
+        let plan = PermissionPlan { principal: "r".into(), statements: vec!["GRANT".into()], current: Vec::new() };
+        assert!(SCHEMAS.check_plan("ns/t", &plan, "r", &plan.statements).is_ok());
+        let e = SCHEMAS.check_plan("ns/t", &plan, "other", &plan.statements).expect_err("changed");
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
+    }
+}
