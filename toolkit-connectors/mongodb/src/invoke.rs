@@ -230,6 +230,15 @@ impl MongoTool {
         if !is_database_name(&database) {
             return Err(Error::invalid_input(format!("read `database`: `{database}` is not a database name")));
         }
+        // A tool with a database reaches that database only.
+        if let Some(own) = &self.conn.config.database
+            && own != &database
+        {
+            return Err(Error::new(
+                ErrorKind::Denied,
+                format!("run {op_name} on `{database}`: the tool may reach only the database `{own}`"),
+            ));
+        }
         let coll: Collection<Document> = self.conn.database(&database).await?.collection(collection);
         let action = format!("run {op_name} on {database}.{collection}");
         let limit = limits.timeout;

@@ -79,7 +79,7 @@ impl Connector for MongoConnector {
                     "description": "find, aggregate or count; the writes only on tools that are not read-only"
                 },
                 "collection": {"type": "string", "minLength": 1, "description": "The collection"},
-                "database": {"type": "string", "minLength": 1, "description": "The database; the tool's databaseName when omitted"},
+                "database": {"type": "string", "minLength": 1, "description": "The database; only needed, and only allowed to differ, when the tool sets no databaseName"},
                 "filter": object("Query filter (extended JSON accepted), e.g. {\"status\": \"open\"}; required by updates and deletes ({} for all)"),
                 "projection": object("Fields to return (find)"),
                 "sort": object("Sort order, e.g. {\"createdAt\": -1} (find)"),

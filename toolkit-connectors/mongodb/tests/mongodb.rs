@@ -263,6 +263,7 @@ async fn read_only_tools_refuse_writes() {
         json!({"operation": "aggregate", "collection": "ro", "pipeline": [{"$match": {}}, {"$out": "copy"}]}),
         json!({"operation": "aggregate", "collection": "ro", "pipeline": [{"$merge": {"into": "copy"}}]}),
         json!({"operation": "aggregate", "collection": "ro", "pipeline": [{"$facet": {"a": [{"$out": "copy"}]}}]}),
+        json!({"operation": "find", "collection": "ro", "database": "admin"}),
     ] {
         let err = fx.call(&reader, args.clone()).await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Denied, "{args}: {err}");
