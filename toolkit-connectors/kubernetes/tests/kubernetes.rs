@@ -313,3 +313,47 @@ async fn shared_behaviour_suite() {
     .run()
     .await;
 }
+
+/// A server that answers `/version` and 404 to everything else, as one without the
+/// SelfSubjectAccessReview API would.
+async fn version_only_server() -> (u16, tokio::task::JoinHandle<()>) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let task = tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 16 * 1024];
+                let n = socket.read(&mut buf).await.unwrap_or(0);
+                let head = String::from_utf8_lossy(&buf[..n]).into_owned();
+                let (status, body) = if head.starts_with("GET /version ") {
+                    ("200 OK", json!({"major": "1", "minor": "30", "gitVersion": "v1.30.0"}))
+                } else {
+                    (
+                        "404 Not Found",
+                        json!({"kind": "Status", "apiVersion": "v1", "status": "Failure",
+                        "message": "the server could not find the requested resource", "reason": "NotFound", "code": 404}),
+                    )
+                };
+                let body = body.to_string();
+                let reply = format!(
+                    "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = socket.write_all(reply.as_bytes()).await;
+            });
+        }
+    });
+    (port, task)
+}
+
+#[tokio::test]
+async fn probe_passes_without_the_access_review_api() {
+    let Some(fx) = fixture() else { return };
+    let (port, server) = version_only_server().await;
+    let tool = fx.tool(json!({"config": {"apiserver": format!("http://127.0.0.1:{port}")}}));
+    let report = tool.probe().unwrap().probe().await.unwrap();
+    server.abort();
+    assert_eq!(report.server_version.as_deref(), Some("v1.30.0"));
+    assert!(report.details["accessReview"].starts_with("unavailable"), "{report:?}");
+}
