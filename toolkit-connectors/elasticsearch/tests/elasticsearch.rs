@@ -335,6 +335,21 @@ async fn sessions_carry_env_and_run_calls() {
 }
 
 #[tokio::test]
+async fn unreachable_clusters_are_classified() {
+    let Some(fx) = fixture() else { return };
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let gone = fx.tool(json!({"config": {"url": format!("http://127.0.0.1:{port}"), "username": "app",
+        "credentialsRef": {"name": "es-cred", "key": "password"}}}));
+    let err = fx.call(&gone, json!({"operation": "count"})).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unreachable, "{err}");
+    assert!(err.is_retryable());
+    let text = err.to_string();
+    assert!(text.contains(&format!("127.0.0.1:{port}")) && text.contains("user: app"), "{text}");
+}
+
+#[tokio::test]
 async fn shared_behaviour_suite() {
     let Some(fx) = fixture() else { return };
     let tool = fx.tool(json!({}));

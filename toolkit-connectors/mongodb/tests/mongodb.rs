@@ -354,6 +354,8 @@ async fn unreachable_servers_are_classified() {
     let err = fx.call(&gone, json!({"operation": "count", "collection": "x"})).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unreachable, "{err}");
     assert!(err.is_retryable());
+    let text = err.to_string();
+    assert!(text.starts_with("run count on ") && text.contains(&format!("127.0.0.1:{port}")), "{text}");
 }
 
 #[tokio::test]
