@@ -94,13 +94,13 @@ fn statements(account: &str, rules: &[GrantRule]) -> Vec<String> {
 impl MysqlTool {
     /// The grantee and the statements of the declared permissions.
     async fn planned(&self) -> Result<(String, Vec<String>)> {
-        let Some(spec) = &self.permissions else {
+        let Some(spec) = &self.server.permissions else {
             return Ok((String::new(), Vec::new()));
         };
         let rules = RULES.plan_rules(spec)?;
         let role = match &spec.role {
             Some(r) => r.clone(),
-            None => self.username().await?,
+            None => self.server.username().await?,
         };
         let account = account(&role)?;
         let statements = statements(&account, &rules);
@@ -115,7 +115,7 @@ impl PermissionProvisioner for MysqlTool {
         if principal.is_empty() {
             return Ok(PermissionPlan::default());
         }
-        let pool = self.pool().await?;
+        let pool = self.server.pool().await?;
         let what = format!("read the grants of {principal}");
         // `principal` was checked by `account`: no quote can end its literals early.
         let show = format!("SHOW GRANTS FOR {principal}");
@@ -143,14 +143,14 @@ impl PermissionProvisioner for MysqlTool {
     }
 
     async fn apply(&self, plan: &PermissionPlan) -> Result<()> {
-        RULES.check_enforce(self.permissions.as_ref(), self.qualified_name())?;
+        RULES.check_enforce(self.server.permissions.as_ref(), self.qualified_name())?;
         let (principal, statements) = self.planned().await?;
         // Only statements this connector wrote are run with the tool's (privileged) connection.
         RULES.check_plan(self.qualified_name(), plan, &principal, &statements)?;
         if statements.is_empty() {
             return Ok(());
         }
-        let pool = self.pool().await?;
+        let pool = self.server.pool().await?;
         for (i, statement) in statements.iter().enumerate() {
             pool.execute(statement.as_str()).await.map_err(|e| {
                 classify(e, Phase::Query, format!("grant privileges to {principal}"))

@@ -4,30 +4,13 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-use sqlx::mysql::MySqlConnection;
 use sqlx::{Connection, Executor, Row};
-use toolkit_connector_sql::connect::{check_ca_file, connect_within};
-use toolkit_connector_sql::{Credentials, Phase, with_tool};
+use toolkit_connector_sql::Phase;
 use toolkit_core::Result;
 use toolkit_core::connector::{Probe, ProbeReport};
 
 use crate::MysqlTool;
-use crate::connect::{self, classify};
-
-impl MysqlTool {
-    /// Opens one connection outside the pool, with credentials resolved now.
-    pub(crate) async fn connect_once(&self) -> Result<(MySqlConnection, Credentials)> {
-        let creds = self.credentials().await?;
-        check_ca_file(self.config.ca_file.as_deref()).map_err(|e| with_tool(e, self.qualified_name()))?;
-        let options = connect::connect_options(&self.config, &creds);
-        let what = self.connect_message(&creds.username);
-        let fail = |e| classify(e, self.connect_phase(), what.clone());
-        let conn = connect_within(&options, self.config.connect_timeout, &what, fail)
-            .await
-            .map_err(|e| e.with_context("tool", self.qualified_name()))?;
-        Ok((conn, creds))
-    }
-}
+use crate::connect::classify;
 
 /// `mariadb` when the version string says so (`10.11.6-MariaDB-0+deb12u1`), else `mysql`.
 pub(crate) fn engine_of_version(version: &str) -> &'static str {
@@ -37,7 +20,7 @@ pub(crate) fn engine_of_version(version: &str) -> &'static str {
 #[async_trait]
 impl Probe for MysqlTool {
     async fn probe(&self) -> Result<ProbeReport> {
-        let (mut conn, _) = self.connect_once().await?;
+        let (mut conn, _) = self.server.connect_once().await?;
         let row = conn
             .fetch_one("SELECT VERSION(), COALESCE((SELECT VARIABLE_VALUE FROM information_schema.SESSION_STATUS WHERE VARIABLE_NAME = 'Ssl_cipher'), '')")
             .await

@@ -13,15 +13,15 @@ use std::future::Future;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::postgres::{PgConnection, PgQueryResult};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgQueryResult};
 use sqlx::{Connection, Executor, Statement};
-use toolkit_connector_sql::invoke::{collect_rows, finish, query_argument, row_set, within};
-use toolkit_connector_sql::{Outcome, Phase, SqlEngine, with_tool};
+use toolkit_connector_sql::invoke::{collect_rows, finish, row_set};
+use toolkit_connector_sql::{Credentials, Outcome, Phase, ServerConfig, SqlEngine};
 use toolkit_core::connector::{CallLimits, Invocation, InvokeOutput, Invoker, RowSet};
 use toolkit_core::{Error, Result};
 
 use crate::PostgresTool;
-use crate::connect::classify;
+use crate::connect::{self, classify};
 use crate::value::to_json;
 
 /// What a call does, in messages.
@@ -76,13 +76,18 @@ fn statement_timeout_ms(timeout: Duration) -> u128 {
     toolkit_connector_sql::invoke::statement_timeout_ms(timeout, i32::MAX as u128)
 }
 
-/// The engines speaking the postgres protocol, for the shared session.
+/// The engines speaking the postgres protocol, for the shared tool and session.
+#[derive(Debug)]
 pub(crate) struct Postgres;
 
 impl SqlEngine for Postgres {
-    type Connection = PgConnection;
+    type Database = sqlx::Postgres;
 
     const RUN_QUERY: &'static str = RUN_QUERY;
+
+    fn connect_options(config: &ServerConfig, creds: &Credentials) -> PgConnectOptions {
+        connect::connect_options(config, creds)
+    }
 
     fn run<'a>(
         conn: &'a mut PgConnection,
@@ -100,20 +105,10 @@ impl SqlEngine for Postgres {
 
 #[async_trait]
 impl Invoker for PostgresTool {
+    /// The server's statement_timeout normally fires first; the call's deadline also bounds
+    /// connecting.
     async fn invoke(&self, call: Invocation) -> Result<InvokeOutput> {
-        let sql = query_argument(&call.arguments)?;
-        let limits = call.limits;
-        let work = async {
-            let mut conn = self.acquire().await?;
-            let outcome = run(&mut conn, sql, self.read_only, &limits).await;
-            if outcome.close_connection {
-                conn.close_on_drop();
-            }
-            outcome.result
-        };
-        // The server's statement_timeout normally fires first; this also bounds connecting.
-        let result = within(limits.timeout, RUN_QUERY, work).await;
-        result.map_err(|e| with_tool(e, self.qualified_name()))
+        self.server.invoke(call).await
     }
 }
 

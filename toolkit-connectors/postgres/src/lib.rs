@@ -9,28 +9,23 @@ mod probe;
 mod session;
 mod value;
 
-use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde_json::Value;
-use sqlx::pool::PoolConnection;
-use sqlx::postgres::{PgPool, Postgres};
-use tokio::sync::OnceCell;
+use toolkit_connector_sql::ServerTool;
 use toolkit_connector_sql::config::build_error;
-use toolkit_connector_sql::connect::{check_ca_file, connect_message};
-use toolkit_connector_sql::{Credentials, Phase, with_tool};
+use toolkit_connector_sql::tool::SERVER_CAPABILITIES;
 use toolkit_core::connector::{
     BuildContext, Capabilities, Connector, Invoker, PermissionProvisioner, Probe, Session, ToolInstance,
 };
-use toolkit_core::model::PermissionsSpec;
 use toolkit_core::validate::FieldError;
-use toolkit_core::{ConnectorRegistry, Result, SecretResolver, ToolSpec, ToolType};
+use toolkit_core::{ConnectorRegistry, Result, ToolSpec, ToolType};
 
 pub use config::{PgConfig, Username};
 pub use flavor::PostgresFlavor;
 
-use connect::classify;
+use invoke::Postgres;
 
 /// The tool type this crate serves.
 pub const TOOL_TYPE: ToolType = ToolType::Postgres;
@@ -71,14 +66,7 @@ impl Connector for PostgresConnector {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            probe: true,
-            session: true,
-            invoke: true,
-            permissions_plan: true,
-            permissions_apply: true,
-            read_only: true,
-        }
+        SERVER_CAPABILITIES
     }
 
     fn validate(&self, spec: &ToolSpec) -> Vec<FieldError> {
@@ -96,103 +84,24 @@ impl Connector for PostgresConnector {
 
 /// One postgres (or cockroachdb, redshift) tool: its settings and a connection pool opened on
 /// first use.
+#[derive(Debug)]
 pub struct PostgresTool {
     flavor: PostgresFlavor,
-    config: PgConfig,
-    namespace: String,
-    qualified_name: String,
-    read_only: bool,
-    permissions: Option<PermissionsSpec>,
-    secrets: Arc<dyn SecretResolver>,
-    pool: OnceCell<Pooled>,
-}
-
-/// The pool and the user it connects as (resolved once, with the password).
-struct Pooled {
-    pool: PgPool,
-    username: String,
-}
-
-impl fmt::Debug for PostgresTool {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PostgresTool")
-            .field("tool", &self.qualified_name)
-            .field("engine", &self.flavor.name())
-            .field("address", &self.config.address())
-            .field("database", &self.config.database)
-            .field("read_only", &self.read_only)
-            .field("connected", &self.pool.initialized())
-            .finish_non_exhaustive()
-    }
+    server: ServerTool<Postgres>,
 }
 
 impl PostgresTool {
     /// Validates the spec of `ctx` and prepares the tool; nothing connects until first use.
     pub fn new(ctx: BuildContext) -> Result<Self> {
-        let qualified_name = ctx.qualified_name();
-        let spec = ctx.spec();
-        let flavor = PostgresFlavor::from_tool_type(spec.type_);
-        let config = config::from_spec(spec).map_err(|errs| build_error(flavor.name(), &qualified_name, &errs))?;
-        Ok(Self {
-            flavor,
-            config,
-            read_only: spec.read_only,
-            permissions: spec.permissions.clone(),
-            namespace: ctx.namespace.clone(),
-            qualified_name,
-            secrets: ctx.secrets.clone(),
-            pool: OnceCell::new(),
-        })
+        let flavor = PostgresFlavor::from_tool_type(ctx.spec().type_);
+        let config =
+            config::from_spec(ctx.spec()).map_err(|errs| build_error(flavor.name(), &ctx.qualified_name(), &errs))?;
+        Ok(Self { flavor, server: ServerTool::new(&ctx, flavor.name(), config) })
     }
 
     /// `namespace/name` of the tool.
     pub fn qualified_name(&self) -> &str {
-        &self.qualified_name
-    }
-
-    /// The user name, read from its Secret when it has one.
-    async fn username(&self) -> Result<String> {
-        self.config.username(self.secrets.as_ref(), &self.namespace, &self.qualified_name).await
-    }
-
-    /// User and password, resolved now.
-    async fn credentials(&self) -> Result<Credentials> {
-        self.config.credentials(self.secrets.as_ref(), &self.namespace, &self.qualified_name).await
-    }
-
-    /// "connect to ENGINE at HOST:PORT as user `USER`".
-    fn connect_message(&self, username: &str) -> String {
-        connect_message(self.flavor.name(), &self.config.address(), username)
-    }
-
-    fn connect_phase(&self) -> Phase {
-        Phase::Connect { tls: self.config.may_use_tls() }
-    }
-
-    /// The pool, created on first use with the credentials resolved at that moment.
-    async fn pooled(&self) -> Result<&Pooled> {
-        self.pool
-            .get_or_try_init(|| async {
-                let creds = self.credentials().await?;
-                check_ca_file(self.config.ca_file.as_deref()).map_err(|e| with_tool(e, &self.qualified_name))?;
-                let pool = self.config.lazy_pool(connect::connect_options(&self.config, &creds));
-                Ok(Pooled { pool, username: creds.username })
-            })
-            .await
-    }
-
-    /// A handle of the pool (cheap to clone).
-    async fn pool(&self) -> Result<PgPool> {
-        Ok(self.pooled().await?.pool.clone())
-    }
-
-    /// A pooled connection, opening one if needed.
-    async fn acquire(&self) -> Result<PoolConnection<Postgres>> {
-        let pooled = self.pooled().await?;
-        pooled.pool.acquire().await.map_err(|e| {
-            classify(e, self.connect_phase(), self.connect_message(&pooled.username))
-                .with_context("tool", &self.qualified_name)
-        })
+        &self.server.qualified_name
     }
 }
 
@@ -215,8 +124,6 @@ impl ToolInstance for PostgresTool {
     }
 
     async fn shutdown(&self) {
-        if let Some(pooled) = self.pool.get() {
-            pooled.pool.close().await;
-        }
+        self.server.shutdown().await;
     }
 }

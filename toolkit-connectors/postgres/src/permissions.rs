@@ -68,13 +68,13 @@ fn statements(role: &str, rules: &[GrantRule]) -> Vec<String> {
 impl PostgresTool {
     /// The grantee and the statements of the declared permissions.
     async fn planned(&self) -> Result<(String, Vec<String>)> {
-        let Some(spec) = &self.permissions else {
+        let Some(spec) = &self.server.permissions else {
             return Ok((String::new(), Vec::new()));
         };
         let rules = RULES.plan_rules(spec)?;
         let role = match &spec.role {
             Some(r) => r.clone(),
-            None => self.username().await?,
+            None => self.server.username().await?,
         };
         let statements = statements(&role, &rules);
         Ok((role, statements))
@@ -88,7 +88,7 @@ impl PermissionProvisioner for PostgresTool {
         if principal.is_empty() {
             return Ok(PermissionPlan::default());
         }
-        let pool = self.pool().await?;
+        let pool = self.server.pool().await?;
         let what = format!("read the grants of role `{principal}`");
         // `information_schema.table_privileges` lists grants the connected user can see.
         let query = sqlx::query(
@@ -108,7 +108,7 @@ impl PermissionProvisioner for PostgresTool {
     }
 
     async fn apply(&self, plan: &PermissionPlan) -> Result<()> {
-        RULES.check_enforce(self.permissions.as_ref(), self.qualified_name())?;
+        RULES.check_enforce(self.server.permissions.as_ref(), self.qualified_name())?;
         let (principal, statements) = self.planned().await?;
         // Only statements this connector wrote are run with the tool's (privileged) connection.
         RULES.check_plan(self.qualified_name(), plan, &principal, &statements)?;
@@ -117,7 +117,7 @@ impl PermissionProvisioner for PostgresTool {
         }
         let what = || format!("grant privileges to role `{principal}`");
         let fail = |e| classify(e, Phase::Query, what()).with_context("tool", self.qualified_name());
-        let pool = self.pool().await?;
+        let pool = self.server.pool().await?;
         let mut tx = pool.begin().await.map_err(fail)?;
         for statement in &statements {
             (&mut *tx).execute(statement.as_str()).await.map_err(fail)?;

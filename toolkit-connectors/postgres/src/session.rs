@@ -1,18 +1,19 @@
 //! Sessions: a dedicated connection (the shared `SqlSession`) plus the `PG*` environment `psql`
 //! needs.
 
-use toolkit_connector_sql::{SessionSettings, SqlSession};
+use toolkit_connector_sql::{Credentials, ServerConfig, SqlSession};
 use toolkit_core::Result;
 use toolkit_core::connector::EnvEntry;
 
 use crate::PostgresTool;
-use crate::connect;
 use crate::invoke::Postgres;
 
 /// Opens a session now, so a session that opens is known to work.
 pub(crate) async fn open(tool: &PostgresTool) -> Result<SqlSession<Postgres>> {
-    let (conn, creds) = tool.connect_once().await?;
-    let config = &tool.config;
+    tool.server.open_session(vec!["psql".to_owned()], env).await
+}
+
+fn env(config: &ServerConfig, creds: &Credentials) -> Vec<EnvEntry> {
     let mut env = vec![
         EnvEntry::plain("PGHOST", &config.hostname),
         EnvEntry::plain("PGPORT", config.port.to_string()),
@@ -26,15 +27,5 @@ pub(crate) async fn open(tool: &PostgresTool) -> Result<SqlSession<Postgres>> {
     if let Some(ca) = &config.ca_file {
         env.push(EnvEntry::plain("PGSSLROOTCERT", ca.display().to_string()));
     }
-    let settings = SessionSettings {
-        tool: tool.qualified_name().to_owned(),
-        env,
-        client: vec!["psql".to_owned()],
-        read_only: tool.read_only,
-        options: connect::connect_options(config, &creds),
-        phase: tool.connect_phase(),
-        connect_message: tool.connect_message(&creds.username),
-        connect_timeout: config.connect_timeout,
-    };
-    Ok(SqlSession::new(settings, conn))
+    env
 }

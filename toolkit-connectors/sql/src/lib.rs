@@ -5,9 +5,11 @@ pub mod connect;
 pub mod invoke;
 pub mod permissions;
 pub mod session;
+pub mod tool;
 
 pub use config::{ServerConfig, ServerDefaults, Username};
 pub use connect::{Credentials, Phase, with_tool};
 pub use invoke::Outcome;
 pub use permissions::{GrantRule, RuleScope, RuleSyntax};
-pub use session::{SessionSettings, SqlEngine, SqlSession};
+pub use session::{SessionSettings, SqlSession};
+pub use tool::{ConnectionOf, ServerTool, SqlEngine};

@@ -6,7 +6,6 @@
 //! interrupted by a timeout is dropped and the next `exec` opens a fresh one.
 
 use std::fmt;
-use std::future::Future;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -16,27 +15,8 @@ use toolkit_core::connector::{CallLimits, EnvEntry, InvokeOutput, Session};
 use toolkit_core::{Error, Result};
 
 use crate::connect::{Phase, connect_within, with_tool};
-use crate::invoke::{Outcome, within};
-
-/// How one engine runs a statement, for [`SqlSession`].
-pub trait SqlEngine: Send + Sync + 'static {
-    /// The driver's connection.
-    type Connection: Connection;
-
-    /// What a call does, in messages ("run query on mysql").
-    const RUN_QUERY: &'static str;
-
-    /// Runs `sql` on `conn` as a call does.
-    fn run<'a>(
-        conn: &'a mut Self::Connection,
-        sql: &'a str,
-        read_only: bool,
-        limits: &'a CallLimits,
-    ) -> impl Future<Output = Outcome> + Send + 'a;
-
-    /// Translates a driver error whose message is `what`.
-    fn classify(err: sqlx::Error, phase: Phase, what: String) -> Error;
-}
+use crate::invoke::within;
+use crate::tool::{ConnectionOf, SqlEngine};
 
 /// What a session is opened with.
 pub struct SessionSettings<E: SqlEngine> {
@@ -49,7 +29,7 @@ pub struct SessionSettings<E: SqlEngine> {
     /// Whether statements run read-only.
     pub read_only: bool,
     /// Driver options to reconnect with; they hold the password and are never printed.
-    pub options: <E::Connection as Connection>::Options,
+    pub options: <ConnectionOf<E> as Connection>::Options,
     /// How connecting fails, for messages.
     pub phase: Phase,
     /// "connect to ENGINE at HOST:PORT as user `USER`".
@@ -61,7 +41,7 @@ pub struct SessionSettings<E: SqlEngine> {
 /// An open session of engine `E`.
 pub struct SqlSession<E: SqlEngine> {
     settings: SessionSettings<E>,
-    conn: Mutex<Option<E::Connection>>,
+    conn: Mutex<Option<ConnectionOf<E>>>,
 }
 
 impl<E: SqlEngine> fmt::Debug for SqlSession<E> {
@@ -76,13 +56,13 @@ impl<E: SqlEngine> fmt::Debug for SqlSession<E> {
 
 impl<E: SqlEngine> SqlSession<E> {
     /// A session on `conn`, an open connection (so a session that opens is known to work).
-    pub fn new(settings: SessionSettings<E>, conn: E::Connection) -> Self {
+    pub fn new(settings: SessionSettings<E>, conn: ConnectionOf<E>) -> Self {
         Self { settings, conn: Mutex::new(Some(conn)) }
     }
 
-    async fn reconnect(&self) -> Result<E::Connection> {
+    async fn reconnect(&self) -> Result<ConnectionOf<E>> {
         let s = &self.settings;
-        connect_within::<E::Connection>(&s.options, s.connect_timeout, &s.connect_message, |e| {
+        connect_within::<ConnectionOf<E>>(&s.options, s.connect_timeout, &s.connect_message, |e| {
             E::classify(e, s.phase, s.connect_message.clone())
         })
         .await
