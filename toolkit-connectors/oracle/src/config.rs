@@ -6,8 +6,17 @@ use toolkit_core::model::{SecretKeySelector, ToolSpec};
 use toolkit_core::validate::FieldError;
 
 /// The keys of `spec.config` that oracle tools read.
-pub(crate) const CONFIG_KEYS: &[&str] =
-    &["hostname", "port", "username", "credentialsRef", "databaseName", "connectTimeout"];
+pub(crate) const CONFIG_KEYS: &[&str] = &[
+    "hostname",
+    "port",
+    "username",
+    "credentialsRef",
+    "databaseName",
+    "connectTimeout",
+    "tls",
+    "caFile",
+    "insecureSkipTlsVerify",
+];
 
 /// The listener's port when none is given.
 pub const DEFAULT_PORT: u16 = 1521;
@@ -30,6 +39,12 @@ pub struct OracleConfig {
     pub service: String,
     /// Time allowed for the probe.
     pub connect_timeout: Duration,
+    /// Connect with TCPS (TNS over TLS).
+    pub tls: bool,
+    /// PEM file of the CA that signed the listener's certificate; the webpki roots otherwise.
+    pub ca_file: Option<String>,
+    /// Accept any certificate (test listeners only).
+    pub insecure_skip_tls_verify: bool,
 }
 
 /// Whether `s` can stand in a connect descriptor without quoting: letters, digits, `.`, `_`,
@@ -76,6 +91,13 @@ impl OracleConfig {
         if connect_timeout.is_zero() {
             errs.push(FieldError::new("spec.config.connectTimeout", "must be longer than 0s"));
         }
+        let tls = c.tls.unwrap_or(false);
+        if c.ca_file.is_some() && !tls {
+            errs.push(FieldError::new("spec.config.caFile", "only applies with `tls: true`"));
+        }
+        if c.insecure_skip_tls_verify.is_some() && !tls {
+            errs.push(FieldError::new("spec.config.insecureSkipTlsVerify", "only applies with `tls: true`"));
+        }
         if errs.is_empty() {
             Ok(OracleConfig {
                 host,
@@ -84,18 +106,29 @@ impl OracleConfig {
                 password_ref: c.credentials_ref.clone(),
                 service,
                 connect_timeout,
+                tls,
+                ca_file: c.ca_file.clone(),
+                insecure_skip_tls_verify: c.insecure_skip_tls_verify.unwrap_or(false),
             })
         } else {
             Err(errs)
         }
     }
 
+    /// `TCPS` with TLS, `TCP` without.
+    pub fn protocol(&self) -> &'static str {
+        if self.tls { "TCPS" } else { "TCP" }
+    }
+
     /// The connect descriptor of the service.
     pub fn descriptor(&self) -> String {
         format!(
             "(DESCRIPTION=(CONNECT_DATA=(SERVICE_NAME={})(CID=(PROGRAM=toolkit)(HOST=toolkit)(USER=toolkit)))\
-             (ADDRESS=(PROTOCOL=TCP)(HOST={})(PORT={})))",
-            self.service, self.host, self.port
+             (ADDRESS=(PROTOCOL={})(HOST={})(PORT={})))",
+            self.service,
+            self.protocol(),
+            self.host,
+            self.port
         )
     }
 }

@@ -4,6 +4,7 @@ mod config;
 mod permissions;
 mod probe;
 mod session;
+mod tls;
 pub mod tns;
 
 use std::fmt;

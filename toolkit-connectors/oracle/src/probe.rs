@@ -6,7 +6,7 @@
 //! A REFUSE is classified by its `(ERR=...)` code (an unknown service or SID is a configuration
 //! error), a REDIRECT is followed once (to a host and port checked like `spec.config.hostname`),
 //! and a RESEND is answered once with the same CONNECT. The whole exchange is bounded by
-//! `connectTimeout`.
+//! `connectTimeout`. With `tls: true` the exchange runs inside TLS (TCPS).
 
 use async_trait::async_trait;
 use tokio::net::TcpStream;
@@ -14,6 +14,7 @@ use toolkit_core::connector::{Probe, ProbeReport};
 use toolkit_core::{Error, ErrorKind, Result};
 
 use crate::OracleTool;
+use crate::tls::{self, Io};
 use crate::tns::{self, Answer};
 
 const PROBE: &str = "probe oracle listener";
@@ -49,9 +50,21 @@ async fn exchange(tool: &OracleTool) -> Result<ProbeReport> {
                 .with_context("port", port)
                 .with_context("service", &c.service)
         };
-        let mut stream = TcpStream::connect((host.as_str(), port))
+        let tcp = TcpStream::connect((host.as_str(), port))
             .await
             .map_err(|e| error(ErrorKind::Unreachable).with_source(e))?;
+        let mut stream: Box<dyn Io> = if c.tls {
+            let connector = tls::connector(c).await?;
+            let tls = connector.connect(tls::server_name(&host)?, tcp).await.map_err(|e| {
+                Error::new(ErrorKind::Unreachable, format!("{PROBE} (TLS)"))
+                    .with_context("host", &host)
+                    .with_context("port", port)
+                    .with_source(e)
+            })?;
+            Box::new(tls)
+        } else {
+            Box::new(tcp)
+        };
         let packets = tns::connect_packets(&connect_data);
         tns::send(&mut stream, &packets).await.map_err(|e| error(ErrorKind::Unreachable).with_source(e))?;
         let mut resent = false;

@@ -25,9 +25,9 @@ pub(crate) struct OracleSession {
 }
 
 /// The `tnsnames.ora` entry of the tool's service.
-pub(crate) fn tnsnames(host: &str, port: u16, service: &str) -> String {
+pub(crate) fn tnsnames(protocol: &str, host: &str, port: u16, service: &str) -> String {
     format!(
-        "{ALIAS} =\n  (DESCRIPTION =\n    (ADDRESS = (PROTOCOL = TCP)(HOST = {host})(PORT = {port}))\n    \
+        "{ALIAS} =\n  (DESCRIPTION =\n    (ADDRESS = (PROTOCOL = {protocol})(HOST = {host})(PORT = {port}))\n    \
          (CONNECT_DATA = (SERVICE_NAME = {service}))\n  )\n"
     )
 }
@@ -46,7 +46,8 @@ impl OracleSession {
         let fail = |e: std::io::Error| Error::internal("write the oracle tnsnames.ora").with_source(e);
         // tempfile makes the folder with mode 0700.
         let dir = tempfile::Builder::new().prefix("toolkit-oracle-").tempdir().map_err(fail)?;
-        std::fs::write(dir.path().join("tnsnames.ora"), tnsnames(&c.host, c.port, &c.service)).map_err(fail)?;
+        std::fs::write(dir.path().join("tnsnames.ora"), tnsnames(c.protocol(), &c.host, c.port, &c.service))
+            .map_err(fail)?;
         let env = vec![
             EnvEntry::plain("TNS_ADMIN", dir.path().display().to_string()),
             EnvEntry::plain("TWO_TASK", ALIAS),

@@ -9,8 +9,7 @@
 //! Connect data longer than 230 bytes follows in a DATA packet. The layouts are the public ones
 //! (Wireshark's TNS dissector and the open-source thin drivers).
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// Packet types.
 pub mod packet {
@@ -127,7 +126,7 @@ pub struct Packet {
 }
 
 /// Reads one packet.
-pub async fn read_packet(stream: &mut TcpStream) -> std::io::Result<Packet> {
+pub async fn read_packet(stream: &mut (impl AsyncRead + Unpin)) -> std::io::Result<Packet> {
     let mut head = [0u8; HEADER_LEN];
     stream.read_exact(&mut head).await?;
     let len = u16::from_be_bytes([head[0], head[1]]) as usize;
@@ -214,7 +213,7 @@ pub fn describe(code: u32) -> &'static str {
 }
 
 /// Sends `packets` on `stream`.
-pub async fn send(stream: &mut TcpStream, packets: &[Vec<u8>]) -> std::io::Result<()> {
+pub async fn send(stream: &mut (impl AsyncWrite + Unpin), packets: &[Vec<u8>]) -> std::io::Result<()> {
     for p in packets {
         stream.write_all(p).await?;
     }

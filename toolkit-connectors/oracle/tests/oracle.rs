@@ -251,3 +251,27 @@ async fn shared_behaviour_suite_without_a_server() {
     .run_without_server()
     .await;
 }
+
+#[tokio::test]
+async fn tcps_demanded_from_a_plain_listener_is_unreachable() {
+    let (port, _, _) = listener(vec![ACCEPT.to_vec()]).await;
+    let mut s = spec(port, json!({}));
+    s["config"]["tls"] = json!(true);
+    s["config"]["connectTimeout"] = json!("1s");
+    // A listener reads the ClientHello's first bytes as a TNS length and waits for the rest.
+    let err = tool(&s, "pw").probe().unwrap().probe().await.unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::Unreachable | ErrorKind::Timeout), "{err}");
+    assert!(!err.to_string().contains('\n'), "{err}");
+
+    s["config"]["insecureSkipTlsVerify"] = json!(true);
+    let session = tool(&s, "pw").open_session().await.unwrap();
+    let dir = session.env().iter().find(|e| e.name == "TNS_ADMIN").unwrap().value.expose().to_owned();
+    let tnsnames = std::fs::read_to_string(std::path::Path::new(&dir).join("tnsnames.ora")).unwrap();
+    assert!(tnsnames.contains("(PROTOCOL = TCPS)"), "{tnsnames}");
+
+    let plain: toolkit_core::ToolSpec = serde_json::from_value(spec(port, json!({}))).unwrap();
+    let mut with_ca = plain.clone();
+    with_ca.config.as_mut().unwrap().ca_file = Some("/ca.pem".into());
+    let paths: Vec<_> = OracleConnector.validate(&with_ca).into_iter().map(|e| e.path).collect();
+    assert_eq!(paths, ["spec.config.caFile"]);
+}
