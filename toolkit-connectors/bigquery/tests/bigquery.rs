@@ -47,7 +47,7 @@ impl Fake {
     }
 
     fn api_requests(&self) -> Vec<Seen> {
-        self.requests().into_iter().filter(|r| r.path != "/token").collect()
+        self.requests().into_iter().filter(|r| !r.path.starts_with("/token")).collect()
     }
 
     fn token_uri(&self) -> String {
@@ -74,6 +74,16 @@ async fn handle(State(fake): State<Fake>, method: Method, uri: Uri, headers: Hea
         form: form.clone(),
     });
 
+    if path == "/token-401" {
+        return answer(
+            StatusCode::UNAUTHORIZED,
+            json!({"error": "unauthorized_client", "error_description": "Client is unauthorized to retrieve access tokens."})
+                .to_string(),
+        );
+    }
+    if path == "/token-revoked" {
+        return answer(StatusCode::OK, fixture("token.json").replace(ACCESS_TOKEN, "ya29.revoked"));
+    }
     if path == "/token" {
         let key = DecodingKey::from_rsa_pem(fixture("test-key.pub").as_bytes()).unwrap();
         let mut validation = Validation::new(jsonwebtoken::Algorithm::RS256);
@@ -427,4 +437,25 @@ async fn shared_behaviour_suite_without_a_server() {
     }
     .run_without_server()
     .await;
+}
+
+#[tokio::test]
+async fn refused_tokens_are_auth_errors() {
+    let (fake, base) = start().await;
+    let pem = fixture("test-key.p8");
+    let refused = tool(&spec(&base, json!({})), &key_json(&format!("{base}/token-401"), &pem, "1"));
+    let err = refused.probe().unwrap().probe().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Auth, "{err}");
+    assert!(err.to_string().contains("http 401") && err.to_string().contains("unauthorized_client"), "{err}");
+    assert!(fake.api_requests().is_empty());
+
+    // The API refuses the token it was given: auth, and the token is not kept.
+    let revoked = tool(&spec(&base, json!({})), &key_json(&format!("{base}/token-revoked"), &pem, "1"));
+    for _ in 0..2 {
+        let err = revoked.probe().unwrap().probe().await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Auth, "{err}");
+        assert!(err.to_string().contains("authError"), "{err}");
+    }
+    let exchanges = fake.requests().iter().filter(|r| r.path == "/token-revoked").count();
+    assert_eq!(exchanges, 2, "a token the API refused is exchanged again");
 }
