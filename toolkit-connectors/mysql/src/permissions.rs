@@ -94,13 +94,8 @@ fn statements(account: &str, rules: &[GrantRule]) -> Vec<String> {
 impl MysqlTool {
     /// The grantee and the statements of the declared permissions.
     async fn planned(&self) -> Result<(String, Vec<String>)> {
-        let Some(spec) = &self.server.permissions else {
+        let Some((role, rules)) = self.server.grant_rules(&RULES).await? else {
             return Ok((String::new(), Vec::new()));
-        };
-        let rules = RULES.plan_rules(spec)?;
-        let role = match &spec.role {
-            Some(r) => r.clone(),
-            None => self.server.username().await?,
         };
         let account = account(&role)?;
         let statements = statements(&account, &rules);

@@ -68,13 +68,8 @@ fn statements(role: &str, rules: &[GrantRule]) -> Vec<String> {
 impl PostgresTool {
     /// The grantee and the statements of the declared permissions.
     async fn planned(&self) -> Result<(String, Vec<String>)> {
-        let Some(spec) = &self.server.permissions else {
+        let Some((role, rules)) = self.server.grant_rules(&RULES).await? else {
             return Ok((String::new(), Vec::new()));
-        };
-        let rules = RULES.plan_rules(spec)?;
-        let role = match &spec.role {
-            Some(r) => r.clone(),
-            None => self.server.username().await?,
         };
         let statements = statements(&role, &rules);
         Ok((role, statements))

@@ -16,6 +16,7 @@ use crate::config::ServerConfig;
 use crate::connect::{Credentials, Phase, check_ca_file, connect_message, connect_within, with_tool};
 use crate::invoke::Outcome;
 use crate::invoke::{query_argument, within};
+use crate::permissions::{GrantRule, RuleSyntax};
 use crate::session::{SessionSettings, SqlSession};
 
 /// What sets one engine apart for [`ServerTool`] and [`SqlSession`](crate::SqlSession).
@@ -183,6 +184,19 @@ impl<E: SqlEngine> ServerTool<E> {
         };
         let result = within(limits.timeout, E::RUN_QUERY, work).await;
         result.map_err(|e| with_tool(e, &self.qualified_name))
+    }
+
+    /// The role the declared grants are for (the connection user when `spec.permissions.role`
+    /// is not set) and the rules, checked with `syntax`; `None` when the tool declares no
+    /// permissions.
+    pub async fn grant_rules(&self, syntax: &RuleSyntax) -> Result<Option<(String, Vec<GrantRule>)>> {
+        let Some(spec) = &self.permissions else { return Ok(None) };
+        let rules = syntax.plan_rules(spec)?;
+        let role = match &spec.role {
+            Some(r) => r.clone(),
+            None => self.username().await?,
+        };
+        Ok(Some((role, rules)))
     }
 
     /// Opens a session now (so a session that opens is known to work) for the native client run
