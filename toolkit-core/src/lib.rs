@@ -9,6 +9,7 @@ pub mod compat;
 pub mod connector;
 pub mod duration;
 pub mod error;
+pub mod kubeconfig;
 pub mod manifest;
 pub mod model;
 pub mod secret;

@@ -13,7 +13,6 @@ use toolkit_core::model::{EnvVar, ToolType};
 use toolkit_core::{Error, ErrorKind, Result};
 
 use crate::CommandTool;
-use crate::kubeconfig::render_kubeconfig;
 
 /// The fixed `PATH` commands run with.
 const PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -180,7 +179,14 @@ impl CommandTool {
             None => return Err(self.not_ready("run kubectl: the kubernetes connection has no config.token")),
         };
         let namespace = namespace.or(conn.config.namespace.as_deref());
-        Ok(render_kubeconfig(server, conn.config.cacrt.as_deref(), token.expose(), namespace))
+        Ok(toolkit_core::kubeconfig::Kubeconfig {
+            server,
+            ca: conn.config.cacrt.as_deref(),
+            token: Some(token.expose()),
+            namespace,
+            insecure_skip_tls_verify: conn.config.insecure_skip_tls_verify.unwrap_or(false),
+        }
+        .render())
     }
 }
 

@@ -18,7 +18,7 @@ use toolkit_core::validate::FieldError;
 use toolkit_core::{ConnectorRegistry, Error, Result, ToolSpec, ToolType};
 
 pub use invoke::{Program, program};
-pub use kubeconfig::{KubeConnection, render_kubeconfig};
+pub use kubeconfig::KubeConnection;
 
 /// How long a command may run when the tool sets no `spec.timeout`.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);

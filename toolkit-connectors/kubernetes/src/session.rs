@@ -2,14 +2,13 @@
 //! tool calls run as command lines.
 
 use async_trait::async_trait;
-use serde_json::json;
 use std::path::{Path, PathBuf};
 use tokio::sync::Mutex;
 use toolkit_core::connector::{CallLimits, EnvEntry, InvokeOutput, Session};
 use toolkit_core::{Error, Result};
 
 use crate::KubeTool;
-use crate::config::{KubeConfig, pem_of};
+use crate::config::KubeConfig;
 use crate::invoke::Call;
 
 /// A live session: the tool, and the folder holding its kubeconfig (removed on close).
@@ -74,27 +73,14 @@ impl Session for KubeSession {
 /// format the kubectl tools write: `cacrt` as `certificate-authority-data`, the token as the
 /// user's `token`, the tool's namespace in the context.
 pub(crate) fn render_kubeconfig(config: &KubeConfig, token: Option<&str>) -> String {
-    use base64::Engine as _;
-    let mut cluster = json!({"server": config.server()});
-    if let Some(pem) = config.cacrt.as_deref().and_then(|ca| pem_of(ca).ok()) {
-        cluster["certificate-authority-data"] = json!(base64::engine::general_purpose::STANDARD.encode(pem));
+    toolkit_core::kubeconfig::Kubeconfig {
+        server: config.server(),
+        ca: config.cacrt.as_deref(),
+        token,
+        namespace: Some(&config.namespace),
+        insecure_skip_tls_verify: config.insecure_skip_tls_verify,
     }
-    if config.insecure_skip_tls_verify {
-        cluster["insecure-skip-tls-verify"] = json!(true);
-    }
-    let user = match token {
-        Some(t) => json!({"token": t}),
-        None => json!({}),
-    };
-    json!({
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [{"name": "toolkit", "cluster": cluster}],
-        "users": [{"name": "toolkit", "user": user}],
-        "contexts": [{"name": "toolkit", "context": {"cluster": "toolkit", "user": "toolkit", "namespace": config.namespace}}],
-        "current-context": "toolkit",
-    })
-    .to_string()
+    .render()
 }
 
 /// Writes a file only its owner can read.
@@ -112,6 +98,8 @@ fn write_private(path: &Path, text: &str) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     #[test]
