@@ -31,6 +31,13 @@ impl FieldError {
     }
 }
 
+/// One config error for a list of field problems: `"{what}: path: message; path: message"`.
+/// For building a tool whose spec passed validation only partly, or planning from bad rules.
+pub fn config_error(what: impl fmt::Display, errs: &[FieldError]) -> crate::Error {
+    let text: Vec<String> = errs.iter().map(ToString::to_string).collect();
+    crate::Error::config(format!("{what}: {}", text.join("; ")))
+}
+
 impl fmt::Display for FieldError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.path.is_empty() { f.write_str(&self.message) } else { write!(f, "{}: {}", self.path, self.message) }

@@ -16,8 +16,8 @@ use async_trait::async_trait;
 use serde_json::Value;
 use toolkit_core::connector::{BuildContext, Capabilities, Connector, Invoker, Probe, Session, ToolInstance};
 use toolkit_core::model::PermissionsSpec;
-use toolkit_core::validate::FieldError;
-use toolkit_core::{ConnectorRegistry, Error, PermissionProvisioner, Result, ToolSpec, ToolType};
+use toolkit_core::validate::{FieldError, config_error};
+use toolkit_core::{ConnectorRegistry, PermissionProvisioner, Result, ToolSpec, ToolType};
 
 pub use auth::{AssertionClaims, SCOPE};
 pub use config::{BigQueryConfig, DEFAULT_CONNECT_TIMEOUT, DEFAULT_URL};
@@ -67,10 +67,8 @@ impl Connector for BigQueryConnector {
 
     fn build(&self, ctx: BuildContext) -> Result<Arc<dyn ToolInstance>> {
         let spec = ctx.spec();
-        let config = BigQueryConfig::from_spec(spec).map_err(|errs| {
-            let text: Vec<String> = errs.iter().map(ToString::to_string).collect();
-            Error::config(format!("build bigquery tool {}: {}", ctx.qualified_name(), text.join("; ")))
-        })?;
+        let config = BigQueryConfig::from_spec(spec)
+            .map_err(|errs| config_error(format_args!("build bigquery tool {}", ctx.qualified_name()), &errs))?;
         Ok(Arc::new(BigQueryTool {
             api: Arc::new(Api::new(config, ctx.namespace.clone(), ctx.secrets.clone())),
             read_only: spec.read_only,

@@ -15,10 +15,10 @@
 
 use async_trait::async_trait;
 use serde::Deserialize;
+use toolkit_core::Result;
 use toolkit_core::connector::{PermissionPlan, PermissionProvisioner};
 use toolkit_core::model::{PermissionMode, PermissionsSpec};
-use toolkit_core::validate::FieldError;
-use toolkit_core::{Error, Result};
+use toolkit_core::validate::{FieldError, config_error};
 
 use crate::BigQueryTool;
 
@@ -87,10 +87,7 @@ pub(crate) fn validate(spec: &PermissionsSpec) -> Vec<FieldError> {
 
 /// The plan's lines for `member` in `project`.
 pub(crate) fn plan(spec: &PermissionsSpec, project: &str, member: &str) -> Result<PermissionPlan> {
-    let rules = parse(spec).map_err(|errs| {
-        let text: Vec<String> = errs.iter().map(ToString::to_string).collect();
-        Error::config(format!("plan bigquery IAM bindings: {}", text.join("; ")))
-    })?;
+    let rules = parse(spec).map_err(|errs| config_error("plan bigquery IAM bindings", &errs))?;
     let statements = rules
         .iter()
         .map(|r| match &r.dataset {

@@ -14,8 +14,8 @@ use async_trait::async_trait;
 use serde_json::{Value, json};
 use toolkit_core::connector::{BuildContext, Capabilities, Connector, Invoker, Probe, Session, ToolInstance};
 use toolkit_core::model::PermissionsSpec;
-use toolkit_core::validate::FieldError;
-use toolkit_core::{ConnectorRegistry, Error, PermissionProvisioner, Result, ToolSpec, ToolType};
+use toolkit_core::validate::{FieldError, config_error};
+use toolkit_core::{ConnectorRegistry, PermissionProvisioner, Result, ToolSpec, ToolType};
 
 pub use config::{ClickhouseConfig, DEFAULT_CONNECT_TIMEOUT, DEFAULT_PORT};
 pub use permissions::{FIRST_MAJOR_WITH_GRANTS, GrantPlan, GrantRule, PRIVILEGES};
@@ -83,10 +83,8 @@ impl Connector for ClickhouseConnector {
 
     fn build(&self, ctx: BuildContext) -> Result<Arc<dyn ToolInstance>> {
         let spec = ctx.spec();
-        let config = ClickhouseConfig::from_spec(spec).map_err(|errs| {
-            let text: Vec<String> = errs.iter().map(ToString::to_string).collect();
-            Error::config(format!("build clickhouse tool {}: {}", ctx.qualified_name(), text.join("; ")))
-        })?;
+        let config = ClickhouseConfig::from_spec(spec)
+            .map_err(|errs| config_error(format_args!("build clickhouse tool {}", ctx.qualified_name()), &errs))?;
         Ok(Arc::new(ClickhouseTool {
             conn: Arc::new(Connection::new(config, ctx.namespace.clone(), ctx.secrets.clone())),
             read_only: spec.read_only,

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use toolkit_core::connector::{CallLimits, PermissionPlan, PermissionProvisioner};
 use toolkit_core::model::PermissionsSpec;
-use toolkit_core::validate::FieldError;
+use toolkit_core::validate::{FieldError, config_error};
 use toolkit_core::{Error, ErrorKind, Result};
 
 use crate::ClickhouseTool;
@@ -179,10 +179,7 @@ impl ClickhouseTool {
         let Some(p) = &self.permissions else {
             return Err(Error::config("plan permissions: the tool declares no spec.permissions"));
         };
-        GrantPlan::from_spec(p, self.conn.config.user()).map_err(|errs| {
-            let text: Vec<String> = errs.iter().map(ToString::to_string).collect();
-            Error::config(format!("plan permissions: {}", text.join("; ")))
-        })
+        GrantPlan::from_spec(p, self.conn.config.user()).map_err(|errs| config_error("plan permissions", &errs))
     }
 
     /// Runs a statement of the plan itself (never readonly, never an agent's text).

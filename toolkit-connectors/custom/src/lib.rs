@@ -11,8 +11,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use toolkit_core::connector::{BuildContext, Capabilities, Connector, EnvEntry, Probe, Session, ToolInstance};
 use toolkit_core::secret::SecretResolver;
-use toolkit_core::validate::FieldError;
-use toolkit_core::{ConnectorRegistry, Error, Result, ToolSpec, ToolType};
+use toolkit_core::validate::{FieldError, config_error};
+use toolkit_core::{ConnectorRegistry, Result, ToolSpec, ToolType};
 
 pub use config::{Check, CustomConfig, DEFAULT_CONNECT_TIMEOUT};
 
@@ -62,10 +62,8 @@ impl Connector for CustomConnector {
     }
 
     fn build(&self, ctx: BuildContext) -> Result<Arc<dyn ToolInstance>> {
-        let config = CustomConfig::from_spec(ctx.spec()).map_err(|errs| {
-            let text: Vec<String> = errs.iter().map(ToString::to_string).collect();
-            Error::config(format!("build custom tool {}: {}", ctx.qualified_name(), text.join("; ")))
-        })?;
+        let config = CustomConfig::from_spec(ctx.spec())
+            .map_err(|errs| config_error(format_args!("build custom tool {}", ctx.qualified_name()), &errs))?;
         Ok(Arc::new(CustomTool {
             config,
             read_only: ctx.spec().read_only,

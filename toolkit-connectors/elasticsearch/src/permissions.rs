@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use toolkit_core::connector::{PermissionPlan, PermissionProvisioner};
 use toolkit_core::model::PermissionsSpec;
-use toolkit_core::validate::FieldError;
+use toolkit_core::validate::{FieldError, config_error};
 use toolkit_core::{Error, Result};
 
 use crate::EsTool;
@@ -127,10 +127,8 @@ impl EsTool {
             .permissions
             .as_ref()
             .ok_or_else(|| Error::unsupported("plan permissions: the tool declares no `spec.permissions`"))?;
-        RolePlan::from_spec(spec, self.client.config.username(), &self.name).map_err(|errs| {
-            let text: Vec<String> = errs.iter().map(ToString::to_string).collect();
-            Error::config(format!("plan permissions: {}", text.join("; ")))
-        })
+        RolePlan::from_spec(spec, self.client.config.username(), &self.name)
+            .map_err(|errs| config_error("plan permissions", &errs))
     }
 }
 

@@ -19,7 +19,7 @@ use tokio::sync::{Mutex, OnceCell};
 use toolkit_core::connector::{BuildContext, Capabilities, Connector, Invoker, Probe, Session, ToolInstance};
 use toolkit_core::manifest::ConfigMaps;
 use toolkit_core::secret::SecretResolver;
-use toolkit_core::validate::FieldError;
+use toolkit_core::validate::{FieldError, config_error};
 use toolkit_core::{ConnectorRegistry, Error, Result, ToolSpec, ToolType};
 
 pub use config::{
@@ -65,10 +65,8 @@ impl Connector for HttpConnector {
 
     fn build(&self, ctx: BuildContext) -> Result<Arc<dyn ToolInstance>> {
         let spec = ctx.spec();
-        let cfg = HttpConfig::from_spec(spec).map_err(|errs| {
-            let text: Vec<String> = errs.iter().map(ToString::to_string).collect();
-            Error::config(format!("build http tool {}: {}", ctx.qualified_name(), text.join("; ")))
-        })?;
+        let cfg = HttpConfig::from_spec(spec)
+            .map_err(|errs| config_error(format_args!("build http tool {}", ctx.qualified_name()), &errs))?;
         Ok(Arc::new(HttpTool {
             breaker: Arc::new(Breaker::new(cfg.breaker)),
             cfg: Arc::new(cfg),

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use tokio::sync::Mutex;
 use toolkit_core::connector::{BuildContext, Capabilities, Connector, Invoker, Probe, Session, ToolInstance};
 use toolkit_core::model::PermissionsSpec;
-use toolkit_core::validate::FieldError;
+use toolkit_core::validate::{FieldError, config_error};
 use toolkit_core::{ConnectorRegistry, Error, PermissionProvisioner, Result, ToolSpec, ToolType};
 
 pub use config::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_PORT, KafkaConfig, Sasl, SaslMechanism};
@@ -96,10 +96,8 @@ impl Connector for KafkaConnector {
 
     fn build(&self, ctx: BuildContext) -> Result<Arc<dyn ToolInstance>> {
         let spec = ctx.spec();
-        let config = KafkaConfig::from_spec(spec).map_err(|errs| {
-            let text: Vec<String> = errs.iter().map(ToString::to_string).collect();
-            Error::config(format!("build kafka tool {}: {}", ctx.qualified_name(), text.join("; ")))
-        })?;
+        let config = KafkaConfig::from_spec(spec)
+            .map_err(|errs| config_error(format_args!("build kafka tool {}", ctx.qualified_name()), &errs))?;
         Ok(Arc::new(KafkaTool {
             read_only: spec.read_only,
             permissions: spec.permissions.clone(),
@@ -120,10 +118,7 @@ impl KafkaTool {
         let spec =
             self.permissions.as_ref().ok_or_else(|| Error::unsupported("plan permissions: none are declared"))?;
         let user = self.conn.config.sasl.as_ref().map(|s| s.username.as_str());
-        AclPlan::from_spec(spec, user, self.read_only).map_err(|errs| {
-            let text: Vec<String> = errs.iter().map(ToString::to_string).collect();
-            Error::config(format!("plan permissions: {}", text.join("; ")))
-        })
+        AclPlan::from_spec(spec, user, self.read_only).map_err(|errs| config_error("plan permissions", &errs))
     }
 }
 

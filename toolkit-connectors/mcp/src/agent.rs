@@ -16,7 +16,7 @@ use toolkit_core::connector::{
     BuildContext, CallLimits, Capabilities, Connector, EnvEntry, Invocation, InvokeOutput, Invoker, Probe, ProbeReport,
     Session, ToolInstance,
 };
-use toolkit_core::validate::FieldError;
+use toolkit_core::validate::{FieldError, config_error};
 use toolkit_core::{Error, ErrorKind, Result, ToolSpec, ToolType};
 
 use crate::auth::Resolver;
@@ -54,10 +54,8 @@ impl Connector for AgentConnector {
     }
 
     fn build(&self, ctx: BuildContext) -> Result<Arc<dyn ToolInstance>> {
-        let cfg = AgentConfig::from_spec(ctx.spec()).map_err(|errs| {
-            let text: Vec<String> = errs.iter().map(ToString::to_string).collect();
-            Error::config(format!("build agent tool {}: {}", ctx.qualified_name(), text.join("; ")))
-        })?;
+        let cfg = AgentConfig::from_spec(ctx.spec())
+            .map_err(|errs| config_error(format_args!("build agent tool {}", ctx.qualified_name()), &errs))?;
         let resolver = Resolver {
             namespace: ctx.namespace.clone(),
             secrets: ctx.secrets.clone(),

@@ -16,11 +16,12 @@ use rmcp::model::Tool as McpToolDef;
 use serde_json::Value;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use toolkit_core::Result;
 use toolkit_core::connector::ToolInstance;
 use toolkit_core::manifest::ConfigMaps;
 use toolkit_core::model::{RegistryUpstream, Tool, ToolAnnotations, ToolSpec};
 use toolkit_core::secret::SecretResolver;
-use toolkit_core::{Error, Result};
+use toolkit_core::validate::config_error;
 
 use crate::auth::Resolver;
 use crate::client::McpClient;
@@ -119,10 +120,9 @@ impl UpstreamImport {
 }
 
 fn server_of(upstream: &RegistryUpstream) -> Result<ServerConfig> {
-    McpConfig::from_spec(&upstream.tool_spec("*")).map(|c| c.server).map_err(|errs| {
-        let text: Vec<String> = errs.iter().map(ToString::to_string).collect();
-        Error::config(format!("import upstream `{}`: {}", upstream.name, text.join("; ")))
-    })
+    McpConfig::from_spec(&upstream.tool_spec("*"))
+        .map(|c| c.server)
+        .map_err(|errs| config_error(format_args!("import upstream `{}`", upstream.name), &errs))
 }
 
 struct Follower {

@@ -16,8 +16,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde_json::{Value, json};
 use toolkit_core::connector::{BuildContext, Capabilities, Connector, Invoker, Probe, Session, ToolInstance};
-use toolkit_core::validate::FieldError;
-use toolkit_core::{ConnectorRegistry, Error, Result, ToolSpec, ToolType};
+use toolkit_core::validate::{FieldError, config_error};
+use toolkit_core::{ConnectorRegistry, Result, ToolSpec, ToolType};
 
 pub use agent::{AGENT_TYPE, AgentConnector};
 pub use client::CONNECT_TIMEOUT;
@@ -64,10 +64,8 @@ impl Connector for McpConnector {
 
     fn build(&self, ctx: BuildContext) -> Result<Arc<dyn ToolInstance>> {
         let spec = ctx.spec();
-        let cfg = McpConfig::from_spec(spec).map_err(|errs| {
-            let text: Vec<String> = errs.iter().map(ToString::to_string).collect();
-            Error::config(format!("build mcp tool {}: {}", ctx.qualified_name(), text.join("; ")))
-        })?;
+        let cfg = McpConfig::from_spec(spec)
+            .map_err(|errs| config_error(format_args!("build mcp tool {}", ctx.qualified_name()), &errs))?;
         let resolver = Resolver {
             namespace: ctx.namespace.clone(),
             secrets: ctx.secrets.clone(),

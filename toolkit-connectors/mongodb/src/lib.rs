@@ -14,8 +14,8 @@ use async_trait::async_trait;
 use serde_json::{Value, json};
 use toolkit_core::connector::{BuildContext, Capabilities, Connector, Invoker, Probe, Session, ToolInstance};
 use toolkit_core::model::PermissionsSpec;
-use toolkit_core::validate::FieldError;
-use toolkit_core::{ConnectorRegistry, Error, PermissionProvisioner, Result, ToolSpec, ToolType};
+use toolkit_core::validate::{FieldError, config_error};
+use toolkit_core::{ConnectorRegistry, PermissionProvisioner, Result, ToolSpec, ToolType};
 
 pub use config::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_PORT, MongoConfig, Target};
 pub use invoke::Operation;
@@ -101,10 +101,8 @@ impl Connector for MongoConnector {
 
     fn build(&self, ctx: BuildContext) -> Result<Arc<dyn ToolInstance>> {
         let spec = ctx.spec();
-        let config = MongoConfig::from_spec(spec).map_err(|errs| {
-            let text: Vec<String> = errs.iter().map(ToString::to_string).collect();
-            Error::config(format!("build mongodb tool {}: {}", ctx.qualified_name(), text.join("; ")))
-        })?;
+        let config = MongoConfig::from_spec(spec)
+            .map_err(|errs| config_error(format_args!("build mongodb tool {}", ctx.qualified_name()), &errs))?;
         Ok(Arc::new(MongoTool {
             read_only: spec.read_only,
             permissions: spec.permissions.clone(),

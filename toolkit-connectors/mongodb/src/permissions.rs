@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use toolkit_core::connector::{PermissionPlan, PermissionProvisioner};
 use toolkit_core::model::{PermissionMode, PermissionsSpec};
-use toolkit_core::validate::FieldError;
+use toolkit_core::validate::{FieldError, config_error};
 use toolkit_core::{Error, ErrorKind, Result};
 
 use crate::MongoTool;
@@ -157,10 +157,8 @@ impl MongoTool {
             .as_ref()
             .ok_or_else(|| Error::unsupported("plan permissions: the tool declares no `spec.permissions`"))?;
         let c = &self.conn.config;
-        RolePlan::from_spec(spec, c.username.as_deref(), &c.auth_source).map_err(|errs| {
-            let text: Vec<String> = errs.iter().map(ToString::to_string).collect();
-            Error::config(format!("plan permissions: {}", text.join("; ")))
-        })
+        RolePlan::from_spec(spec, c.username.as_deref(), &c.auth_source)
+            .map_err(|errs| config_error("plan permissions", &errs))
     }
 
     /// The user's roles and the role's privileges, as the server reports them.

@@ -14,8 +14,8 @@ use async_trait::async_trait;
 use toolkit_core::connector::{BuildContext, Capabilities, Connector, Probe, Session, ToolInstance};
 use toolkit_core::model::PermissionsSpec;
 use toolkit_core::secret::SecretResolver;
-use toolkit_core::validate::FieldError;
-use toolkit_core::{ConnectorRegistry, Error, PermissionProvisioner, Result, ToolSpec, ToolType};
+use toolkit_core::validate::{FieldError, config_error};
+use toolkit_core::{ConnectorRegistry, PermissionProvisioner, Result, ToolSpec, ToolType};
 
 pub use config::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_PORT, OracleConfig};
 pub use session::ALIAS;
@@ -60,10 +60,8 @@ impl Connector for OracleConnector {
 
     fn build(&self, ctx: BuildContext) -> Result<Arc<dyn ToolInstance>> {
         let spec = ctx.spec();
-        let config = OracleConfig::from_spec(spec).map_err(|errs| {
-            let text: Vec<String> = errs.iter().map(ToString::to_string).collect();
-            Error::config(format!("build oracle tool {}: {}", ctx.qualified_name(), text.join("; ")))
-        })?;
+        let config = OracleConfig::from_spec(spec)
+            .map_err(|errs| config_error(format_args!("build oracle tool {}", ctx.qualified_name()), &errs))?;
         Ok(Arc::new(OracleTool {
             config,
             namespace: ctx.namespace.clone(),

@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use tokio::sync::Mutex;
 use toolkit_core::connector::{BuildContext, Capabilities, Connector, Invoker, Probe, Session, ToolInstance};
 use toolkit_core::model::PermissionsSpec;
-use toolkit_core::validate::FieldError;
+use toolkit_core::validate::{FieldError, config_error};
 use toolkit_core::{ConnectorRegistry, Error, PermissionProvisioner, Result, ToolSpec, ToolType};
 
 pub use config::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_PORT, DEFAULT_TLS_PORT, RabbitConfig};
@@ -97,10 +97,8 @@ impl Connector for RabbitConnector {
 
     fn build(&self, ctx: BuildContext) -> Result<Arc<dyn ToolInstance>> {
         let spec = ctx.spec();
-        let config = RabbitConfig::from_spec(spec).map_err(|errs| {
-            let text: Vec<String> = errs.iter().map(ToString::to_string).collect();
-            Error::config(format!("build rabbitmq tool {}: {}", ctx.qualified_name(), text.join("; ")))
-        })?;
+        let config = RabbitConfig::from_spec(spec)
+            .map_err(|errs| config_error(format_args!("build rabbitmq tool {}", ctx.qualified_name()), &errs))?;
         Ok(Arc::new(RabbitTool {
             read_only: spec.read_only,
             permissions: spec.permissions.clone(),
@@ -121,10 +119,8 @@ impl RabbitTool {
         let spec =
             self.permissions.as_ref().ok_or_else(|| Error::unsupported("plan permissions: none are declared"))?;
         let c = &self.conn.config;
-        PermissionsPlan::from_spec(spec, &c.username, &c.vhost, self.read_only).map_err(|errs| {
-            let text: Vec<String> = errs.iter().map(ToString::to_string).collect();
-            Error::config(format!("plan permissions: {}", text.join("; ")))
-        })
+        PermissionsPlan::from_spec(spec, &c.username, &c.vhost, self.read_only)
+            .map_err(|errs| config_error("plan permissions", &errs))
     }
 }
 

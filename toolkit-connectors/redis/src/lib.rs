@@ -17,8 +17,8 @@ use serde_json::{Value, json};
 use tokio::sync::Mutex;
 use toolkit_core::connector::{BuildContext, Capabilities, Connector, Invoker, Probe, Session, ToolInstance};
 use toolkit_core::model::PermissionsSpec;
-use toolkit_core::validate::FieldError;
-use toolkit_core::{ConnectorRegistry, Error, PermissionProvisioner, Result, ToolSpec, ToolType};
+use toolkit_core::validate::{FieldError, config_error};
+use toolkit_core::{ConnectorRegistry, PermissionProvisioner, Result, ToolSpec, ToolType};
 
 pub use config::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_PORT, RedisConfig};
 pub use permissions::{AclPlan, AclRule};
@@ -87,10 +87,8 @@ impl Connector for RedisConnector {
 
     fn build(&self, ctx: BuildContext) -> Result<Arc<dyn ToolInstance>> {
         let spec = ctx.spec();
-        let config = RedisConfig::from_spec(spec).map_err(|errs| {
-            let text: Vec<String> = errs.iter().map(ToString::to_string).collect();
-            Error::config(format!("build redis tool {}: {}", ctx.qualified_name(), text.join("; ")))
-        })?;
+        let config = RedisConfig::from_spec(spec)
+            .map_err(|errs| config_error(format_args!("build redis tool {}", ctx.qualified_name()), &errs))?;
         Ok(Arc::new(RedisTool {
             read_only: spec.read_only,
             permissions: spec.permissions.clone(),

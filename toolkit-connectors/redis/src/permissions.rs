@@ -10,7 +10,7 @@ use redis::Value as Reply;
 use serde::Deserialize;
 use toolkit_core::connector::{PermissionPlan, PermissionProvisioner};
 use toolkit_core::model::{PermissionMode, PermissionsSpec};
-use toolkit_core::validate::FieldError;
+use toolkit_core::validate::{FieldError, config_error};
 use toolkit_core::{Error, ErrorKind, Result};
 
 use crate::RedisTool;
@@ -136,10 +136,8 @@ impl RedisTool {
             .permissions
             .as_ref()
             .ok_or_else(|| Error::unsupported("plan permissions: the tool declares no `spec.permissions`"))?;
-        AclPlan::from_spec(spec, self.conn.config.username.as_deref()).map_err(|errs| {
-            let text: Vec<String> = errs.iter().map(ToString::to_string).collect();
-            Error::config(format!("plan permissions: {}", text.join("; ")))
-        })
+        AclPlan::from_spec(spec, self.conn.config.username.as_deref())
+            .map_err(|errs| config_error("plan permissions", &errs))
     }
 
     /// What `ACL GETUSER` says the user has now, without password hashes.

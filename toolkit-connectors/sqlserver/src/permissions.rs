@@ -15,10 +15,10 @@
 
 use async_trait::async_trait;
 use serde::Deserialize;
+use toolkit_core::Result;
 use toolkit_core::connector::{PermissionPlan, PermissionProvisioner};
 use toolkit_core::model::{PermissionMode, PermissionsSpec};
-use toolkit_core::validate::FieldError;
-use toolkit_core::{Error, Result};
+use toolkit_core::validate::{FieldError, config_error};
 
 use crate::SqlServerTool;
 
@@ -100,10 +100,7 @@ pub(crate) fn validate(spec: &PermissionsSpec, user: Option<&str>) -> Vec<FieldE
 impl PermissionProvisioner for SqlServerTool {
     async fn plan(&self) -> Result<PermissionPlan> {
         let spec = self.permissions.clone().unwrap_or_default();
-        plan(&spec, Some(&self.connector.config.username)).map_err(|errs| {
-            let text: Vec<String> = errs.iter().map(ToString::to_string).collect();
-            Error::config(format!("plan sqlserver grants: {}", text.join("; ")))
-        })
+        plan(&spec, Some(&self.connector.config.username)).map_err(|errs| config_error("plan sqlserver grants", &errs))
     }
 }
 

@@ -13,8 +13,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde_json::Value;
 use toolkit_core::connector::{BuildContext, Capabilities, Connector, Invoker, Probe, Session, ToolInstance};
-use toolkit_core::validate::FieldError;
-use toolkit_core::{ConnectorRegistry, Error, Result, ToolSpec, ToolType};
+use toolkit_core::validate::{FieldError, config_error};
+use toolkit_core::{ConnectorRegistry, Result, ToolSpec, ToolType};
 
 pub use config::{Auth, DEFAULT_CONNECT_TIMEOUT, DEFAULT_PORT, SshConfig};
 pub use session::{Forward, SshSession};
@@ -38,10 +38,8 @@ impl SshConnector {
     /// object), for callers that need [`SshTool::open_ssh_session`] and its port forwarding.
     pub fn build_tool(&self, ctx: BuildContext) -> Result<Arc<SshTool>> {
         let spec = ctx.spec();
-        let config = SshConfig::from_spec(spec).map_err(|errs| {
-            let text: Vec<String> = errs.iter().map(ToString::to_string).collect();
-            Error::config(format!("build ssh tool {}: {}", ctx.qualified_name(), text.join("; ")))
-        })?;
+        let config = SshConfig::from_spec(spec)
+            .map_err(|errs| config_error(format_args!("build ssh tool {}", ctx.qualified_name()), &errs))?;
         Ok(Arc::new(SshTool {
             read_only: spec.read_only,
             conn: Arc::new(Connection::new(config, ctx.namespace.clone(), ctx.secrets.clone())),
