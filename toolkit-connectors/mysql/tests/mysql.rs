@@ -431,3 +431,112 @@ async fn permissions_plan_and_enforce_grants() {
     admin.close().await.ok();
     fx.cleanup().await;
 }
+
+/// The database- and table-level privileges of `'user'@'%'`, as `PRIVILEGE db.*` and
+/// `PRIVILEGE db.table`, read by the admin account.
+async fn privileges_of(fx: &Fixture, user: &str) -> Vec<String> {
+    let mut admin = fx.server.admin().await;
+    let grantee = format!("'{user}'@'%'");
+    let rows = admin
+        .fetch_all(
+            sqlx::query(
+                "SELECT CONCAT(PRIVILEGE_TYPE, ' ', TABLE_SCHEMA, '.*') FROM information_schema.SCHEMA_PRIVILEGES \
+                 WHERE GRANTEE = ? UNION ALL \
+                 SELECT CONCAT(PRIVILEGE_TYPE, ' ', TABLE_SCHEMA, '.', TABLE_NAME) FROM information_schema.TABLE_PRIVILEGES \
+                 WHERE GRANTEE = ? ORDER BY 1",
+            )
+            .bind(&grantee)
+            .bind(&grantee),
+        )
+        .await
+        .expect("read the catalog");
+    admin.close().await.ok();
+    rows.iter().map(|r| r.get(0)).collect()
+}
+
+#[tokio::test]
+async fn permissions_revoke_what_is_granted_but_not_declared() {
+    let Some(fx) = Fixture::new().await else { return };
+    let reader = toolkit_testkit::unique_name("tk_reader");
+    let other = toolkit_testkit::unique_name("tk_other");
+    fx.setup(&["CREATE TABLE orders (id INT)", "CREATE TABLE notes (id INT)"]).await;
+    let db = &fx.database;
+    let mut admin = fx.server.admin().await;
+    for sql in [
+        format!("CREATE USER '{reader}'@'%'"),
+        format!("CREATE DATABASE `{other}`"),
+        format!("CREATE TABLE `{other}`.u (id INT)"),
+        // Out of band: INSERT on a table of the declared database, SELECT in one no rule names.
+        format!("GRANT SELECT, INSERT ON `{db}`.orders TO '{reader}'@'%'"),
+        format!("GRANT SELECT ON `{other}`.u TO '{reader}'@'%'"),
+    ] {
+        admin.execute(sql.as_str()).await.expect("set up");
+    }
+    admin.close().await.ok();
+    let permissions = json!({
+        "mode": "enforce",
+        "role": reader,
+        "rules": [
+            {"database": db, "tables": ["*"], "privileges": ["SELECT"]},
+            {"database": db, "tables": ["notes"], "privileges": ["INSERT"]},
+        ],
+    });
+    let grants = [
+        format!("GRANT SELECT ON `{db}`.* TO '{reader}'@'%'"),
+        format!("GRANT INSERT ON `{db}`.`notes` TO '{reader}'@'%'"),
+    ];
+
+    // Without SELECT on the `mysql` schema the tool's user cannot read the reader's grants: the
+    // plan has no REVOKE and applying it is refused.
+    let tool = fx.tool(json!({"permissions": permissions}));
+    let provisioner = tool.permissions().expect("mysql plans grants");
+    let plan = provisioner.plan().await.expect("plan");
+    assert_eq!(plan.statements, grants);
+    assert!(plan.current.is_empty(), "{:?}", plan.current);
+    let err = provisioner.apply(&plan).await.expect_err("grants not readable");
+    assert_eq!(err.kind(), ErrorKind::Denied);
+    assert_clean(&err, &[&fx.password]);
+    tool.shutdown().await;
+    let mut admin = fx.server.admin().await;
+    admin.execute(format!("GRANT SELECT ON mysql.* TO '{}'@'%'", fx.user).as_str()).await.expect("grant");
+    admin.close().await.ok();
+
+    let tool = fx.tool(json!({"permissions": permissions}));
+    let provisioner = tool.permissions().expect("mysql plans grants");
+    let plan = provisioner.plan().await.expect("plan");
+    let mut expected = grants.to_vec();
+    expected.push(format!("REVOKE INSERT ON `{db}`.`orders` FROM '{reader}'@'%'"));
+    assert_eq!(plan.statements, expected);
+    assert!(plan.current.iter().any(|g| g.contains(other.as_str())), "{:?}", plan.current);
+    provisioner.apply(&plan).await.expect("apply");
+    let after = [
+        format!("INSERT {db}.notes"),
+        format!("SELECT {db}.*"),
+        format!("SELECT {db}.orders"),
+        format!("SELECT {other}.u"),
+    ];
+    assert_eq!(privileges_of(&fx, &reader).await, after);
+    let converged = provisioner.plan().await.expect("plan again");
+    assert_eq!(converged.statements, grants);
+
+    // A grant made between plan and apply changes the plan: the stale one is refused and nothing runs.
+    let mut admin = fx.server.admin().await;
+    admin.execute(format!("GRANT DELETE ON `{db}`.* TO '{reader}'@'%'").as_str()).await.expect("grant");
+    admin.close().await.ok();
+    let err = provisioner.apply(&converged).await.expect_err("stale plan");
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    assert_clean(&err, &[&fx.password]);
+    assert!(err.to_string().contains("plan again"), "{err}");
+    assert!(privileges_of(&fx, &reader).await.contains(&format!("DELETE {db}.*")));
+    let plan = provisioner.plan().await.expect("plan after the change");
+    assert_eq!(plan.statements.last(), Some(&format!("REVOKE DELETE ON `{db}`.* FROM '{reader}'@'%'")));
+    provisioner.apply(&plan).await.expect("apply the new plan");
+    assert_eq!(privileges_of(&fx, &reader).await, after);
+
+    tool.shutdown().await;
+    let mut admin = fx.server.admin().await;
+    admin.execute(format!("DROP USER IF EXISTS '{reader}'@'%'").as_str()).await.ok();
+    admin.execute(format!("DROP DATABASE IF EXISTS `{other}`").as_str()).await.ok();
+    admin.close().await.ok();
+    fx.cleanup().await;
+}

@@ -10,16 +10,26 @@
 //!     - {schema: public, tables: ["*"], privileges: [SELECT]}
 //! ```
 //!
-//! The plan is `GRANT USAGE ON SCHEMA` once per schema followed by the table grants. `enforce`
-//! mode applies it in one transaction through the tool's own connection, whose user must be
-//! allowed to grant. Nothing is revoked: statements only add privileges.
+//! The plan converges the role's table privileges to what is declared, within the schemas the
+//! rules name: `GRANT USAGE ON SCHEMA` once per schema and the table grants, in the order of the
+//! rules, then one `REVOKE ... ON TABLE "s"."t" FROM "role"` per table for the privileges the
+//! role holds there now (`information_schema.table_privileges`) that no rule declares, sorted by
+//! schema, table and privilege. A `["*"]` rule declares its privileges on every table of its
+//! schema; `ALL` declares every privilege. Left alone: privileges in schemas no rule names,
+//! schema, column, sequence and function privileges, the privileges a role has as a table's
+//! owner, and grants the tool's user cannot see or revoke (made by another grantor).
+//!
+//! `enforce` mode applies the plan in one transaction through the tool's own connection, whose
+//! user must be allowed to grant: inside it the grants are read again and the plan is refused
+//! unless it is still the one the operator saw.
 
 use std::collections::BTreeSet;
 
 use async_trait::async_trait;
 use serde_json::Value;
+use sqlx::postgres::PgConnection;
 use sqlx::{Executor, Row};
-use toolkit_connector_sql::{GrantRule, Phase, RuleScope, RuleSyntax};
+use toolkit_connector_sql::{GrantRule, HeldPrivilege, Phase, Revocation, RuleScope, RuleSyntax, undeclared};
 use toolkit_core::Result;
 use toolkit_core::connector::{PermissionPlan, PermissionProvisioner};
 use toolkit_core::validate::FieldError;
@@ -44,8 +54,8 @@ pub(crate) fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
-/// The GRANT statements for `role`, in the order they apply.
-fn statements(role: &str, rules: &[GrantRule]) -> Vec<String> {
+/// The GRANT statements for `role`, then the REVOKE statements, in the order they apply.
+fn statements(role: &str, rules: &[GrantRule], revoke: &[Revocation]) -> Vec<String> {
     let grantee = quote_ident(role);
     let mut seen_schemas = BTreeSet::new();
     let mut out = Vec::new();
@@ -62,63 +72,87 @@ fn statements(role: &str, rules: &[GrantRule]) -> Vec<String> {
             out.push(format!("GRANT {privileges} ON TABLE {} TO {grantee}", tables.join(", ")));
         }
     }
+    for r in revoke {
+        let schema = quote_ident(&r.scope);
+        let on = match &r.table {
+            Some(t) => format!("TABLE {schema}.{}", quote_ident(t)),
+            None => format!("ALL TABLES IN SCHEMA {schema}"),
+        };
+        out.push(format!("REVOKE {} ON {on} FROM {grantee}", r.privilege_list()));
+    }
     out
 }
 
 impl PostgresTool {
-    /// The grantee and the statements of the declared permissions.
-    async fn planned(&self) -> Result<(String, Vec<String>)> {
+    /// The plan of the declared permissions against the grants `conn` reads now; `None` when
+    /// the tool declares none.
+    async fn planned(&self, conn: &mut PgConnection) -> Result<Option<PermissionPlan>> {
         let Some((role, rules)) = self.server.grant_rules(&RULES).await? else {
-            return Ok((String::new(), Vec::new()));
+            return Ok(None);
         };
-        let statements = statements(&role, &rules);
-        Ok((role, statements))
+        let what = format!("read the grants of role `{role}`");
+        // `information_schema.table_privileges` lists grants the connected user can see. A
+        // table owner's own privileges are the rows whose grantor is the grantee.
+        let query = sqlx::query(
+            "select table_schema::text, table_name::text, privilege_type::text, grantor = grantee \
+             from information_schema.table_privileges where grantee = $1 \
+             order by table_schema, table_name, privilege_type",
+        )
+        .bind(&role);
+        let rows = conn
+            .fetch_all(query)
+            .await
+            .map_err(|e| classify(e, Phase::Query, what).with_context("tool", self.qualified_name()))?;
+        let mut current = Vec::new();
+        let mut held = Vec::new();
+        for row in &rows {
+            let (Ok(schema), Ok(table), Ok(privilege), Ok(owner)) = (
+                row.try_get::<String, _>(0),
+                row.try_get::<String, _>(1),
+                row.try_get::<String, _>(2),
+                row.try_get::<bool, _>(3),
+            ) else {
+                continue;
+            };
+            current.push(format!("{privilege} ON {schema}.{table}"));
+            if !owner {
+                held.push(HeldPrivilege { scope: schema, table: Some(table), privilege });
+            }
+        }
+        current.dedup();
+        let statements = statements(&role, &rules, &undeclared(&rules, &held));
+        Ok(Some(PermissionPlan { principal: role, statements, current }))
     }
 }
 
 #[async_trait]
 impl PermissionProvisioner for PostgresTool {
     async fn plan(&self) -> Result<PermissionPlan> {
-        let (principal, statements) = self.planned().await?;
-        if principal.is_empty() {
+        if self.server.permissions.is_none() {
             return Ok(PermissionPlan::default());
         }
-        let pool = self.server.pool().await?;
-        let what = format!("read the grants of role `{principal}`");
-        // `information_schema.table_privileges` lists grants the connected user can see.
-        let query = sqlx::query(
-            "select privilege_type || ' ON ' || table_schema || '.' || table_name \
-             from information_schema.table_privileges where grantee = $1 \
-             order by table_schema, table_name, privilege_type",
-        )
-        .bind(&principal);
-        let current = pool
-            .fetch_all(query)
-            .await
-            .map_err(|e| classify(e, Phase::Query, what).with_context("tool", self.qualified_name()))?
-            .iter()
-            .filter_map(|row| row.try_get::<String, _>(0).ok())
-            .collect();
-        Ok(PermissionPlan { principal, statements, current })
+        let mut conn = self.server.acquire().await?;
+        Ok(self.planned(&mut conn).await?.unwrap_or_default())
     }
 
     async fn apply(&self, plan: &PermissionPlan) -> Result<()> {
         RULES.check_enforce(self.server.permissions.as_ref(), self.qualified_name())?;
-        let (principal, statements) = self.planned().await?;
-        // Only statements this connector wrote are run with the tool's (privileged) connection.
-        RULES.check_plan(self.qualified_name(), plan, &principal, &statements)?;
-        if statements.is_empty() {
-            return Ok(());
-        }
-        let what = || format!("grant privileges to role `{principal}`");
+        let what = || format!("apply the permissions of role `{}`", plan.principal);
         let fail = |e| classify(e, Phase::Query, what()).with_context("tool", self.qualified_name());
         let pool = self.server.pool().await?;
         let mut tx = pool.begin().await.map_err(fail)?;
-        for statement in &statements {
+        // Planned again inside the transaction: only statements this connector wrote, and only
+        // the ones the operator saw, run with the tool's (privileged) connection.
+        let now = self.planned(&mut tx).await?.unwrap_or_default();
+        RULES.check_plan(self.qualified_name(), plan, &now.principal, &now.statements)?;
+        if now.statements.is_empty() {
+            return Ok(());
+        }
+        for statement in &now.statements {
             (&mut *tx).execute(statement.as_str()).await.map_err(fail)?;
         }
         tx.commit().await.map_err(fail)?;
-        tracing::info!(tool = %self.qualified_name(), role = %principal, statements = statements.len(), "applied postgres grants");
+        tracing::info!(tool = %self.qualified_name(), role = %now.principal, statements = now.statements.len(), "applied postgres permissions");
         Ok(())
     }
 }
@@ -136,11 +170,45 @@ mod tests {
         ])
         .expect("valid rules");
         assert_eq!(
-            statements("report\"er", &rules),
+            statements("report\"er", &rules, &[]),
             [
                 r#"GRANT USAGE ON SCHEMA "public" TO "report""er""#,
                 r#"GRANT SELECT ON ALL TABLES IN SCHEMA "public" TO "report""er""#,
                 r#"GRANT SELECT, INSERT ON TABLE "public"."orders", "public"."we""ird" TO "report""er""#,
+            ]
+        );
+    }
+
+    #[test]
+    fn revokes_follow_the_grants_sorted_and_quoted() {
+        let rules = RULES
+            .parse(&[
+                json!({"schema": "app", "tables": ["*"], "privileges": ["SELECT"]}),
+                json!({"schema": "sales", "tables": ["we\"ird"], "privileges": ["ALL"]}),
+            ])
+            .expect("valid rules");
+        let held = |schema: &str, table: &str, privilege: &str| HeldPrivilege {
+            scope: schema.into(),
+            table: Some(table.into()),
+            privilege: privilege.into(),
+        };
+        let held = [
+            held("sales", "orders", "SELECT"),
+            held("app", "z\"t", "UPDATE"),
+            held("app", "a", "SELECT"),
+            held("app", "z\"t", "INSERT"),
+            held("sales", "we\"ird", "DELETE"),
+            held("public", "t", "INSERT"),
+        ];
+        assert_eq!(
+            statements("r", &rules, &undeclared(&rules, &held)),
+            [
+                r#"GRANT USAGE ON SCHEMA "app" TO "r""#,
+                r#"GRANT SELECT ON ALL TABLES IN SCHEMA "app" TO "r""#,
+                r#"GRANT USAGE ON SCHEMA "sales" TO "r""#,
+                r#"GRANT ALL ON TABLE "sales"."we""ird" TO "r""#,
+                r#"REVOKE INSERT, UPDATE ON TABLE "app"."z""t" FROM "r""#,
+                r#"REVOKE SELECT ON TABLE "sales"."orders" FROM "r""#,
             ]
         );
     }

@@ -603,6 +603,95 @@ async fn permissions_plan_and_enforce_grants() {
     admin.close().await.ok();
 }
 
+/// The table privileges of `role` in the fixture's database, as `PRIVILEGE schema.table`, read
+/// by the superuser.
+async fn table_privileges(fx: &Fixture, role: &str) -> Vec<String> {
+    let mut admin = fx.server.admin(&fx.database).await;
+    let rows = admin
+        .fetch_all(
+            sqlx::query(
+                "select distinct privilege_type || ' ' || table_schema || '.' || table_name \
+                 from information_schema.table_privileges where grantee = $1 order by 1",
+            )
+            .bind(role),
+        )
+        .await
+        .expect("read the catalog");
+    admin.close().await.ok();
+    rows.iter().map(|r| r.get(0)).collect()
+}
+
+#[tokio::test]
+async fn permissions_revoke_what_is_granted_but_not_declared() {
+    let Some(fx) = Fixture::new().await else { return };
+    let reader = toolkit_testkit::unique_name("tk_reader");
+    let mut admin = fx.server.admin("postgres").await;
+    admin.execute(format!("create role {reader} nologin").as_str()).await.expect("create reader role");
+    admin.close().await.ok();
+    fx.setup("create table orders (id int); create table notes (id int); create schema other; create table other.t (id int);")
+        .await;
+    // Out of band: INSERT on a table of the declared schema, DELETE in a schema no rule names.
+    let mut admin = fx.server.admin(&fx.database).await;
+    admin
+        .execute(
+            format!("grant select, insert on orders to {reader}; grant usage on schema other to {reader}; grant delete on other.t to {reader}")
+                .as_str(),
+        )
+        .await
+        .expect("grant out of band");
+    admin.close().await.ok();
+    let permissions = json!({
+        "mode": "enforce",
+        "role": reader,
+        "rules": [
+            {"schema": "public", "tables": ["*"], "privileges": ["SELECT"]},
+            {"schema": "public", "tables": ["notes"], "privileges": ["INSERT"]},
+        ],
+    });
+    let tool = fx.tool(json!({"permissions": permissions}));
+    let provisioner = tool.permissions().expect("postgres plans grants");
+    let plan = provisioner.plan().await.expect("plan");
+    assert_eq!(
+        plan.statements,
+        [
+            format!("GRANT USAGE ON SCHEMA \"public\" TO \"{reader}\""),
+            format!("GRANT SELECT ON ALL TABLES IN SCHEMA \"public\" TO \"{reader}\""),
+            format!("GRANT INSERT ON TABLE \"public\".\"notes\" TO \"{reader}\""),
+            format!("REVOKE INSERT ON TABLE \"public\".\"orders\" FROM \"{reader}\""),
+        ]
+    );
+    assert_eq!(plan.current, ["DELETE ON other.t", "INSERT ON public.orders", "SELECT ON public.orders"]);
+    provisioner.apply(&plan).await.expect("apply");
+    assert_eq!(
+        table_privileges(&fx, &reader).await,
+        ["DELETE other.t", "INSERT public.notes", "SELECT public.notes", "SELECT public.orders"]
+    );
+    let converged = provisioner.plan().await.expect("plan again");
+    assert!(converged.statements.iter().all(|s| s.starts_with("GRANT")), "{:?}", converged.statements);
+
+    // A grant made between plan and apply changes the plan: the stale one is refused and nothing runs.
+    let mut admin = fx.server.admin(&fx.database).await;
+    admin.execute(format!("grant update on notes to {reader}").as_str()).await.expect("grant out of band");
+    admin.close().await.ok();
+    let err = provisioner.apply(&converged).await.expect_err("stale plan");
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    assert_clean(&err, &[&fx.password]);
+    assert!(err.to_string().contains("plan again"), "{err}");
+    assert!(table_privileges(&fx, &reader).await.contains(&"UPDATE public.notes".to_owned()));
+    let plan = provisioner.plan().await.expect("plan after the change");
+    assert_eq!(plan.statements.last(), Some(&format!("REVOKE UPDATE ON TABLE \"public\".\"notes\" FROM \"{reader}\"")));
+    provisioner.apply(&plan).await.expect("apply the new plan");
+    assert_eq!(
+        table_privileges(&fx, &reader).await,
+        ["DELETE other.t", "INSERT public.notes", "SELECT public.notes", "SELECT public.orders"]
+    );
+    tool.shutdown().await;
+    fx.cleanup().await;
+    let mut admin = server().expect("server").admin("postgres").await;
+    admin.execute(format!("drop role if exists {reader}").as_str()).await.ok();
+    admin.close().await.ok();
+}
+
 #[tokio::test]
 async fn shutdown_closes_the_pool() {
     let Some(fx) = Fixture::new().await else { return };

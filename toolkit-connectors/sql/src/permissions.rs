@@ -1,6 +1,9 @@
 //! `spec.permissions.rules` of the SQL engines: a rule names a schema (postgres) or a database
 //! (mysql), its tables (`["*"]` for every table) and table privileges. This module parses and
-//! checks the rules and the request to apply a plan; each connector writes its own GRANTs.
+//! checks the rules and the request to apply a plan, and finds the privileges held now that no
+//! rule declares ([`undeclared`]); each connector writes its own GRANT and REVOKE statements.
+
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -58,6 +61,76 @@ impl GrantRule {
         }
         privileges.join(", ")
     }
+
+    /// Whether the rule declares `privilege` (upper case) on `table` of `scope`, or with
+    /// `table: None` on every table of `scope`, which only a `["*"]` rule does. `ALL` declares
+    /// every privilege. Names compare exactly, as the engine stores them.
+    pub fn declares(&self, scope: &str, table: Option<&str>, privilege: &str) -> bool {
+        let on_table = match table {
+            Some(t) => self.all_tables() || self.tables.iter().any(|name| name == t),
+            None => self.all_tables(),
+        };
+        self.scope == scope
+            && on_table
+            && self.privileges.iter().any(|p| p.eq_ignore_ascii_case("ALL") || p.eq_ignore_ascii_case(privilege))
+    }
+}
+
+/// A privilege the principal holds now, as the engine's catalog reports it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct HeldPrivilege {
+    /// The schema or database.
+    pub scope: String,
+    /// The table, or `None` for a grant on the whole database (mysql's `db.*`).
+    pub table: Option<String>,
+    /// The privilege, upper case (`INSERT`, `LOCK TABLES`).
+    pub privilege: String,
+}
+
+/// Privileges to revoke on one table, or with `table: None` on a whole database.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Revocation {
+    /// The schema or database.
+    pub scope: String,
+    /// The table, or `None` for the database level.
+    pub table: Option<String>,
+    /// The privileges, sorted, each once.
+    pub privileges: Vec<String>,
+}
+
+impl Revocation {
+    /// The privileges joined by `, `.
+    pub fn privilege_list(&self) -> String {
+        self.privileges.join(", ")
+    }
+}
+
+/// The privileges in `held` that no rule declares, within the schemas or databases the rules
+/// name (privileges elsewhere are left alone), grouped per table and sorted by schema or
+/// database, then table (the database level first), then privilege, so a plan reads the same
+/// every time. A privilege name that is not upper-case letters and spaces is skipped: these
+/// names go into statements unquoted.
+pub fn undeclared(rules: &[GrantRule], held: &[HeldPrivilege]) -> Vec<Revocation> {
+    let scopes: BTreeSet<&str> = rules.iter().map(|r| r.scope.as_str()).collect();
+    let mut grouped: BTreeMap<(&str, Option<&str>), BTreeSet<&str>> = BTreeMap::new();
+    for h in held {
+        let plain = !h.privilege.is_empty() && h.privilege.bytes().all(|b| b.is_ascii_uppercase() || b == b' ');
+        if !plain || !scopes.contains(h.scope.as_str()) {
+            continue;
+        }
+        let table = h.table.as_deref();
+        if !rules.iter().any(|r| r.declares(&h.scope, table, &h.privilege)) {
+            grouped.entry((&h.scope, table)).or_default().insert(&h.privilege);
+        }
+    }
+    grouped
+        .into_iter()
+        .map(|((scope, table), privileges)| Revocation {
+            scope: scope.to_owned(),
+            table: table.map(str::to_owned),
+            privileges: privileges.into_iter().map(str::to_owned).collect(),
+        })
+        .collect()
 }
 
 #[derive(Deserialize)]
@@ -176,15 +249,16 @@ impl RuleSyntax {
     }
 
     /// Refuses to apply `plan` unless it is what the tool `tool` plans now (`principal`,
-    /// `statements`): only statements the connector wrote run with the tool's (privileged)
-    /// connection.
+    /// `statements`, which depend on the grants held now): only statements the connector wrote
+    /// run with the tool's (privileged) connection, and only the ones the operator saw.
     pub fn check_plan(&self, tool: &str, plan: &PermissionPlan, principal: &str, statements: &[String]) -> Result<()> {
         if plan.principal == principal && plan.statements == statements {
             return Ok(());
         }
-        Err(Error::invalid_input(format!("apply {} permissions", self.engine))
-            .with_context("tool", tool)
-            .with_context("hint", "the plan does not match spec.permissions; plan again"))
+        Err(Error::invalid_input(format!("apply {} permissions", self.engine)).with_context("tool", tool).with_context(
+            "hint",
+            "the plan differs from what spec.permissions and the grants held now give; plan again",
+        ))
     }
 }
 
@@ -245,6 +319,48 @@ mod tests {
         let errs = SCHEMAS.validate(&[json!({"schema": "public", "table": ["t"]})]);
         assert!(errs[0].message.contains("unknown field `table`"), "{}", errs[0].message);
         assert!(errs[0].message.ends_with("; a postgres rule is {schema, tables, privileges}"), "{}", errs[0].message);
+    }
+
+    fn held(scope: &str, table: Option<&str>, privilege: &str) -> HeldPrivilege {
+        HeldPrivilege { scope: scope.into(), table: table.map(Into::into), privilege: privilege.into() }
+    }
+
+    #[test]
+    fn undeclared_privileges_in_the_named_scopes_are_revoked() {
+        let rules = DATABASES
+            .parse(&[
+                json!({"database": "shop", "tables": ["*"], "privileges": ["select"]}),
+                json!({"database": "shop", "tables": ["notes"], "privileges": ["INSERT"]}),
+                json!({"database": "audit", "tables": ["log"], "privileges": ["ALL"]}),
+            ])
+            .expect("valid");
+        let held = [
+            held("shop", Some("orders"), "UPDATE"),
+            held("shop", Some("orders"), "INSERT"),
+            held("shop", Some("orders"), "SELECT"),
+            held("shop", Some("notes"), "INSERT"),
+            held("shop", None, "SELECT"),
+            held("shop", None, "LOCK TABLES"),
+            held("shop", None, "INSERT"),
+            held("audit", Some("log"), "DELETE"),
+            held("audit", Some("other"), "SELECT"),
+            held("audit", None, "SELECT"),
+            held("elsewhere", Some("t"), "DELETE"),
+            held("shop", Some("orders"), "DROP; --"),
+        ];
+        let revoke = undeclared(&rules, &held);
+        let shown: Vec<(&str, Option<&str>, String)> =
+            revoke.iter().map(|r| (r.scope.as_str(), r.table.as_deref(), r.privilege_list())).collect();
+        assert_eq!(
+            shown,
+            [
+                ("audit", None, "SELECT".to_owned()),
+                ("audit", Some("other"), "SELECT".to_owned()),
+                ("shop", None, "INSERT, LOCK TABLES".to_owned()),
+                ("shop", Some("orders"), "INSERT, UPDATE".to_owned()),
+            ]
+        );
+        assert!(undeclared(&[], &held).is_empty());
     }
 
     #[test]
