@@ -77,17 +77,17 @@ mod tests {
         let config = Kubeconfig {
             server: "https://10.0.0.1:6443",
             ca: Some(pem),
-            token: Some("tok\"en"),
+            token: Some("s3cr\"et"),
             namespace: Some("apps"),
             insecure_skip_tls_verify: false,
         };
-        assert!(!format!("{config:?}").contains("tok"), "{config:?}");
+        assert!(!format!("{config:?}").contains("s3cr"), "{config:?}");
         let v: serde_json::Value = serde_json::from_str(&config.render()).unwrap();
         assert_eq!(v["clusters"][0]["cluster"]["server"], "https://10.0.0.1:6443");
         let data = v["clusters"][0]["cluster"]["certificate-authority-data"].as_str().unwrap();
         assert_eq!(base64::engine::general_purpose::STANDARD.decode(data).unwrap(), pem.trim().as_bytes());
         assert!(v["clusters"][0]["cluster"].get("insecure-skip-tls-verify").is_none());
-        assert_eq!(v["users"][0]["user"]["token"], "tok\"en");
+        assert_eq!(v["users"][0]["user"]["token"], "s3cr\"et");
         assert_eq!(v["contexts"][0]["context"]["namespace"], "apps");
         assert_eq!(v["current-context"], "toolkit");
 

@@ -397,23 +397,19 @@ fn auth(a: &Authentication) -> Result<Option<AuthConfig>, Vec<FieldError>> {
     if errs.is_empty() { Ok(out) } else { Err(errs) }
 }
 
-/// Config keys that are set but that http tools do not read.
+/// Config keys that are set but that http tools do not read, with a hint where the setting goes.
 fn unused_keys(c: &ConnectionConfig) -> Vec<FieldError> {
-    let Ok(serde_json::Value::Object(set)) = serde_json::to_value(c) else { return Vec::new() };
-    set.keys()
-        .filter(|k| !CONFIG_KEYS.contains(&k.as_str()))
-        .map(|k| {
-            let hint = match k.as_str() {
-                "url" => "; the URL goes in spec.http.url",
-                "credentialsRef" | "token" | "username" => "; credentials go in spec.authentication",
-                _ => "",
-            };
-            FieldError::new(
-                format!("spec.config.{k}"),
-                format!("is not used by http tools; they take: {}{hint}", CONFIG_KEYS.join(", ")),
-            )
-        })
-        .collect()
+    let mut errs = c.unused_keys("http", CONFIG_KEYS);
+    for e in &mut errs {
+        match e.path.as_str() {
+            "spec.config.url" => e.message.push_str("; the URL goes in spec.http.url"),
+            "spec.config.credentialsRef" | "spec.config.token" | "spec.config.username" => {
+                e.message.push_str("; credentials go in spec.authentication")
+            }
+            _ => {}
+        }
+    }
+    errs
 }
 
 #[cfg(test)]

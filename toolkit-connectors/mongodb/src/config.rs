@@ -273,7 +273,7 @@ mod tests {
         })))
         .unwrap_err();
         let paths: Vec<_> = errs.iter().map(|e| e.path.as_str()).collect();
-        assert_eq!(paths, ["spec.config.sslMode", "spec.config.db", "spec.config.caFile"]);
+        assert_eq!(paths, ["spec.config.db", "spec.config.sslMode", "spec.config.caFile"]);
         let errs = MongoConfig::from_spec(&spec(serde_json::json!({
             "uri": "mongodb://u@h/d", "port": 1, "username": "v", "credentialsRef": {"name": "m", "key": "p"}
         })))

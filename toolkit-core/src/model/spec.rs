@@ -440,13 +440,16 @@ pub struct ConnectionConfig {
 }
 
 impl ConnectionConfig {
-    /// The keys set here that a type does not read, each as an error naming its field and the
-    /// keys the type takes. Serializing skips unset keys, so the keys found are exactly the ones
+    /// The keys set here that a type does not read, in name order, each as an error naming its
+    /// field and the keys the type takes. Serializing skips unset keys, so the keys found are exactly the ones
     /// the manifest set, spelled as in the manifest.
     pub fn unused_keys(&self, type_name: &str, allowed: &[&str]) -> Vec<crate::validate::FieldError> {
         let Ok(serde_json::Value::Object(set)) = serde_json::to_value(self) else { return Vec::new() };
-        set.keys()
-            .filter(|k| !allowed.contains(&k.as_str()))
+        // Sorted: the map's order depends on whether serde_json's `preserve_order` is on.
+        let mut unused: Vec<&String> = set.keys().filter(|k| !allowed.contains(&k.as_str())).collect();
+        unused.sort();
+        unused
+            .into_iter()
             .map(|k| {
                 crate::validate::FieldError::new(
                     format!("spec.config.{k}"),
