@@ -19,7 +19,7 @@ use crate::invoke::{query_argument, within};
 use crate::permissions::{GrantRule, RuleSyntax};
 use crate::session::{SessionSettings, SqlSession};
 
-/// What sets one engine apart for [`ServerTool`] and [`SqlSession`](crate::SqlSession).
+/// What sets one engine apart for [`ServerTool`] and [`SqlSession`].
 pub trait SqlEngine: Send + Sync + 'static {
     /// The sqlx database.
     type Database: Database;
