@@ -182,3 +182,24 @@ spec:
     assert!(out.contains("~app:*"), "{out}");
     env.expect(&["tool", "exec", "cache", "--", "ACL", "DELUSER", &user], 0);
 }
+
+/// Kubernetes plans are manifests: printed as one YAML stream whose documents parse back into
+/// the RBAC objects, with no server needed to plan in declare mode.
+#[test]
+fn kubernetes_permissions_print_as_a_yaml_stream() {
+    let env = Env::new();
+    let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/tools/kubernetes.yaml");
+    env.write("kubernetes.yaml", &std::fs::read_to_string(example).unwrap());
+    let text = env.expect(&["tool", "permissions", "cluster-reader"], 0);
+    let stream = text.split_once("planned:\n").map(|(_, rest)| rest).unwrap_or_default();
+    let stream = stream.split_once("\n\n").map(|(yaml, _)| yaml).unwrap_or_default();
+    let kinds: Vec<String> = stream
+        .split("\n---\n")
+        .map(|doc| {
+            let value: serde_json::Value = serde_yaml::from_str(doc).unwrap_or_else(|e| panic!("{e}: {doc}"));
+            value["kind"].as_str().unwrap_or_default().to_owned()
+        })
+        .collect();
+    assert_eq!(kinds, ["ServiceAccount", "Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding"], "{text}");
+    assert!(!text.contains("example-only-token"), "{text}");
+}

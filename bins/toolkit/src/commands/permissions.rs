@@ -17,11 +17,23 @@ pub async fn run(cli: &Cli, rt: &Runtime, name: &str, apply: bool) -> Result<u8>
     println!("tool:      {}", report.tool);
     println!("principal: {}", report.plan.principal);
     println!("mode:      {mode}{}", if report.applied { " (applied)" } else { "" });
-    let mut t = output::table(&["PLANNED"]);
-    for s in &report.plan.statements {
-        t.add_row(vec![s.clone()]);
+    if report.plan.statements.iter().any(|s| s.contains('\n')) {
+        // Manifests (Kubernetes RBAC) read best as one YAML stream, as `kubectl apply` takes it.
+        println!("planned:");
+        for (i, s) in report.plan.statements.iter().enumerate() {
+            if i > 0 {
+                println!("---");
+            }
+            println!("{}", s.trim_end());
+        }
+        println!();
+    } else {
+        let mut t = output::table(&["PLANNED"]);
+        for s in &report.plan.statements {
+            t.add_row(vec![s.clone()]);
+        }
+        println!("{t}");
     }
-    println!("{t}");
     let mut t = output::table(&["GRANTED NOW"]);
     for s in &report.plan.current {
         t.add_row(vec![s.clone()]);
