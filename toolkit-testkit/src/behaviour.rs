@@ -87,6 +87,21 @@ pub fn build(
     })
 }
 
+/// Merges `extra` into `spec`: top-level keys of `extra` replace those of `spec`, except that
+/// two objects (such as `config`) are merged key by key. For tests that vary one base spec.
+pub fn merge(spec: &mut Value, extra: Value) {
+    if let (Some(base), Value::Object(more)) = (spec.as_object_mut(), extra) {
+        for (k, v) in more {
+            match (base.get_mut(&k), v) {
+                (Some(Value::Object(b)), Value::Object(m)) => b.extend(m),
+                (_, v) => {
+                    base.insert(k, v);
+                }
+            }
+        }
+    }
+}
+
 /// Sets `spec.config.hostname` and `spec.config.port`.
 pub fn set_host_port(spec: &mut Value, host: &str, port: u16) {
     let config = config_of(spec);

@@ -47,16 +47,7 @@ impl Fixture {
     fn spec(&self, extra: Value) -> Value {
         let brokers: Vec<&str> = self.brokers.split(',').collect();
         let mut spec = json!({"type": "kafka", "config": {"brokers": brokers, "connectTimeout": "3s"}});
-        if let (Some(base), Value::Object(more)) = (spec.as_object_mut(), extra) {
-            for (k, v) in more {
-                match (base.get_mut(&k), v) {
-                    (Some(Value::Object(b)), Value::Object(m)) => b.extend(m),
-                    (_, v) => {
-                        base.insert(k, v);
-                    }
-                }
-            }
-        }
+        toolkit_testkit::behaviour::merge(&mut spec, extra);
         spec
     }
 

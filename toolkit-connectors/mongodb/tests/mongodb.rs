@@ -51,16 +51,7 @@ impl Fixture {
                 "hostname": self.host, "port": self.port, "databaseName": self.db, "connectTimeout": "2s"
             }
         });
-        if let (Some(base), Value::Object(more)) = (spec.as_object_mut(), extra) {
-            for (k, v) in more {
-                match (base.get_mut(&k), v) {
-                    (Some(Value::Object(b)), Value::Object(m)) => b.extend(m),
-                    (_, v) => {
-                        base.insert(k, v);
-                    }
-                }
-            }
-        }
+        toolkit_testkit::behaviour::merge(&mut spec, extra);
         spec
     }
 
