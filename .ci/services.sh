@@ -62,7 +62,16 @@ export TOOLKIT_TEST_MYSQL_PORT=3306
 export TOOLKIT_TEST_MYSQL_ADMIN_USER=toolkit_admin
 export TOOLKIT_TEST_REDIS_HOST=127.0.0.1
 export TOOLKIT_TEST_REDIS_PORT=6379
-export TOOLKIT_COMPAT_DIR="${TOOLKIT_COMPAT_DIR:-$(cd .. && pwd)/shared/compat}"
+# The peer-format corpus: shared/compat beside this checkout, or beside the repository it was
+# cloned from (a clone made elsewhere, such as a temporary folder).
+if [[ -z ${TOOLKIT_COMPAT_DIR:-} ]]; then
+    TOOLKIT_COMPAT_DIR="$(cd .. && pwd)/shared/compat"
+    compat_origin=$(git remote get-url origin 2>/dev/null || true)
+    if [[ ! -d $TOOLKIT_COMPAT_DIR && -n $compat_origin && -d $compat_origin/../shared/compat ]]; then
+        TOOLKIT_COMPAT_DIR="$(cd "$compat_origin/../shared/compat" && pwd)"
+    fi
+fi
+export TOOLKIT_COMPAT_DIR
 
 log "python MCP SDK (the gateway's end-to-end tests)"
 need_pkg python3 python3 python3-pip
