@@ -3,7 +3,9 @@
 //!
 //! ```
 //! let registry = toolkit_connectors::registry();
-//! assert!(registry.contains(toolkit_core::ToolType::Builtin));
+//! assert!(registry.contains("builtin"));
+//! let err = registry.get("my-queue").err().expect("my-queue is not a built-in type");
+//! assert!(err.to_string().contains("not in this build; compiled in: "));
 //! ```
 
 mod builtin;
@@ -49,11 +51,12 @@ pub use toolkit_connector_sqlserver as sqlserver;
 #[cfg(feature = "ssh")]
 pub use toolkit_connector_ssh as ssh;
 
-pub use builtin::BuiltinConnector;
+pub use builtin::{BUILTINS, BuiltinConnector, BuiltinSpec};
 
-/// A registry with every connector compiled into this build.
+/// A registry with every connector compiled into this build, and the peer manifest formats.
 pub fn registry() -> ConnectorRegistry {
     let mut registry = ConnectorRegistry::new();
+    toolkit_compat::register(&mut registry);
     registry.register(BuiltinConnector);
     #[cfg(feature = "postgres")]
     toolkit_connector_postgres::register(&mut registry);

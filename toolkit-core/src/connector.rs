@@ -14,18 +14,22 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::manifest::ConfigMaps;
-use crate::model::{Tool, ToolSpec, ToolType};
+use crate::manifest::{ConfigMaps, DocumentFormat, ToolRef};
+use crate::model::{Reference, Tool, ToolSpec};
 use crate::secret::{SecretResolver, SecretString};
+use crate::upstream::UpstreamImporter;
 use crate::validate::FieldError;
+use crate::verdict::Verdict;
 
 /// What a connector supports; an operation it does not support returns
 /// [`ErrorKind::Unsupported`].
@@ -59,6 +63,9 @@ pub struct BuildContext {
     pub secrets: Arc<dyn SecretResolver>,
     /// ConfigMaps loaded beside the manifests.
     pub config_maps: Arc<ConfigMaps>,
+    /// The other tools of the catalog, for a tool that uses another one's connection (a
+    /// `kubectl` tool runs with the session of the `kubernetes` tool it names).
+    pub tools: Arc<dyn ToolLookup>,
 }
 
 impl BuildContext {
@@ -79,16 +86,106 @@ impl fmt::Debug for BuildContext {
     }
 }
 
+/// How to make the JSON Schema of one part of a spec, for the CRD and for documentation.
+pub type SchemaFn = fn(&mut SchemaGenerator) -> Schema;
+
+/// One part of a spec that a type owns: `config`, or another block such as `http`.
+#[derive(Clone, Copy)]
+pub struct SpecPart {
+    /// The field name under `spec`.
+    pub name: &'static str,
+    /// Whether every tool of the type must set it.
+    pub required: bool,
+    /// Its schema.
+    pub schema: SchemaFn,
+}
+
+impl SpecPart {
+    /// `spec.config`, read as `T`.
+    pub fn config<T: JsonSchema>(required: bool) -> Self {
+        Self { name: "config", required, schema: schema_of::<T> }
+    }
+
+    /// The block `spec.NAME`, read as `T`.
+    pub fn block<T: JsonSchema>(name: &'static str, required: bool) -> Self {
+        Self { name, required, schema: schema_of::<T> }
+    }
+}
+
+impl fmt::Debug for SpecPart {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SpecPart").field("name", &self.name).field("required", &self.required).finish()
+    }
+}
+
+fn schema_of<T: JsonSchema>(generator: &mut SchemaGenerator) -> Schema {
+    generator.subschema_for::<T>()
+}
+
+/// What a type is, as its connector declares it.
+#[derive(Clone, Debug)]
+pub struct TypeInfo {
+    /// The `spec.type` it serves: lowercase letters, digits and `-`.
+    pub name: &'static str,
+    /// One line on what the type reaches, for listings.
+    pub summary: &'static str,
+    /// The parts of a spec the type owns (`config`, `http`...); any other block is refused.
+    pub parts: Vec<SpecPart>,
+    /// Whether calls go through approval even when the tool declares no `spec.approval`:
+    /// true for types that take commands (a shell, kubectl), false where approval is opt-in
+    /// (SQL: `readOnly` governs those by default).
+    pub approval_by_default: bool,
+    /// How long one call may take when the tool sets no `spec.timeout`.
+    pub default_timeout: Duration,
+}
+
+impl TypeInfo {
+    /// A type with no parts of its own, approval only when declared, and a 30s call timeout.
+    pub fn new(name: &'static str, summary: &'static str) -> Self {
+        Self { name, summary, parts: Vec::new(), approval_by_default: false, default_timeout: Duration::from_secs(30) }
+    }
+
+    /// Adds a part the type owns.
+    pub fn with(mut self, part: SpecPart) -> Self {
+        self.parts.push(part);
+        self
+    }
+
+    /// Whether the type owns `spec.NAME`.
+    pub fn takes(&self, name: &str) -> bool {
+        self.parts.iter().any(|p| p.name == name)
+    }
+}
+
 /// One integration type.
 pub trait Connector: Send + Sync + 'static {
-    /// The `spec.type` it serves.
-    fn tool_type(&self) -> ToolType;
+    /// The type's name, the parts of a spec it owns and its defaults.
+    fn info(&self) -> TypeInfo;
 
-    /// What it supports.
+    /// What it supports. The shared behaviour suite checks this against what an instance does.
     fn capabilities(&self) -> Capabilities;
 
-    /// Pure checks of the type-specific parts of a spec: no I/O, no secrets.
+    /// Pure checks of the type's own parts of a spec: no I/O, no secrets.
     fn validate(&self, spec: &ToolSpec) -> Vec<FieldError>;
+
+    /// The Secrets and ConfigMaps a spec references, each with its field path; the catalog
+    /// checks that they exist before any call.
+    fn references(&self, spec: &ToolSpec) -> Vec<Reference> {
+        let _ = spec;
+        Vec::new()
+    }
+
+    /// The other tools a spec uses (a `kubectl` tool's `command.connectionRef`); the catalog
+    /// checks that they exist and are of a type the reference accepts.
+    fn tool_references(&self, spec: &ToolSpec) -> Vec<ToolReference> {
+        let _ = spec;
+        Vec::new()
+    }
+
+    /// Makes relative file paths in the spec relative to `dir`, the manifest's folder.
+    fn resolve_paths(&self, spec: &mut ToolSpec, dir: &Path) {
+        let _ = (spec, dir);
+    }
 
     /// The arguments schema used when the manifest declares none (e.g. `{query}` for SQL).
     fn default_input_schema(&self) -> Option<Value> {
@@ -98,6 +195,60 @@ pub trait Connector: Send + Sync + 'static {
     /// Builds the instance of one tool. Clients and pools are created here but connect lazily,
     /// and credentials are resolved on first use.
     fn build(&self, ctx: BuildContext) -> Result<Arc<dyn ToolInstance>>;
+}
+
+/// A tool's reference to another tool of the catalog.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ToolReference {
+    /// The field path, such as `spec.command.connectionRef`.
+    pub path: String,
+    /// The tool named; the referrer's namespace when it names none.
+    pub target: crate::model::ObjectRef,
+    /// The types the target may have; any type when empty.
+    pub types: Vec<&'static str>,
+}
+
+/// Finds the other tools of a catalog, for tools that use another one's connection.
+pub trait ToolLookup: Send + Sync {
+    /// The declared tool `reference`, if it is declared and valid.
+    fn tool(&self, reference: &ToolRef) -> Option<Arc<Tool>>;
+
+    /// The instance of `reference`, once the catalog is prepared; an error says why not.
+    fn instance(&self, reference: &ToolRef) -> Result<Arc<dyn ToolInstance>>;
+}
+
+/// A lookup that finds nothing, for building a tool on its own.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoTools;
+
+impl ToolLookup for NoTools {
+    fn tool(&self, _: &ToolRef) -> Option<Arc<Tool>> {
+        None
+    }
+
+    fn instance(&self, reference: &ToolRef) -> Result<Arc<dyn ToolInstance>> {
+        Err(Error::not_found(format!("tool {reference} is not declared")))
+    }
+}
+
+/// What one request asks of a tool, for its connector to classify.
+#[derive(Clone, Copy, Debug)]
+pub enum Request<'a> {
+    /// An agent's call with its (validated) arguments.
+    Call(&'a Map<String, Value>),
+    /// A person's command through a session (`toolkit tool exec`).
+    Command(&'a [String]),
+}
+
+impl Request<'_> {
+    /// The text the request carries: the call's string argument `argument` (empty when it is
+    /// missing or not a string), or the command's words joined by spaces.
+    pub fn text(&self, argument: &str) -> String {
+        match self {
+            Request::Call(args) => args.get(argument).and_then(Value::as_str).unwrap_or_default().to_owned(),
+            Request::Command(words) => words.join(" "),
+        }
+    }
 }
 
 /// One tool's live handle, bundling the traits its connector implements.
@@ -115,6 +266,14 @@ pub trait ToolInstance: Send + Sync {
 
     /// Engine-native permissions.
     fn permissions(&self) -> Option<&dyn PermissionProvisioner> {
+        None
+    }
+
+    /// What a request would do (read, write, dangerous...), part by part. The pipeline refuses
+    /// anything but reads on `readOnly` tools and decides approvals from it. `None` when the
+    /// type does not classify its requests (its engine enforces `readOnly` alone).
+    fn classify(&self, request: Request<'_>) -> Option<Verdict> {
+        let _ = request;
         None
     }
 
@@ -291,10 +450,13 @@ pub trait PermissionProvisioner: Send + Sync {
     }
 }
 
-/// The connectors compiled into this build, keyed by type.
+/// The connectors of this build (and of any program that registers its own), keyed by type
+/// name.
 #[derive(Clone, Default)]
 pub struct ConnectorRegistry {
-    connectors: BTreeMap<ToolType, Arc<dyn Connector>>,
+    connectors: BTreeMap<String, Arc<dyn Connector>>,
+    formats: Vec<Arc<dyn DocumentFormat>>,
+    importer: Option<Arc<dyn UpstreamImporter>>,
 }
 
 impl fmt::Debug for ConnectorRegistry {
@@ -309,33 +471,64 @@ impl ConnectorRegistry {
         Self::default()
     }
 
-    /// Adds a connector, replacing one of the same type.
+    /// Adds a connector under the name its [`TypeInfo`] gives, replacing one of the same name.
     pub fn register(&mut self, connector: impl Connector) -> &mut Self {
-        self.connectors.insert(connector.tool_type(), Arc::new(connector));
+        self.register_arc(Arc::new(connector))
+    }
+
+    /// [`register`](Self::register) for a connector already shared.
+    pub fn register_arc(&mut self, connector: Arc<dyn Connector>) -> &mut Self {
+        self.connectors.insert(connector.info().name.to_owned(), connector);
         self
     }
 
-    /// The connector of `tool_type`, or an error listing what this build has.
-    pub fn get(&self, tool_type: ToolType) -> Result<&Arc<dyn Connector>> {
-        self.connectors.get(&tool_type).ok_or_else(|| {
-            Error::new(ErrorKind::Unsupported, format!("tool type `{tool_type}` is not compiled into this build"))
-                .with_context("available", self.type_names().join(", "))
+    /// Adds a peer manifest format; the catalog converts its documents into native ones.
+    pub fn register_format(&mut self, format: impl DocumentFormat + 'static) -> &mut Self {
+        self.formats.push(Arc::new(format));
+        self
+    }
+
+    /// The peer formats registered, in the order they were.
+    pub fn formats(&self) -> &[Arc<dyn DocumentFormat>] {
+        &self.formats
+    }
+
+    /// Sets what follows the upstream MCP servers of `ToolRegistry` resources.
+    pub fn register_importer(&mut self, importer: impl UpstreamImporter + 'static) -> &mut Self {
+        self.importer = Some(Arc::new(importer));
+        self
+    }
+
+    /// What follows registry upstreams, if this build has it.
+    pub fn importer(&self) -> Option<&Arc<dyn UpstreamImporter>> {
+        self.importer.as_ref()
+    }
+
+    /// The connector of `type_name`, or an error listing what this build has.
+    pub fn get(&self, type_name: &str) -> Result<&Arc<dyn Connector>> {
+        self.connectors.get(type_name).ok_or_else(|| {
+            let names = self.type_names();
+            let names = if names.is_empty() { "none".to_owned() } else { names.join(", ") };
+            Error::new(
+                ErrorKind::Unsupported,
+                format!("tool type `{type_name}` is not in this build; compiled in: {names}"),
+            )
         })
     }
 
-    /// Whether `tool_type` is compiled in.
-    pub fn contains(&self, tool_type: ToolType) -> bool {
-        self.connectors.contains_key(&tool_type)
+    /// Whether `type_name` is registered.
+    pub fn contains(&self, type_name: &str) -> bool {
+        self.connectors.contains_key(type_name)
     }
 
-    /// The types compiled in, sorted.
-    pub fn type_names(&self) -> Vec<&'static str> {
-        self.connectors.keys().map(|t| t.as_str()).collect()
+    /// The type names registered, sorted.
+    pub fn type_names(&self) -> Vec<&str> {
+        self.connectors.keys().map(String::as_str).collect()
     }
 
-    /// Iterates over the connectors.
-    pub fn iter(&self) -> impl Iterator<Item = (&ToolType, &Arc<dyn Connector>)> {
-        self.connectors.iter()
+    /// Iterates over the connectors by type name.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Arc<dyn Connector>)> {
+        self.connectors.iter().map(|(k, v)| (k.as_str(), v))
     }
 }
 

@@ -29,6 +29,8 @@ pub enum ErrorKind {
     Upstream,
     /// The tool type or connector does not support the operation.
     Unsupported,
+    /// The caller cancelled the operation or went away before it finished.
+    Cancelled,
     /// Something that names no tool, secret or session exists.
     NotFound,
     /// A bug or an unexpected local failure.
@@ -47,6 +49,7 @@ impl ErrorKind {
             ErrorKind::InvalidInput => "invalid_input",
             ErrorKind::Upstream => "upstream",
             ErrorKind::Unsupported => "unsupported",
+            ErrorKind::Cancelled => "cancelled",
             ErrorKind::NotFound => "not_found",
             ErrorKind::Internal => "internal",
         }
@@ -250,8 +253,8 @@ mod tests {
     fn displays_on_one_line_with_context_and_source() {
         let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused\nby peer");
         let err =
-            Error::new(ErrorKind::Unreachable, "connect to postgres").with_context("tool", "prod/pg").with_source(io);
-        assert_eq!(err.to_string(), "connect to postgres (tool: prod/pg): refused; by peer");
+            Error::new(ErrorKind::Unreachable, "connect to the server").with_context("tool", "prod/db").with_source(io);
+        assert_eq!(err.to_string(), "connect to the server (tool: prod/db): refused; by peer");
         assert!(err.is_retryable());
     }
 

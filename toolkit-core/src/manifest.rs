@@ -17,14 +17,13 @@ use base64::Engine as _;
 use serde::Deserialize;
 use serde_yaml::Value as Yaml;
 
-use crate::compat;
 use crate::connector::ConnectorRegistry;
 use crate::error::{Error, Result};
-use crate::model::{
-    API_VERSION, ApprovalPolicy, DEFAULT_NAMESPACE, SecretKeySelector, Tool, ToolRegistry, ToolSpec, ValueFrom,
-};
+use crate::model::{API_VERSION, ApprovalPolicy, DEFAULT_NAMESPACE, Reference, Tool, ToolRegistry, ToolSpec};
 use crate::secret::{SecretStore, SecretString};
-use crate::validate::{Diagnostic, FieldError, Severity, check_object_name, validate_registry, validate_spec};
+use crate::validate::{
+    Diagnostic, FieldError, Severity, check_blocks, check_object_name, closest, validate_registry, validate_spec,
+};
 
 /// `NAMESPACE/NAME` of a resource.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
@@ -139,19 +138,56 @@ pub struct Catalog {
     pub diagnostics: Vec<Diagnostic>,
     /// Files read.
     pub files: Vec<PathBuf>,
+    /// The peer formats documents of other systems are read with.
+    formats: Formats,
+}
+
+/// The peer formats of a catalog, listed by name in `Debug`.
+#[derive(Clone, Default)]
+struct Formats(Vec<Arc<dyn DocumentFormat>>);
+
+impl fmt::Debug for Formats {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.0.iter().map(|x| x.name().to_owned())).finish()
+    }
+}
+
+/// A manifest format of another system (a peer's `Tool`, a k13d config...), read by converting
+/// each of its documents into native ones, which then load and validate like hand-written ones.
+pub trait DocumentFormat: Send + Sync {
+    /// The format's name, for messages (`ark.mckinsey.com/v1alpha1 Tool`).
+    fn name(&self) -> &str;
+
+    /// Converts `document` into native documents, or `None` when it is not of this format. A
+    /// document the peer itself would refuse is an error naming the field.
+    fn convert(&self, document: &Yaml) -> Option<Result<Converted, FieldError>>;
+}
+
+/// The native documents one peer document converts into.
+#[derive(Clone, Debug, Default)]
+pub struct Converted {
+    /// Native documents (Tool, Secret, ApprovalPolicy...).
+    pub documents: Vec<Yaml>,
+    /// What was passed over or approximated, one line each, naming fields, never values.
+    pub notes: Vec<String>,
+    /// Field paths of references the peer resolves while it runs (an agent by name, an MCP
+    /// server by reference) that local mode needs filled in: validation reports them, and an
+    /// import notes them instead of refusing the document.
+    pub deferred: Vec<String>,
 }
 
 const MANIFEST_EXTENSIONS: &[&str] = &["yaml", "yml", "json"];
 
 impl Catalog {
     /// Loads every manifest under `paths` (files, or folders searched recursively, skipping
-    /// hidden entries), then validates each tool against `connectors`.
+    /// hidden entries), reading peer formats with the formats `connectors` holds, then
+    /// validates each tool against `connectors`.
     pub fn load(paths: &[PathBuf], connectors: &ConnectorRegistry) -> Result<Self> {
         let mut files = Vec::new();
         for p in paths {
             collect_files(p, &mut files)?;
         }
-        let mut catalog = Catalog::default();
+        let mut catalog = Catalog::with_formats(connectors.formats().to_vec());
         for file in files {
             let text = std::fs::read_to_string(&file)
                 .map_err(|e| Error::config(format!("read manifest {}", file.display())).with_source(e))?;
@@ -160,6 +196,16 @@ impl Catalog {
         }
         catalog.validate(connectors);
         Ok(catalog)
+    }
+
+    /// An empty catalog that reads documents of `formats` too.
+    pub fn with_formats(formats: Vec<Arc<dyn DocumentFormat>>) -> Self {
+        Self { formats: Formats(formats), ..Self::default() }
+    }
+
+    /// Converts a document of one of this catalog's peer formats.
+    fn convert(&self, value: &Yaml) -> Option<Result<Converted, FieldError>> {
+        self.formats.0.iter().find_map(|f| f.convert(value))
     }
 
     /// Adds every document of one file's text.
@@ -187,7 +233,7 @@ impl Catalog {
         let kind = value.get("kind").and_then(Yaml::as_str).map(str::to_owned);
         let (api_version, kind) = match (api_version, kind) {
             (Some(a), Some(k)) => (a, k),
-            _ if compat::is_k13d_config(&value) => (String::new(), String::new()),
+            _ if self.convert(&value).is_some() => (String::new(), String::new()),
             _ => {
                 self.diagnostics.push(Diagnostic::error(
                     file,
@@ -211,7 +257,7 @@ impl Catalog {
             )),
             ("v1", "Secret") => self.add_secret(file, label, &value),
             ("v1", "ConfigMap") => self.add_config_map(file, label, &value),
-            _ => match compat::convert(&value) {
+            _ => match self.convert(&value) {
                 None => self.diagnostics.push(Diagnostic::with(
                     Severity::Note,
                     file,
@@ -256,10 +302,7 @@ impl Catalog {
             problems.push(Diagnostic::error(file, resource.clone(), extra));
         }
         let tool = match parse::<Tool>(value) {
-            Ok(mut t) => {
-                resolve_relative_paths(&mut t.spec, file);
-                Some(Arc::new(t))
-            }
+            Ok(t) => Some(Arc::new(t)),
             Err(e) => {
                 problems.push(Diagnostic::error(file, resource.clone(), e));
                 None
@@ -419,41 +462,53 @@ impl Catalog {
         self.config_maps.maps.insert((reference.namespace, reference.name), data);
     }
 
-    /// Validates every parsed tool: shared checks, the connector's own, and references to
-    /// Secrets and ConfigMaps.
+    /// Validates every parsed tool: shared checks, the blocks its type takes, the connector's
+    /// own checks, and its references to Secrets, ConfigMaps and other tools. Relative file
+    /// paths are made relative to each manifest's folder first.
     pub fn validate(&mut self, connectors: &ConnectorRegistry) {
+        let declared: BTreeMap<ToolRef, Option<String>> =
+            self.tools.iter().map(|(r, l)| (r.clone(), l.tool.as_ref().map(|t| t.spec.type_.clone()))).collect();
         for loaded in self.tools.values_mut() {
-            let Some(tool) = loaded.tool.clone() else { continue };
-            let resource = Some(format!("tool {}", loaded.reference));
+            let (Some(tool), Some(dir)) = (loaded.tool.as_mut(), loaded.source.parent()) else { continue };
+            if let Ok(c) = connectors.get(&tool.spec.type_) {
+                c.resolve_paths(&mut Arc::make_mut(tool).spec, dir);
+            }
+        }
+        let mut found: Vec<(ToolRef, Vec<FieldError>)> = Vec::new();
+        for loaded in self.tools.values() {
+            let Some(tool) = &loaded.tool else { continue };
             let spec = &tool.spec;
             let mut errs = validate_spec(spec);
-            match connectors.get(spec.type_) {
-                Ok(c) => errs.extend(c.validate(spec)),
-                Err(e) if spec.type_ != crate::model::ToolType::Unset => {
-                    errs.push(FieldError::new("spec.type", e.to_string()));
+            errs.extend(check_blocks(spec, connectors));
+            if let Ok(connector) = connectors.get(&spec.type_) {
+                errs.extend(connector.validate(spec));
+                for r in connector.references(spec) {
+                    errs.extend(self.check_reference(&loaded.reference.namespace, &r));
                 }
-                Err(_) => {}
-            }
-            for (path, sel) in secret_refs(spec) {
-                let ns = sel.namespace.as_deref().unwrap_or(&loaded.reference.namespace);
-                if !self.secrets.has_key(ns, &sel.name, &sel.key) {
-                    let what = if self.secrets.contains(ns, &sel.name) {
-                        format!("secret {ns}/{} has no key `{}`", sel.name, sel.key)
-                    } else {
-                        format!(
-                            "secret {ns}/{} does not exist; add a `kind: Secret` document beside the manifests",
-                            sel.name
-                        )
-                    };
-                    errs.push(FieldError::new(path, what));
-                }
-            }
-            for (path, name, key) in config_map_refs(spec) {
-                if let Err(e) = self.config_maps.get(&loaded.reference.namespace, &name, &key) {
-                    errs.push(FieldError::new(path, e.to_string()));
+                for r in connector.tool_references(spec) {
+                    let ns = r.target.namespace.as_deref().unwrap_or(&loaded.reference.namespace);
+                    let target = ToolRef::new(ns, &r.target.name);
+                    let kinds = r.types.join(" or ");
+                    match declared.get(&target) {
+                        None if kinds.is_empty() => {
+                            errs.push(FieldError::new(r.path, format!("tool {target} is not declared")));
+                        }
+                        None => errs.push(FieldError::new(r.path, format!("no {kinds} tool {target} is declared"))),
+                        Some(Some(t)) if !r.types.is_empty() && !r.types.contains(&t.as_str()) => {
+                            errs.push(FieldError::new(r.path, format!("tool {target} is of type {t}, not {kinds}")))
+                        }
+                        Some(_) => {}
+                    }
                 }
             }
-            loaded.problems.extend(errs.into_iter().map(|e| Diagnostic::error(&loaded.source, resource.clone(), e)));
+            found.push((loaded.reference.clone(), errs));
+        }
+        for (reference, errs) in found {
+            if let Some(loaded) = self.tools.get_mut(&reference) {
+                let resource = Some(format!("tool {reference}"));
+                let file = loaded.source.clone();
+                loaded.problems.extend(errs.into_iter().map(|e| Diagnostic::error(&file, resource.clone(), e)));
+            }
         }
         for (reference, (registry, file)) in &self.registries {
             let errs = self.registry_problems(reference, &registry.spec, connectors);
@@ -462,8 +517,34 @@ impl Catalog {
         }
     }
 
-    /// A registry's problems: its own, and each upstream's connection as the mcp connector sees
-    /// it (with the Secrets it references), under `spec.upstreams[i]`.
+    /// Whether a reference a tool of `namespace` makes resolves; the error says how to fix it.
+    pub fn check_reference(&self, namespace: &str, reference: &Reference) -> Option<FieldError> {
+        match reference {
+            Reference::Secret { path, selector } => {
+                let ns = selector.namespace.as_deref().unwrap_or(namespace);
+                if self.secrets.has_key(ns, &selector.name, &selector.key) {
+                    return None;
+                }
+                let what = if self.secrets.contains(ns, &selector.name) {
+                    format!("secret {ns}/{} has no key `{}`", selector.name, selector.key)
+                } else {
+                    format!(
+                        "secret {ns}/{} does not exist; add a `kind: Secret` document beside the manifests",
+                        selector.name
+                    )
+                };
+                Some(FieldError::new(path.clone(), what))
+            }
+            Reference::ConfigMap { path, selector } => self
+                .config_maps
+                .get(namespace, &selector.name, &selector.key)
+                .err()
+                .map(|e| FieldError::new(path.clone(), e.to_string())),
+        }
+    }
+
+    /// A registry's problems: its own, and each upstream's connection as the upstream importer
+    /// of this build sees it (with the Secrets it references), under `spec.upstreams[i]`.
     pub fn registry_problems(
         &self,
         reference: &ToolRef,
@@ -472,18 +553,17 @@ impl Catalog {
     ) -> Vec<FieldError> {
         let mut errs = validate_registry(spec);
         for (i, up) in spec.upstreams.iter().enumerate() {
-            let at = |path: String| format!("spec.upstreams[{i}]{}", path.strip_prefix("spec").unwrap_or(&path));
-            // The tool name is a stand-in: upstreams name no single tool.
-            let tool = up.tool_spec("*");
-            match connectors.get(crate::model::ToolType::Mcp) {
-                Ok(c) => errs.extend(c.validate(&tool).into_iter().map(|e| FieldError::new(at(e.path), e.message))),
-                Err(e) => errs.push(FieldError::new(at("spec.mcp".into()), e.to_string())),
-            }
-            for (path, sel) in secret_refs(&tool) {
-                let ns = sel.namespace.as_deref().unwrap_or(&reference.namespace);
-                if !self.secrets.has_key(ns, &sel.name, &sel.key) {
-                    errs.push(FieldError::new(at(path), format!("secret {ns}/{} has no key `{}`", sel.name, sel.key)));
-                }
+            let at = format!("spec.upstreams[{i}]");
+            let Some(importer) = connectors.importer() else {
+                errs.push(FieldError::new(
+                    at,
+                    "upstream MCP servers are not supported by this build (it has no `mcp` connector)",
+                ));
+                continue;
+            };
+            errs.extend(importer.validate(up, &at));
+            for r in importer.references(up, &at) {
+                errs.extend(self.check_reference(&reference.namespace, &r));
             }
         }
         errs
@@ -515,20 +595,6 @@ impl Catalog {
             }
             err
         })
-    }
-}
-
-/// Relative file paths in a manifest (`config.path`, `config.caFile`) are relative to the
-/// manifest's folder, so a folder of manifests works from any working directory.
-fn resolve_relative_paths(spec: &mut ToolSpec, file: &Path) {
-    let Some(dir) = file.parent() else { return };
-    if let Some(c) = spec.config.as_mut() {
-        for p in [&mut c.path, &mut c.ca_file].into_iter().flatten() {
-            let path = Path::new(p.as_str());
-            if path.is_relative() && !p.is_empty() && p != ":memory:" {
-                *p = dir.join(path).to_string_lossy().into_owned();
-            }
-        }
     }
 }
 
@@ -582,121 +648,36 @@ pub fn parse<T: serde::de::DeserializeOwned>(value: Yaml) -> Result<T, FieldErro
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let path = if path == "." { String::new() } else { path };
-        let msg = shorten_serde_message(&e.inner().to_string());
-        // The path already ends with the unknown field: `spec.descripton: unknown field`.
-        if let Some(rest) = msg.strip_prefix("unknown field `")
-            && let Some((_, tail)) = rest.split_once('`')
-        {
-            return FieldError::new(path, format!("unknown field{tail}"));
-        }
-        FieldError::new(path, msg)
+        serde_error(path, &e.inner().to_string())
     })
 }
 
-/// Turns serde's "unknown field `x`, expected one of `a`, `b`, ..." into a one-line message
-/// with the closest known name.
-fn shorten_serde_message(msg: &str) -> String {
-    let Some((head, expected)) = msg.split_once(", expected one of ") else {
-        return msg.to_owned();
+/// A serde error at `path` as a one-line finding: serde's "unknown field `x`, expected one of
+/// `a`, `b`, ..." becomes "unknown field; did you mean `a`?" (the path already ends with the
+/// field) or lists the expected names when there are few.
+pub fn serde_error(path: String, msg: &str) -> FieldError {
+    let Some(rest) = msg.strip_prefix("unknown field `") else {
+        return FieldError::new(path, msg.to_owned());
     };
-    let bad = head.split('`').nth(1).unwrap_or_default();
-    let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
-    let best =
-        candidates.iter().map(|c| (strsim_distance(bad, c), *c)).min().filter(|(d, _)| *d <= 3.max(bad.len() / 3));
-    match best {
-        Some((_, c)) => format!("{head}; did you mean `{c}`?"),
-        None if candidates.len() <= 8 => format!(
-            "{head}; expected one of {}",
+    let Some((bad, tail)) = rest.split_once('`') else {
+        return FieldError::new(path, msg.to_owned());
+    };
+    let candidates: Vec<&str> = tail.split('`').skip(1).step_by(2).collect();
+    let message = match closest(bad, &candidates) {
+        Some(c) => format!("unknown field; did you mean `{c}`?"),
+        None if !candidates.is_empty() && candidates.len() <= 8 => format!(
+            "unknown field; expected one of {}",
             candidates.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
         ),
-        None => head.to_owned(),
-    }
-}
-
-/// Case-insensitive Levenshtein distance.
-fn strsim_distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.to_lowercase().chars().collect();
-    let b: Vec<char> = b.to_lowercase().chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.iter().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur.push((prev[j] + usize::from(ca != cb)).min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        prev = cur;
-    }
-    prev[b.len()]
-}
-
-/// Every Secret reference a spec makes, with its field path.
-pub fn secret_refs(spec: &ToolSpec) -> Vec<(String, SecretKeySelector)> {
-    let mut out = Vec::new();
-    if let Some(c) = &spec.config {
-        for (p, s) in [
-            ("credentialsRef", &c.credentials_ref),
-            ("usernameRef", &c.username_ref),
-            ("sshKey", &c.ssh_key),
-            ("token", &c.token),
-        ] {
-            if let Some(s) = s {
-                out.push((format!("spec.config.{p}"), s.clone()));
-            }
-        }
-    }
-    if let Some(a) = &spec.authentication {
-        for (p, s) in [("secretRef", &a.secret_ref), ("usernameRef", &a.username_ref)] {
-            if let Some(s) = s {
-                out.push((format!("spec.authentication.{p}"), s.clone()));
-            }
-        }
-    }
-    let mut from = |path: String, vf: &Option<ValueFrom>| {
-        if let Some(s) = vf.as_ref().and_then(|v| v.secret_key_ref.clone()) {
-            out.push((format!("{path}.valueFrom.secretKeyRef"), s));
-        }
+        None => "unknown field".to_owned(),
     };
-    if let Some(h) = &spec.http {
-        for (i, hd) in h.headers.iter().enumerate() {
-            from(format!("spec.http.headers[{i}].value"), &hd.value.value_from);
-        }
-        for (i, p) in h.body_parameters.iter().enumerate() {
-            from(format!("spec.http.bodyParameters[{i}]"), &p.value_from);
-        }
-    }
-    if let Some(m) = &spec.mcp {
-        for (i, e) in m.env.iter().enumerate() {
-            from(format!("spec.mcp.env[{i}]"), &e.value_from);
-        }
-    }
-    if let Some(c) = &spec.command {
-        for (i, e) in c.env.iter().enumerate() {
-            from(format!("spec.command.env[{i}]"), &e.value_from);
-        }
-    }
-    out
+    FieldError::new(path, message)
 }
 
-fn config_map_refs(spec: &ToolSpec) -> Vec<(String, String, String)> {
-    let mut out = Vec::new();
-    if let Some(h) = &spec.http {
-        let all = h
-            .headers
-            .iter()
-            .enumerate()
-            .map(|(i, hd)| (format!("spec.http.headers[{i}].value"), &hd.value.value_from))
-            .chain(
-                h.body_parameters
-                    .iter()
-                    .enumerate()
-                    .map(|(i, p)| (format!("spec.http.bodyParameters[{i}]"), &p.value_from)),
-            );
-        for (path, vf) in all {
-            if let Some(c) = vf.as_ref().and_then(|v| v.config_map_key_ref.as_ref()) {
-                out.push((format!("{path}.valueFrom.configMapKeyRef"), c.name.clone(), c.key.clone()));
-            }
-        }
-    }
-    out
+/// Every Secret and ConfigMap reference a spec makes, as its type's connector reports them;
+/// none when the type is not in this build.
+pub fn references(spec: &ToolSpec, connectors: &ConnectorRegistry) -> Vec<Reference> {
+    connectors.get(&spec.type_).map(|c| c.references(spec)).unwrap_or_default()
 }
 
 fn collect_files(path: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
@@ -737,13 +718,23 @@ mod tests {
     }
 
     #[test]
+    fn a_type_not_in_the_build_lists_what_is() {
+        let c = load("apiVersion: toolkit.dev/v1alpha1\nkind: Tool\nmetadata: {name: a}\nspec: {type: my-queue}\n");
+        let d = c.tools[&ToolRef::new("default", "a")].first_error().unwrap().to_string();
+        assert!(d.ends_with("spec.type: tool type `my-queue` is not in this build; compiled in: none"), "{d}");
+    }
+
+    #[test]
     fn unknown_field_names_path_and_suggests() {
         let c = load(
-            "apiVersion: toolkit.dev/v1alpha1\nkind: Tool\nmetadata: {name: a}\nspec:\n  type: builtin\n  builtin: {name: noop}\n  descripton: x\n",
+            "apiVersion: toolkit.dev/v1alpha1\nkind: Tool\nmetadata: {name: a}\nspec:\n  type: x\n  rateLimit: {requestsPerMinut: 3}\n",
         );
         let t = &c.tools[&ToolRef::new("default", "a")];
         let d = t.first_error().unwrap().to_string();
-        assert_eq!(d, "t.yaml: tool default/a: spec.descripton: unknown field; did you mean `description`?");
+        assert_eq!(
+            d,
+            "t.yaml: tool default/a: spec.rateLimit.requestsPerMinut: unknown field; did you mean `requestsPerMinute`?"
+        );
     }
 
     #[test]
@@ -751,14 +742,14 @@ mod tests {
         let c = load(
             "apiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: p}\ndata: {a: aHVudGVyMg==}\nstringData: {b: x}\n",
         );
-        let sel = SecretKeySelector { name: "s".into(), key: "a".into(), namespace: None };
+        let sel = crate::model::SecretKeySelector { name: "s".into(), key: "a".into(), namespace: None };
         assert_eq!(c.secrets.get("p", &sel).unwrap().expose(), "hunter2");
         assert!(c.diagnostics.is_empty(), "{:?}", c.diagnostics);
     }
 
     #[test]
     fn duplicate_tools_are_errors() {
-        let doc = "apiVersion: toolkit.dev/v1alpha1\nkind: Tool\nmetadata: {name: a}\nspec: {type: builtin, builtin: {name: noop}}\n";
+        let doc = "apiVersion: toolkit.dev/v1alpha1\nkind: Tool\nmetadata: {name: a}\nspec: {type: x}\n";
         let c = load(&format!("{doc}---\n{doc}"));
         assert!(c.tools[&ToolRef::new("default", "a")].first_error().unwrap().message.contains("declared twice"));
     }

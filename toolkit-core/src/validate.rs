@@ -10,10 +10,8 @@ use std::path::PathBuf;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::model::{
-    AuthType, BUILTINS, HttpRetry, HttpSpec, Parameter, ToolRegistrySpec, ToolSpec, ToolType, ValueFrom, ValueSource,
-};
-use crate::template::{BodyTemplate, FieldRef, UrlTemplate};
+use crate::connector::ConnectorRegistry;
+use crate::model::{COMMON_FIELDS, ToolRegistrySpec, ToolSpec};
 
 /// A problem with one field of a spec.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -105,12 +103,16 @@ impl fmt::Display for Diagnostic {
     }
 }
 
-/// Checks the parts of a spec that every type shares.
+/// Checks the parts of a spec that every type shares. The type's own blocks are its
+/// connector's to check ([`Connector::validate`](crate::Connector::validate)); which blocks a
+/// type takes at all is checked by [`check_blocks`].
 pub fn validate_spec(spec: &ToolSpec) -> Vec<FieldError> {
     let mut errs = Vec::new();
     let e = &mut errs;
-    let t = spec.type_;
 
+    if spec.type_.trim().is_empty() {
+        e.push(FieldError::new("spec.type", "is required"));
+    }
     if let Some(d) = &spec.display_name {
         check_len(e, "spec.displayName", d, 1, 64);
     }
@@ -155,106 +157,89 @@ pub fn validate_spec(spec: &ToolSpec) -> Vec<FieldError> {
     if let Some(schema) = &spec.output_schema {
         check_schema(e, "spec.outputSchema", schema, false);
     }
-
-    // Blocks that belong to one type only.
-    let owned: [(&str, bool, &[ToolType]); 5] = [
-        ("spec.http", spec.http.is_some(), &[ToolType::Http]),
-        ("spec.mcp", spec.mcp.is_some(), &[ToolType::Mcp]),
-        ("spec.agent", spec.agent.is_some(), &[ToolType::Agent]),
-        ("spec.builtin", spec.builtin.is_some(), &[ToolType::Builtin]),
-        ("spec.command", spec.command.is_some(), &[ToolType::Kubectl, ToolType::Bash]),
-    ];
-    for (path, present, types) in owned {
-        if present && !types.contains(&t) {
-            let names: Vec<_> = types.iter().map(|t| t.as_str()).collect();
-            e.push(FieldError::new(
-                path,
-                format!("only tools of type {} take this block, not `{t}`", names.join(" or ")),
-            ));
-        }
-    }
-    if spec.config.is_some() && t.is_invocable_only() {
-        e.push(FieldError::new("spec.config", format!("tools of type `{t}` take no connection config")));
-    }
-
-    match t {
-        ToolType::Unset => e.push(FieldError::new("spec.type", "is required")),
-        ToolType::Http => match &spec.http {
-            Some(http) => check_http(e, http, spec),
-            None => e.push(FieldError::new("spec.http", "is required for type http (at least `url`)")),
-        },
-        ToolType::Mcp => match &spec.mcp {
-            None => e.push(FieldError::new("spec.mcp", "is required for type mcp")),
-            Some(mcp) => {
-                if mcp.tool_name.as_deref().is_none_or(|n| n.trim().is_empty()) {
-                    e.push(FieldError::new("spec.mcp.toolName", "is required: name the upstream tool"));
-                }
-                let sources = [mcp.server_ref.is_some(), mcp.url.is_some(), !mcp.command.is_empty()];
-                if sources.iter().filter(|s| **s).count() != 1 {
-                    e.push(FieldError::new("spec.mcp", "set exactly one of `serverRef`, `url` or `command`"));
-                }
-                if let Some(u) = &mcp.url {
-                    check_http_url(e, "spec.mcp.url", u);
-                }
-            }
-        },
-        ToolType::Agent => match &spec.agent {
-            None => e.push(FieldError::new("spec.agent", "is required for type agent")),
-            Some(a) => {
-                if a.name.trim().is_empty() {
-                    e.push(FieldError::new("spec.agent.name", "is required"));
-                }
-                if let Some(u) = &a.url {
-                    check_http_url(e, "spec.agent.url", u);
-                }
-            }
-        },
-        ToolType::Builtin => match &spec.builtin {
-            None => e.push(FieldError::new("spec.builtin", "is required for type builtin")),
-            Some(b) if !BUILTINS.contains(&b.name.as_str()) => e.push(FieldError::new(
-                "spec.builtin.name",
-                format!("unknown builtin `{}`; known builtins: {}", b.name, BUILTINS.join(", ")),
-            )),
-            Some(_) => {}
-        },
-        _ => {}
-    }
-
-    if let Some(auth) = &spec.authentication {
-        let p = "spec.authentication";
-        let needs_secret = !matches!(auth.type_, AuthType::None);
-        if needs_secret && auth.secret_ref.is_none() {
-            e.push(FieldError::new(
-                format!("{p}.secretRef"),
-                format!("is required for `{:?}` authentication", auth.type_).to_lowercase(),
-            ));
-        }
-        match auth.type_ {
-            AuthType::Basic if auth.username.is_none() && auth.username_ref.is_none() => {
-                e.push(FieldError::new(
-                    format!("{p}.username"),
-                    "basic authentication needs `username` or `usernameRef`",
-                ));
-            }
-            AuthType::Oauth2 => {
-                match &auth.token_url {
-                    None => e.push(FieldError::new(format!("{p}.tokenUrl"), "is required for oauth2")),
-                    Some(u) => check_http_url(e, &format!("{p}.tokenUrl"), u),
-                }
-                if auth.client_id.is_none() {
-                    e.push(FieldError::new(format!("{p}.clientId"), "is required for oauth2"));
-                }
-            }
-            _ => {}
-        }
-        if let Some(h) = &auth.header_name {
-            check_header_name(e, &format!("{p}.headerName"), h);
-        }
-    }
     if spec.approval.as_ref().is_some_and(|a| a.timeout.is_some_and(|d| d.get().is_zero())) {
         e.push(FieldError::new("spec.approval.timeout", "must be longer than 0s"));
     }
     errs
+}
+
+/// Checks that the type is compiled in and that `spec.config` and every other block is one the
+/// type's connector takes: a block of another type says which types take it, and a misspelt
+/// field gets the closest name. Whether a required part is there is the connector's to say (it
+/// knows what to suggest).
+pub fn check_blocks(spec: &ToolSpec, connectors: &ConnectorRegistry) -> Vec<FieldError> {
+    let mut errs = Vec::new();
+    if spec.type_.trim().is_empty() {
+        return errs;
+    }
+    let connector = match connectors.get(&spec.type_) {
+        Ok(c) => c,
+        Err(e) => {
+            errs.push(FieldError::new("spec.type", one_line_error(&e)));
+            return errs;
+        }
+    };
+    let info = connector.info();
+    let t = &spec.type_;
+    let mut present: Vec<&str> = spec.blocks.keys().map(String::as_str).collect();
+    if spec.config.is_some() {
+        present.insert(0, "config");
+    }
+    for name in present {
+        if info.takes(name) {
+            continue;
+        }
+        let owners: Vec<&str> = connectors.iter().filter(|(_, c)| c.info().takes(name)).map(|(n, _)| n).collect();
+        let path = format!("spec.{name}");
+        if name == "config" {
+            errs.push(FieldError::new(path, format!("tools of type `{t}` take no connection config")));
+        } else if !owners.is_empty() {
+            errs.push(FieldError::new(
+                path,
+                format!("only tools of type {} take this block, not `{t}`", owners.join(" or ")),
+            ));
+        } else {
+            let mut candidates: Vec<&str> = COMMON_FIELDS.to_vec();
+            candidates.extend(info.parts.iter().map(|p| p.name));
+            let message = match closest(name, &candidates) {
+                Some(c) => format!("unknown field; did you mean `{c}`?"),
+                None => format!("unknown field; `{t}` tools take: {}", candidates.join(", ")),
+            };
+            errs.push(FieldError::new(path, message));
+        }
+    }
+    errs
+}
+
+/// An error's text without its kind prefix, on one line.
+fn one_line_error(e: &crate::Error) -> String {
+    crate::error::one_line(&e.to_string())
+}
+
+/// The candidate closest to `name` (case-insensitive edit distance), if it is close enough to
+/// be a likely misspelling: one edit per three characters, at least one.
+pub fn closest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    candidates
+        .iter()
+        .map(|c| (edit_distance(name, c), *c))
+        .min()
+        .filter(|(d, _)| *d <= (name.chars().count() / 3).max(1))
+        .map(|(_, c)| c)
+}
+
+/// Case-insensitive Levenshtein distance.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.to_lowercase().chars().collect();
+    let b: Vec<char> = b.to_lowercase().chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur.push((prev[j] + usize::from(ca != cb)).min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
 }
 
 fn check_len(e: &mut Vec<FieldError>, path: &str, value: &str, min: usize, max: usize) {
@@ -267,7 +252,7 @@ fn check_len(e: &mut Vec<FieldError>, path: &str, value: &str, min: usize, max: 
 }
 
 /// Checks that `schema` is a valid JSON Schema (draft-07 or 2020-12, from `$schema`).
-fn check_schema(e: &mut Vec<FieldError>, path: &str, schema: &Value, must_be_object: bool) {
+pub fn check_schema(e: &mut Vec<FieldError>, path: &str, schema: &Value, must_be_object: bool) {
     if !schema.is_object() {
         e.push(FieldError::new(path, "must be a JSON Schema object"));
         return;
@@ -296,143 +281,26 @@ pub fn declared_properties(spec: &ToolSpec) -> Option<BTreeSet<String>> {
     Some(props.keys().cloned().collect())
 }
 
-fn check_http_url(e: &mut Vec<FieldError>, path: &str, u: &str) {
+/// Checks that `u` is an absolute http(s) URL with a host.
+pub fn check_http_url(path: &str, u: &str) -> Option<FieldError> {
     match url::Url::parse(u) {
-        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && parsed.host_str().is_some() => {}
+        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && parsed.host_str().is_some() => None,
         Ok(parsed) if !matches!(parsed.scheme(), "http" | "https") => {
-            e.push(FieldError::new(path, format!("`{u}` is not an http(s) URL (scheme `{}`)", parsed.scheme())))
+            Some(FieldError::new(path, format!("`{u}` is not an http(s) URL (scheme `{}`)", parsed.scheme())))
         }
-        Ok(_) => e.push(FieldError::new(path, format!("`{u}` has no host"))),
-        Err(err) => e.push(FieldError::new(path, format!("`{u}` is not a valid URL: {err}"))),
+        Ok(_) => Some(FieldError::new(path, format!("`{u}` has no host"))),
+        Err(err) => Some(FieldError::new(path, format!("`{u}` is not a valid URL: {err}"))),
     }
 }
 
-fn check_header_name(e: &mut Vec<FieldError>, path: &str, name: &str) {
+/// Checks that `name` is a valid HTTP header name.
+pub fn check_header_name(path: &str, name: &str) -> Option<FieldError> {
     let ok = !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
-    if !ok {
-        e.push(FieldError::new(path, format!("`{name}` is not a valid HTTP header name")));
-    }
-}
-
-fn check_value_source(e: &mut Vec<FieldError>, path: &str, value: Option<&String>, from: Option<&ValueFrom>) {
-    match (value, from) {
-        (Some(_), None) => {}
-        (None, Some(vf)) => {
-            let n = usize::from(vf.secret_key_ref.is_some()) + usize::from(vf.config_map_key_ref.is_some());
-            if n != 1 {
-                e.push(FieldError::new(
-                    format!("{path}.valueFrom"),
-                    "set exactly one of `secretKeyRef` or `configMapKeyRef`",
-                ));
-            }
-        }
-        _ => e.push(FieldError::new(path, "set exactly one of `value` or `valueFrom`")),
-    }
-}
-
-fn check_http(e: &mut Vec<FieldError>, http: &HttpSpec, spec: &ToolSpec) {
-    let declared = declared_properties(spec).unwrap_or_default();
-    match UrlTemplate::parse(&http.url) {
-        Err(msg) => e.push(FieldError::new("spec.http.url", msg)),
-        Ok(tpl) => {
-            check_http_url(e, "spec.http.url", &tpl.sample());
-            for p in tpl.params() {
-                if !declared.contains(p) {
-                    e.push(FieldError::new(
-                        "spec.http.url",
-                        format!("placeholder `{{{p}}}` is not declared in spec.inputSchema.properties"),
-                    ));
-                }
-            }
-        }
-    }
-    if let Some(m) = &http.method {
-        const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
-        if !METHODS.contains(&m.to_ascii_uppercase().as_str()) {
-            e.push(FieldError::new(
-                "spec.http.method",
-                format!("unknown method `{m}`; use one of {}", METHODS.join(", ")),
-            ));
-        }
-    }
-    for (i, h) in http.headers.iter().enumerate() {
-        let p = format!("spec.http.headers[{i}]");
-        check_header_name(e, &format!("{p}.name"), &h.name);
-        let ValueSource { value, value_from } = &h.value;
-        if let Some(v) = value
-            && v.contains(['\r', '\n'])
-        {
-            e.push(FieldError::new(format!("{p}.value.value"), "must not contain line breaks"));
-        }
-        check_value_source(e, &format!("{p}.value"), value.as_ref(), value_from.as_ref());
-    }
-    let mut params = BTreeSet::new();
-    for (i, Parameter { name, value, value_from }) in http.body_parameters.iter().enumerate() {
-        let p = format!("spec.http.bodyParameters[{i}]");
-        if name.is_empty() || name == "input" {
-            e.push(FieldError::new(format!("{p}.name"), "must be a name other than `input`"));
-        }
-        if !params.insert(name.as_str()) {
-            e.push(FieldError::new(format!("{p}.name"), format!("`{name}` is declared twice")));
-        }
-        check_value_source(e, &p, value.as_ref(), value_from.as_ref());
-    }
-    if let Some(body) = &http.body {
-        match BodyTemplate::parse(body) {
-            Err(msg) => e.push(FieldError::new("spec.http.body", msg)),
-            Ok(tpl) => {
-                for f in tpl.fields() {
-                    match f {
-                        FieldRef::Input(n) if !declared.contains(n) => e.push(FieldError::new(
-                            "spec.http.body",
-                            format!("`{{{{.input.{n}}}}}` is not declared in spec.inputSchema.properties"),
-                        )),
-                        FieldRef::Param(n) if !params.contains(n) => e.push(FieldError::new(
-                            "spec.http.body",
-                            format!("`{{{{.{n}}}}}` is not declared in spec.http.bodyParameters"),
-                        )),
-                        _ => {}
-                    }
-                }
-            }
-        }
-    }
-    if http.max_response_bytes == Some(0) {
-        e.push(FieldError::new("spec.http.maxResponseBytes", "must be at least 1"));
-    }
-    if let Some(r) = &http.retry {
-        check_http_retry(e, r);
-    }
-    if let Some(b) = &http.circuit_breaker {
-        if let Some(n) = b.failure_threshold
-            && !(1..=1000).contains(&n)
-        {
-            e.push(FieldError::new(
-                "spec.http.circuitBreaker.failureThreshold",
-                format!("{n} is out of range; use 1 to 1000"),
-            ));
-        }
-        check_duration_range(e, "spec.http.circuitBreaker.openFor", b.open_for, 3600);
-    }
-}
-
-fn check_http_retry(e: &mut Vec<FieldError>, r: &HttpRetry) {
-    if let Some(n) = r.max_attempts
-        && !(1..=10).contains(&n)
-    {
-        e.push(FieldError::new("spec.http.retry.maxAttempts", format!("{n} is out of range; use 1 to 10")));
-    }
-    check_duration_range(e, "spec.http.retry.initialBackoff", r.initial_backoff, 60);
-    check_duration_range(e, "spec.http.retry.maxBackoff", r.max_backoff, 300);
-    if let (Some(initial), Some(max)) = (r.initial_backoff, r.max_backoff)
-        && initial > max
-    {
-        e.push(FieldError::new("spec.http.retry.initialBackoff", format!("{initial} is longer than maxBackoff {max}")));
-    }
+    (!ok).then(|| FieldError::new(path, format!("`{name}` is not a valid HTTP header name")))
 }
 
 /// A duration that must be longer than zero and at most `max_secs`.
-fn check_duration_range(e: &mut Vec<FieldError>, path: &str, d: Option<crate::duration::Duration>, max_secs: u64) {
+pub fn check_duration_range(e: &mut Vec<FieldError>, path: &str, d: Option<crate::duration::Duration>, max_secs: u64) {
     let Some(d) = d else { return };
     if d.get().is_zero() {
         e.push(FieldError::new(path, "must be longer than 0s"));
@@ -442,15 +310,28 @@ fn check_duration_range(e: &mut Vec<FieldError>, path: &str, d: Option<crate::du
     }
 }
 
+/// The most tools one `ToolRegistry` declares inline.
+pub const MAX_REGISTRY_TOOLS: usize = 1000;
+
 /// The longest prefix of imported tool names.
 pub const MAX_PREFIX_LEN: usize = 64;
 
 /// Checks the parts of a registry that need no connector: upstream names, prefixes, glob
-/// patterns and the choice of `url` or `command`. The mcp connector checks the rest of each
-/// upstream's connection (see [`crate::model::RegistryUpstream::tool_spec`]).
+/// patterns and the choice of `url` or `command`. The build's
+/// [`UpstreamImporter`](crate::upstream::UpstreamImporter) checks the rest of each upstream's
+/// connection.
 pub fn validate_registry(spec: &ToolRegistrySpec) -> Vec<FieldError> {
     let mut errs = Vec::new();
     let e = &mut errs;
+    if spec.tools.len() > MAX_REGISTRY_TOOLS {
+        e.push(FieldError::new(
+            "spec.tools",
+            format!(
+                "{} tools; a registry declares at most {MAX_REGISTRY_TOOLS} (split it in several)",
+                spec.tools.len()
+            ),
+        ));
+    }
     let mut names = BTreeSet::new();
     for (i, up) in spec.upstreams.iter().enumerate() {
         let p = format!("spec.upstreams[{i}]");
@@ -495,9 +376,6 @@ pub fn validate_registry(spec: &ToolRegistrySpec) -> Vec<FieldError> {
         if sources != 1 {
             e.push(FieldError::new(format!("{p}.mcp"), "set exactly one of `url` or `command`"));
         }
-        if let Some(u) = &up.mcp.url {
-            check_http_url(e, &format!("{p}.mcp.url"), u);
-        }
     }
     errs
 }
@@ -523,66 +401,34 @@ mod tests {
     use crate::model::*;
     use serde_json::json;
 
-    fn http_spec(url: &str, body: Option<&str>) -> ToolSpec {
-        ToolSpec {
-            type_: ToolType::Http,
-            input_schema: Some(json!({"type": "object", "properties": {"city": {"type": "string"}}})),
-            http: Some(HttpSpec { url: url.into(), body: body.map(Into::into), ..Default::default() }),
+    #[test]
+    fn shared_checks_name_their_fields() {
+        let s = ToolSpec {
+            type_: "x".into(),
+            description: Some(" ".into()),
+            input_schema: Some(json!({"type": "object", "properties": {"a": {"type": "strin"}}})),
+            rate_limit: Some(RateLimit { requests_per_minute: 0, burst: None }),
             ..Default::default()
-        }
-    }
-
-    #[test]
-    fn http_placeholders_must_be_declared() {
-        assert!(validate_spec(&http_spec("http://h/x?name={city}", None)).is_empty());
-        let errs = validate_spec(&http_spec("http://h/x?name={town}", Some(r#"{"a":"{{.input.zip}}"}"#)));
-        assert_eq!(errs.len(), 2, "{errs:?}");
-        assert!(errs[0].message.contains("`{town}`"));
-        assert!(errs[1].message.contains("zip"));
-    }
-
-    #[test]
-    fn rejects_bad_urls_and_schemas() {
-        let errs = validate_spec(&http_spec("ftp://h/x", None));
-        assert!(errs[0].message.contains("not an http(s) URL"), "{errs:?}");
-        let mut s = http_spec("http://h", None);
-        s.input_schema = Some(json!({"type": "object", "properties": {"a": {"type": "strin"}}}));
-        let errs = validate_spec(&s);
-        assert!(errs[0].path.starts_with("spec.inputSchema"), "{errs:?}");
-    }
-
-    #[test]
-    fn http_retry_and_breaker_ranges() {
-        let mut s = http_spec("http://h/x", None);
-        let http = s.http.as_mut().unwrap();
-        http.retry = Some(HttpRetry {
-            max_attempts: Some(0),
-            initial_backoff: Some("2s".parse().unwrap()),
-            max_backoff: Some("1s".parse().unwrap()),
-        });
-        http.circuit_breaker =
-            Some(HttpCircuitBreaker { failure_threshold: Some(5), open_for: Some("0s".parse().unwrap()) });
+        };
         let paths: Vec<_> = validate_spec(&s).into_iter().map(|e| e.path).collect();
-        assert_eq!(
-            paths,
-            ["spec.http.retry.maxAttempts", "spec.http.retry.initialBackoff", "spec.http.circuitBreaker.openFor"]
-        );
+        assert_eq!(paths[0], "spec.description");
+        assert_eq!(paths[1], "spec.rateLimit.requestsPerMinute");
+        assert!(paths[2].starts_with("spec.inputSchema"), "{paths:?}");
+        assert_eq!(validate_spec(&ToolSpec::default())[0].path, "spec.type");
     }
 
     #[test]
-    fn type_specific_blocks() {
-        let s = ToolSpec {
-            type_: ToolType::Mcp,
-            mcp: Some(McpSpec { url: Some("http://h/mcp".into()), ..Default::default() }),
-            ..Default::default()
-        };
-        assert_eq!(validate_spec(&s)[0].path, "spec.mcp.toolName");
-        let s = ToolSpec {
-            type_: ToolType::Builtin,
-            builtin: Some(BuiltinSpec { name: "rm".into() }),
-            ..Default::default()
-        };
-        assert!(validate_spec(&s)[0].message.contains("unknown builtin"));
+    fn urls_and_header_names() {
+        assert!(check_http_url("p", "https://h/x").is_none());
+        assert!(check_http_url("p", "ftp://h/x").unwrap().message.contains("not an http(s) URL"));
+        assert!(check_header_name("p", "X-Token").is_none());
+        assert!(check_header_name("p", "bad header").is_some());
+    }
+
+    #[test]
+    fn close_names_are_suggested() {
+        assert_eq!(closest("descripton", COMMON_FIELDS), Some("description"));
+        assert_eq!(closest("zzzzzz", &["config"]), None);
     }
 
     #[test]

@@ -24,8 +24,6 @@ pub mod shell;
 pub mod sql;
 pub mod verdict;
 
-use toolkit_core::ToolType;
-
 pub use decide::{Action, ApprovalSettings, Decision, decide};
 pub use patterns::{BlockedPatterns, Pattern};
 pub use sql::{SqlDialect, SqlVerdict, check_read_only};
@@ -40,17 +38,6 @@ pub enum CommandKind {
     Kubectl,
     /// SQL in an engine's dialect.
     Sql(SqlDialect),
-}
-
-impl CommandKind {
-    /// The kind of text a tool type takes, if it takes commands or SQL.
-    pub fn for_tool_type(t: ToolType) -> Option<Self> {
-        match t {
-            ToolType::Bash | ToolType::Ssh => Some(CommandKind::Shell),
-            ToolType::Kubectl => Some(CommandKind::Kubectl),
-            other => SqlDialect::for_tool_type(other).map(CommandKind::Sql),
-        }
-    }
 }
 
 /// Classifies `text` as `kind`.

@@ -19,7 +19,6 @@ use sqlparser::dialect::{
     PostgreSqlDialect, RedshiftSqlDialect, SQLiteDialect, SnowflakeDialect,
 };
 use sqlparser::parser::Parser;
-use toolkit_core::ToolType;
 
 use crate::verdict::{Class, Finding, Reason, Verdict};
 
@@ -52,22 +51,6 @@ pub enum SqlDialect {
 }
 
 impl SqlDialect {
-    /// The dialect of a tool type's engine, or `None` for types that do not take SQL.
-    pub fn for_tool_type(t: ToolType) -> Option<Self> {
-        Some(match t {
-            ToolType::Postgres | ToolType::Cockroachdb => SqlDialect::Postgres,
-            ToolType::Redshift => SqlDialect::Redshift,
-            ToolType::Mysql => SqlDialect::MySql,
-            ToolType::Sqlite => SqlDialect::Sqlite,
-            ToolType::Sqlserver => SqlDialect::MsSql,
-            ToolType::Clickhouse => SqlDialect::ClickHouse,
-            ToolType::Snowflake => SqlDialect::Snowflake,
-            ToolType::Bigquery => SqlDialect::BigQuery,
-            ToolType::Oracle => SqlDialect::Oracle,
-            _ => return None,
-        })
-    }
-
     fn parser_dialect(self) -> Box<dyn Dialect> {
         match self {
             SqlDialect::Postgres => Box::new(PostgreSqlDialect {}),

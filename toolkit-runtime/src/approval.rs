@@ -1,24 +1,29 @@
-//! The approval step of the call pipeline.
+//! The approval step of the pipeline.
 //!
-//! Tools whose type takes commands (`bash`, `ssh`, `kubectl`) have every call classified by
-//! `toolkit-policy`; SQL tools only when they declare `spec.approval` (otherwise `readOnly`
-//! alone governs them); any other tool only with `approval.required: always`. The namespace's
-//! `ApprovalPolicy` (k13d's defaults when there is none) and the tool's `approval.required`
-//! then decide: allow runs the call, block refuses it, and a call that needs approval is
-//! recorded as pending in the state store and waits until someone other than its caller
-//! approves or rejects it (`toolkit approvals ...`, from any process sharing the state
-//! directory), or until the approval timeout. A call dropped while it waits (its client went
-//! away or cancelled) withdraws its request, which is then marked expired.
+//! A request goes through approval when its tool declares `spec.approval`, or when its type
+//! says calls always do (`TypeInfo::approval_by_default`: types that take commands, such as
+//! bash, ssh and kubectl); its connector's classification (or, for a type that classifies
+//! nothing, only `approval.required: always`) is then decided with the namespace's
+//! `ApprovalPolicy` (k13d's defaults when there is none) and the tool's `approval.required`:
+//! allow runs it, block refuses it, and an agent's call that needs approval is recorded as
+//! pending in the state store and waits until someone other than its caller approves or rejects
+//! it (`toolkit approvals ...`, from any process sharing the state), or until the approval
+//! timeout. A call dropped while it waits (its client went away or cancelled) withdraws its
+//! request, which is then marked expired.
+//!
+//! A person's own command (`toolkit tool exec`) is decided the same way, except that a command
+//! needing approval runs: the person running it is the one who approves (audited as
+//! `OwnCommand`). Blocked commands stay blocked for people too.
 
 use std::time::Duration;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 use toolkit_core::model::{ApprovalRequired, OnTimeout};
 use toolkit_core::{Error, ErrorKind, Result};
-use toolkit_policy::{Action, ApprovalSettings, Class, CommandKind, Reason, Verdict, classify, decide};
-use toolkit_state::{ApprovalState, NewApproval, StateStore};
+use toolkit_policy::{Action, ApprovalSettings, Class, Reason, Verdict, decide};
+use toolkit_state::{ApprovalState, Decision, NewApproval, StateStore};
 
-use crate::pipeline::CallObserver;
+use crate::pipeline::{CallObserver, Work};
 use crate::{Caller, PreparedTool, Runtime};
 
 /// How long a call waits for a decision when neither the tool nor the policy says.
@@ -31,33 +36,35 @@ const NOTICE_EVERY: Duration = Duration::from_secs(5);
 const POLL: Duration = Duration::from_millis(200);
 
 impl Runtime {
-    /// Classifies and decides one call; waits for a person when the decision says so. Sets the
-    /// audit decision; an error refuses the call.
+    /// Decides one request from its classification; waits for a person when the decision says
+    /// so. Sets the audit decision; an error refuses the request.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn approval_step(
         &self,
         tool: &PreparedTool,
         caller: &Caller,
-        args: &Map<String, Value>,
+        work: Work<'_>,
+        verdict: Option<&Verdict>,
         audited_args: Value,
-        decision: &mut String,
+        decision: &mut Decision,
         observer: Option<&dyn CallObserver>,
     ) -> Result<()> {
         let spec = tool.spec();
-        let required = spec.approval.as_ref().map(|a| a.required).unwrap_or_default();
-        let verdict = match CommandKind::for_tool_type(spec.type_) {
-            Some(kind @ (CommandKind::Shell | CommandKind::Kubectl)) => {
-                classify(kind, args.get("command").and_then(Value::as_str).unwrap_or_default())
-            }
-            Some(kind @ CommandKind::Sql(_)) if spec.approval.is_some() => {
-                classify(kind, args.get("query").and_then(Value::as_str).unwrap_or_default())
-            }
-            _ if required == ApprovalRequired::Always => Verdict::from_reasons(vec![Reason {
+        let by_default = tool.type_info().is_some_and(|i| i.approval_by_default);
+        let required = match &spec.approval {
+            Some(a) => a.required,
+            None if by_default => ApprovalRequired::Auto,
+            None => return Ok(()),
+        };
+        let verdict = match verdict {
+            Some(v) => v.clone(),
+            None if required == ApprovalRequired::Always => Verdict::from_reasons(vec![Reason {
                 class: Class::Unknown,
                 part: "*".into(),
                 rule: "approval.always",
                 message: "the tool asks for approval of every call".into(),
             }]),
-            _ => return Ok(()),
+            None => return Ok(()),
         };
         let policy = self.catalog().approval_policies.iter().find(|(r, _)| r.namespace == tool.reference().namespace);
         let (settings, policy_timeout) = match policy {
@@ -72,12 +79,20 @@ impl Runtime {
         let reasons: Vec<String> = verdict_decision.reasons.iter().map(ToString::to_string).collect();
         match verdict_decision.action {
             Action::Allow => {
-                *decision = format!("auto-approved ({})", verdict.class);
+                *decision = Decision::AutoApproved { class: verdict.class };
                 return Ok(());
             }
             Action::Block => {
-                *decision = format!("blocked: {}", reasons.join("; "));
-                return Err(Error::new(ErrorKind::Denied, format!("policy blocked the call: {}", reasons.join("; "))));
+                let what = work.noun();
+                *decision = Decision::Blocked { reasons: reasons.clone() };
+                return Err(Error::new(
+                    ErrorKind::Denied,
+                    format!("policy blocked the {what}: {}", reasons.join("; ")),
+                ));
+            }
+            Action::RequireApproval if matches!(work, Work::Exec(_)) => {
+                *decision = Decision::OwnCommand { class: verdict.class };
+                return Ok(());
             }
             Action::RequireApproval => {}
         }
@@ -131,20 +146,20 @@ impl Runtime {
         let by = record.decided_by.as_deref().unwrap_or("?");
         match record.state {
             ApprovalState::Approved => {
-                *decision = format!("approved by {by}");
+                *decision = Decision::Approved { by: by.to_owned() };
                 Ok(())
             }
             ApprovalState::Rejected => {
                 let why = record.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default();
-                *decision = format!("rejected by {by}{why}");
+                *decision = Decision::Rejected { by: by.to_owned(), reason: record.reason.clone() };
                 Err(Error::new(ErrorKind::Denied, format!("approval request {id} was rejected by {by}{why}")))
             }
             ApprovalState::Expired | ApprovalState::Pending if on_timeout == OnTimeout::Proceed => {
-                *decision = "timed out, proceeded (onTimeout: proceed)".into();
+                *decision = Decision::TimeoutProceeded;
                 Ok(())
             }
             ApprovalState::Expired | ApprovalState::Pending => {
-                *decision = "timed out".into();
+                *decision = Decision::TimedOut;
                 Err(Error::new(ErrorKind::Denied, format!("approval request {id} was not decided within {timeout:?}")))
             }
         }

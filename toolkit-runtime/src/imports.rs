@@ -1,5 +1,5 @@
 //! Tools imported from the upstream MCP servers of `ToolRegistry` resources, followed in the
-//! background, and runtimes that serve them.
+//! background by the build's [`UpstreamImporter`], and runtimes that serve them.
 //!
 //! [`Imports::sync`] starts following each valid upstream of a catalog's registries (keeping
 //! the ones already followed whose settings and Secrets did not change, stopping the others);
@@ -15,10 +15,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use tokio::sync::watch;
-#[cfg(feature = "mcp")]
-use toolkit_connectors::mcp::import::{Imported, UpstreamImport};
-#[cfg(feature = "mcp")]
 use toolkit_core::manifest::{LoadedTool, Origin};
+use toolkit_core::upstream::{FollowContext, FollowedUpstream, Imported, UpstreamImporter};
 use toolkit_core::{Catalog, ToolRef};
 
 use crate::Runtime;
@@ -38,10 +36,8 @@ struct Inner {
 struct Running {
     /// What it was started from: a change restarts it.
     fingerprint: Fingerprint,
-    #[cfg(feature = "mcp")]
     source: PathBuf,
-    #[cfg(feature = "mcp")]
-    import: UpstreamImport,
+    import: Box<dyn FollowedUpstream>,
 }
 
 /// An upstream's settings and the values of the Secrets it references.
@@ -109,19 +105,15 @@ impl Imports {
                 }
             }
         }
-        #[cfg(feature = "mcp")]
         for old in stopped {
             old.import.shutdown().await;
         }
-        #[cfg(not(feature = "mcp"))]
-        drop(stopped);
         if changed {
             self.inner.changes.send_modify(|g| *g += 1);
         }
         changed
     }
 
-    #[cfg(feature = "mcp")]
     fn start(
         &self,
         runtime: &Runtime,
@@ -130,18 +122,20 @@ impl Imports {
         source: PathBuf,
     ) -> Option<Running> {
         let (registry, _) = key;
-        let secrets: Arc<dyn toolkit_core::SecretResolver> = runtime.inner.secrets.clone();
-        let config_maps = Arc::new(runtime.catalog().config_maps.clone());
-        match UpstreamImport::start(&registry.namespace, &fingerprint.upstream, secrets, config_maps) {
+        let Some(importer) = runtime.connectors().importer() else {
+            tracing::warn!(registry = %key.0, upstream = %key.1, "not imported: this build has no upstream importer");
+            return None;
+        };
+        let ctx = FollowContext {
+            namespace: registry.namespace.clone(),
+            upstream: fingerprint.upstream.clone(),
+            secrets: runtime.secrets().clone(),
+            config_maps: Arc::new(runtime.catalog().config_maps.clone()),
+        };
+        let changes = self.inner.changes.clone();
+        let changed = Arc::new(move || changes.send_modify(|g| *g += 1));
+        match importer.follow(ctx, changed) {
             Ok(import) => {
-                let mut updates = import.subscribe();
-                let changes = self.inner.changes.clone();
-                // Ends when the import is dropped (its sender goes with its task).
-                tokio::spawn(async move {
-                    while updates.changed().await.is_ok() {
-                        changes.send_modify(|g| *g += 1);
-                    }
-                });
                 tracing::info!(registry = %registry, upstream = %fingerprint.upstream.name, "following upstream MCP server");
                 Some(Running { fingerprint, source, import })
             }
@@ -150,12 +144,6 @@ impl Imports {
                 None
             }
         }
-    }
-
-    #[cfg(not(feature = "mcp"))]
-    fn start(&self, _: &Runtime, key: &(ToolRef, String), _: Fingerprint, _: PathBuf) -> Option<Running> {
-        tracing::warn!(registry = %key.0, upstream = %key.1, "not imported: this build has no `mcp` feature");
-        None
     }
 
     /// Waits until every upstream's first attempt is over (or `timeout` has passed), so that a
@@ -180,7 +168,6 @@ impl Imports {
         let all: Vec<Running> = std::mem::take(&mut *self.inner.running.lock().unwrap_or_else(PoisonError::into_inner))
             .into_values()
             .collect();
-        #[cfg(feature = "mcp")]
         for r in &all {
             r.import.shutdown().await;
         }
@@ -189,8 +176,7 @@ impl Imports {
 
     /// For each upstream: its registry, the registry's file, whether its first attempt is
     /// over, and the tools it contributes.
-    #[cfg(feature = "mcp")]
-    fn current(&self) -> Vec<(ToolRef, PathBuf, bool, Arc<Imported>)> {
+    fn current(&self) -> Vec<(ToolRef, PathBuf, bool, Imported)> {
         let running = self.inner.running.lock().unwrap_or_else(PoisonError::into_inner);
         running
             .iter()
@@ -199,11 +185,6 @@ impl Imports {
                 (registry.clone(), r.source.clone(), imported.settled, imported)
             })
             .collect()
-    }
-
-    #[cfg(not(feature = "mcp"))]
-    fn current(&self) -> Vec<(ToolRef, PathBuf, bool, ())> {
-        Vec::new()
     }
 }
 
@@ -217,9 +198,9 @@ fn desired(catalog: &Catalog, runtime: &Runtime) -> BTreeMap<(ToolRef, String), 
             if problems.iter().any(|p| p.path.starts_with(&at)) {
                 continue;
             }
-            let secrets = toolkit_core::manifest::secret_refs(&upstream.tool_spec("*"))
+            let secrets = upstream_secrets(runtime.connectors().importer(), upstream)
                 .iter()
-                .map(|(_, sel)| catalog.secrets.get(&reference.namespace, sel).ok())
+                .map(|sel| catalog.secrets.get(&reference.namespace, sel).ok())
                 .collect();
             let fingerprint = Fingerprint { upstream: upstream.clone(), secrets };
             out.insert((reference.clone(), upstream.name.clone()), (fingerprint, file.clone()));
@@ -228,12 +209,27 @@ fn desired(catalog: &Catalog, runtime: &Runtime) -> BTreeMap<(ToolRef, String), 
     out
 }
 
+/// The Secrets an upstream's settings reference, as the importer reports them.
+fn upstream_secrets(
+    importer: Option<&Arc<dyn UpstreamImporter>>,
+    upstream: &toolkit_core::model::RegistryUpstream,
+) -> Vec<toolkit_core::model::SecretKeySelector> {
+    importer
+        .map(|i| i.references(upstream, "spec.upstreams[*]"))
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|r| match r {
+            toolkit_core::Reference::Secret { selector, .. } => Some(selector),
+            toolkit_core::Reference::ConfigMap { .. } => None,
+        })
+        .collect()
+}
+
 impl Runtime {
     /// This runtime plus the tools `imports` contributes now, each as a tool of its registry's
     /// namespace. A declared tool of the same name wins (the imported one is logged and left
     /// out); an upstream input schema that does not compile is replaced by a permissive one.
     pub fn with_imports(&self, imports: &Imports) -> Runtime {
-        #[cfg(feature = "mcp")]
         {
             let groups = imports.current();
             if groups.iter().all(|(_, _, _, imported)| imported.tools.is_empty()) {
@@ -247,15 +243,19 @@ impl Runtime {
                         tracing::warn!(tool = %reference, registry = %registry, "not imported: a tool of that name exists");
                         continue;
                     }
-                    let prepared =
-                        match crate::PreparedTool::with_instance(reference.clone(), t.tool.clone(), t.instance.clone())
-                        {
-                            Ok(p) => p,
-                            Err(e) => {
-                                tracing::warn!(tool = %reference, "not imported: {e}");
-                                continue;
-                            }
-                        };
+                    let info = self.connectors().get(&t.tool.spec.type_).ok().map(|c| c.info());
+                    let prepared = match crate::PreparedTool::with_instance(
+                        reference.clone(),
+                        t.tool.clone(),
+                        t.instance.clone(),
+                        info,
+                    ) {
+                        Ok(p) => p,
+                        Err(e) => {
+                            tracing::warn!(tool = %reference, "not imported: {e}");
+                            continue;
+                        }
+                    };
                     inner.catalog.tools.insert(
                         reference.clone(),
                         LoadedTool {
@@ -270,11 +270,6 @@ impl Runtime {
                 }
             }
             Runtime { inner: Arc::new(inner) }
-        }
-        #[cfg(not(feature = "mcp"))]
-        {
-            let _ = imports;
-            self.clone()
         }
     }
 }

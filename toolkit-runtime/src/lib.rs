@@ -1,17 +1,21 @@
-//! The runtime: a loaded catalog of tools, prepared once, and the one pipeline every call goes
-//! through, whether it comes from the CLI (`toolkit tool call`) or from an agent over MCP.
+//! The runtime: a loaded catalog of tools, prepared once, and the one pipeline every request
+//! goes through, whether an agent's call (`toolkit tool call`, the gateway) or a person's
+//! command through a session (`toolkit tool exec`).
 //!
-//! Preparing a tool compiles its input schema, takes its rate-limit buckets from the
-//! [`RateLimiter`] and asks its connector for an instance (pools connect lazily). A call then
-//! runs: find the tool (within the caller's [`Scope`]), check it is enabled, validate the
-//! arguments, rate-limit, ask the policy, classify the call and wait for approval where needed
-//! (see `approval`), invoke with the tool's timeout, cap the output, redact every secret value,
-//! count, and write the audit record before replying.
+//! [`Runtime::builder`] takes each part as a replaceable piece: where the catalog comes from
+//! ([`CatalogSource`]), the [`StateStore`], the [`SecretResolver`], the [`RateLimiter`], the
+//! [`CallPolicy`] and the [`ConnectorRegistry`]; what is left out gets the local-mode default.
+//! Preparing a tool compiles its input schema, takes its rate-limit buckets and asks its
+//! connector for an instance (pools connect lazily). A request then runs the named steps of
+//! [`Step`]: scope, enabled, arguments, rate limit, classify, policy, approval, invoke, cap,
+//! redact, count and audit; each refusal is a typed [`Decision`] the audit record keeps.
 
 mod approval;
+mod builder;
 mod caller;
 mod imports;
 mod limits;
+mod lookup;
 mod permissions;
 mod pipeline;
 mod policy;
@@ -27,23 +31,22 @@ use std::sync::Arc;
 use serde::Serialize;
 use toolkit_core::manifest::Origin;
 use toolkit_core::model::ToolPhase;
-use toolkit_core::secret::SecretStore;
-use toolkit_core::{Catalog, ConnectorRegistry, Error, Result, ToolRef, ToolType};
+use toolkit_core::{Catalog, ConnectorRegistry, Error, Result, SecretResolver, ToolRef};
 use toolkit_state::StateStore;
 
 pub use approval::DEFAULT_APPROVAL_TIMEOUT;
+pub use builder::{CatalogSource, LocalFolders, RuntimeBuilder};
 pub use caller::{Caller, Scope};
 pub use imports::Imports;
-pub use limits::{MemoryRateLimiter, RETRY_AFTER_MS, RateLimiter, ToolLimiter, retry_after};
-#[cfg(feature = "rate-limit-redis")]
-pub use limits::{RedisLimitOptions, RedisRateLimiter};
+pub use limits::{MemoryRateLimiter, RETRY_AFTER_MS, RateLimiter, ToolLimiter, quota_numbers, retry_after};
 pub use permissions::PermissionsReport;
-pub use pipeline::{CallObserver, CallOutcome};
-pub use policy::{CallPolicy, Decision, ReadOnlySqlPolicy};
+pub use pipeline::{CallObserver, CallOutcome, Step};
+pub use policy::{CallPolicy, PolicyDecision, PolicyRequest, ReadOnlyPolicy};
 pub use prepared::PreparedTool;
 pub use probe::ProbeOutcome;
+pub use toolkit_state::{Decision, Refusal};
 
-/// Where a runtime reads tools and keeps state.
+/// Where a local-mode runtime reads tools and keeps state.
 #[derive(Clone, Debug)]
 pub struct RuntimeOptions {
     /// Manifest files or folders.
@@ -63,10 +66,11 @@ struct Inner {
     catalog: Catalog,
     connectors: ConnectorRegistry,
     state: StateStore,
-    secrets: Arc<SecretStore>,
+    secrets: Arc<dyn SecretResolver>,
     prepared: BTreeMap<ToolRef, Arc<PreparedTool>>,
     unserved: BTreeMap<ToolRef, String>,
     policy: Arc<dyn CallPolicy>,
+    rate_limiter: Arc<dyn RateLimiter>,
 }
 
 /// One line of `toolkit tool list`.
@@ -105,70 +109,31 @@ pub struct ToolListing {
 }
 
 impl Runtime {
-    /// Loads the manifests, opens the state and prepares every valid tool.
-    pub async fn load(options: &RuntimeOptions) -> Result<Self> {
-        let connectors = toolkit_connectors::registry();
-        let catalog = Catalog::load(&options.tools, &connectors)?;
-        let state = StateStore::open(&options.state_dir).await?;
-        Ok(Self::from_parts(catalog, connectors, state))
+    /// A builder: say what differs from local mode, then [`build`](RuntimeBuilder::build).
+    pub fn builder() -> RuntimeBuilder {
+        RuntimeBuilder::default()
     }
 
-    /// Builds a runtime from a catalog that is already loaded (for embedding), with rate limits
-    /// kept in memory.
-    pub fn from_parts(catalog: Catalog, connectors: ConnectorRegistry, state: StateStore) -> Self {
-        Self::from_parts_with(catalog, connectors, state, &MemoryRateLimiter::new())
+    /// A local-mode runtime: the manifests under `options.tools` read with `connectors`, and
+    /// the state in `options.state_dir`.
+    pub async fn load(options: &RuntimeOptions, connectors: ConnectorRegistry) -> Result<Self> {
+        Runtime::builder()
+            .connectors(connectors)
+            .source(LocalFolders::new(options.tools.clone()))
+            .state_dir(&options.state_dir)
+            .build()
+            .await
     }
 
-    /// [`from_parts`](Self::from_parts) with the rate-limit buckets taken from `rate_limiter`.
-    /// Passing the same limiter to the runtime of a reloaded catalog keeps the budgets spent.
-    pub fn from_parts_with(
-        catalog: Catalog,
-        connectors: ConnectorRegistry,
-        state: StateStore,
-        rate_limiter: &dyn RateLimiter,
-    ) -> Self {
-        let secrets = Arc::new(catalog.secrets.clone());
-        let config_maps = Arc::new(catalog.config_maps.clone());
-        let mut prepared = BTreeMap::new();
-        let mut unserved = BTreeMap::new();
-        for (reference, loaded) in &catalog.tools {
-            if let Some(d) = loaded.first_error() {
-                unserved.insert(reference.clone(), d.to_string());
-                continue;
-            }
-            let Some(tool) = loaded.tool.clone() else { continue };
-            if !tool.spec.enabled {
-                unserved.insert(reference.clone(), "disabled (spec.enabled: false)".into());
-            }
-            let prepared_tool = PreparedTool::prepare(
-                reference.clone(),
-                tool,
-                &connectors,
-                secrets.clone(),
-                config_maps.clone(),
-                rate_limiter,
-                &catalog,
-            );
-            match prepared_tool {
-                Ok(p) => {
-                    prepared.insert(reference.clone(), Arc::new(p));
-                }
-                Err(e) => {
-                    unserved.insert(reference.clone(), e.to_string());
-                }
-            }
-        }
-        Self {
-            inner: Arc::new(Inner {
-                catalog,
-                connectors,
-                state,
-                secrets,
-                prepared,
-                unserved,
-                policy: Arc::new(ReadOnlySqlPolicy),
-            }),
-        }
+    /// Where this runtime's rate-limit buckets live; give it to the runtime of a reloaded
+    /// catalog to keep the budgets spent.
+    pub fn rate_limiter(&self) -> &Arc<dyn RateLimiter> {
+        &self.inner.rate_limiter
+    }
+
+    /// The policy every call is checked with.
+    pub fn policy(&self) -> &Arc<dyn CallPolicy> {
+        &self.inner.policy
     }
 
     /// The catalog as loaded.
@@ -186,10 +151,14 @@ impl Runtime {
         &self.inner.state
     }
 
-    /// Every secret value known, for redaction by embedders.
+    /// Every secret value the resolver could hand out, for redaction.
     pub fn secret_values(&self) -> Vec<toolkit_core::SecretString> {
-        use toolkit_core::SecretResolver as _;
         self.inner.secrets.known_values("")
+    }
+
+    /// The resolver credentials come from.
+    pub fn secrets(&self) -> &Arc<dyn SecretResolver> {
+        &self.inner.secrets
     }
 
     /// A prepared (valid) tool, or an error that says why it is not available.
@@ -232,7 +201,7 @@ impl Runtime {
             });
             out.push(ToolListing {
                 tool: reference.clone(),
-                type_: spec.map_or_else(|| "?".into(), |s| s.type_.to_string()),
+                type_: spec.map_or_else(|| "?".into(), |s| s.type_.clone()),
                 served: reason.is_none() && phase != ToolPhase::Disabled,
                 phase,
                 reason,
@@ -255,23 +224,4 @@ impl Runtime {
         }
         self.inner.state.close().await;
     }
-}
-
-/// Whether a type speaks SQL (for the read-only check).
-pub fn sql_dialect(t: ToolType) -> Option<toolkit_policy::SqlDialect> {
-    use toolkit_policy::SqlDialect;
-    match t {
-        ToolType::Postgres | ToolType::Cockroachdb | ToolType::Redshift => Some(SqlDialect::Postgres),
-        ToolType::Mysql => Some(SqlDialect::MySql),
-        ToolType::Sqlite => Some(SqlDialect::Sqlite),
-        ToolType::Sqlserver | ToolType::Clickhouse | ToolType::Snowflake | ToolType::Bigquery | ToolType::Oracle => {
-            Some(SqlDialect::Generic)
-        }
-        _ => None,
-    }
-}
-
-/// A registry with every connector compiled into this build.
-pub fn registry() -> ConnectorRegistry {
-    toolkit_connectors::registry()
 }

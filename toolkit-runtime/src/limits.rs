@@ -1,13 +1,10 @@
 //! Token-bucket rate limits from `spec.rateLimit`, per tool and per caller, behind the
 //! [`RateLimiter`] trait: [`MemoryRateLimiter`] keeps the buckets in this process, and with the
-//! `rate-limit-redis` feature `RedisRateLimiter` keeps one budget in Redis for several processes.
+//! `toolkit-limits-redis` crate keeps one budget in Redis for several processes.
 //!
 //! Both follow the same rule (GCRA, as `governor` implements it): a tool with
 //! `requestsPerMinute: R, burst: B` admits `B` calls at once, then one every `60s / R`; each
 //! caller has a budget of the same size, and a call needs room in both.
-
-#[cfg(feature = "rate-limit-redis")]
-mod redis;
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
@@ -20,9 +17,6 @@ use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota};
 use toolkit_core::model::RateLimit;
 use toolkit_core::{Error, Result, ToolRef};
-
-#[cfg(feature = "rate-limit-redis")]
-pub use self::redis::{RedisLimitOptions, RedisRateLimiter};
 
 /// Context key of a rate-limit refusal: milliseconds until a retry may succeed.
 pub const RETRY_AFTER_MS: &str = "retry_after_ms";
@@ -48,8 +42,9 @@ pub fn retry_after(error: &Error) -> Option<Duration> {
     error.context_value(RETRY_AFTER_MS)?.parse().ok().map(Duration::from_millis)
 }
 
-/// Sustained rate and burst of `rate`; validation bounds both to at least 1.
-fn quota_numbers(rate: &RateLimit) -> (NonZeroU32, NonZeroU32) {
+/// Sustained rate and burst of `rate`; validation bounds both to at least 1. Every
+/// [`RateLimiter`] turns a `spec.rateLimit` into a quota this way.
+pub fn quota_numbers(rate: &RateLimit) -> (NonZeroU32, NonZeroU32) {
     let per_minute = NonZeroU32::new(rate.requests_per_minute).unwrap_or(NonZeroU32::MIN);
     (per_minute, rate.burst.and_then(NonZeroU32::new).unwrap_or(per_minute))
 }

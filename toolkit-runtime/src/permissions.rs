@@ -10,7 +10,7 @@ use toolkit_core::connector::PermissionPlan;
 use toolkit_core::model::PermissionMode;
 use toolkit_core::secret::{redact_json, redact_text};
 use toolkit_core::{Error, Result, ToolRef};
-use toolkit_state::{AuditRecord, Outcome};
+use toolkit_state::{AuditRecord, Decision, Outcome, Refusal};
 
 use crate::{Caller, Runtime};
 
@@ -69,9 +69,9 @@ impl Runtime {
                 operation: "permissions".into(),
                 arguments: Some(arguments),
                 decision: match (&result, spec.mode) {
-                    (_, PermissionMode::Declare) => "denied: declare mode".into(),
-                    (Ok(_), _) => "applied".into(),
-                    (Err(_), _) => "allowed".into(),
+                    (_, PermissionMode::Declare) => Decision::denied(Refusal::DeclareMode),
+                    (Ok(_), PermissionMode::Enforce) => Decision::Applied,
+                    (Err(_), PermissionMode::Enforce) => Decision::Allowed,
                 },
                 duration_ms: started.elapsed().as_secs_f64() * 1000.0,
                 outcome: if result.is_ok() { Outcome::Ok } else { Outcome::Error },

@@ -1,15 +1,16 @@
-//! The call pipeline.
+//! The pipeline: the named steps every request takes, an agent's call and a person's command
+//! alike.
 
 use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 use toolkit_core::connector::{Invocation, InvokeOutput};
 use toolkit_core::secret::{SecretString, redact_json, redact_text};
-use toolkit_core::{Error, ErrorKind, Result, ToolRef};
-use toolkit_state::{AuditRecord, Outcome};
+use toolkit_core::{Error, ErrorKind, Request, Result, ToolRef, Verdict};
+use toolkit_state::{AuditRecord, Decision, Outcome, Refusal};
 
-use crate::policy::Decision;
-use crate::{Caller, Runtime};
+use crate::policy::{PolicyDecision, PolicyRequest};
+use crate::{Caller, PreparedTool, Runtime};
 
 /// Bytes of arguments kept in an audit record.
 const AUDIT_ARGS_MAX: usize = 4096;
@@ -17,6 +18,38 @@ const AUDIT_ARGS_MAX: usize = 4096;
 const VALIDATION_MESSAGE_CHARS: usize = 200;
 /// Argument validation failures listed at most.
 const VALIDATION_FAILURES_MAX: usize = 10;
+
+/// The steps of the pipeline, in order. Each of the first seven may stop a request with a
+/// refusal that becomes the audit record's [`Decision`], and invoke with the tool's error;
+/// redact, cap, count and audit happen to every request, refused or not. Redaction comes
+/// before the cap so that a cut can never leave part of a secret that redaction would miss.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Step {
+    /// The tool is within the caller's scope (else: the same error as an undeclared tool).
+    Scope,
+    /// The tool is enabled.
+    Enabled,
+    /// The arguments match the input schema (a command is not empty).
+    Arguments,
+    /// The tool's and the caller's rate limits admit it.
+    RateLimit,
+    /// The tool's connector classifies what it would do.
+    Classify,
+    /// The [`CallPolicy`](crate::CallPolicy) lets it go on.
+    Policy,
+    /// The approval policy allows it, or a person approves it.
+    Approval,
+    /// The connector runs it, within the tool's timeout.
+    Invoke,
+    /// Every secret value is taken out of the output or the error.
+    Redact,
+    /// The output is cut to the tool's byte cap.
+    Cap,
+    /// The tool's call counters are updated.
+    Count,
+    /// The audit record is written, durably, before the reply.
+    Audit,
+}
 
 /// A successful call.
 #[derive(Clone, Debug)]
@@ -36,6 +69,41 @@ pub trait CallObserver: Send + Sync {
     fn waiting(&self, message: &str);
 }
 
+/// What goes through the pipeline.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Work<'a> {
+    /// An agent's call with its arguments.
+    Call(&'a Value),
+    /// A person's command through a session.
+    Exec(&'a [String]),
+}
+
+impl Work<'_> {
+    /// The audit record's operation.
+    fn operation(&self) -> &'static str {
+        match self {
+            Work::Call(_) => "call",
+            Work::Exec(_) => "exec",
+        }
+    }
+
+    /// What it is called in messages.
+    pub(crate) fn noun(&self) -> &'static str {
+        match self {
+            Work::Call(_) => "call",
+            Work::Exec(_) => "command",
+        }
+    }
+
+    /// The arguments or the command as JSON, for the audit record.
+    fn as_json(&self) -> Value {
+        match self {
+            Work::Call(args) => (*args).clone(),
+            Work::Exec(command) => Value::from(command.to_vec()),
+        }
+    }
+}
+
 impl Runtime {
     /// Runs one call through the whole pipeline. Every outcome, including refusals, is counted
     /// and audited before this returns; errors are already redacted.
@@ -44,8 +112,9 @@ impl Runtime {
     }
 
     /// [`call`](Self::call), stopped early when `cancelled` completes (the caller went away or
-    /// cancelled the request). A stopped call is still counted and audited, with the decision
-    /// `cancelled`, so dropping the invocation never loses its audit record.
+    /// cancelled the request). A stopped call fails with [`ErrorKind::Cancelled`] and is still
+    /// counted and audited, with the decision `cancelled`, so dropping the invocation never
+    /// loses its audit record.
     pub async fn call_until(
         &self,
         caller: &Caller,
@@ -65,26 +134,57 @@ impl Runtime {
         cancelled: impl Future<Output = ()>,
         observer: Option<&dyn CallObserver>,
     ) -> Result<CallOutcome> {
+        self.run(caller, reference, Work::Call(&arguments), cancelled, observer).await
+    }
+
+    /// Runs one command through a session of the tool (`toolkit tool exec`): the same steps as
+    /// a call, audited with the operation `exec`. Only the approval step differs: a command that
+    /// an agent's call would need approval for runs, because the person running it decides.
+    pub async fn exec(&self, caller: &Caller, reference: &ToolRef, command: &[String]) -> Result<InvokeOutput> {
+        self.exec_until(caller, reference, command, std::future::pending()).await
+    }
+
+    /// [`exec`](Self::exec), stopped early when `cancelled` completes (the person pressed
+    /// Ctrl-C), still audited.
+    pub async fn exec_until(
+        &self,
+        caller: &Caller,
+        reference: &ToolRef,
+        command: &[String],
+        cancelled: impl Future<Output = ()>,
+    ) -> Result<InvokeOutput> {
+        self.run(caller, reference, Work::Exec(command), cancelled, None).await.map(|o| o.output)
+    }
+
+    async fn run(
+        &self,
+        caller: &Caller,
+        reference: &ToolRef,
+        work: Work<'_>,
+        cancelled: impl Future<Output = ()>,
+        observer: Option<&dyn CallObserver>,
+    ) -> Result<CallOutcome> {
         let started = Instant::now();
         let time = chrono::Utc::now();
         let secrets = self.secret_values();
-        let mut decision = String::from("allowed");
+        let mut decision = Decision::Allowed;
         let finished = tokio::select! {
-            result = self.run_call(caller, reference, &arguments, &mut decision, observer) => Some(result),
+            result = self.steps(caller, reference, work, &mut decision, observer) => Some(result),
             () = cancelled => None,
         };
         let result = finished.unwrap_or_else(|| {
-            decision = "cancelled".into();
-            Err(Error::new(ErrorKind::Timeout, "finish the call: the caller cancelled it")
+            decision = Decision::Cancelled;
+            Err(Error::new(ErrorKind::Cancelled, format!("finish the {}: the caller cancelled it", work.noun()))
                 .with_context("tool", reference))
         });
         let duration = started.elapsed();
+        // Redact, then cap: a cut can never leave part of a secret that redaction would miss.
         let result = match result {
             Ok(mut out) => {
-                cap_output(&mut out, self.tool(reference).map(|t| t.limits().max_output_bytes).unwrap_or(usize::MAX));
                 if redact_json(&mut out.content, &secrets) {
                     out.metadata.insert("redacted".into(), Value::Bool(true));
                 }
+                cap_output(&mut out, self.tool(reference).map(|t| t.limits().max_output_bytes).unwrap_or(usize::MAX));
                 Ok(out)
             }
             Err(e) => Err(e.map_text(|s| redact_text(s, &secrets))),
@@ -97,8 +197,8 @@ impl Runtime {
             time,
             caller: caller.id.clone(),
             tool: reference.clone(),
-            operation: "call".into(),
-            arguments: Some(audit_arguments(arguments, &secrets)),
+            operation: work.operation().into(),
+            arguments: Some(audit_arguments(work.as_json(), &secrets)),
             decision,
             duration_ms: duration.as_secs_f64() * 1000.0,
             outcome: if result.is_ok() { Outcome::Ok } else { Outcome::Error },
@@ -113,16 +213,18 @@ impl Runtime {
         result.map(|output| CallOutcome { output, duration })
     }
 
-    async fn run_call(
+    /// The steps up to and including invoke; sets the decision of a refusal.
+    async fn steps(
         &self,
         caller: &Caller,
         reference: &ToolRef,
-        arguments: &Value,
-        decision: &mut String,
+        work: Work<'_>,
+        decision: &mut Decision,
         observer: Option<&dyn CallObserver>,
     ) -> Result<InvokeOutput> {
+        // Scope.
         if !caller.may_call(reference) {
-            *decision = "denied: outside the caller's scope".into();
+            *decision = Decision::denied(Refusal::Scope);
             return Err(not_declared(reference));
         }
         let tool = self.tool(reference).map_err(|e| {
@@ -130,39 +232,41 @@ impl Runtime {
             if caller.scope.is_some() && e.kind() == ErrorKind::NotFound { not_declared(reference) } else { e }
         })?;
         let ctx = |e: Error| e.with_context("tool", reference);
+        // Enabled.
         if !tool.spec().enabled {
-            *decision = "denied: disabled".into();
-            return Err(ctx(Error::new(ErrorKind::Denied, "call a disabled tool (spec.enabled: false)")));
+            *decision = Decision::denied(Refusal::Disabled);
+            return Err(ctx(Error::new(
+                ErrorKind::Denied,
+                format!("{} a disabled tool (spec.enabled: false)", verb(work)),
+            )));
         }
-        let Value::Object(args) = arguments else {
-            *decision = "denied: invalid arguments".into();
-            return Err(ctx(Error::invalid_input("arguments must be a JSON object")));
+        // Arguments.
+        let request = match work {
+            Work::Call(arguments) => {
+                let Value::Object(args) = arguments else {
+                    *decision = Decision::denied(Refusal::Arguments);
+                    return Err(ctx(Error::invalid_input("arguments must be a JSON object")));
+                };
+                if let Err(e) = check_arguments(tool, arguments) {
+                    *decision = Decision::denied(Refusal::Arguments);
+                    return Err(ctx(e));
+                }
+                Request::Call(args)
+            }
+            Work::Exec(command) => {
+                if command.iter().all(|w| w.trim().is_empty()) {
+                    *decision = Decision::denied(Refusal::Arguments);
+                    return Err(ctx(Error::invalid_input("run a command: the command is empty")));
+                }
+                Request::Command(command)
+            }
         };
-        // Messages quote the offending value, which may be megabytes: keep each short, and
-        // list a few.
-        let mut failures: Vec<String> = tool
-            .validator()
-            .iter_errors(arguments)
-            .take(VALIDATION_FAILURES_MAX + 1)
-            .map(|e| {
-                let path = e.instance_path.to_string();
-                let text = format!("{}: {e}", if path.is_empty() { "/".to_owned() } else { path });
-                shorten(&text, VALIDATION_MESSAGE_CHARS)
-            })
-            .collect();
-        if failures.len() > VALIDATION_FAILURES_MAX {
-            failures.truncate(VALIDATION_FAILURES_MAX);
-            failures.push("and more".into());
-        }
-        if !failures.is_empty() {
-            *decision = "denied: invalid arguments".into();
-            return Err(ctx(Error::invalid_input(format!("invalid arguments: {}", failures.join("; ")))));
-        }
+        // Rate limit.
         if let Some(limiter) = tool.limiter() {
             match limiter.acquire(&caller.id).await {
                 Ok(None) => {}
                 Ok(Some(wait)) => {
-                    *decision = "denied: rate limited".into();
+                    *decision = Decision::denied(Refusal::RateLimited);
                     let secs = wait.as_secs_f64().max(0.1);
                     // Whole milliseconds, rounded up: retrying after that many is never too early.
                     let millis = wait.as_micros().div_ceil(1000);
@@ -171,112 +275,89 @@ impl Runtime {
                         .set_retryable(true)));
                 }
                 Err(e) => {
-                    *decision = "denied: rate limit unavailable".into();
+                    *decision = Decision::denied(Refusal::RateLimitUnavailable);
                     return Err(ctx(e));
                 }
             }
         }
-        match self.inner.policy.check(tool, &caller.id, args).await? {
-            Decision::Allow => {}
-            Decision::Deny(reasons) => {
-                *decision = format!("denied: {}", reasons.join("; "));
-                return Err(ctx(Error::new(
-                    ErrorKind::Denied,
-                    format!("policy refused the call: {}", reasons.join("; ")),
-                )));
+        // Classify.
+        let verdict: Option<Verdict> = tool.instance().classify(request);
+        // Policy.
+        let policy_request = PolicyRequest { tool, caller, request, verdict: verdict.as_ref() };
+        match self.inner.policy.check(&policy_request).await.map_err(ctx)? {
+            PolicyDecision::Allow => {}
+            PolicyDecision::Deny(reasons) => {
+                let text = reasons.join("; ");
+                *decision = Decision::Denied { refusal: Refusal::Policy, reasons };
+                return Err(ctx(Error::new(ErrorKind::Denied, format!("policy refused the {}: {text}", work.noun()))));
             }
         }
+        // Approval.
         let secrets = self.secret_values();
-        self.approval_step(tool, caller, args, audit_arguments(arguments.clone(), &secrets), decision, observer)
-            .await
-            .map_err(ctx)?;
-        let invoker = tool.instance().invoker().ok_or_else(|| {
-            ctx(Error::unsupported(format!("call a `{}` tool: this type has no invoke", tool.spec().type_)))
-        })?;
+        let audited = audit_arguments(work.as_json(), &secrets);
+        self.approval_step(tool, caller, work, verdict.as_ref(), audited, decision, observer).await.map_err(ctx)?;
+        // Invoke.
         let limits = tool.limits();
-        let call = Invocation { arguments: args.clone(), limits };
-        match tokio::time::timeout(limits.timeout, invoker.invoke(call)).await {
-            Ok(result) => result.map_err(ctx),
-            Err(_) => {
-                Err(ctx(Error::new(ErrorKind::Timeout, format!("call did not finish within {:?}", limits.timeout))))
+        match work {
+            Work::Call(_) => {
+                let Request::Call(args) = request else { unreachable!("a call's request is a call") };
+                let invoker = tool.instance().invoker().ok_or_else(|| {
+                    ctx(Error::unsupported(format!("call a `{}` tool: this type has no invoke", tool.spec().type_)))
+                })?;
+                let call = Invocation { arguments: args.clone(), limits };
+                match tokio::time::timeout(limits.timeout, invoker.invoke(call)).await {
+                    Ok(result) => result.map_err(ctx),
+                    Err(_) => Err(ctx(Error::new(
+                        ErrorKind::Timeout,
+                        format!("call did not finish within {:?}", limits.timeout),
+                    ))),
+                }
+            }
+            Work::Exec(command) => {
+                let session = tool.instance().open_session().await.map_err(ctx)?;
+                let out = tokio::time::timeout(limits.timeout, session.exec(command, &limits)).await;
+                session.close().await;
+                match out {
+                    Ok(r) => r.map_err(ctx),
+                    Err(_) => Err(ctx(Error::new(
+                        ErrorKind::Timeout,
+                        format!("command did not finish within {:?}", limits.timeout),
+                    ))),
+                }
             }
         }
     }
+}
 
-    /// Runs one command through a session of the tool (`toolkit tool exec`), audited.
-    pub async fn exec(&self, caller: &Caller, reference: &ToolRef, command: &[String]) -> Result<InvokeOutput> {
-        let started = Instant::now();
-        let time = chrono::Utc::now();
-        let secrets = self.secret_values();
-        if !caller.may_call(reference) {
-            let refused = not_declared(reference);
-            self.state()
-                .append_audit(&AuditRecord {
-                    id: 0,
-                    time,
-                    caller: caller.id.clone(),
-                    tool: reference.clone(),
-                    operation: "exec".into(),
-                    arguments: Some(audit_arguments(Value::from(command.to_vec()), &secrets)),
-                    decision: "denied: outside the caller's scope".into(),
-                    duration_ms: started.elapsed().as_secs_f64() * 1000.0,
-                    outcome: Outcome::Error,
-                    error_kind: Some(refused.kind().as_str().to_owned()),
-                    error: Some(refused.to_string()),
-                })
-                .await?;
-            return Err(refused);
-        }
-        let tool = self.tool(reference)?;
-        let mut decision = "allowed".to_owned();
-        let limits = tool.limits();
-        let result = async {
-            if tool.spec().read_only
-                && let Some(dialect) = crate::sql_dialect(tool.spec().type_)
-            {
-                let verdict = toolkit_policy::check_read_only(dialect, &command.join(" "));
-                if !verdict.read_only {
-                    decision = format!("denied: {}", verdict.reasons.join("; "));
-                    return Err(Error::new(
-                        ErrorKind::Denied,
-                        format!("policy refused the command: {}", verdict.reasons.join("; ")),
-                    ));
-                }
-            }
-            let session = tool.instance().open_session().await?;
-            let out = tokio::time::timeout(limits.timeout, session.exec(command, &limits)).await;
-            session.close().await;
-            match out {
-                Ok(r) => r,
-                Err(_) => {
-                    Err(Error::new(ErrorKind::Timeout, format!("command did not finish within {:?}", limits.timeout)))
-                }
-            }
-        }
-        .await
-        .map_err(|e| e.with_context("tool", reference).map_text(|s| redact_text(s, &secrets)))
-        .map(|mut out| {
-            cap_output(&mut out, limits.max_output_bytes);
-            redact_json(&mut out.content, &secrets);
-            out
-        });
-        let err_text = result.as_ref().err().map(ToString::to_string);
-        self.state()
-            .record_call_audit(&AuditRecord {
-                id: 0,
-                time,
-                caller: caller.id.clone(),
-                tool: reference.clone(),
-                operation: "exec".into(),
-                arguments: Some(audit_arguments(Value::from(command.to_vec()), &secrets)),
-                decision,
-                duration_ms: started.elapsed().as_secs_f64() * 1000.0,
-                outcome: if result.is_ok() { Outcome::Ok } else { Outcome::Error },
-                error_kind: result.as_ref().err().map(|e| e.kind().as_str().to_owned()),
-                error: err_text,
-            })
-            .await?;
-        result
+/// `call` or `run a command on`, for messages about the tool.
+fn verb(work: Work<'_>) -> &'static str {
+    match work {
+        Work::Call(_) => "call",
+        Work::Exec(_) => "run a command on",
+    }
+}
+
+/// Validates the arguments against the compiled input schema. Messages quote the offending
+/// value, which may be megabytes: each is kept short, and a few are listed.
+fn check_arguments(tool: &PreparedTool, arguments: &Value) -> Result<()> {
+    let mut failures: Vec<String> = tool
+        .validator()
+        .iter_errors(arguments)
+        .take(VALIDATION_FAILURES_MAX + 1)
+        .map(|e| {
+            let path = e.instance_path.to_string();
+            let text = format!("{}: {e}", if path.is_empty() { "/".to_owned() } else { path });
+            shorten(&text, VALIDATION_MESSAGE_CHARS)
+        })
+        .collect();
+    if failures.len() > VALIDATION_FAILURES_MAX {
+        failures.truncate(VALIDATION_FAILURES_MAX);
+        failures.push("and more".into());
+    }
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::invalid_input(format!("invalid arguments: {}", failures.join("; "))))
     }
 }
 

@@ -1,44 +1,59 @@
-//! The policy hook of the call pipeline.
+//! The policy step of the pipeline: a replaceable [`CallPolicy`] that sees each request with its
+//! connector's classification before it runs.
 
 use async_trait::async_trait;
-use serde_json::{Map, Value};
-use toolkit_core::Result;
+use toolkit_core::{Class, Request, Result, Verdict};
 
-use crate::PreparedTool;
+use crate::{Caller, PreparedTool};
 
-/// What the policy decided about a call.
+/// One request as the policy sees it.
+#[derive(Clone, Copy)]
+pub struct PolicyRequest<'a> {
+    /// The tool.
+    pub tool: &'a PreparedTool,
+    /// Who asks.
+    pub caller: &'a Caller,
+    /// The call's arguments or the person's command.
+    pub request: Request<'a>,
+    /// What the tool's connector says the request would do; `None` when its type does not
+    /// classify requests.
+    pub verdict: Option<&'a Verdict>,
+}
+
+/// What the policy decided.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Decision {
-    /// Run it.
+pub enum PolicyDecision {
+    /// Go on to the approval step.
     Allow,
-    /// Refuse it, with the reasons.
+    /// Refuse, with the reasons (audited, and told to the caller).
     Deny(Vec<String>),
 }
 
-/// Decides whether a call may run; approvals plug in here.
+/// Decides whether a request may go on; runs after the arguments are valid and the rate limit
+/// admitted it, before approval.
 #[async_trait]
 pub trait CallPolicy: Send + Sync {
-    /// Looks at one call before it runs.
-    async fn check(&self, tool: &PreparedTool, caller: &str, arguments: &Map<String, Value>) -> Result<Decision>;
+    /// Looks at one request before it runs.
+    async fn check(&self, request: &PolicyRequest<'_>) -> Result<PolicyDecision>;
 }
 
-/// Refuses anything but a single read on SQL tools with `readOnly: true`, parsed in the
-/// dialect of the tool's engine. The engine also runs such statements read-only, so this is
-/// the first of two layers.
+/// The default policy: a tool with `readOnly: true` runs only requests its connector classifies
+/// as reads (one SQL statement that only reads, a shell command of read-only programs...).
+/// Engines also run such requests read-only where they can, so this is the first of two layers;
+/// a type that does not classify its requests relies on its engine alone.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct ReadOnlySqlPolicy;
+pub struct ReadOnlyPolicy;
 
 #[async_trait]
-impl CallPolicy for ReadOnlySqlPolicy {
-    async fn check(&self, tool: &PreparedTool, _caller: &str, arguments: &Map<String, Value>) -> Result<Decision> {
-        let spec = tool.spec();
-        let Some(dialect) = toolkit_policy::SqlDialect::for_tool_type(spec.type_).filter(|_| spec.read_only) else {
-            return Ok(Decision::Allow);
+impl CallPolicy for ReadOnlyPolicy {
+    async fn check(&self, request: &PolicyRequest<'_>) -> Result<PolicyDecision> {
+        let Some(verdict) = request.verdict.filter(|_| request.tool.spec().read_only) else {
+            return Ok(PolicyDecision::Allow);
         };
-        let Some(query) = arguments.get("query").and_then(Value::as_str) else {
-            return Ok(Decision::Allow);
-        };
-        let verdict = toolkit_policy::check_read_only(dialect, query);
-        Ok(if verdict.read_only { Decision::Allow } else { Decision::Deny(verdict.reasons) })
+        if verdict.class == Class::Read {
+            return Ok(PolicyDecision::Allow);
+        }
+        let reasons = verdict.reasons.iter().filter(|r| r.class > Class::Read).map(|r| r.message.clone()).collect();
+        Ok(PolicyDecision::Deny(reasons))
     }
 }

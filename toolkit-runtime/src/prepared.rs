@@ -4,26 +4,33 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
-use toolkit_core::connector::{BuildContext, CallLimits};
+use toolkit_core::connector::{BuildContext, CallLimits, ToolLookup};
 use toolkit_core::manifest::ConfigMaps;
-use toolkit_core::secret::SecretStore;
-use toolkit_core::{Catalog, ConnectorRegistry, Error, Result, Tool, ToolInstance, ToolRef, ToolSpec, ToolType};
+use toolkit_core::{ConnectorRegistry, Error, Result, SecretResolver, Tool, ToolInstance, ToolRef, ToolSpec, TypeInfo};
 
 use crate::limits::{RateLimiter, ToolLimiter};
 
-/// Default time allowed for one call.
+/// Default time allowed for one call of a type whose connector is not known (imported tools).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
-/// Default time allowed for one call of a command tool (bash, kubectl).
-pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 /// Default rows returned at most.
 pub const DEFAULT_MAX_ROWS: usize = 1000;
 /// Default output bytes at most.
 pub const DEFAULT_MAX_OUTPUT_BYTES: usize = 1024 * 1024;
 
+/// What preparing a tool draws on.
+pub(crate) struct Parts<'a> {
+    pub connectors: &'a ConnectorRegistry,
+    pub secrets: Arc<dyn SecretResolver>,
+    pub config_maps: Arc<ConfigMaps>,
+    pub rate_limiter: &'a dyn RateLimiter,
+    pub tools: Arc<dyn ToolLookup>,
+}
+
 /// A tool ready to be called: everything that can be computed once is computed here.
 pub struct PreparedTool {
     reference: ToolRef,
     tool: Arc<Tool>,
+    info: Option<TypeInfo>,
     instance: Arc<dyn ToolInstance>,
     input_schema: Value,
     validator: jsonschema::Validator,
@@ -38,17 +45,10 @@ impl std::fmt::Debug for PreparedTool {
 }
 
 impl PreparedTool {
-    pub(crate) fn prepare(
-        reference: ToolRef,
-        tool: Arc<Tool>,
-        connectors: &ConnectorRegistry,
-        secrets: Arc<SecretStore>,
-        config_maps: Arc<ConfigMaps>,
-        rate_limiter: &dyn RateLimiter,
-        catalog: &Catalog,
-    ) -> Result<Self> {
+    pub(crate) fn prepare(reference: ToolRef, tool: Arc<Tool>, parts: &Parts<'_>) -> Result<Self> {
         let spec = &tool.spec;
-        let connector = connectors.get(spec.type_)?;
+        let connector = parts.connectors.get(&spec.type_)?;
+        let info = connector.info();
         let input_schema = spec
             .input_schema
             .clone()
@@ -60,24 +60,15 @@ impl PreparedTool {
             tool: tool.clone(),
             namespace: reference.namespace.clone(),
             name: reference.name.clone(),
-            secrets,
-            config_maps,
+            secrets: parts.secrets.clone(),
+            config_maps: parts.config_maps.clone(),
+            tools: parts.tools.clone(),
         };
-        let instance = match spec.type_ {
-            // A kubectl tool's credentials come from the kubernetes tool it names, which only the
-            // catalog can look up.
-            #[cfg(feature = "kubectl")]
-            ToolType::Kubectl => {
-                let connection = kube_connection(catalog, &reference, spec)?;
-                let tool = toolkit_connectors::command::CommandTool::new(ToolType::Kubectl, &ctx, Some(connection));
-                Arc::new(tool) as Arc<dyn ToolInstance>
-            }
-            _ => connector.build(ctx)?,
-        };
-        let _ = catalog;
+        let instance = connector.build(ctx)?;
         Ok(Self {
-            limiter: spec.rate_limit.as_ref().map(|rate| rate_limiter.for_tool(&reference, rate)),
-            limits: limits_of(spec),
+            limiter: spec.rate_limit.as_ref().map(|rate| parts.rate_limiter.for_tool(&reference, rate)),
+            limits: limits_of(spec, info.default_timeout),
+            info: Some(info),
             reference,
             instance,
             input_schema,
@@ -89,8 +80,12 @@ impl PreparedTool {
     /// A tool whose instance exists already (a tool imported from a registry upstream): no
     /// connector builds it and it has no rate limit. An input schema that does not compile is
     /// replaced by a permissive one, as the upstream validates the arguments anyway.
-    #[cfg(feature = "mcp")]
-    pub(crate) fn with_instance(reference: ToolRef, tool: Arc<Tool>, instance: Arc<dyn ToolInstance>) -> Result<Self> {
+    pub(crate) fn with_instance(
+        reference: ToolRef,
+        tool: Arc<Tool>,
+        instance: Arc<dyn ToolInstance>,
+        info: Option<TypeInfo>,
+    ) -> Result<Self> {
         let permissive = serde_json::json!({"type": "object"});
         let declared = tool.spec.input_schema.clone().unwrap_or_else(|| permissive.clone());
         let (input_schema, validator) = match jsonschema::validator_for(&declared) {
@@ -102,7 +97,17 @@ impl PreparedTool {
                 (permissive, v)
             }
         };
-        Ok(Self { limiter: None, limits: limits_of(&tool.spec), reference, instance, input_schema, validator, tool })
+        let timeout = info.as_ref().map_or(DEFAULT_TIMEOUT, |i| i.default_timeout);
+        Ok(Self {
+            limiter: None,
+            limits: limits_of(&tool.spec, timeout),
+            info,
+            reference,
+            instance,
+            input_schema,
+            validator,
+            tool,
+        })
     }
 
     /// Namespace and name.
@@ -130,6 +135,11 @@ impl PreparedTool {
         &self.instance
     }
 
+    /// What its type's connector declares, when the connector is in this build.
+    pub fn type_info(&self) -> Option<&TypeInfo> {
+        self.info.as_ref()
+    }
+
     /// Caps of one call.
     pub fn limits(&self) -> CallLimits {
         self.limits
@@ -144,37 +154,13 @@ impl PreparedTool {
     }
 }
 
-/// The kubernetes connection named by a kubectl tool's `spec.command.connectionRef`.
-#[cfg(feature = "kubectl")]
-fn kube_connection(
-    catalog: &Catalog,
-    reference: &ToolRef,
-    spec: &ToolSpec,
-) -> Result<(toolkit_core::model::ConnectionConfig, String)> {
-    let fail = |msg: String| Error::config(msg).with_context("tool", reference);
-    let Some(r) = spec.command.as_ref().and_then(|c| c.connection_ref.as_ref()) else {
-        return Err(fail("build kubectl tool: spec.command.connectionRef is required".into()));
-    };
-    let target = ToolRef::new(r.namespace.as_deref().unwrap_or(&reference.namespace), &r.name);
-    let kube = catalog
-        .tools
-        .get(&target)
-        .and_then(|l| l.tool.as_deref())
-        .filter(|t| t.spec.type_ == ToolType::Kubernetes)
-        .ok_or_else(|| fail(format!("build kubectl tool: spec.command.connectionRef: no kubernetes tool {target}")))?;
-    Ok((kube.spec.config.clone().unwrap_or_default(), target.namespace))
-}
-
-fn limits_of(spec: &ToolSpec) -> CallLimits {
+fn limits_of(spec: &ToolSpec, default_timeout: Duration) -> CallLimits {
     let l = spec.limits.clone().unwrap_or_default();
     CallLimits {
         max_rows: l.max_rows.map_or(DEFAULT_MAX_ROWS, |n| n as usize),
         max_output_bytes: l
             .max_output_bytes
             .map_or(DEFAULT_MAX_OUTPUT_BYTES, |n| usize::try_from(n).unwrap_or(usize::MAX)),
-        timeout: spec.timeout.map_or(
-            if matches!(spec.type_, ToolType::Bash | ToolType::Kubectl) { COMMAND_TIMEOUT } else { DEFAULT_TIMEOUT },
-            |d| d.get(),
-        ),
+        timeout: spec.timeout.map_or(default_timeout, |d| d.get()),
     }
 }

@@ -8,7 +8,7 @@ use toolkit_core::connector::ProbeReport;
 use toolkit_core::model::{LastProbe, ToolPhase};
 use toolkit_core::secret::redact_text;
 use toolkit_core::{Error, ErrorKind, Result, ToolRef};
-use toolkit_state::{AuditRecord, Outcome};
+use toolkit_state::{AuditRecord, Decision, Outcome};
 
 use crate::Runtime;
 
@@ -85,7 +85,7 @@ impl Runtime {
                 tool: reference.clone(),
                 operation: "probe".into(),
                 arguments: None,
-                decision: "allowed".into(),
+                decision: Decision::Allowed,
                 duration_ms: latency_ms,
                 outcome: if record.ok { Outcome::Ok } else { Outcome::Error },
                 error_kind: record.error_kind.clone(),

@@ -9,7 +9,7 @@ use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 use toolkit_core::{Error, ErrorKind, Result, ToolRef};
 
-use crate::{StateStore, db_error, now, parse_time};
+use crate::{SqliteState, db_error, now, parse_time};
 
 /// Where a request stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -98,7 +98,7 @@ pub struct NewApproval<'a> {
 const COLUMNS: &str =
     "id, time, expires_at, namespace, name, caller, arguments, class, reasons, state, decided_by, decided_at, reason";
 
-impl StateStore {
+impl SqliteState {
     /// Records a pending request; returns its id.
     pub async fn request_approval(&self, new: &NewApproval<'_>) -> Result<i64> {
         let row = sqlx::query(
@@ -227,8 +227,8 @@ mod tests {
     #[tokio::test]
     async fn decided_once_never_by_the_caller_never_after_expiry() {
         let dir = tempfile::tempdir().unwrap();
-        let a = StateStore::open(dir.path()).await.unwrap();
-        let b = StateStore::open(dir.path()).await.unwrap();
+        let a = crate::StateStore::open(dir.path()).await.unwrap();
+        let b = crate::StateStore::open(dir.path()).await.unwrap();
         let tool = ToolRef::new("default", "k");
         let args = serde_json::json!({"command": "delete pod x"});
         let reasons = vec!["write: `delete pod x`".to_owned()];

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use toolkit_core::{Result, ToolRef};
 
-use crate::{StateStore, db_error, parse_time};
+use crate::{Decision, SqliteState, db_error, parse_time};
 
 /// How an audited operation ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,8 +35,10 @@ pub struct AuditRecord {
     /// Arguments or command, redacted and capped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arguments: Option<serde_json::Value>,
-    /// The policy decision (`allowed`, `denied: ...`, `rate-limited`).
-    pub decision: String,
+    /// What the pipeline decided; serialized as its one-line text (the typed form serializes
+    /// on its own).
+    #[serde(serialize_with = "crate::decision::as_text", deserialize_with = "crate::decision::from_text")]
+    pub decision: Decision,
     /// How long it took.
     pub duration_ms: f64,
     /// How it ended.
@@ -58,7 +60,7 @@ pub struct AuditFilter {
     pub limit: Option<u32>,
 }
 
-impl StateStore {
+impl SqliteState {
     /// Appends a record durably; returns its id.
     pub async fn append_audit(&self, record: &AuditRecord) -> Result<i64> {
         self.writer.submit(record.clone(), false).await
@@ -75,7 +77,7 @@ impl StateStore {
         let limit = i64::from(filter.limit.unwrap_or(100));
         let rows = match &filter.tool {
             Some(t) => sqlx::query(
-                "SELECT id, time, caller, namespace, name, operation, arguments, decision, duration_ms, outcome, error_kind, error
+                "SELECT id, time, caller, namespace, name, operation, arguments, decision, duration_ms, outcome, error_kind, error, decision_detail
                  FROM audit WHERE namespace = ? AND name = ? ORDER BY id DESC LIMIT ?",
             )
             .bind(&t.namespace)
@@ -84,7 +86,7 @@ impl StateStore {
             .fetch_all(&self.pool)
             .await,
             None => sqlx::query(
-                "SELECT id, time, caller, namespace, name, operation, arguments, decision, duration_ms, outcome, error_kind, error
+                "SELECT id, time, caller, namespace, name, operation, arguments, decision, duration_ms, outcome, error_kind, error, decision_detail
                  FROM audit ORDER BY id DESC LIMIT ?",
             )
             .bind(limit)
@@ -101,7 +103,10 @@ impl StateStore {
                 tool: ToolRef::new(row.get::<String, _>(3), row.get::<String, _>(4)),
                 operation: row.get(5),
                 arguments: row.get::<Option<String>, _>(6).and_then(|s| serde_json::from_str(&s).ok()),
-                decision: row.get(7),
+                decision: row
+                    .get::<Option<String>, _>(12)
+                    .and_then(|d| serde_json::from_str(&d).ok())
+                    .unwrap_or_else(|| Decision::Recorded { text: row.get(7) }),
                 duration_ms: row.get(8),
                 outcome: if row.get::<String, _>(9) == "ok" { Outcome::Ok } else { Outcome::Error },
                 error_kind: row.get(10),
@@ -118,7 +123,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_records_are_all_committed_and_counted() {
         let dir = tempfile::tempdir().unwrap();
-        let state = StateStore::open(dir.path()).await.unwrap();
+        let state = crate::StateStore::open(dir.path()).await.unwrap();
         let tool = ToolRef::new("default", "echo");
         let tasks: Vec<_> = (0..200)
             .map(|i| {
@@ -133,7 +138,7 @@ mod tests {
                         tool,
                         operation: "call".into(),
                         arguments: Some(serde_json::json!({"i": i})),
-                        decision: "allowed".into(),
+                        decision: Decision::Allowed,
                         duration_ms: 0.1,
                         outcome: if failed { Outcome::Error } else { Outcome::Ok },
                         error_kind: failed.then(|| "upstream".into()),

@@ -1,7 +1,9 @@
-//! Local state: tool status and counters, probe history, audit records, sessions and pending
-//! approvals, in one SQLite database under the state directory.
+//! State: tool status and counters, probe history, audit records, sessions and pending
+//! approvals, behind the [`StateBackend`] trait. [`StateStore`] is the cheap-to-clone handle the
+//! runtime holds; [`StateStore::open`] gives the local-mode backend, [`SqliteState`]: one SQLite
+//! database under the state directory, and [`StateStore::new`] takes any other.
 //!
-//! Several CLI processes and a gateway may use the same directory at once: the database runs in
+//! With SQLite, several CLI processes and a gateway may use the same directory at once: the database runs in
 //! WAL mode with a busy timeout, counters are updated with single atomic statements, and audit
 //! records are committed with `synchronous = FULL` before a call's reply is returned. Concurrent
 //! calls share commits: one writer task gathers the records that arrive while a commit is under
@@ -10,12 +12,15 @@
 
 mod approvals;
 mod audit;
+mod backend;
+mod decision;
 mod sessions;
 mod status;
 mod writer;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
@@ -23,6 +28,8 @@ use toolkit_core::{Error, ErrorKind, Result};
 
 pub use approvals::{ApprovalRecord, ApprovalState, NewApproval};
 pub use audit::{AuditFilter, AuditRecord, Outcome};
+pub use backend::StateBackend;
+pub use decision::{Decision, Refusal};
 pub use sessions::{SessionRecord, SessionState};
 
 const SCHEMA: &str = r#"
@@ -58,6 +65,7 @@ CREATE TABLE IF NOT EXISTS audit (
     operation TEXT NOT NULL,
     arguments TEXT,
     decision TEXT NOT NULL,
+    decision_detail TEXT,
     duration_ms REAL NOT NULL,
     outcome TEXT NOT NULL,
     error_kind TEXT,
@@ -99,15 +107,53 @@ CREATE INDEX IF NOT EXISTS approvals_state ON approvals (state, id);
 /// The file name of the database inside the state directory.
 pub const DB_FILE: &str = "state.db";
 
-/// Handle to the state database; cheap to clone.
-#[derive(Clone, Debug)]
+/// The state a runtime keeps, whatever holds it; cheap to clone. It dereferences to the
+/// [`StateBackend`], so `state.audit(...)` calls the backend.
+#[derive(Clone)]
 pub struct StateStore {
+    backend: Arc<dyn StateBackend>,
+}
+
+impl StateStore {
+    /// The local-mode state: a SQLite database in `dir`, created when needed.
+    pub async fn open(dir: &Path) -> Result<Self> {
+        Ok(Self::new(SqliteState::open(dir).await?))
+    }
+
+    /// State kept by `backend`.
+    pub fn new(backend: impl StateBackend + 'static) -> Self {
+        Self { backend: Arc::new(backend) }
+    }
+
+    /// State kept by a backend already shared.
+    pub fn from_arc(backend: Arc<dyn StateBackend>) -> Self {
+        Self { backend }
+    }
+}
+
+impl std::ops::Deref for StateStore {
+    type Target = dyn StateBackend;
+
+    fn deref(&self) -> &Self::Target {
+        self.backend.as_ref()
+    }
+}
+
+impl std::fmt::Debug for StateStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StateStore").field("backend", &self.backend.describe()).finish()
+    }
+}
+
+/// The local-mode backend: one SQLite database in the state directory; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct SqliteState {
     pool: SqlitePool,
     dir: PathBuf,
     writer: writer::Writer,
 }
 
-impl StateStore {
+impl SqliteState {
     /// Opens (creating when needed) the state in `dir`.
     pub async fn open(dir: &Path) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(|e| {
@@ -129,6 +175,7 @@ impl StateStore {
             .await
             .map_err(|e| db_error(e, format!("open state database in {}", dir.display())))?;
         sqlx::raw_sql(SCHEMA).execute(&pool).await.map_err(|e| db_error(e, "create state tables"))?;
+        migrate(&pool).await?;
         let writer = writer::Writer::start(pool.clone());
         Ok(Self { pool, dir: dir.to_owned(), writer })
     }
@@ -142,6 +189,21 @@ impl StateStore {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// Brings a database made by an earlier version up to date; each step is safe to repeat.
+async fn migrate(pool: &SqlitePool) -> Result<()> {
+    let columns: Vec<String> = sqlx::query_scalar("SELECT name FROM pragma_table_info('audit')")
+        .fetch_all(pool)
+        .await
+        .map_err(|e| db_error(e, "read the audit table's columns"))?;
+    if !columns.iter().any(|c| c == "decision_detail") {
+        sqlx::query("ALTER TABLE audit ADD COLUMN decision_detail TEXT")
+            .execute(pool)
+            .await
+            .map_err(|e| db_error(e, "add the audit table's decision_detail column"))?;
+    }
+    Ok(())
 }
 
 pub(crate) fn db_error(e: sqlx::Error, what: impl Into<String>) -> Error {

@@ -5,7 +5,7 @@ use serde::Serialize;
 use sqlx::Row;
 use toolkit_core::{Result, ToolRef};
 
-use crate::{StateStore, db_error, now, parse_time};
+use crate::{SqliteState, db_error, now, parse_time};
 
 /// Whether a session is running.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -45,7 +45,7 @@ pub struct SessionRecord {
     pub end_reason: Option<String>,
 }
 
-impl StateStore {
+impl SqliteState {
     /// Records a new active session.
     pub async fn create_session(
         &self,
@@ -160,8 +160,8 @@ mod tests {
     #[tokio::test]
     async fn sessions_end_across_handles() {
         let dir = tempfile::tempdir().unwrap();
-        let a = StateStore::open(dir.path()).await.unwrap();
-        let b = StateStore::open(dir.path()).await.unwrap();
+        let a = crate::StateStore::open(dir.path()).await.unwrap();
+        let b = crate::StateStore::open(dir.path()).await.unwrap();
         let tool = ToolRef::new("default", "pg");
         a.create_session("s1", &tool, "shell", 42, 900).await.unwrap();
         assert_eq!(a.heartbeat("s1", true).await.unwrap(), SessionState::Active);
@@ -177,7 +177,7 @@ mod tests {
         let tool = ToolRef::new("default", "pg");
         let mut tasks = Vec::new();
         for i in 0..4 {
-            let s = StateStore::open(dir.path()).await.unwrap();
+            let s = crate::StateStore::open(dir.path()).await.unwrap();
             let t = tool.clone();
             tasks.push(tokio::spawn(async move {
                 for j in 0..25 {
@@ -189,7 +189,7 @@ mod tests {
         for t in tasks {
             t.await.unwrap();
         }
-        let s = StateStore::open(dir.path()).await.unwrap();
+        let s = crate::StateStore::open(dir.path()).await.unwrap();
         let st = s.status(&tool).await.unwrap().unwrap();
         assert_eq!(st.invocation_count, 100);
         assert_eq!(st.error_count, 20);

@@ -6,9 +6,9 @@ use sqlx::Row;
 use toolkit_core::model::{LastProbe, ToolPhase, ToolStatus};
 use toolkit_core::{Result, ToolRef};
 
-use crate::{StateStore, db_error, now, parse_time};
+use crate::{SqliteState, db_error, now, parse_time};
 
-impl StateStore {
+impl SqliteState {
     /// Records a probe: appends it to the history and updates the tool's phase.
     pub async fn record_probe(&self, tool: &ToolRef, probe: &LastProbe, phase: ToolPhase) -> Result<()> {
         let json = serde_json::to_string(probe).unwrap_or_default();

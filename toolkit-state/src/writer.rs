@@ -96,8 +96,8 @@ async fn write(pool: &SqlitePool, batch: &[Job]) -> Result<Vec<i64>> {
             .map_err(|e| db_error(e, "count call"))?;
         }
         let id = sqlx::query(
-            "INSERT INTO audit (time, caller, namespace, name, operation, arguments, decision, duration_ms, outcome, error_kind, error)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO audit (time, caller, namespace, name, operation, arguments, decision, decision_detail, duration_ms, outcome, error_kind, error)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(r.time.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
         .bind(&r.caller)
@@ -105,7 +105,8 @@ async fn write(pool: &SqlitePool, batch: &[Job]) -> Result<Vec<i64>> {
         .bind(&r.tool.name)
         .bind(&r.operation)
         .bind(r.arguments.as_ref().map(ToString::to_string))
-        .bind(&r.decision)
+        .bind(r.decision.to_string())
+        .bind(serde_json::to_string(&r.decision).ok())
         .bind(r.duration_ms)
         .bind(match r.outcome {
             Outcome::Ok => "ok",

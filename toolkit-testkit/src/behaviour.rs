@@ -44,7 +44,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Map, Value, json};
-use toolkit_core::connector::{BuildContext, CallLimits, Connector, Invocation, ToolInstance};
+use toolkit_core::connector::{BuildContext, CallLimits, Connector, Invocation, NoTools, ToolInstance};
 use toolkit_core::manifest::ConfigMaps;
 use toolkit_core::secret::{SecretStore, SecretString};
 use toolkit_core::{ErrorKind, Tool, ToolSpec};
@@ -84,6 +84,7 @@ pub fn build(
         name: "behaviour".into(),
         secrets: Arc::new(store),
         config_maps: Arc::new(ConfigMaps::default()),
+        tools: Arc::new(NoTools),
     })
 }
 

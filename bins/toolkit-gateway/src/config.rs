@@ -4,6 +4,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
+use toolkit_core::ConnectorRegistry;
 
 use axum::http::uri::Authority;
 use toolkit_core::{Error, Result, SecretString};
@@ -32,6 +33,8 @@ pub struct GatewayConfig {
     pub drain_timeout: Duration,
     /// Where rate-limit budgets are kept.
     pub rate_limits: RateLimitConfig,
+    /// The connectors and peer formats manifests are read with.
+    pub connectors: ConnectorRegistry,
 }
 
 impl GatewayConfig {
@@ -45,6 +48,7 @@ impl GatewayConfig {
             watch: true,
             drain_timeout: DEFAULT_DRAIN_TIMEOUT,
             rate_limits: RateLimitConfig::default(),
+            connectors: toolkit_connectors::registry(),
         }
     }
 }

@@ -13,7 +13,7 @@ use tokio::sync::{Mutex, OnceCell, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use toolkit_core::validate::Severity;
-use toolkit_core::{Catalog, Error, Result, ToolRef};
+use toolkit_core::{Catalog, ConnectorRegistry, Error, Result, ToolRef};
 use toolkit_runtime::{Caller, Imports, MemoryRateLimiter, RateLimiter, Runtime};
 use toolkit_state::StateStore;
 
@@ -47,12 +47,20 @@ pub(crate) struct Served {
 }
 
 /// What a gateway needs besides its manifests and state directory.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct GatewayOptions {
     /// The tokens file; when set, HTTP requests need a bearer token from it.
     pub tokens: Option<PathBuf>,
     /// Where rate-limit budgets live; in memory when `None`.
     pub rate_limiter: Option<Arc<dyn RateLimiter>>,
+    /// The connectors and peer formats manifests are read with.
+    pub connectors: ConnectorRegistry,
+}
+
+impl Default for GatewayOptions {
+    fn default() -> Self {
+        Self { tokens: None, rate_limiter: None, connectors: toolkit_connectors::registry() }
+    }
 }
 
 impl std::fmt::Debug for GatewayOptions {
@@ -81,6 +89,7 @@ struct Inner {
     state_dir: PathBuf,
     tokens: Option<PathBuf>,
     rate_limiter: Arc<dyn RateLimiter>,
+    connectors: ConnectorRegistry,
     metrics: Metrics,
     state: OnceCell<StateStore>,
     snapshot: ArcSwapOption<Snapshot>,
@@ -117,6 +126,7 @@ impl Gateway {
                 state_dir,
                 tokens: options.tokens,
                 rate_limiter: options.rate_limiter.unwrap_or_else(|| Arc::new(MemoryRateLimiter::new())),
+                connectors: options.connectors,
                 metrics: Metrics::new(),
                 state: OnceCell::new(),
                 snapshot: ArcSwapOption::empty(),
@@ -140,15 +150,21 @@ impl Gateway {
         let state = self.inner.state.get_or_try_init(|| StateStore::open(&self.inner.state_dir)).await?.clone();
         let paths = self.inner.tools.clone();
         let tokens_file = self.inner.tokens.clone();
+        let connectors = self.inner.connectors.clone();
         let (catalog, connectors, tokens) = tokio::task::spawn_blocking(move || {
-            let connectors = toolkit_runtime::registry();
             let catalog = Catalog::load(&paths, &connectors)?;
             let tokens = tokens_file.map(|path| Tokens::load(&path, &catalog.secrets)).transpose()?;
             Ok::<_, Error>((catalog, connectors, tokens))
         })
         .await
         .map_err(|e| Error::internal("load the manifests").with_source(e))??;
-        let runtime = Runtime::from_parts_with(catalog, connectors, state, self.inner.rate_limiter.as_ref());
+        let runtime = Runtime::builder()
+            .catalog(catalog)
+            .connectors(connectors)
+            .state(state)
+            .rate_limiter(self.inner.rate_limiter.clone())
+            .build()
+            .await?;
         report(&runtime);
         // Tools of registry upstreams: follow them, and serve what they list now.
         self.inner.imports.sync(&runtime).await;

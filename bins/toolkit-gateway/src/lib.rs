@@ -60,8 +60,16 @@ pub fn exit_code(kind: ErrorKind) -> u8 {
     }
 }
 
-/// Runs the gateway with the process arguments until SIGINT or SIGTERM.
+/// Runs the gateway with the process arguments and the connectors of this build until SIGINT
+/// or SIGTERM.
 pub fn run() -> ExitCode {
+    run_with(toolkit_connectors::registry())
+}
+
+/// Runs the gateway with the process arguments and `connectors` until SIGINT or SIGTERM: a
+/// program that embeds the gateway serves the tools of its own connectors beside the
+/// built-in ones.
+pub fn run_with(connectors: toolkit_core::ConnectorRegistry) -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -80,7 +88,9 @@ pub fn run() -> ExitCode {
     let shutdown = CancellationToken::new();
     let outcome = runtime.block_on(async {
         tokio::spawn(on_signal(shutdown.clone()));
-        serve(cli.config(), shutdown).await
+        let mut config = cli.config();
+        config.connectors = connectors;
+        serve(config, shutdown).await
     });
     // A blocking stdin read cannot be interrupted; do not wait for it.
     runtime.shutdown_timeout(Duration::from_secs(1));

@@ -36,7 +36,8 @@ const DURATION_BUCKETS: [f64; 14] =
     [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
 
 /// Every error kind, for the per-tool cache of error counters.
-const KINDS: [ErrorKind; 10] = [
+const KINDS: [ErrorKind; 11] = [
+    ErrorKind::Cancelled,
     ErrorKind::Config,
     ErrorKind::Auth,
     ErrorKind::Unreachable,

@@ -17,7 +17,8 @@ use rmcp::service::ServerInitializeError;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use toolkit_core::{Error, ErrorKind, Result};
-use toolkit_runtime::{RateLimiter, RedisLimitOptions, RedisRateLimiter};
+use toolkit_limits_redis::{RedisLimitOptions, RedisRateLimiter};
+use toolkit_runtime::RateLimiter;
 
 use crate::config::{GatewayConfig, HttpConfig, RateLimitConfig, Transport};
 use crate::gateway::{Gateway, GatewayOptions};
@@ -37,7 +38,7 @@ pub async fn serve(config: GatewayConfig, shutdown: CancellationToken) -> Result
         Transport::Stdio => None,
     };
     let rate_limiter = rate_limiter(&config.rate_limits).await?;
-    let options = GatewayOptions { tokens, rate_limiter };
+    let options = GatewayOptions { tokens, rate_limiter, connectors: config.connectors.clone() };
     let gateway = Gateway::with_options(config.tools.clone(), config.state_dir.clone(), options);
     let result = match &config.transport {
         Transport::Http(http) => serve_http(&gateway, &config, http, shutdown).await,

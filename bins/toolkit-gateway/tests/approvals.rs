@@ -120,8 +120,8 @@ async fn python_client_waits_for_approve_reject_and_timeout() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    let decisions: Vec<&str> =
-        audit.iter().filter(|r| r.operation == "call" && r.caller == CALLER).map(|r| r.decision.as_str()).collect();
+    let decisions: Vec<String> =
+        audit.iter().filter(|r| r.operation == "call" && r.caller == CALLER).map(|r| r.decision.to_string()).collect();
     for expected in ["approved by local:alice", "rejected by local:bob: not during the freeze", "timed out"] {
         assert!(decisions.iter().any(|d| d.contains(expected)), "no audit record says {expected:?}: {decisions:?}");
     }

@@ -140,11 +140,11 @@ fn a_scoped_token_sees_and_calls_only_its_tools() {
     assert!(message(&hidden, "echo").contains("unknown tool"), "{hidden}");
 
     let prod = audit(&fixture, ToolRef::new("prod", "echo"));
-    assert_eq!((prod[0].caller.as_str(), prod[0].decision.as_str()), ("token:ci", "allowed"));
+    assert_eq!((prod[0].caller.as_str(), prod[0].decision.to_string().as_str()), ("token:ci", "allowed"));
     let denied = audit(&fixture, ToolRef::new("default", "echo"));
     assert_eq!(denied.len(), 1, "{denied:?}");
     assert_eq!(denied[0].caller, "token:ci");
-    assert_eq!(denied[0].decision, "denied: outside the caller's scope");
+    assert_eq!(denied[0].decision.to_string(), "denied: outside the caller's scope");
     let unknown = audit(&fixture, ToolRef::new("default", "nothing"));
     assert_eq!((unknown.len(), unknown[0].caller.as_str()), (1, "token:ci"), "unknown tools are audited too");
 

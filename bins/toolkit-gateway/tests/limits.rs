@@ -14,7 +14,7 @@ use rmcp::service::RunningService;
 use rmcp::{RoleClient, ServiceExt as _};
 use toolkit_core::SecretString;
 use toolkit_gateway::{Gateway, GatewayOptions};
-use toolkit_runtime::{RedisLimitOptions, RedisRateLimiter};
+use toolkit_limits_redis::{RedisLimitOptions, RedisRateLimiter};
 
 fn redis_url() -> Option<String> {
     let host = toolkit_testkit::service("TOOLKIT_TEST_REDIS_HOST")?;

@@ -242,7 +242,7 @@ async fn a_cancelled_call_stops_and_is_audited() {
     loop {
         let audit = state.audit(&AuditFilter::default()).await.unwrap();
         if let Some(record) = audit.iter().find(|r| r.tool.name == "customers") {
-            assert_eq!(record.decision, "cancelled", "{record:?}");
+            assert_eq!(record.decision, toolkit_state::Decision::Cancelled, "{record:?}");
             assert!(record.error.as_deref().unwrap_or_default().contains("cancelled"), "{record:?}");
             break;
         }

@@ -1,70 +1,18 @@
 //! The Kubernetes operator. Reconciling `Tool` and `ToolRegistry` is not built yet; what exists
-//! is `crdgen`, which prints the CustomResourceDefinitions generated from the Rust types (the
-//! checked-in copy is `deploy/crds.yaml`, and CI fails when it drifts).
+//! is `crdgen`, which prints the CustomResourceDefinitions generated from the Rust types and the
+//! connectors compiled in (the checked-in copy is `deploy/crds.yaml`, and CI fails when it
+//! drifts).
+
+mod crd;
 
 use std::process::ExitCode;
 
-use kube::CustomResourceExt as _;
-use toolkit_core::model::{ApprovalPolicy, Tool, ToolRegistry};
-
-/// The CRDs as one multi-document YAML text.
-pub fn crds_yaml() -> Result<String, serde_yaml::Error> {
-    let mut out = String::new();
-    for crd in [Tool::crd(), ToolRegistry::crd(), ApprovalPolicy::crd()] {
-        let mut value = serde_yaml::to_value(&crd)?;
-        make_structural(&mut value);
-        out.push_str("---\n");
-        out.push_str(&serde_yaml::to_string(&value)?);
-    }
-    Ok(out)
-}
-
-/// Rewrites what the API server refuses in a structural schema: an optional enum
-/// (`anyOf: [X, {enum: [null], nullable: true}]`) becomes `X` with `nullable: true`, and a field
-/// that is one of several types (`probe: true` or `probe: {...}`) keeps its value as written.
-fn make_structural(v: &mut serde_yaml::Value) {
-    use serde_yaml::Value;
-    let Value::Mapping(map) = v else {
-        if let Value::Sequence(items) = v {
-            items.iter_mut().for_each(make_structural);
-        }
-        return;
-    };
-    if let Some(Value::Sequence(branches)) = map.get("anyOf").cloned() {
-        let is_null = |b: &Value| b.get("nullable").and_then(Value::as_bool) == Some(true);
-        let rest: Vec<Value> = branches.iter().filter(|b| !is_null(b)).cloned().collect();
-        let nullable = rest.len() < branches.len();
-        map.remove("anyOf");
-        match rest.as_slice() {
-            [Value::Mapping(only)] if only.get("anyOf").is_none() => {
-                for (k, val) in only {
-                    if !map.contains_key(k) {
-                        map.insert(k.clone(), val.clone());
-                    }
-                }
-            }
-            _ => {
-                map.insert("x-kubernetes-preserve-unknown-fields".into(), Value::Bool(true));
-            }
-        }
-        if nullable {
-            map.insert("nullable".into(), Value::Bool(true));
-        }
-    }
-    // `deny_unknown_fields` becomes `additionalProperties: false`, which may not stand beside
-    // `properties`; the API server prunes unknown fields anyway.
-    if map.contains_key("properties") && map.get("additionalProperties") == Some(&Value::Bool(false)) {
-        map.remove("additionalProperties");
-    }
-    for (_, val) in map.iter_mut() {
-        make_structural(val);
-    }
-}
+pub use crd::{crds_yaml, make_structural, tool_spec_schema};
 
 /// Runs the operator command line: `crdgen`, or a note that reconciling is not built yet.
 pub fn run() -> ExitCode {
     match std::env::args().nth(1).as_deref() {
-        Some("crdgen") => match crds_yaml() {
+        Some("crdgen") => match crds_yaml(&toolkit_connectors::registry()) {
             Ok(text) => {
                 print!("{text}");
                 ExitCode::SUCCESS

@@ -28,10 +28,15 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+
+    /// The connectors and peer formats manifests are read with (this build's, unless a program
+    /// embedding the CLI adds its own: [`crate::run_with`]).
+    #[arg(skip)]
+    pub connectors: toolkit_core::ConnectorRegistry,
 }
 
 const EXIT_CODES: &str = "Exit codes: 0 ok, 1 failed, 2 usage, 3 configuration, 4 not found, \
-5 denied, 6 unreachable or timeout, 7 invalid input, 8 unsupported.";
+5 denied, 6 unreachable or timeout, 7 invalid input, 8 unsupported, 130 cancelled.";
 
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -36,19 +36,28 @@ pub fn exit_code(kind: ErrorKind) -> u8 {
         ErrorKind::Unreachable | ErrorKind::Timeout => 6,
         ErrorKind::InvalidInput => 7,
         ErrorKind::Unsupported => 8,
+        ErrorKind::Cancelled => 130,
         _ => 1,
     }
 }
 
-/// Runs the CLI with the process arguments.
+/// Runs the CLI with the process arguments and the connectors of this build.
 pub fn run() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    run_with(toolkit_connectors::registry())
+}
+
+/// Runs the CLI with the process arguments and `connectors`: a program that embeds the CLI
+/// registers its own connectors beside the built-in ones, and their tools then validate, list,
+/// probe, call and audit like any other.
+pub fn run_with(connectors: toolkit_core::ConnectorRegistry) -> ExitCode {
+    let mut cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
+    cli.connectors = connectors;
     init_tracing(cli.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,

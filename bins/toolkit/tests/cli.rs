@@ -193,10 +193,10 @@ fn rate_limit_within_one_process_says_when_to_retry() {
     env.write("echo.yaml", NOOP);
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let runtime = toolkit_runtime::Runtime::load(&toolkit_runtime::RuntimeOptions {
-            tools: vec![env.tools.clone()],
-            state_dir: env.state.clone(),
-        })
+        let runtime = toolkit_runtime::Runtime::load(
+            &toolkit_runtime::RuntimeOptions { tools: vec![env.tools.clone()], state_dir: env.state.clone() },
+            toolkit_connectors::registry(),
+        )
         .await
         .unwrap();
         let caller = toolkit_runtime::Caller::local();

@@ -53,7 +53,7 @@ metadata: {name: web}
 spec:
   type: http
   description: An HTTP API.
-  config: {url: "http://127.0.0.1:9"}
+  http: {url: "http://127.0.0.1:9"}
 "#;
 
 impl Env {

@@ -1,13 +1,32 @@
 //! The typed settings of a bigquery tool, read from `spec.config` without I/O or secrets.
 
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
+use toolkit_core::duration::Duration as Span;
 use toolkit_core::model::{SecretKeySelector, ToolSpec};
 use toolkit_core::validate::FieldError;
 use url::Url;
 
-/// The keys of `spec.config` that bigquery tools read.
-pub(crate) const CONFIG_KEYS: &[&str] = &["project", "url", "credentialsRef", "connectTimeout"];
+/// `spec.config` of a bigquery tool, as written in a manifest; every key is optional here and
+/// the checks say which ones a tool needs.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BigquerySettings {
+    /// Project.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    /// A base URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// The password or token, by reference.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials_ref: Option<SecretKeySelector>,
+    /// How long to wait for a connection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect_timeout: Option<Span>,
+}
 
 /// The API's base URL unless `url` is set.
 pub const DEFAULT_URL: &str = "https://bigquery.googleapis.com";
@@ -31,13 +50,17 @@ pub struct BigQueryConfig {
 impl BigQueryConfig {
     /// Reads and checks the settings; every problem names its field.
     pub fn from_spec(spec: &ToolSpec) -> Result<Self, Vec<FieldError>> {
-        let Some(c) = &spec.config else {
-            return Err(vec![FieldError::new(
-                "spec.config",
-                "is required for bigquery tools (project, credentialsRef)",
-            )]);
+        let mut errs = Vec::new();
+        let Some(c) = spec.read_config::<BigquerySettings>(&mut errs) else {
+            if spec.config.is_none() {
+                errs.extend(vec![FieldError::new(
+                    "spec.config",
+                    "is required for bigquery tools (project, credentialsRef)",
+                )]);
+            }
+            return Err(errs);
         };
-        let mut errs = c.unused_keys("bigquery", CONFIG_KEYS);
+        let c = &c;
         let project = c.project.clone().unwrap_or_default();
         if project.is_empty() {
             errs.push(FieldError::new("spec.config.project", "is required"));
@@ -67,12 +90,6 @@ impl BigQueryConfig {
         if connect_timeout.is_zero() {
             errs.push(FieldError::new("spec.config.connectTimeout", "must be longer than 0s"));
         }
-        if spec.authentication.is_some() {
-            errs.push(FieldError::new(
-                "spec.authentication",
-                "bigquery tools take their key from `spec.config.credentialsRef`",
-            ));
-        }
         match (errs.is_empty(), base_url, c.credentials_ref.clone()) {
             (true, Some(base_url), Some(credentials_ref)) => {
                 Ok(BigQueryConfig { project, base_url, credentials_ref, connect_timeout })
@@ -95,14 +112,9 @@ impl BigQueryConfig {
 mod tests {
     use super::*;
     use serde_json::json;
-    use toolkit_core::ToolType;
 
     fn spec(config: serde_json::Value) -> ToolSpec {
-        ToolSpec {
-            type_: ToolType::Bigquery,
-            config: Some(serde_json::from_value(config).unwrap()),
-            ..ToolSpec::default()
-        }
+        ToolSpec { type_: "bigquery".into(), config: Some(config), ..ToolSpec::default() }
     }
 
     #[test]

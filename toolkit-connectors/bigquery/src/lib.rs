@@ -17,15 +17,17 @@ use serde_json::Value;
 use toolkit_core::connector::{BuildContext, Capabilities, Connector, Invoker, Probe, Session, ToolInstance};
 use toolkit_core::model::PermissionsSpec;
 use toolkit_core::validate::{FieldError, config_error};
-use toolkit_core::{ConnectorRegistry, PermissionProvisioner, Result, ToolSpec, ToolType};
+use toolkit_core::{
+    ConnectorRegistry, PermissionProvisioner, Reference, Request, Result, SpecPart, ToolSpec, TypeInfo, Verdict,
+};
 
 pub use auth::{AssertionClaims, SCOPE};
-pub use config::{BigQueryConfig, DEFAULT_CONNECT_TIMEOUT, DEFAULT_URL};
+pub use config::{BigQueryConfig, BigquerySettings, DEFAULT_CONNECT_TIMEOUT, DEFAULT_URL};
 
 use api::Api;
 
 /// The `spec.type` this crate serves.
-pub const TYPE: ToolType = ToolType::Bigquery;
+pub const TYPE: &str = "bigquery";
 
 /// Adds the bigquery connector to `registry`.
 pub fn register(registry: &mut ConnectorRegistry) {
@@ -37,8 +39,8 @@ pub fn register(registry: &mut ConnectorRegistry) {
 pub struct BigQueryConnector;
 
 impl Connector for BigQueryConnector {
-    fn tool_type(&self) -> ToolType {
-        TYPE
+    fn info(&self) -> TypeInfo {
+        TypeInfo::new(TYPE, "Google BigQuery").with(SpecPart::config::<config::BigquerySettings>(true))
     }
 
     fn capabilities(&self) -> Capabilities {
@@ -59,6 +61,10 @@ impl Connector for BigQueryConnector {
             errs.extend(permissions::validate(p));
         }
         errs
+    }
+
+    fn references(&self, spec: &ToolSpec) -> Vec<Reference> {
+        toolkit_core::config::secret_fields(spec.config.as_ref(), "spec.config", &["credentialsRef"])
     }
 
     fn default_input_schema(&self) -> Option<Value> {
@@ -95,6 +101,10 @@ impl fmt::Debug for BigQueryTool {
 
 #[async_trait]
 impl ToolInstance for BigQueryTool {
+    fn classify(&self, request: Request<'_>) -> Option<Verdict> {
+        Some(toolkit_policy::sql::classify(toolkit_policy::SqlDialect::BigQuery, &request.text("query")))
+    }
+
     fn probe(&self) -> Option<&dyn Probe> {
         Some(self)
     }

@@ -1,22 +1,46 @@
 //! The typed settings of a clickhouse tool, read from `spec.config` without I/O or secrets.
 
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
+use toolkit_core::duration::Duration as Span;
 use toolkit_core::model::{SecretKeySelector, ToolSpec};
 use toolkit_core::validate::FieldError;
 
-/// The keys of `spec.config` that clickhouse tools read.
-pub(crate) const CONFIG_KEYS: &[&str] = &[
-    "hostname",
-    "port",
-    "username",
-    "credentialsRef",
-    "databaseName",
-    "tls",
-    "caFile",
-    "insecureSkipTlsVerify",
-    "connectTimeout",
-];
+/// `spec.config` of a clickhouse tool, as written in a manifest; every key is optional here and
+/// the checks say which ones a tool needs.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ClickhouseSettings {
+    /// Host name or address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+    /// TCP port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// User name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// The password or token, by reference.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials_ref: Option<SecretKeySelector>,
+    /// Database name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database_name: Option<String>,
+    /// Connect with TLS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<bool>,
+    /// CA certificate file for TLS verification.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<String>,
+    /// Accept any TLS certificate; for test servers only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub insecure_skip_tls_verify: Option<bool>,
+    /// How long to wait for a connection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect_timeout: Option<Span>,
+}
 
 /// The HTTP interface's port when none is given.
 pub const DEFAULT_PORT: u16 = 8123;
@@ -50,10 +74,17 @@ pub struct ClickhouseConfig {
 impl ClickhouseConfig {
     /// Reads and checks the settings; every problem names its field.
     pub fn from_spec(spec: &ToolSpec) -> Result<Self, Vec<FieldError>> {
-        let Some(c) = &spec.config else {
-            return Err(vec![FieldError::new("spec.config", "is required for clickhouse tools (at least `hostname`)")]);
+        let mut errs = Vec::new();
+        let Some(c) = spec.read_config::<ClickhouseSettings>(&mut errs) else {
+            if spec.config.is_none() {
+                errs.extend(vec![FieldError::new(
+                    "spec.config",
+                    "is required for clickhouse tools (at least `hostname`)",
+                )]);
+            }
+            return Err(errs);
         };
-        let mut errs = c.unused_keys("clickhouse", CONFIG_KEYS);
+        let c = &c;
         let cfg = ClickhouseConfig {
             host: c.hostname.clone().unwrap_or_default(),
             port: c.port.unwrap_or(DEFAULT_PORT),
@@ -99,12 +130,6 @@ impl ClickhouseConfig {
         if cfg.ca_file.is_some() && cfg.insecure_skip_tls_verify {
             errs.push(FieldError::new("spec.config.insecureSkipTlsVerify", "cannot be combined with `caFile`"));
         }
-        if spec.authentication.is_some() {
-            errs.push(FieldError::new(
-                "spec.authentication",
-                "clickhouse tools take their password from `spec.config.credentialsRef`",
-            ));
-        }
         if errs.is_empty() { Ok(cfg) } else { Err(errs) }
     }
 
@@ -129,14 +154,9 @@ pub(crate) fn is_identifier(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use toolkit_core::ToolType;
 
     fn spec(config: serde_json::Value) -> ToolSpec {
-        ToolSpec {
-            type_: ToolType::Clickhouse,
-            config: Some(serde_json::from_value(config).unwrap()),
-            ..ToolSpec::default()
-        }
+        ToolSpec { type_: "clickhouse".into(), config: Some(config), ..ToolSpec::default() }
     }
 
     #[test]

@@ -15,16 +15,18 @@ use serde_json::{Value, json};
 use toolkit_core::connector::{BuildContext, Capabilities, Connector, Invoker, Probe, Session, ToolInstance};
 use toolkit_core::model::PermissionsSpec;
 use toolkit_core::validate::{FieldError, config_error};
-use toolkit_core::{ConnectorRegistry, PermissionProvisioner, Result, ToolSpec, ToolType};
+use toolkit_core::{
+    ConnectorRegistry, PermissionProvisioner, Reference, Request, Result, SpecPart, ToolSpec, TypeInfo, Verdict,
+};
 
-pub use config::{ClickhouseConfig, DEFAULT_CONNECT_TIMEOUT, DEFAULT_PORT};
+pub use config::{ClickhouseConfig, ClickhouseSettings, DEFAULT_CONNECT_TIMEOUT, DEFAULT_PORT};
 pub use permissions::{FIRST_MAJOR_WITH_GRANTS, GrantPlan, GrantRule, PRIVILEGES};
 
 use connection::Connection;
 use session::ClickhouseSession;
 
 /// The `spec.type` this crate serves.
-pub const TYPE: ToolType = ToolType::Clickhouse;
+pub const TYPE: &str = "clickhouse";
 
 /// Adds the clickhouse connector to `registry`.
 pub fn register(registry: &mut ConnectorRegistry) {
@@ -36,8 +38,8 @@ pub fn register(registry: &mut ConnectorRegistry) {
 pub struct ClickhouseConnector;
 
 impl Connector for ClickhouseConnector {
-    fn tool_type(&self) -> ToolType {
-        TYPE
+    fn info(&self) -> TypeInfo {
+        TypeInfo::new(TYPE, "ClickHouse").with(SpecPart::config::<config::ClickhouseSettings>(true))
     }
 
     fn capabilities(&self) -> Capabilities {
@@ -63,6 +65,14 @@ impl Connector for ClickhouseConnector {
             errs.extend(more);
         }
         errs
+    }
+
+    fn references(&self, spec: &ToolSpec) -> Vec<Reference> {
+        toolkit_core::config::secret_fields(spec.config.as_ref(), "spec.config", &["credentialsRef"])
+    }
+
+    fn resolve_paths(&self, spec: &mut ToolSpec, dir: &std::path::Path) {
+        toolkit_core::config::resolve_config_paths(spec, &["caFile"], dir);
     }
 
     fn default_input_schema(&self) -> Option<Value> {
@@ -109,6 +119,10 @@ impl fmt::Debug for ClickhouseTool {
 
 #[async_trait]
 impl ToolInstance for ClickhouseTool {
+    fn classify(&self, request: Request<'_>) -> Option<Verdict> {
+        Some(toolkit_policy::sql::classify(toolkit_policy::SqlDialect::ClickHouse, &request.text("query")))
+    }
+
     fn probe(&self) -> Option<&dyn Probe> {
         Some(self)
     }

@@ -102,6 +102,7 @@ impl Fixture {
                 name: "analytics".into(),
                 secrets: Arc::new(store),
                 config_maps: Arc::new(ConfigMaps::default()),
+                tools: std::sync::Arc::new(toolkit_core::connector::NoTools),
             })
             .unwrap()
     }

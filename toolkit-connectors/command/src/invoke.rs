@@ -9,17 +9,17 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncRead, AsyncReadExt as _};
 use tokio::process::Command;
 use toolkit_core::connector::{Invocation, InvokeOutput, Invoker};
-use toolkit_core::model::{EnvVar, ToolType};
+use toolkit_core::model::EnvVar;
 use toolkit_core::{Error, ErrorKind, Result};
 
-use crate::CommandTool;
+use crate::{CommandConnector, CommandTool};
 
 /// The fixed `PATH` commands run with.
 const PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// The arguments schema of both types.
-pub(crate) fn input_schema(t: ToolType) -> Value {
-    let command = if t == ToolType::Kubectl {
+pub(crate) fn input_schema(t: CommandConnector) -> Value {
+    let command = if t == CommandConnector::Kubectl {
         "kubectl's arguments, such as `get pods -l app=web` (a leading `kubectl` is allowed)"
     } else {
         "the command line to run"
@@ -55,11 +55,23 @@ impl Program {
 }
 
 /// What a tool of type `t` runs for `command`: one simple command becomes argv (kubectl's
-/// arguments get `kubectl` in front); anything else (pipes, lists, redirections, variables)
-/// runs through `bash -c` when `allow_shell` is on and is refused otherwise.
-pub fn program(t: ToolType, allow_shell: bool, command: &str) -> std::result::Result<Program, String> {
+/// arguments get `kubectl` in front, and `--namespace=NS` when `namespace` is given); anything
+/// else (pipes, lists, redirections, variables) runs through `bash -c` when `allow_shell` is on
+/// and is refused otherwise. In a shell, `--namespace` goes to the leading `kubectl` only.
+pub fn program(
+    t: CommandConnector,
+    allow_shell: bool,
+    command: &str,
+    namespace: Option<&str>,
+) -> std::result::Result<Program, String> {
     let command = command.trim();
-    let kubectl = t == ToolType::Kubectl;
+    let kubectl = t == CommandConnector::Kubectl;
+    if let Some(ns) = namespace
+        && (ns.is_empty() || !ns.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'))
+    {
+        return Err(format!("`{ns}` is not a namespace name"));
+    }
+    let ns_flag = namespace.filter(|_| kubectl).map(|ns| format!("--namespace={ns}"));
     let rest = if kubectl {
         command
             .strip_prefix("kubectl")
@@ -71,13 +83,18 @@ pub fn program(t: ToolType, allow_shell: bool, command: &str) -> std::result::Re
     if rest.trim().is_empty() {
         return Err("the command is empty".into());
     }
-    if t == ToolType::Bash && allow_shell {
+    if t == CommandConnector::Bash && allow_shell {
         return Ok(Program::Shell(command.to_owned()));
     }
     match toolkit_policy::shell::argv(rest) {
-        Ok(words) if kubectl => Ok(Program::Argv(std::iter::once("kubectl".to_owned()).chain(words).collect())),
+        Ok(words) if kubectl => {
+            Ok(Program::Argv(std::iter::once("kubectl".to_owned()).chain(ns_flag).chain(words).collect()))
+        }
         Ok(words) => Ok(Program::Argv(words)),
-        Err(_) if allow_shell => Ok(Program::Shell(format!("kubectl {}", rest.trim()))),
+        Err(_) if allow_shell => {
+            let flag = ns_flag.map(|f| format!("{f} ")).unwrap_or_default();
+            Ok(Program::Shell(format!("kubectl {flag}{}", rest.trim())))
+        }
         Err(why) => Err(format!("{why}; set spec.command.allowShell to run it through a shell")),
     }
 }
@@ -88,7 +105,7 @@ impl Invoker for CommandTool {
         let ctx = |e: Error| e.with_context("tool", &self.qualified_name);
         let text = call.arguments.get("command").and_then(Value::as_str).unwrap_or_default();
         let namespace = call.arguments.get("namespace").and_then(Value::as_str);
-        let program = program(self.type_, self.command.allow_shell, text)
+        let program = program(self.kind, self.command.allow_shell, text, namespace)
             .map_err(|why| ctx(Error::new(ErrorKind::Denied, format!("run the command: {why}"))))?;
         let scratch = tempfile::Builder::new()
             .prefix("toolkit-cmd-")
@@ -109,11 +126,13 @@ impl Invoker for CommandTool {
         for var in &self.command.env {
             cmd.env(&var.name, self.env_value(var).await.map_err(ctx)?.expose());
         }
-        if self.type_ == ToolType::Kubectl {
-            let config = self.kubeconfig(namespace).await.map_err(ctx)?;
-            let file = scratch.path().join("kubeconfig");
-            write_private(&file, &config).map_err(ctx)?;
-            cmd.env("KUBECONFIG", &file);
+        // The connection's session gives the env its native clients need (KUBECONFIG, PG*...),
+        // set in the child only, and is closed (its files removed) when the command ends.
+        let session = self.connection_session().await.map_err(ctx)?;
+        if let Some(session) = &session {
+            for entry in session.env() {
+                cmd.env(&entry.name, entry.value.expose());
+            }
         }
         let timeout = self.timeout.min(call.limits.timeout.saturating_sub(Duration::from_millis(50)));
         // Each stream gets under half of the limit, leaving room for the reply around them; the
@@ -143,6 +162,9 @@ impl Invoker for CommandTool {
                 })
             }
         };
+        if let Some(session) = session {
+            session.close().await;
+        }
         drop(scratch);
         Ok(InvokeOutput::new(reply))
     }
@@ -160,47 +182,29 @@ impl CommandTool {
         if let Some(sel) = from.and_then(|f| f.config_map_key_ref.as_ref()) {
             return Ok(toolkit_core::SecretString::new(self.config_maps.get(&self.namespace, &sel.name, &sel.key)?));
         }
-        Err(self.not_ready(&format!("set environment variable {}: it has no value", var.name)))
+        Err(Error::config(format!("set environment variable {}: it has no value", var.name)))
     }
 
-    async fn kubeconfig(&self, namespace: Option<&str>) -> Result<String> {
-        let Some(conn) = &self.connection else {
-            return Err(
-                self.not_ready("run kubectl: spec.command.connectionRef names no kubernetes tool in the catalog")
-            );
+    /// A session of the tool named by `connectionRef`, if there is one; a kubectl tool needs
+    /// one that gives `KUBECONFIG`.
+    async fn connection_session(&self) -> Result<Option<Box<dyn toolkit_core::Session>>> {
+        let kubectl = self.kind == CommandConnector::Kubectl;
+        let Some(target) = &self.connection else {
+            if kubectl {
+                return Err(Error::config("run kubectl: spec.command.connectionRef names no kubernetes tool"));
+            }
+            return Ok(None);
         };
-        let server = conn
-            .config
-            .apiserver
-            .as_deref()
-            .ok_or_else(|| self.not_ready("run kubectl: the kubernetes connection has no config.apiserver"))?;
-        let token = match &conn.config.token {
-            Some(sel) => self.secrets.resolve(sel.namespace.as_deref().unwrap_or(&conn.namespace), sel).await?,
-            None => return Err(self.not_ready("run kubectl: the kubernetes connection has no config.token")),
-        };
-        let namespace = namespace.or(conn.config.namespace.as_deref());
-        Ok(toolkit_core::kubeconfig::Kubeconfig {
-            server,
-            ca: conn.config.cacrt.as_deref(),
-            token: Some(token.expose()),
-            namespace,
-            insecure_skip_tls_verify: conn.config.insecure_skip_tls_verify.unwrap_or(false),
+        let instance = self.tools.instance(target).map_err(|e| e.with_context("connectionRef", target))?;
+        let session = instance.open_session().await.map_err(|e| e.with_context("connectionRef", target))?;
+        if kubectl && !session.env().iter().any(|e| e.name == "KUBECONFIG") {
+            session.close().await;
+            return Err(Error::config(format!(
+                "run kubectl: spec.command.connectionRef: tool {target} gives no KUBECONFIG; name a kubernetes tool"
+            )));
         }
-        .render())
+        Ok(Some(session))
     }
-}
-
-/// Writes a file only its owner can read.
-fn write_private(path: &std::path::Path, text: &str) -> Result<()> {
-    use std::io::Write as _;
-    use std::os::unix::fs::OpenOptionsExt as _;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(|e| Error::internal("write the kubeconfig").with_source(e))?;
-    f.write_all(text.as_bytes()).map_err(|e| Error::internal("write the kubeconfig").with_source(e))
 }
 
 /// Reads a stream to its end, keeping the first `max` bytes; longer output is cut with a marker.
@@ -230,13 +234,13 @@ async fn read_capped(stream: Option<impl AsyncRead + Unpin>, max: usize) -> Stri
 mod tests {
     use super::*;
 
-    fn argv(t: ToolType, shell: bool, text: &str) -> std::result::Result<Vec<String>, String> {
-        program(t, shell, text).map(|p| p.argv())
+    fn argv(t: CommandConnector, shell: bool, text: &str) -> std::result::Result<Vec<String>, String> {
+        program(t, shell, text, None).map(|p| p.argv())
     }
 
     #[test]
     fn kubectl_runs_as_argv_and_refuses_shell_syntax() {
-        let k = ToolType::Kubectl;
+        let k = CommandConnector::Kubectl;
         assert_eq!(argv(k, false, "get pods -l 'app=web'").unwrap(), ["kubectl", "get", "pods", "-l", "app=web"]);
         assert_eq!(
             argv(k, false, "kubectl logs deploy/api --tail=5").unwrap(),
@@ -253,8 +257,19 @@ mod tests {
     }
 
     #[test]
+    fn a_namespace_goes_to_the_leading_kubectl() {
+        let k = CommandConnector::Kubectl;
+        let p = program(k, false, "get pods -n other", Some("apps")).unwrap().argv();
+        assert_eq!(p, ["kubectl", "--namespace=apps", "get", "pods", "-n", "other"]);
+        let p = program(k, true, "get pods | wc -l", Some("apps")).unwrap().argv();
+        assert_eq!(p, ["bash", "-c", "kubectl --namespace=apps get pods | wc -l"]);
+        assert!(program(k, false, "get pods", Some("a b; rm")).is_err());
+        assert_eq!(program(CommandConnector::Bash, false, "ls", Some("apps")).unwrap().argv(), ["ls"]);
+    }
+
+    #[test]
     fn bash_uses_a_shell_only_when_allowed() {
-        let b = ToolType::Bash;
+        let b = CommandConnector::Bash;
         assert_eq!(argv(b, false, "echo 'a b'").unwrap(), ["echo", "a b"]);
         assert!(argv(b, false, "echo a | wc -c").is_err());
         assert_eq!(argv(b, true, "echo a | wc -c").unwrap(), ["bash", "-c", "echo a | wc -c"]);

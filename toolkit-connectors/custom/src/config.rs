@@ -1,23 +1,62 @@
 //! The typed settings of a custom tool, read from `spec.config` without I/O or secrets.
 
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use toolkit_core::model::{CustomCheck, SecretKeySelector, ToolSpec};
+use toolkit_core::duration::Duration as Span;
+use toolkit_core::model::{SecretKeySelector, ToolSpec};
 use toolkit_core::validate::FieldError;
 
-/// The keys of `spec.config` that custom tools read.
-pub(crate) const CONFIG_KEYS: &[&str] = &[
-    "hostname",
-    "port",
-    "username",
-    "credentialsRef",
-    "env",
-    "image",
-    "serviceAccountName",
-    "check",
-    "connectTimeout",
-];
+/// `spec.config` of a custom tool, as written in a manifest; every key is optional here and
+/// the checks say which ones a tool needs.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CustomSettings {
+    /// Host name or address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+    /// TCP port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// User name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// The password or token, by reference.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials_ref: Option<SecretKeySelector>,
+    /// Extra environment for native clients.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, String>,
+    /// Container image of a bastion.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// Service account of a bastion pod.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_account_name: Option<String>,
+    /// The connectivity check of a custom tool.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check: Option<CustomCheck>,
+    /// How long to wait for a connection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect_timeout: Option<Span>,
+}
+
+/// How a custom tool is checked: exactly one of an HTTP GET, a TCP connect or a command.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CustomCheck {
+    /// A URL fetched with GET; any 2xx or 3xx status passes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<String>,
+    /// A `host:port` that must accept a TCP connection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tcp: Option<String>,
+    /// A command run as argv (no shell) with the tool's env; exit status 0 passes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub command: Vec<String>,
+}
 
 /// How long a check may take when `connectTimeout` is not set.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -64,11 +103,15 @@ pub struct CustomConfig {
 impl CustomConfig {
     /// Reads and checks the settings; every problem names its field.
     pub fn from_spec(spec: &ToolSpec) -> Result<Self, Vec<FieldError>> {
-        let Some(c) = &spec.config else {
-            // Everything is optional: a custom tool may only describe a system.
-            return Ok(Self::empty());
+        let mut errs = Vec::new();
+        let Some(c) = spec.read_config::<CustomSettings>(&mut errs) else {
+            if spec.config.is_none() {
+                // Everything is optional: a custom tool may only describe a system.
+                return Ok(Self::empty());
+            }
+            return Err(errs);
         };
-        let mut errs = c.unused_keys("custom", CONFIG_KEYS);
+        let c = &c;
         if let Some(h) = &c.hostname
             && (h.trim().is_empty() || h.contains(char::is_whitespace))
         {
@@ -211,14 +254,9 @@ fn split_host_port(text: &str) -> Option<(String, u16)> {
 mod tests {
     use super::*;
     use serde_json::json;
-    use toolkit_core::ToolType;
 
     fn spec(config: serde_json::Value) -> ToolSpec {
-        ToolSpec {
-            type_: ToolType::Custom,
-            config: Some(serde_json::from_value(config).unwrap()),
-            ..ToolSpec::default()
-        }
+        ToolSpec { type_: "custom".into(), config: Some(config), ..ToolSpec::default() }
     }
 
     fn paths(config: serde_json::Value) -> Vec<String> {
@@ -232,7 +270,7 @@ mod tests {
         assert_eq!(check(json!({"tcp": "db:5432"})), Check::Tcp { host: "db".into(), port: 5432 });
         assert_eq!(check(json!({"tcp": "[::1]:80"})), Check::Tcp { host: "::1".into(), port: 80 });
         assert_eq!(check(json!({"command": ["true"]})), Check::Command(vec!["true".into()]));
-        assert!(CustomConfig::from_spec(&ToolSpec { type_: ToolType::Custom, ..ToolSpec::default() }).is_ok());
+        assert!(CustomConfig::from_spec(&ToolSpec { type_: "custom".into(), ..ToolSpec::default() }).is_ok());
     }
 
     #[test]

@@ -12,14 +12,14 @@ use async_trait::async_trait;
 use toolkit_core::connector::{BuildContext, Capabilities, Connector, EnvEntry, Probe, Session, ToolInstance};
 use toolkit_core::secret::SecretResolver;
 use toolkit_core::validate::{FieldError, config_error};
-use toolkit_core::{ConnectorRegistry, Result, ToolSpec, ToolType};
+use toolkit_core::{ConnectorRegistry, Reference, Result, SpecPart, ToolSpec, TypeInfo};
 
-pub use config::{Check, CustomConfig, DEFAULT_CONNECT_TIMEOUT};
+pub use config::{Check, CustomConfig, CustomSettings, DEFAULT_CONNECT_TIMEOUT};
 
 use session::CustomSession;
 
 /// The `spec.type` this crate serves.
-pub const TYPE: ToolType = ToolType::Custom;
+pub const TYPE: &str = "custom";
 
 /// Adds the custom connector to `registry`.
 pub fn register(registry: &mut ConnectorRegistry) {
@@ -31,8 +31,9 @@ pub fn register(registry: &mut ConnectorRegistry) {
 pub struct CustomConnector;
 
 impl Connector for CustomConnector {
-    fn tool_type(&self) -> ToolType {
-        TYPE
+    fn info(&self) -> TypeInfo {
+        TypeInfo::new(TYPE, "Any other system, described by its manifest")
+            .with(SpecPart::config::<config::CustomSettings>(false))
     }
 
     fn capabilities(&self) -> Capabilities {
@@ -52,13 +53,11 @@ impl Connector for CustomConnector {
         if spec.permissions.is_some() {
             errs.push(FieldError::new("spec.permissions", "custom tools have no engine permissions to plan or apply"));
         }
-        if spec.authentication.is_some() {
-            errs.push(FieldError::new(
-                "spec.authentication",
-                "custom tools take their credential from `spec.config.credentialsRef`",
-            ));
-        }
         errs
+    }
+
+    fn references(&self, spec: &ToolSpec) -> Vec<Reference> {
+        toolkit_core::config::secret_fields(spec.config.as_ref(), "spec.config", &["credentialsRef"])
     }
 
     fn build(&self, ctx: BuildContext) -> Result<Arc<dyn ToolInstance>> {

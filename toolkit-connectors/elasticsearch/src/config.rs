@@ -1,16 +1,43 @@
 //! The typed settings of an elasticsearch tool, read from `spec.config` without I/O or secrets.
 
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
+use toolkit_core::duration::Duration as Span;
 use toolkit_core::model::{SecretKeySelector, ToolSpec};
 use toolkit_core::validate::FieldError;
 use url::Url;
 
 use crate::index::IndexPatterns;
 
-/// The keys of `spec.config` that elasticsearch tools read.
-pub(crate) const CONFIG_KEYS: &[&str] =
-    &["url", "index", "username", "credentialsRef", "caFile", "insecureSkipTlsVerify", "connectTimeout"];
+/// `spec.config` of a elasticsearch tool, as written in a manifest; every key is optional here and
+/// the checks say which ones a tool needs.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ElasticSettings {
+    /// A base URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Index or index pattern.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index: Option<String>,
+    /// User name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// The password or token, by reference.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials_ref: Option<SecretKeySelector>,
+    /// CA certificate file for TLS verification.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<String>,
+    /// Accept any TLS certificate; for test servers only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub insecure_skip_tls_verify: Option<bool>,
+    /// How long to wait for a connection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect_timeout: Option<Span>,
+}
 
 /// How long connecting may take when `connectTimeout` is not set.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -52,10 +79,17 @@ pub struct EsConfig {
 impl EsConfig {
     /// Reads and checks the settings; every problem names its field.
     pub fn from_spec(spec: &ToolSpec) -> Result<Self, Vec<FieldError>> {
-        let Some(c) = &spec.config else {
-            return Err(vec![FieldError::new("spec.config", "is required for elasticsearch tools (at least `url`)")]);
+        let mut errs = Vec::new();
+        let Some(c) = spec.read_config::<ElasticSettings>(&mut errs) else {
+            if spec.config.is_none() {
+                errs.extend(vec![FieldError::new(
+                    "spec.config",
+                    "is required for elasticsearch tools (at least `url`)",
+                )]);
+            }
+            return Err(errs);
         };
-        let mut errs = c.unused_keys("elasticsearch", CONFIG_KEYS);
+        let c = &c;
         let url = match c.url.as_deref().map(Url::parse) {
             None => {
                 errs.push(FieldError::new("spec.config.url", "is required, e.g. https://search.example.com:9200"));
@@ -122,12 +156,6 @@ impl EsConfig {
         if connect_timeout.is_zero() {
             errs.push(FieldError::new("spec.config.connectTimeout", "must be longer than 0s"));
         }
-        if spec.authentication.is_some() {
-            errs.push(FieldError::new(
-                "spec.authentication",
-                "elasticsearch tools take credentials from `spec.config.username` and `credentialsRef`",
-            ));
-        }
         match url {
             Some(url) if errs.is_empty() => Ok(EsConfig {
                 url,
@@ -158,14 +186,9 @@ impl EsConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use toolkit_core::ToolType;
 
     fn spec(config: serde_json::Value) -> ToolSpec {
-        ToolSpec {
-            type_: ToolType::Elasticsearch,
-            config: Some(serde_json::from_value(config).unwrap()),
-            ..ToolSpec::default()
-        }
+        ToolSpec { type_: "elasticsearch".into(), config: Some(config), ..ToolSpec::default() }
     }
 
     #[test]

@@ -16,9 +16,9 @@ use serde_json::{Value, json};
 use toolkit_core::connector::{BuildContext, Capabilities, Connector, Invoker, Probe, Session, ToolInstance};
 use toolkit_core::model::PermissionsSpec;
 use toolkit_core::validate::{FieldError, config_error};
-use toolkit_core::{ConnectorRegistry, PermissionProvisioner, Result, ToolSpec, ToolType};
+use toolkit_core::{ConnectorRegistry, PermissionProvisioner, Reference, Result, SpecPart, ToolSpec, TypeInfo};
 
-pub use config::{Auth, DEFAULT_CONNECT_TIMEOUT, EsConfig};
+pub use config::{Auth, DEFAULT_CONNECT_TIMEOUT, ElasticSettings, EsConfig};
 pub use index::IndexPatterns;
 pub use invoke::Operation;
 pub use permissions::{Distribution, IndexRule, RolePlan};
@@ -27,7 +27,7 @@ use client::Client;
 use session::EsSession;
 
 /// The `spec.type` this crate serves.
-pub const TYPE: ToolType = ToolType::Elasticsearch;
+pub const TYPE: &str = "elasticsearch";
 
 /// Adds the elasticsearch connector to `registry`.
 pub fn register(registry: &mut ConnectorRegistry) {
@@ -39,8 +39,8 @@ pub fn register(registry: &mut ConnectorRegistry) {
 pub struct EsConnector;
 
 impl Connector for EsConnector {
-    fn tool_type(&self) -> ToolType {
-        TYPE
+    fn info(&self) -> TypeInfo {
+        TypeInfo::new(TYPE, "Elasticsearch or OpenSearch").with(SpecPart::config::<config::ElasticSettings>(true))
     }
 
     fn capabilities(&self) -> Capabilities {
@@ -67,6 +67,14 @@ impl Connector for EsConnector {
             errs.extend(more);
         }
         errs
+    }
+
+    fn references(&self, spec: &ToolSpec) -> Vec<Reference> {
+        toolkit_core::config::secret_fields(spec.config.as_ref(), "spec.config", &["credentialsRef"])
+    }
+
+    fn resolve_paths(&self, spec: &mut ToolSpec, dir: &std::path::Path) {
+        toolkit_core::config::resolve_config_paths(spec, &["caFile"], dir);
     }
 
     fn default_input_schema(&self) -> Option<Value> {

@@ -81,6 +81,7 @@ impl Fixture {
             name: "search".into(),
             secrets: Arc::new(store),
             config_maps: Arc::new(ConfigMaps::default()),
+            tools: std::sync::Arc::new(toolkit_core::connector::NoTools),
         };
         EsConnector.build(ctx).unwrap()
     }

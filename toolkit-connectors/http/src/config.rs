@@ -5,16 +5,12 @@ use std::time::Duration;
 
 use reqwest::Method;
 use reqwest::header::{AUTHORIZATION, HeaderName, HeaderValue};
-use toolkit_core::model::{
-    AuthType, Authentication, ConfigMapKeySelector, ConnectionConfig, HttpCircuitBreaker, HttpRetry, SecretKeySelector,
-    ToolSpec, ValueFrom,
-};
-use toolkit_core::template::{BodyTemplate, UrlTemplate};
+use toolkit_core::model::{AuthType, Authentication, ConfigMapKeySelector, SecretKeySelector, ToolSpec, ValueFrom};
 use toolkit_core::validate::FieldError;
 use url::Url;
 
-/// The keys of `spec.config` that http tools read.
-pub(crate) const CONFIG_KEYS: &[&str] = &["connectTimeout", "caFile"];
+use crate::spec::{HttpCircuitBreaker, HttpRetry, HttpSettings, HttpSpec, check_http};
+use crate::template::{BodyTemplate, UrlTemplate};
 
 /// Response bytes read when `spec.http.maxResponseBytes` is not set.
 pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 1024 * 1024;
@@ -185,19 +181,57 @@ pub struct HttpConfig {
     pub breaker: BreakerPolicy,
 }
 
+/// The blocks of an http tool as written: `spec.http`, `spec.config` and `spec.authentication`,
+/// each read as far as it can be, and every problem found.
+pub(crate) struct Blocks {
+    pub http: Option<HttpSpec>,
+    pub settings: HttpSettings,
+    pub authentication: Option<Authentication>,
+}
+
+impl Blocks {
+    pub(crate) fn read(spec: &ToolSpec, errs: &mut Vec<FieldError>) -> Self {
+        let at = errs.len();
+        let settings = spec.read_config::<HttpSettings>(errs).unwrap_or_default();
+        for e in &mut errs[at..] {
+            match e.path.as_str() {
+                "spec.config.url" => e.message.push_str("; the URL goes in spec.http.url"),
+                "spec.config.credentialsRef" | "spec.config.token" | "spec.config.username" => {
+                    e.message.push_str("; credentials go in spec.authentication")
+                }
+                _ => {}
+            }
+        }
+        let http = spec.read_block::<HttpSpec>("http", errs);
+        let authentication = spec.read_block::<Authentication>("authentication", errs);
+        Self { http, settings, authentication }
+    }
+}
+
 impl HttpConfig {
-    /// Checks only what the shared validation of `spec.http` and `spec.authentication` does not.
+    /// Checks every block of an http tool; pure.
     pub fn check(spec: &ToolSpec) -> Vec<FieldError> {
-        let mut errs = spec.config.as_ref().map(unused_keys).unwrap_or_default();
+        let mut errs = Vec::new();
+        let blocks = Blocks::read(spec, &mut errs);
+        match &blocks.http {
+            Some(http) => check_http(&mut errs, http, spec),
+            None if !spec.blocks.contains_key("http") => {
+                errs.push(FieldError::new("spec.http", "is required for type http (at least `url`)"))
+            }
+            None => {}
+        }
+        if let Some(a) = &blocks.authentication {
+            errs.extend(a.check("spec.authentication"));
+        }
         if let Some(path) = probe_path(spec)
             && (!path.starts_with('/') || path.starts_with("//"))
         {
             errs.push(FieldError::new("spec.probe.path", format!("`{path}` must be a path starting with one `/`")));
         }
-        if spec.config.as_ref().and_then(|c| c.connect_timeout).is_some_and(|d| d.get().is_zero()) {
+        if blocks.settings.connect_timeout.is_some_and(|d| d.get().is_zero()) {
             errs.push(FieldError::new("spec.config.connectTimeout", "must be longer than 0s"));
         }
-        for (i, p) in spec.http.iter().flat_map(|h| h.body_parameters.iter()).enumerate() {
+        for (i, p) in blocks.http.iter().flat_map(|h| h.body_parameters.iter()).enumerate() {
             if p.name.contains('.') || p.name.is_empty() {
                 errs.push(FieldError::new(
                     format!("spec.http.bodyParameters[{i}].name"),
@@ -212,8 +246,8 @@ impl HttpConfig {
     /// is returned with its field path.
     pub fn from_spec(spec: &ToolSpec) -> Result<Self, Vec<FieldError>> {
         let mut errs = Self::check(spec);
-        let Some(http) = &spec.http else {
-            errs.push(FieldError::new("spec.http", "is required for type http (at least `url`)"));
+        let blocks = Blocks::read(spec, &mut Vec::new());
+        let Some(http) = &blocks.http else {
             return Err(errs);
         };
         let url = UrlTemplate::parse(&http.url).map_err(|m| FieldError::new("spec.http.url", m));
@@ -251,7 +285,7 @@ impl HttpConfig {
                 Err(e) => errs.push(e),
             }
         }
-        let auth = match &spec.authentication {
+        let auth = match &blocks.authentication {
             None => Ok(None),
             Some(a) => auth(a),
         };
@@ -263,7 +297,7 @@ impl HttpConfig {
             }
             Some(n) => usize::try_from(n).unwrap_or(usize::MAX),
         };
-        let config = spec.config.as_ref();
+        let config = &blocks.settings;
         match (url, method, body, auth) {
             (Ok(url), Ok(method), Ok(body), Ok(auth)) if errs.is_empty() => Ok(Self {
                 retry: RetryPolicy::new(http.retry.as_ref(), &method),
@@ -277,8 +311,8 @@ impl HttpConfig {
                 max_response_bytes,
                 auth,
                 timeout: spec.timeout.map_or(DEFAULT_TIMEOUT, |d| d.get()),
-                connect_timeout: config.and_then(|c| c.connect_timeout).map_or(DEFAULT_CONNECT_TIMEOUT, |d| d.get()),
-                ca_file: config.and_then(|c| c.ca_file.clone()),
+                connect_timeout: config.connect_timeout.map_or(DEFAULT_CONNECT_TIMEOUT, |d| d.get()),
+                ca_file: config.ca_file.clone(),
                 probe_path: probe_path(spec).map(str::to_owned),
             }),
             (url, method, body, auth) => {
@@ -395,21 +429,6 @@ fn auth(a: &Authentication) -> Result<Option<AuthConfig>, Vec<FieldError>> {
         }
     };
     if errs.is_empty() { Ok(out) } else { Err(errs) }
-}
-
-/// Config keys that are set but that http tools do not read, with a hint where the setting goes.
-fn unused_keys(c: &ConnectionConfig) -> Vec<FieldError> {
-    let mut errs = c.unused_keys("http", CONFIG_KEYS);
-    for e in &mut errs {
-        match e.path.as_str() {
-            "spec.config.url" => e.message.push_str("; the URL goes in spec.http.url"),
-            "spec.config.credentialsRef" | "spec.config.token" | "spec.config.username" => {
-                e.message.push_str("; credentials go in spec.authentication")
-            }
-            _ => {}
-        }
-    }
-    errs
 }
 
 #[cfg(test)]

@@ -9,6 +9,8 @@ mod request;
 mod response;
 mod retry;
 mod session;
+mod spec;
+mod template;
 
 use std::fmt;
 use std::sync::Arc;
@@ -18,22 +20,25 @@ use serde_json::{Value, json};
 use tokio::sync::{Mutex, OnceCell};
 use toolkit_core::connector::{BuildContext, Capabilities, Connector, Invoker, Probe, Session, ToolInstance};
 use toolkit_core::manifest::ConfigMaps;
+use toolkit_core::model::Authentication;
 use toolkit_core::secret::SecretResolver;
 use toolkit_core::validate::{FieldError, config_error};
-use toolkit_core::{ConnectorRegistry, Error, Result, ToolSpec, ToolType};
+use toolkit_core::{ConnectorRegistry, Error, Reference, Result, SpecPart, ToolSpec, TypeInfo};
 
 pub use config::{
     AuthConfig, BreakerPolicy, DEFAULT_API_KEY_HEADER, DEFAULT_CONNECT_TIMEOUT, DEFAULT_FAILURE_THRESHOLD,
     DEFAULT_IDEMPOTENT_ATTEMPTS, DEFAULT_INITIAL_BACKOFF, DEFAULT_MAX_BACKOFF, DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_OPEN_FOR, DEFAULT_TIMEOUT, HeaderSpec, HttpConfig, RetryPolicy, Source,
 };
+pub use spec::{HttpCircuitBreaker, HttpHeader, HttpRetry, HttpSettings, HttpSpec, Parameter};
+pub use template::{BodyTemplate, FieldRef, UrlTemplate};
 
 use auth::CachedToken;
 use breaker::Breaker;
 use response::redirect_policy;
 
 /// The `spec.type` this crate serves.
-pub const TYPE: ToolType = ToolType::Http;
+pub const TYPE: &str = "http";
 
 /// Adds the http connector to `registry`.
 pub fn register(registry: &mut ConnectorRegistry) {
@@ -45,8 +50,11 @@ pub fn register(registry: &mut ConnectorRegistry) {
 pub struct HttpConnector;
 
 impl Connector for HttpConnector {
-    fn tool_type(&self) -> ToolType {
-        TYPE
+    fn info(&self) -> TypeInfo {
+        TypeInfo::new(TYPE, "An HTTP API: one request, with credentials injected")
+            .with(SpecPart::block::<HttpSpec>("http", true))
+            .with(SpecPart::config::<HttpSettings>(false))
+            .with(SpecPart::block::<Authentication>("authentication", false))
     }
 
     fn capabilities(&self) -> Capabilities {
@@ -55,6 +63,17 @@ impl Connector for HttpConnector {
 
     fn validate(&self, spec: &ToolSpec) -> Vec<FieldError> {
         HttpConfig::check(spec)
+    }
+
+    fn references(&self, spec: &ToolSpec) -> Vec<Reference> {
+        let blocks = config::Blocks::read(spec, &mut Vec::new());
+        let mut out = blocks.http.map(|h| h.references()).unwrap_or_default();
+        out.extend(blocks.authentication.map(|a| a.references("spec.authentication")).unwrap_or_default());
+        out
+    }
+
+    fn resolve_paths(&self, spec: &mut ToolSpec, dir: &std::path::Path) {
+        toolkit_core::config::resolve_config_paths(spec, &["caFile"], dir);
     }
 
     fn default_input_schema(&self) -> Option<Value> {

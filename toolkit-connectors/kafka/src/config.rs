@@ -1,23 +1,49 @@
 //! The typed settings of a kafka tool, read from `spec.config` without I/O or secrets.
 
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
+use toolkit_core::duration::Duration as Span;
 use toolkit_core::model::{SecretKeySelector, ToolSpec};
 use toolkit_core::validate::FieldError;
 
-/// The keys of `spec.config` that kafka tools read.
-pub(crate) const CONFIG_KEYS: &[&str] = &[
-    "brokers",
-    "hostname",
-    "port",
-    "username",
-    "credentialsRef",
-    "saslMechanism",
-    "tls",
-    "caFile",
-    "insecureSkipTlsVerify",
-    "connectTimeout",
-];
+/// `spec.config` of a kafka tool, as written in a manifest; every key is optional here and
+/// the checks say which ones a tool needs.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct KafkaSettings {
+    /// Bootstrap brokers as `host:port`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub brokers: Vec<String>,
+    /// Host name or address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+    /// TCP port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// User name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// The password or token, by reference.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials_ref: Option<SecretKeySelector>,
+    /// SASL mechanism: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sasl_mechanism: Option<String>,
+    /// Connect with TLS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<bool>,
+    /// CA certificate file for TLS verification.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<String>,
+    /// Accept any TLS certificate; for test servers only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub insecure_skip_tls_verify: Option<bool>,
+    /// How long to wait for a connection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect_timeout: Option<Span>,
+}
 
 /// Port used with `hostname` when none is given.
 pub const DEFAULT_PORT: u16 = 9092;
@@ -78,10 +104,14 @@ pub struct KafkaConfig {
 impl KafkaConfig {
     /// Reads and checks the settings; every problem names its field.
     pub fn from_spec(spec: &ToolSpec) -> Result<Self, Vec<FieldError>> {
-        let Some(c) = &spec.config else {
-            return Err(vec![FieldError::new("spec.config", "is required for kafka tools (at least `brokers`)")]);
+        let mut errs = Vec::new();
+        let Some(c) = spec.read_config::<KafkaSettings>(&mut errs) else {
+            if spec.config.is_none() {
+                errs.extend(vec![FieldError::new("spec.config", "is required for kafka tools (at least `brokers`)")]);
+            }
+            return Err(errs);
         };
-        let mut errs = c.unused_keys("kafka", CONFIG_KEYS);
+        let c = &c;
         let brokers = match (&c.hostname, c.brokers.is_empty()) {
             (Some(_), false) => {
                 errs.push(FieldError::new("spec.config.hostname", "set either `brokers` or `hostname`, not both"));
@@ -177,12 +207,6 @@ impl KafkaConfig {
                 "skips verification, so `caFile` would not be used; set one of them",
             ));
         }
-        if spec.authentication.is_some() {
-            errs.push(FieldError::new(
-                "spec.authentication",
-                "kafka tools take their SASL password from `spec.config.credentialsRef`",
-            ));
-        }
         if errs.is_empty() { Ok(cfg) } else { Err(errs) }
     }
 
@@ -224,14 +248,9 @@ fn check_broker(b: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use toolkit_core::ToolType;
 
     fn spec(config: serde_json::Value) -> ToolSpec {
-        ToolSpec {
-            type_: ToolType::Kafka,
-            config: Some(serde_json::from_value(config).unwrap()),
-            ..ToolSpec::default()
-        }
+        ToolSpec { type_: "kafka".into(), config: Some(config), ..ToolSpec::default() }
     }
 
     #[test]

@@ -17,16 +17,16 @@ use tokio::sync::Mutex;
 use toolkit_core::connector::{BuildContext, Capabilities, Connector, Invoker, Probe, Session, ToolInstance};
 use toolkit_core::model::PermissionsSpec;
 use toolkit_core::validate::{FieldError, config_error};
-use toolkit_core::{ConnectorRegistry, Error, PermissionProvisioner, Result, ToolSpec, ToolType};
+use toolkit_core::{ConnectorRegistry, Error, PermissionProvisioner, Reference, Result, SpecPart, ToolSpec, TypeInfo};
 
-pub use config::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_PORT, KafkaConfig, Sasl, SaslMechanism};
+pub use config::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_PORT, KafkaConfig, KafkaSettings, Sasl, SaslMechanism};
 pub use permissions::{AclPlan, AclRule};
 
 use connection::Connection;
 use session::KafkaSession;
 
 /// The `spec.type` this crate serves.
-pub const TYPE: ToolType = ToolType::Kafka;
+pub const TYPE: &str = "kafka";
 
 /// Adds the kafka connector to `registry`.
 pub fn register(registry: &mut ConnectorRegistry) {
@@ -38,8 +38,8 @@ pub fn register(registry: &mut ConnectorRegistry) {
 pub struct KafkaConnector;
 
 impl Connector for KafkaConnector {
-    fn tool_type(&self) -> ToolType {
-        TYPE
+    fn info(&self) -> TypeInfo {
+        TypeInfo::new(TYPE, "Apache Kafka").with(SpecPart::config::<config::KafkaSettings>(true))
     }
 
     fn capabilities(&self) -> Capabilities {
@@ -67,6 +67,14 @@ impl Connector for KafkaConnector {
             errs.extend(more);
         }
         errs
+    }
+
+    fn references(&self, spec: &ToolSpec) -> Vec<Reference> {
+        toolkit_core::config::secret_fields(spec.config.as_ref(), "spec.config", &["credentialsRef"])
+    }
+
+    fn resolve_paths(&self, spec: &mut ToolSpec, dir: &std::path::Path) {
+        toolkit_core::config::resolve_config_paths(spec, &["caFile"], dir);
     }
 
     fn default_input_schema(&self) -> Option<Value> {

@@ -39,6 +39,7 @@ fn build(spec: Value, canary: &str) -> Arc<dyn ToolInstance> {
             name: "events".into(),
             secrets: Arc::new(store),
             config_maps: Arc::new(ConfigMaps::default()),
+            tools: std::sync::Arc::new(toolkit_core::connector::NoTools),
         })
         .unwrap()
 }

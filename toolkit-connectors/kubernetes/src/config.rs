@@ -1,17 +1,41 @@
 //! The typed settings of a kubernetes tool, read from `spec.config` without I/O or secrets, and
 //! the kube client configuration built from them once the token is resolved.
 
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 use base64::Engine as _;
+use toolkit_core::duration::Duration as Span;
 use toolkit_core::model::{SecretKeySelector, ToolSpec};
 use toolkit_core::secret::SecretString;
 use toolkit_core::validate::FieldError;
 use toolkit_core::{Error, Result};
 
-/// The keys of `spec.config` that kubernetes tools read.
-pub(crate) const CONFIG_KEYS: &[&str] =
-    &["apiserver", "token", "cacrt", "insecureSkipTlsVerify", "namespace", "connectTimeout"];
+/// `spec.config` of a kubernetes tool, as written in a manifest; every key is optional here and
+/// the checks say which ones a tool needs.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct KubeSettings {
+    /// API server URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub apiserver: Option<String>,
+    /// Bearer token by reference.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<SecretKeySelector>,
+    /// CA certificate (kubernetes), PEM or base64 PEM.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cacrt: Option<String>,
+    /// Accept any TLS certificate; for test servers only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub insecure_skip_tls_verify: Option<bool>,
+    /// Default namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// How long to wait for a connection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect_timeout: Option<Span>,
+}
 
 /// How long connecting (and the probe's answer) may take when `connectTimeout` is not set.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -42,13 +66,17 @@ pub struct KubeConfig {
 impl KubeConfig {
     /// Reads and checks the settings; every problem names its field.
     pub fn from_spec(spec: &ToolSpec) -> Result<Self, Vec<FieldError>> {
-        let Some(c) = &spec.config else {
-            return Err(vec![FieldError::new(
-                "spec.config",
-                "is required for kubernetes tools (at least `apiserver`)",
-            )]);
+        let mut errs = Vec::new();
+        let Some(c) = spec.read_config::<KubeSettings>(&mut errs) else {
+            if spec.config.is_none() {
+                errs.extend(vec![FieldError::new(
+                    "spec.config",
+                    "is required for kubernetes tools (at least `apiserver`)",
+                )]);
+            }
+            return Err(errs);
         };
-        let mut errs = c.unused_keys("kubernetes", CONFIG_KEYS);
+        let c = &c;
         let cfg = KubeConfig {
             apiserver: c.apiserver.clone().unwrap_or_default(),
             token_ref: c.token.clone(),
@@ -103,12 +131,6 @@ impl KubeConfig {
         }
         if cfg.connect_timeout.is_zero() {
             errs.push(FieldError::new("spec.config.connectTimeout", "must be longer than 0s"));
-        }
-        if spec.authentication.is_some() {
-            errs.push(FieldError::new(
-                "spec.authentication",
-                "kubernetes tools take their bearer token from `spec.config.token`",
-            ));
         }
         if errs.is_empty() { Ok(cfg) } else { Err(errs) }
     }
@@ -185,14 +207,9 @@ pub(crate) fn is_dns_label(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use toolkit_core::ToolType;
 
     fn spec(config: serde_json::Value) -> ToolSpec {
-        ToolSpec {
-            type_: ToolType::Kubernetes,
-            config: Some(serde_json::from_value(config).unwrap()),
-            ..ToolSpec::default()
-        }
+        ToolSpec { type_: "kubernetes".into(), config: Some(config), ..ToolSpec::default() }
     }
 
     #[test]

@@ -3,6 +3,7 @@
 mod client;
 mod config;
 mod invoke;
+pub mod kubeconfig;
 mod permissions;
 mod probe;
 mod resources;
@@ -16,9 +17,9 @@ use serde_json::{Value, json};
 use toolkit_core::connector::{BuildContext, Capabilities, Connector, Invoker, Probe, Session, ToolInstance};
 use toolkit_core::model::PermissionsSpec;
 use toolkit_core::validate::{FieldError, config_error};
-use toolkit_core::{ConnectorRegistry, PermissionProvisioner, Result, ToolSpec, ToolType};
+use toolkit_core::{ConnectorRegistry, PermissionProvisioner, Reference, Result, SpecPart, ToolSpec, TypeInfo};
 
-pub use config::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_NAMESPACE, KubeConfig};
+pub use config::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_NAMESPACE, KubeConfig, KubeSettings};
 pub use permissions::{RbacPlan, RbacRule, VERBS};
 pub use resources::{RESOURCES, ResourceInfo};
 
@@ -26,7 +27,7 @@ use client::Connection;
 use session::KubeSession;
 
 /// The `spec.type` this crate serves.
-pub const TYPE: ToolType = ToolType::Kubernetes;
+pub const TYPE: &str = "kubernetes";
 
 /// Adds the kubernetes connector to `registry`.
 pub fn register(registry: &mut ConnectorRegistry) {
@@ -38,8 +39,8 @@ pub fn register(registry: &mut ConnectorRegistry) {
 pub struct KubernetesConnector;
 
 impl Connector for KubernetesConnector {
-    fn tool_type(&self) -> ToolType {
-        TYPE
+    fn info(&self) -> TypeInfo {
+        TypeInfo::new(TYPE, "A Kubernetes API server").with(SpecPart::config::<config::KubeSettings>(true))
     }
 
     fn capabilities(&self) -> Capabilities {
@@ -65,6 +66,10 @@ impl Connector for KubernetesConnector {
             errs.extend(more);
         }
         errs
+    }
+
+    fn references(&self, spec: &ToolSpec) -> Vec<Reference> {
+        toolkit_core::config::secret_fields(spec.config.as_ref(), "spec.config", &["token"])
     }
 
     fn default_input_schema(&self) -> Option<Value> {

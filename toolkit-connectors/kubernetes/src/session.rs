@@ -73,7 +73,7 @@ impl Session for KubeSession {
 /// format the kubectl tools write: `cacrt` as `certificate-authority-data`, the token as the
 /// user's `token`, the tool's namespace in the context.
 pub(crate) fn render_kubeconfig(config: &KubeConfig, token: Option<&str>) -> String {
-    toolkit_core::kubeconfig::Kubeconfig {
+    crate::kubeconfig::Kubeconfig {
         server: config.server(),
         ca: config.cacrt.as_deref(),
         token,
@@ -105,14 +105,11 @@ mod tests {
     #[test]
     fn renders_server_ca_token_and_namespace() {
         let spec = toolkit_core::ToolSpec {
-            type_: toolkit_core::ToolType::Kubernetes,
-            config: Some(
-                serde_json::from_value(json!({
-                    "apiserver": "https://10.0.0.1:6443", "namespace": "apps",
-                    "cacrt": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----"
-                }))
-                .unwrap(),
-            ),
+            type_: "kubernetes".into(),
+            config: Some(json!({
+                "apiserver": "https://10.0.0.1:6443", "namespace": "apps",
+                "cacrt": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----"
+            })),
             ..Default::default()
         };
         let cfg = KubeConfig::from_spec(&spec).unwrap();

@@ -16,25 +16,28 @@ use toolkit_core::connector::{
     BuildContext, CallLimits, Capabilities, Connector, EnvEntry, Invocation, InvokeOutput, Invoker, Probe, ProbeReport,
     Session, ToolInstance,
 };
+use toolkit_core::model::Authentication;
 use toolkit_core::validate::{FieldError, config_error};
-use toolkit_core::{Error, ErrorKind, Result, ToolSpec, ToolType};
+use toolkit_core::{Error, ErrorKind, Reference, Result, SpecPart, ToolSpec, TypeInfo};
 
 use crate::auth::Resolver;
 use crate::client::{McpClient, http_client};
-use crate::config::{AgentConfig, AgentVia, Endpoint, ServerConfig};
+use crate::config::{AgentConfig, AgentSpec, AgentVia, Endpoint, ServerConfig};
 use crate::errors::{UpstreamText, clip};
 use crate::invoke::{capped, output};
 
 /// The `spec.type` of agents.
-pub const AGENT_TYPE: ToolType = ToolType::Agent;
+pub const AGENT_TYPE: &str = "agent";
 
 /// The `agent` type.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct AgentConnector;
 
 impl Connector for AgentConnector {
-    fn tool_type(&self) -> ToolType {
-        AGENT_TYPE
+    fn info(&self) -> TypeInfo {
+        TypeInfo::new(AGENT_TYPE, "Another agent, asked over MCP or HTTP")
+            .with(SpecPart::block::<AgentSpec>("agent", true))
+            .with(SpecPart::block::<Authentication>("authentication", false))
     }
 
     fn capabilities(&self) -> Capabilities {
@@ -43,6 +46,11 @@ impl Connector for AgentConnector {
 
     fn validate(&self, spec: &ToolSpec) -> Vec<FieldError> {
         AgentConfig::parse(spec).1
+    }
+
+    fn references(&self, spec: &ToolSpec) -> Vec<Reference> {
+        let auth = spec.block_as::<Authentication>("authentication").ok().flatten();
+        auth.map(|a| a.references("spec.authentication")).unwrap_or_default()
     }
 
     fn default_input_schema(&self) -> Option<Value> {

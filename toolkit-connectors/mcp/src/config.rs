@@ -2,11 +2,90 @@
 
 use std::fmt;
 
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use toolkit_core::model::{
-    AuthType, Authentication, EnvVar, McpServerSpec, McpSpec, McpTransport, SecretKeySelector, ToolSpec,
+    AuthType, Authentication, EnvVar, McpServerSpec, McpTransport, ObjectRef, Reference, RegistryUpstream,
+    SecretKeySelector, ToolSpec,
 };
-use toolkit_core::validate::FieldError;
+use toolkit_core::validate::{FieldError, check_http_url};
 use url::Url;
+
+/// One tool of an upstream MCP server.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct McpSpec {
+    /// A server declared elsewhere (an MCP server resource).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_ref: Option<ObjectRef>,
+    /// URL of a streamable HTTP or SSE server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Transport; inferred from `url` or `command` when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transport: Option<McpTransport>,
+    /// Command line of a stdio server.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub command: Vec<String>,
+    /// Environment of a stdio server.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub env: Vec<EnvVar>,
+    /// Name of the tool on the upstream server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_name: Option<String>,
+}
+
+/// Another agent reached as a tool; it takes one `input` string.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AgentSpec {
+    /// Name of the agent.
+    pub name: String,
+    /// Where the agent is served (MCP or HTTP).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Transport of `url`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transport: Option<McpTransport>,
+}
+
+impl McpSpec {
+    /// The spec of a tool of `server`, without its tool name yet.
+    pub fn from_server(server: &McpServerSpec) -> Self {
+        Self {
+            server_ref: None,
+            url: server.url.clone(),
+            transport: server.transport,
+            command: server.command.clone(),
+            env: server.env.clone(),
+            tool_name: None,
+        }
+    }
+
+    /// The server part, as a registry upstream names one.
+    pub fn server(&self) -> McpServerSpec {
+        McpServerSpec {
+            url: self.url.clone(),
+            transport: self.transport,
+            command: self.command.clone(),
+            env: self.env.clone(),
+        }
+    }
+}
+
+/// The Secrets and ConfigMaps a server's environment and credentials reference; `at` is the
+/// server's path (`spec.mcp`), and the credentials sit beside it (`spec.authentication`).
+pub(crate) fn server_references(at: &str, server: &McpServerSpec, auth: Option<&Authentication>) -> Vec<Reference> {
+    let mut out = Reference::env(&format!("{at}.env"), &server.env);
+    let auth_at = sibling(at, "authentication");
+    out.extend(auth.map(|a| a.references(&auth_at)).unwrap_or_default());
+    out
+}
+
+/// The path of the field `name` beside the field at `at`.
+fn sibling(at: &str, name: &str) -> String {
+    at.rsplit_once('.').map_or_else(|| name.to_owned(), |(p, _)| format!("{p}.{name}"))
+}
 
 /// Where an MCP server is and how to start or reach it.
 #[derive(Clone, PartialEq)]
@@ -92,8 +171,8 @@ impl ServerConfig {
     }
 
     /// Reads a server from the fields of `spec.mcp` (or of a registry upstream's `mcp`) and
-    /// `spec.authentication`. Problems that the shared validation already reports (not exactly
-    /// one of `url` and `command`, a URL that does not parse) return no message of their own.
+    /// `spec.authentication`. Not exactly one of `url` and `command` is left to the caller, who
+    /// knows what else may stand in for them.
     pub(crate) fn read(
         at: &str,
         server: &McpServerSpec,
@@ -129,8 +208,7 @@ impl ServerConfig {
             ));
         }
         check_env(&format!("{at}.env"), &server.env, errs);
-        let auth_at =
-            at.rsplit_once('.').map_or_else(|| "authentication".to_owned(), |(p, _)| format!("{p}.authentication"));
+        let auth_at = sibling(at, "authentication");
         let auth = match authentication {
             Some(a) if server.url.is_none() && a.type_ != AuthType::None => {
                 errs.push(FieldError::new(
@@ -167,26 +245,49 @@ impl McpConfig {
         }
     }
 
-    /// The settings, when complete, and the problems the shared validation does not report.
+    /// The settings, when complete, and every problem of `spec.mcp` and `spec.authentication`.
     pub(crate) fn parse(spec: &ToolSpec) -> (Option<Self>, Vec<FieldError>) {
         let mut errs = Vec::new();
-        let Some(mcp) = &spec.mcp else {
+        let authentication = spec.read_block::<Authentication>("authentication", &mut errs);
+        let Some(mcp) = spec.read_block::<McpSpec>("mcp", &mut errs) else {
+            if !spec.blocks.contains_key("mcp") {
+                errs.push(FieldError::new("spec.mcp", "is required for type mcp"));
+            }
             return (None, errs);
         };
-        let McpSpec { server_ref, url, transport, command, env, tool_name } = mcp;
-        if server_ref.is_some() {
+        if mcp.tool_name.as_deref().is_none_or(|n| n.trim().is_empty()) {
+            errs.push(FieldError::new("spec.mcp.toolName", "is required: name the upstream tool"));
+        }
+        let sources = [mcp.server_ref.is_some(), mcp.url.is_some(), !mcp.command.is_empty()];
+        if sources.iter().filter(|s| **s).count() != 1 {
+            errs.push(FieldError::new("spec.mcp", "set exactly one of `serverRef`, `url` or `command`"));
+        }
+        if let Some(a) = &authentication {
+            errs.extend(a.check("spec.authentication"));
+        }
+        if mcp.server_ref.is_some() {
             errs.push(FieldError::new(
                 "spec.mcp.serverRef",
                 "is not resolved yet (that needs the operator); give the server's `url` or `command` instead",
             ));
         }
-        let server =
-            McpServerSpec { url: url.clone(), transport: *transport, command: command.clone(), env: env.clone() };
-        let server = ServerConfig::read("spec.mcp", &server, spec.authentication.as_ref(), &mut errs);
-        let tool_name = tool_name.clone().filter(|n| !n.trim().is_empty());
+        let server = ServerConfig::read("spec.mcp", &mcp.server(), authentication.as_ref(), &mut errs);
+        let tool_name = mcp.tool_name.clone().filter(|n| !n.trim().is_empty());
         let cfg = server.zip(tool_name).map(|(server, tool_name)| Self { server, tool_name });
         (cfg, errs)
     }
+}
+
+/// The server of a registry upstream, checked; problems are under `at` (`spec.upstreams[0]`).
+pub(crate) fn upstream_server(
+    at: &str,
+    upstream: &RegistryUpstream,
+    errs: &mut Vec<FieldError>,
+) -> Option<ServerConfig> {
+    if let Some(a) = &upstream.authentication {
+        errs.extend(a.check(&format!("{at}.authentication")));
+    }
+    ServerConfig::read(&format!("{at}.mcp"), &upstream.mcp, upstream.authentication.as_ref(), errs)
 }
 
 /// How an agent is reached.
@@ -229,9 +330,19 @@ impl AgentConfig {
     /// The settings, when complete, and the problems the shared validation does not report.
     pub(crate) fn parse(spec: &ToolSpec) -> (Option<Self>, Vec<FieldError>) {
         let mut errs = Vec::new();
-        let Some(agent) = &spec.agent else {
+        let authentication = spec.read_block::<Authentication>("authentication", &mut errs);
+        let Some(agent) = spec.read_block::<AgentSpec>("agent", &mut errs) else {
+            if !spec.blocks.contains_key("agent") {
+                errs.push(FieldError::new("spec.agent", "is required for type agent"));
+            }
             return (None, errs);
         };
+        if agent.name.trim().is_empty() {
+            errs.push(FieldError::new("spec.agent.name", "is required"));
+        }
+        if let Some(a) = &authentication {
+            errs.extend(a.check("spec.authentication"));
+        }
         let url = match &agent.url {
             None => {
                 errs.push(FieldError::new("spec.agent.url", "is required: where the agent is served (MCP or HTTP)"));
@@ -258,7 +369,7 @@ impl AgentConfig {
             (None, Some(u)) if u.path().trim_end_matches('/').ends_with("/mcp") => AgentVia::Mcp,
             (None, _) => AgentVia::Http,
         };
-        let auth = spec.authentication.as_ref().and_then(|a| read_auth("spec.authentication", a, &mut errs));
+        let auth = authentication.as_ref().and_then(|a| read_auth("spec.authentication", a, &mut errs));
         let name = Some(agent.name.clone()).filter(|n| !n.trim().is_empty());
         let cfg = url.zip(name).map(|(url, name)| Self { name, url, via, auth });
         (cfg, errs)
@@ -266,8 +377,11 @@ impl AgentConfig {
 }
 
 fn read_url(at: &str, text: &str, errs: &mut Vec<FieldError>) -> Option<Url> {
-    // Scheme and host are checked by the shared validation.
-    let url = Url::parse(text).ok().filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())?;
+    if let Some(e) = check_http_url(at, text) {
+        errs.push(e);
+        return None;
+    }
+    let url = Url::parse(text).ok()?;
     if !url.username().is_empty() || url.password().is_some() {
         // The text may hold a password, so it is not repeated.
         errs.push(FieldError::new(at, "must not contain credentials; reference them with `authentication`"));
@@ -345,13 +459,12 @@ fn read_auth(at: &str, a: &Authentication, errs: &mut Vec<FieldError>) -> Option
 #[cfg(test)]
 mod tests {
     use serde_json::json;
-    use toolkit_core::ToolType;
 
     use super::*;
 
-    fn spec(t: ToolType, value: serde_json::Value) -> ToolSpec {
+    fn spec(t: &str, value: serde_json::Value) -> ToolSpec {
         let mut v = value;
-        v["type"] = json!(t.as_str());
+        v["type"] = json!(t);
         serde_json::from_value(v).unwrap()
     }
 
@@ -362,14 +475,14 @@ mod tests {
     #[test]
     fn stdio_and_http_servers() {
         let cfg = McpConfig::from_spec(&spec(
-            ToolType::Mcp,
+            "mcp",
             json!({"mcp": {"command": ["npx", "-y", "srv pkg"], "toolName": "echo", "env": [{"name": "A", "value": "1"}]}}),
         ))
         .unwrap();
         assert_eq!(cfg.server.label(), "stdio: npx -y 'srv pkg'");
         assert_eq!(cfg.server.transport(), "stdio");
         let cfg = McpConfig::from_spec(&spec(
-            ToolType::Mcp,
+            "mcp",
             json!({"mcp": {"url": "https://h/mcp", "toolName": "echo"},
                    "authentication": {"type": "bearer", "secretRef": {"name": "s", "key": "k"}}}),
         ))
@@ -380,7 +493,7 @@ mod tests {
     #[test]
     fn refuses_what_cannot_work_naming_the_field() {
         let errs = McpConfig::from_spec(&spec(
-            ToolType::Mcp,
+            "mcp",
             json!({"mcp": {"url": "https://u:pw@h/mcp", "toolName": "x", "transport": "sse",
                            "env": [{"name": "A"}]}}),
         ))
@@ -389,7 +502,7 @@ mod tests {
         assert!(!errs.iter().any(|e| e.message.contains("pw")));
 
         let errs = McpConfig::from_spec(&spec(
-            ToolType::Mcp,
+            "mcp",
             json!({"mcp": {"command": [""], "toolName": "x", "transport": "streamableHttp",
                            "serverRef": {"name": "s"}},
                    "authentication": {"type": "bearer", "secretRef": {"name": "s", "key": "k"}}}),
@@ -397,13 +510,13 @@ mod tests {
         .unwrap_err();
         assert_eq!(
             paths(&errs),
-            ["spec.mcp.serverRef", "spec.mcp.command[0]", "spec.mcp.transport", "spec.authentication"]
+            ["spec.mcp", "spec.mcp.serverRef", "spec.mcp.command[0]", "spec.mcp.transport", "spec.authentication"]
         );
     }
 
     #[test]
     fn agents_over_mcp_or_http() {
-        let a = |v: serde_json::Value| AgentConfig::from_spec(&spec(ToolType::Agent, json!({"agent": v})));
+        let a = |v: serde_json::Value| AgentConfig::from_spec(&spec("agent", json!({"agent": v})));
         assert_eq!(a(json!({"name": "r", "url": "http://h/mcp"})).unwrap().via, AgentVia::Mcp);
         assert_eq!(a(json!({"name": "r", "url": "http://h/run"})).unwrap().via, AgentVia::Http);
         let forced = a(json!({"name": "r", "url": "http://h/x", "transport": "streamableHttp"})).unwrap();

@@ -1,5 +1,6 @@
 //! Importing every tool of an upstream MCP server (a `ToolRegistry` upstream) and keeping the
-//! import in sync.
+//! import in sync: the [`McpImporter`] this crate registers as the build's
+//! [`UpstreamImporter`].
 //!
 //! [`UpstreamImport::start`] runs a task that connects, lists the server's tools, keeps those
 //! that pass the upstream's `allow` and `block` globs, and publishes them as [`ImportedTool`]s:
@@ -12,21 +13,23 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use async_trait::async_trait;
 use rmcp::model::Tool as McpToolDef;
 use serde_json::Value;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use toolkit_core::Result;
 use toolkit_core::connector::ToolInstance;
 use toolkit_core::manifest::ConfigMaps;
-use toolkit_core::model::{RegistryUpstream, Tool, ToolAnnotations, ToolSpec};
+use toolkit_core::model::{Reference, RegistryUpstream, Tool, ToolAnnotations, ToolSpec};
 use toolkit_core::secret::SecretResolver;
-use toolkit_core::validate::config_error;
+use toolkit_core::upstream::{FollowContext, FollowedUpstream, Imported, ImportedTool, UpstreamImporter};
+use toolkit_core::validate::{FieldError, config_error};
+use toolkit_core::{Error, Result};
 
+use crate::McpTool;
 use crate::auth::Resolver;
 use crate::client::McpClient;
-use crate::config::ServerConfig;
-use crate::{McpConfig, McpTool};
+use crate::config::{ServerConfig, server_references, upstream_server};
 
 /// How often a following task checks that its connection is still open.
 const LIVENESS_CHECK: Duration = Duration::from_secs(1);
@@ -34,33 +37,42 @@ const LIVENESS_CHECK: Duration = Duration::from_secs(1);
 const FIRST_BACKOFF: Duration = Duration::from_millis(500);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
-/// What an upstream currently contributes.
-#[derive(Clone, Debug, Default)]
-pub struct Imported {
-    /// Whether the first attempt (success or failure) is over.
-    pub settled: bool,
-    /// The imported tools, sorted by name.
-    pub tools: Vec<ImportedTool>,
-    /// Why the last attempt failed, if it did.
-    pub error: Option<String>,
+/// The build's [`UpstreamImporter`]: checks an upstream's server and follows it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct McpImporter;
+
+impl UpstreamImporter for McpImporter {
+    fn validate(&self, upstream: &RegistryUpstream, path: &str) -> Vec<FieldError> {
+        let mut errs = Vec::new();
+        upstream_server(path, upstream, &mut errs);
+        errs
+    }
+
+    fn references(&self, upstream: &RegistryUpstream, path: &str) -> Vec<Reference> {
+        server_references(&format!("{path}.mcp"), &upstream.mcp, upstream.authentication.as_ref())
+    }
+
+    fn follow(&self, ctx: FollowContext, changed: Arc<dyn Fn() + Send + Sync>) -> Result<Box<dyn FollowedUpstream>> {
+        let import = UpstreamImport::start(&ctx.namespace, &ctx.upstream, ctx.secrets, ctx.config_maps)?;
+        let mut updates = import.subscribe();
+        // Ends when the import is dropped (its sender goes with its task).
+        tokio::spawn(async move {
+            while updates.changed().await.is_ok() {
+                changed();
+            }
+        });
+        Ok(Box::new(import))
+    }
 }
 
-/// One imported tool.
-#[derive(Clone)]
-pub struct ImportedTool {
-    /// Its name in toolkit: the prefix and the upstream name.
-    pub name: String,
-    /// Its name on the upstream.
-    pub upstream_name: String,
-    /// The tool, as if declared: type `mcp`, the upstream's description, schemas, annotations.
-    pub tool: Arc<Tool>,
-    /// Calls it on the upstream's shared connection.
-    pub instance: Arc<dyn ToolInstance>,
-}
+#[async_trait]
+impl FollowedUpstream for UpstreamImport {
+    fn current(&self) -> Imported {
+        (*self.state.borrow().clone()).clone()
+    }
 
-impl std::fmt::Debug for ImportedTool {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ImportedTool").field("name", &self.name).finish_non_exhaustive()
+    async fn shutdown(&self) {
+        UpstreamImport::shutdown(self).await;
     }
 }
 
@@ -120,9 +132,15 @@ impl UpstreamImport {
 }
 
 fn server_of(upstream: &RegistryUpstream) -> Result<ServerConfig> {
-    McpConfig::from_spec(&upstream.tool_spec("*"))
-        .map(|c| c.server)
-        .map_err(|errs| config_error(format_args!("import upstream `{}`", upstream.name), &errs))
+    let mut errs = Vec::new();
+    let server = upstream_server("spec.upstream", upstream, &mut errs);
+    match server {
+        Some(s) if errs.is_empty() => Ok(s),
+        _ if errs.is_empty() => {
+            Err(Error::config(format!("import upstream `{}`: set `url` or `command`", upstream.name)))
+        }
+        _ => Err(config_error(format_args!("import upstream `{}`", upstream.name), &errs)),
+    }
 }
 
 struct Follower {
@@ -236,7 +254,15 @@ impl Follower {
                 idempotent_hint: a.idempotent_hint,
                 open_world_hint: a.open_world_hint,
             }),
-            ..self.upstream.tool_spec(&t.name)
+            ..ToolSpec::of_type(crate::TYPE)
+                .with_block(
+                    "mcp",
+                    crate::config::McpSpec {
+                        tool_name: Some(t.name.to_string()),
+                        ..crate::config::McpSpec::from_server(&self.upstream.mcp)
+                    },
+                )
+                .with_block_opt("authentication", self.upstream.authentication.as_ref())
         }
     }
 }

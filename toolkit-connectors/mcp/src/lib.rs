@@ -16,22 +16,24 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde_json::{Value, json};
 use toolkit_core::connector::{BuildContext, Capabilities, Connector, Invoker, Probe, Session, ToolInstance};
+use toolkit_core::model::Authentication;
 use toolkit_core::validate::{FieldError, config_error};
-use toolkit_core::{ConnectorRegistry, Result, ToolSpec, ToolType};
+use toolkit_core::{ConnectorRegistry, Reference, Result, SpecPart, ToolSpec, TypeInfo};
 
 pub use agent::{AGENT_TYPE, AgentConnector};
 pub use client::CONNECT_TIMEOUT;
-pub use config::{AgentConfig, AgentVia, AuthConfig, Endpoint, McpConfig, ServerConfig};
+pub use config::{AgentConfig, AgentSpec, AgentVia, AuthConfig, Endpoint, McpConfig, McpSpec, ServerConfig};
 
 use auth::Resolver;
 use client::McpClient;
 
 /// The `spec.type` of tools of upstream MCP servers.
-pub const TYPE: ToolType = ToolType::Mcp;
+pub const TYPE: &str = "mcp";
 
-/// Adds the mcp connector to `registry`.
+/// Adds the mcp connector to `registry`, and with it the importer of `ToolRegistry` upstreams.
 pub fn register(registry: &mut ConnectorRegistry) {
     registry.register(McpConnector);
+    registry.register_importer(import::McpImporter);
 }
 
 /// Adds the agent connector to `registry`.
@@ -44,8 +46,10 @@ pub fn register_agent(registry: &mut ConnectorRegistry) {
 pub struct McpConnector;
 
 impl Connector for McpConnector {
-    fn tool_type(&self) -> ToolType {
-        TYPE
+    fn info(&self) -> TypeInfo {
+        TypeInfo::new(TYPE, "One tool of an upstream MCP server")
+            .with(SpecPart::block::<McpSpec>("mcp", true))
+            .with(SpecPart::block::<Authentication>("authentication", false))
     }
 
     fn capabilities(&self) -> Capabilities {
@@ -54,6 +58,12 @@ impl Connector for McpConnector {
 
     fn validate(&self, spec: &ToolSpec) -> Vec<FieldError> {
         McpConfig::parse(spec).1
+    }
+
+    fn references(&self, spec: &ToolSpec) -> Vec<Reference> {
+        let Some(mcp) = spec.block_as::<McpSpec>("mcp").ok().flatten() else { return Vec::new() };
+        let auth = spec.block_as::<Authentication>("authentication").ok().flatten();
+        config::server_references("spec.mcp", &mcp.server(), auth.as_ref())
     }
 
     fn default_input_schema(&self) -> Option<Value> {

@@ -41,6 +41,7 @@ fn build(connector: &dyn Connector, spec: Value, secrets: Arc<SecretStore>) -> A
         name: "t".into(),
         secrets,
         config_maps: Arc::new(ConfigMaps::default()),
+        tools: std::sync::Arc::new(toolkit_core::connector::NoTools),
     };
     connector.build(ctx).unwrap()
 }

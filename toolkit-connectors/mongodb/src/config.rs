@@ -1,25 +1,53 @@
 //! The typed settings of a mongodb tool, read from `spec.config` without I/O or secrets.
 
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 use mongodb::options::{ConnectionString, Tls};
-use toolkit_core::model::{ConnectionConfig, SecretKeySelector, ToolSpec};
+use toolkit_core::duration::Duration as Span;
+use toolkit_core::model::{SecretKeySelector, ToolSpec};
 use toolkit_core::validate::FieldError;
 
-/// The keys of `spec.config` that mongodb tools read.
-pub(crate) const CONFIG_KEYS: &[&str] = &[
-    "uri",
-    "hostname",
-    "port",
-    "username",
-    "databaseName",
-    "credentialsRef",
-    "tls",
-    "caFile",
-    "insecureSkipTlsVerify",
-    "connectTimeout",
-    "maxConnections",
-];
+/// `spec.config` of a mongodb tool, as written in a manifest; every key is optional here and
+/// the checks say which ones a tool needs.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MongoSettings {
+    /// A full connection URI.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uri: Option<String>,
+    /// Host name or address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+    /// TCP port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// User name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// Database name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database_name: Option<String>,
+    /// The password or token, by reference.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials_ref: Option<SecretKeySelector>,
+    /// Connect with TLS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<bool>,
+    /// CA certificate file for TLS verification.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<String>,
+    /// Accept any TLS certificate; for test servers only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub insecure_skip_tls_verify: Option<bool>,
+    /// How long to wait for a connection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect_timeout: Option<Span>,
+    /// Connection pool size.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_connections: Option<u32>,
+}
 
 /// Port used when none is given.
 pub const DEFAULT_PORT: u16 = 27017;
@@ -69,13 +97,17 @@ pub struct MongoConfig {
 impl MongoConfig {
     /// Reads and checks the settings; every problem names its field.
     pub fn from_spec(spec: &ToolSpec) -> Result<Self, Vec<FieldError>> {
-        let Some(c) = &spec.config else {
-            return Err(vec![FieldError::new(
-                "spec.config",
-                "is required for mongodb tools (at least `hostname` or `uri`)",
-            )]);
+        let mut errs = Vec::new();
+        let Some(c) = spec.read_config::<MongoSettings>(&mut errs) else {
+            if spec.config.is_none() {
+                errs.extend(vec![FieldError::new(
+                    "spec.config",
+                    "is required for mongodb tools (at least `hostname` or `uri`)",
+                )]);
+            }
+            return Err(errs);
         };
-        let mut errs = c.unused_keys("mongodb", CONFIG_KEYS);
+        let c = &c;
         let mut cfg = MongoConfig {
             target: Target::Host { host: String::new(), port: c.port.unwrap_or(DEFAULT_PORT) },
             username: c.username.clone(),
@@ -136,12 +168,6 @@ impl MongoConfig {
                 }
             }
         }
-        if spec.authentication.is_some() {
-            errs.push(FieldError::new(
-                "spec.authentication",
-                "mongodb tools take their password from `spec.config.credentialsRef`",
-            ));
-        }
         if errs.is_empty() { Ok(cfg) } else { Err(errs) }
     }
 
@@ -162,7 +188,7 @@ fn uri_has_password(text: &str) -> bool {
     authority.rsplit_once('@').is_some_and(|(userinfo, _)| userinfo.contains(':'))
 }
 
-fn parse_uri(text: &str, c: &ConnectionConfig, cfg: &mut MongoConfig, errs: &mut Vec<FieldError>) {
+fn parse_uri(text: &str, c: &MongoSettings, cfg: &mut MongoConfig, errs: &mut Vec<FieldError>) {
     const PATH: &str = "spec.config.uri";
     if !(text.starts_with("mongodb://") || text.starts_with("mongodb+srv://")) {
         errs.push(FieldError::new(PATH, "must start with mongodb:// or mongodb+srv://"));
@@ -226,14 +252,9 @@ pub(crate) fn is_database_name(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use toolkit_core::ToolType;
 
     fn spec(config: serde_json::Value) -> ToolSpec {
-        ToolSpec {
-            type_: ToolType::Mongodb,
-            config: Some(serde_json::from_value(config).unwrap()),
-            ..ToolSpec::default()
-        }
+        ToolSpec { type_: "mongodb".into(), config: Some(config), ..ToolSpec::default() }
     }
 
     #[test]

@@ -15,9 +15,9 @@ use serde_json::{Value, json};
 use toolkit_core::connector::{BuildContext, Capabilities, Connector, Invoker, Probe, Session, ToolInstance};
 use toolkit_core::model::PermissionsSpec;
 use toolkit_core::validate::{FieldError, config_error};
-use toolkit_core::{ConnectorRegistry, PermissionProvisioner, Result, ToolSpec, ToolType};
+use toolkit_core::{ConnectorRegistry, PermissionProvisioner, Reference, Result, SpecPart, ToolSpec, TypeInfo};
 
-pub use config::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_PORT, MongoConfig, Target};
+pub use config::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_PORT, MongoConfig, MongoSettings, Target};
 pub use invoke::Operation;
 pub use permissions::{PrivilegeRule, ROLE_DB, RolePlan, command_json};
 
@@ -25,7 +25,7 @@ use connection::Connection;
 use session::{MongoSession, client_uri};
 
 /// The `spec.type` this crate serves.
-pub const TYPE: ToolType = ToolType::Mongodb;
+pub const TYPE: &str = "mongodb";
 
 /// Adds the mongodb connector to `registry`.
 pub fn register(registry: &mut ConnectorRegistry) {
@@ -37,8 +37,8 @@ pub fn register(registry: &mut ConnectorRegistry) {
 pub struct MongoConnector;
 
 impl Connector for MongoConnector {
-    fn tool_type(&self) -> ToolType {
-        TYPE
+    fn info(&self) -> TypeInfo {
+        TypeInfo::new(TYPE, "MongoDB").with(SpecPart::config::<config::MongoSettings>(true))
     }
 
     fn capabilities(&self) -> Capabilities {
@@ -65,6 +65,14 @@ impl Connector for MongoConnector {
             errs.extend(more);
         }
         errs
+    }
+
+    fn references(&self, spec: &ToolSpec) -> Vec<Reference> {
+        toolkit_core::config::secret_fields(spec.config.as_ref(), "spec.config", &["credentialsRef"])
+    }
+
+    fn resolve_paths(&self, spec: &mut ToolSpec, dir: &std::path::Path) {
+        toolkit_core::config::resolve_config_paths(spec, &["caFile"], dir);
     }
 
     fn default_input_schema(&self) -> Option<Value> {

@@ -114,14 +114,10 @@ pub(crate) fn client_uri(c: &MongoConfig, password: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use toolkit_core::{ToolSpec, ToolType};
+    use toolkit_core::ToolSpec;
 
     fn config(c: serde_json::Value) -> MongoConfig {
-        let spec = ToolSpec {
-            type_: ToolType::Mongodb,
-            config: Some(serde_json::from_value(c).unwrap()),
-            ..ToolSpec::default()
-        };
+        let spec = ToolSpec { type_: "mongodb".into(), config: Some(c), ..ToolSpec::default() };
         MongoConfig::from_spec(&spec).unwrap()
     }
 

@@ -68,6 +68,7 @@ impl Fixture {
             name: "docs".into(),
             secrets: Arc::new(store),
             config_maps: Arc::new(ConfigMaps::default()),
+            tools: std::sync::Arc::new(toolkit_core::connector::NoTools),
         };
         MongoConnector.build(ctx).unwrap()
     }

@@ -32,14 +32,9 @@ pub fn validate(spec: &ToolSpec) -> Vec<FieldError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use toolkit_core::ToolType;
 
     fn spec(config: serde_json::Value) -> ToolSpec {
-        ToolSpec {
-            type_: ToolType::Mysql,
-            config: Some(serde_json::from_value(config).expect("config parses")),
-            ..ToolSpec::default()
-        }
+        ToolSpec { type_: "mysql".into(), config: Some(config), ..ToolSpec::default() }
     }
 
     fn paths(errs: &[FieldError]) -> Vec<&str> {

@@ -19,14 +19,15 @@ use toolkit_core::connector::{
     BuildContext, Capabilities, Connector, Invoker, PermissionProvisioner, Probe, Session, ToolInstance,
 };
 use toolkit_core::validate::FieldError;
-use toolkit_core::{ConnectorRegistry, Result, ToolSpec, ToolType};
+use toolkit_core::{ConnectorRegistry, Reference, Request, Result, ToolSpec, TypeInfo, Verdict};
+use toolkit_policy::SqlDialect;
 
 pub use config::{MysqlConfig, Username};
 
 use invoke::Mysql;
 
 /// The tool type this crate serves.
-pub const TOOL_TYPE: ToolType = ToolType::Mysql;
+pub const TYPE: &str = "mysql";
 
 /// Adds the mysql connector to `registry`.
 pub fn register(registry: &mut ConnectorRegistry) {
@@ -38,8 +39,8 @@ pub fn register(registry: &mut ConnectorRegistry) {
 pub struct MysqlConnector;
 
 impl Connector for MysqlConnector {
-    fn tool_type(&self) -> ToolType {
-        TOOL_TYPE
+    fn info(&self) -> TypeInfo {
+        toolkit_connector_sql::server_type(TYPE, "MySQL and MariaDB")
     }
 
     fn capabilities(&self) -> Capabilities {
@@ -48,6 +49,14 @@ impl Connector for MysqlConnector {
 
     fn validate(&self, spec: &ToolSpec) -> Vec<FieldError> {
         config::validate(spec)
+    }
+
+    fn references(&self, spec: &ToolSpec) -> Vec<Reference> {
+        toolkit_connector_sql::server_references(spec)
+    }
+
+    fn resolve_paths(&self, spec: &mut ToolSpec, dir: &std::path::Path) {
+        toolkit_connector_sql::resolve_server_paths(spec, dir);
     }
 
     fn default_input_schema(&self) -> Option<Value> {
@@ -70,7 +79,7 @@ impl MysqlTool {
     pub fn new(ctx: BuildContext) -> Result<Self> {
         let config =
             config::from_spec(ctx.spec()).map_err(|errs| build_error("mysql", &ctx.qualified_name(), &errs))?;
-        Ok(Self { server: ServerTool::new(&ctx, "mysql", config) })
+        Ok(Self { server: ServerTool::new(&ctx, TYPE, SqlDialect::MySql, config) })
     }
 
     /// `namespace/name` of the tool.
@@ -91,6 +100,10 @@ impl ToolInstance for MysqlTool {
 
     fn permissions(&self) -> Option<&dyn PermissionProvisioner> {
         Some(self)
+    }
+
+    fn classify(&self, request: Request<'_>) -> Option<Verdict> {
+        self.server.classify(request)
     }
 
     async fn open_session(&self) -> Result<Box<dyn Session>> {

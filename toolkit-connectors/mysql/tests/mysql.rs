@@ -15,7 +15,7 @@ use sqlx::{Connection, Executor, Row};
 use toolkit_core::connector::{BuildContext, CallLimits, Invocation, ToolInstance};
 use toolkit_core::manifest::ConfigMaps;
 use toolkit_core::secret::SecretStore;
-use toolkit_core::{ConnectorRegistry, Error, ErrorKind, SecretString, Tool, ToolSpec, ToolType};
+use toolkit_core::{ConnectorRegistry, Error, ErrorKind, SecretString, Tool, ToolSpec};
 
 const NAMESPACE: &str = "mytest";
 const SECRET: &str = "my-credentials";
@@ -138,7 +138,7 @@ impl Fixture {
 fn build(spec: ToolSpec, password: &str) -> Arc<dyn ToolInstance> {
     let mut registry = ConnectorRegistry::new();
     toolkit_connector_mysql::register(&mut registry);
-    let connector = registry.get(ToolType::Mysql).expect("mysql is registered").clone();
+    let connector = registry.get("mysql").expect("mysql is registered").clone();
     let problems = connector.validate(&spec);
     assert!(problems.is_empty(), "spec is valid: {problems:?}");
     let mut tool = Tool::new("db", spec);
@@ -151,6 +151,7 @@ fn build(spec: ToolSpec, password: &str) -> Arc<dyn ToolInstance> {
         name: "db".to_owned(),
         secrets: Arc::new(secrets),
         config_maps: Arc::new(ConfigMaps::default()),
+        tools: std::sync::Arc::new(toolkit_core::connector::NoTools),
     };
     connector.build(ctx).expect("tool builds")
 }

@@ -1,22 +1,46 @@
 //! The typed settings of an oracle tool, read from `spec.config` without I/O or secrets.
 
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
+use toolkit_core::duration::Duration as Span;
 use toolkit_core::model::{SecretKeySelector, ToolSpec};
 use toolkit_core::validate::FieldError;
 
-/// The keys of `spec.config` that oracle tools read.
-pub(crate) const CONFIG_KEYS: &[&str] = &[
-    "hostname",
-    "port",
-    "username",
-    "credentialsRef",
-    "databaseName",
-    "connectTimeout",
-    "tls",
-    "caFile",
-    "insecureSkipTlsVerify",
-];
+/// `spec.config` of a oracle tool, as written in a manifest; every key is optional here and
+/// the checks say which ones a tool needs.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OracleSettings {
+    /// Host name or address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+    /// TCP port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// User name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// The password or token, by reference.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials_ref: Option<SecretKeySelector>,
+    /// Database name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database_name: Option<String>,
+    /// How long to wait for a connection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect_timeout: Option<Span>,
+    /// Connect with TLS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<bool>,
+    /// CA certificate file for TLS verification.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<String>,
+    /// Accept any TLS certificate; for test servers only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub insecure_skip_tls_verify: Option<bool>,
+}
 
 /// The listener's port when none is given.
 pub const DEFAULT_PORT: u16 = 1521;
@@ -56,10 +80,17 @@ fn plain(s: &str, extra: &str) -> bool {
 impl OracleConfig {
     /// Reads and checks the settings; every problem names its field.
     pub fn from_spec(spec: &ToolSpec) -> Result<Self, Vec<FieldError>> {
-        let Some(c) = &spec.config else {
-            return Err(vec![FieldError::new("spec.config", "is required for oracle tools (hostname, databaseName)")]);
+        let mut errs = Vec::new();
+        let Some(c) = spec.read_config::<OracleSettings>(&mut errs) else {
+            if spec.config.is_none() {
+                errs.extend(vec![FieldError::new(
+                    "spec.config",
+                    "is required for oracle tools (hostname, databaseName)",
+                )]);
+            }
+            return Err(errs);
         };
-        let mut errs = c.unused_keys("oracle", CONFIG_KEYS);
+        let c = &c;
         let host = c.hostname.clone().unwrap_or_default();
         if host.is_empty() {
             errs.push(FieldError::new("spec.config.hostname", "is required"));
@@ -137,14 +168,9 @@ impl OracleConfig {
 mod tests {
     use super::*;
     use serde_json::json;
-    use toolkit_core::ToolType;
 
     fn spec(config: serde_json::Value) -> ToolSpec {
-        ToolSpec {
-            type_: ToolType::Oracle,
-            config: Some(serde_json::from_value(config).unwrap()),
-            ..ToolSpec::default()
-        }
+        ToolSpec { type_: "oracle".into(), config: Some(config), ..ToolSpec::default() }
     }
 
     #[test]

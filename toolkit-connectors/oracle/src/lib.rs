@@ -15,13 +15,15 @@ use toolkit_core::connector::{BuildContext, Capabilities, Connector, Probe, Sess
 use toolkit_core::model::PermissionsSpec;
 use toolkit_core::secret::SecretResolver;
 use toolkit_core::validate::{FieldError, config_error};
-use toolkit_core::{ConnectorRegistry, PermissionProvisioner, Result, ToolSpec, ToolType};
+use toolkit_core::{
+    ConnectorRegistry, PermissionProvisioner, Reference, Request, Result, SpecPart, ToolSpec, TypeInfo, Verdict,
+};
 
-pub use config::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_PORT, OracleConfig};
+pub use config::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_PORT, OracleConfig, OracleSettings};
 pub use session::ALIAS;
 
 /// The `spec.type` this crate serves.
-pub const TYPE: ToolType = ToolType::Oracle;
+pub const TYPE: &str = "oracle";
 
 /// Adds the oracle connector to `registry`.
 pub fn register(registry: &mut ConnectorRegistry) {
@@ -33,8 +35,8 @@ pub fn register(registry: &mut ConnectorRegistry) {
 pub struct OracleConnector;
 
 impl Connector for OracleConnector {
-    fn tool_type(&self) -> ToolType {
-        TYPE
+    fn info(&self) -> TypeInfo {
+        TypeInfo::new(TYPE, "Oracle Database").with(SpecPart::config::<config::OracleSettings>(true))
     }
 
     fn capabilities(&self) -> Capabilities {
@@ -52,10 +54,18 @@ impl Connector for OracleConnector {
     fn validate(&self, spec: &ToolSpec) -> Vec<FieldError> {
         let mut errs = OracleConfig::from_spec(spec).err().unwrap_or_default();
         if let Some(p) = &spec.permissions {
-            let user = spec.config.as_ref().and_then(|c| c.username.clone());
+            let user = spec.config.as_ref().and_then(|c| c.get("username")?.as_str().map(str::to_owned));
             errs.extend(permissions::validate(p, user.as_deref()));
         }
         errs
+    }
+
+    fn references(&self, spec: &ToolSpec) -> Vec<Reference> {
+        toolkit_core::config::secret_fields(spec.config.as_ref(), "spec.config", &["credentialsRef"])
+    }
+
+    fn resolve_paths(&self, spec: &mut ToolSpec, dir: &std::path::Path) {
+        toolkit_core::config::resolve_config_paths(spec, &["caFile"], dir);
     }
 
     fn build(&self, ctx: BuildContext) -> Result<Arc<dyn ToolInstance>> {
@@ -87,6 +97,10 @@ impl fmt::Debug for OracleTool {
 
 #[async_trait]
 impl ToolInstance for OracleTool {
+    fn classify(&self, request: Request<'_>) -> Option<Verdict> {
+        Some(toolkit_policy::sql::classify(toolkit_policy::SqlDialect::Oracle, &request.text("query")))
+    }
+
     fn probe(&self) -> Option<&dyn Probe> {
         Some(self)
     }

@@ -271,7 +271,7 @@ async fn tcps_demanded_from_a_plain_listener_is_unreachable() {
 
     let plain: toolkit_core::ToolSpec = serde_json::from_value(spec(port, json!({}))).unwrap();
     let mut with_ca = plain.clone();
-    with_ca.config.as_mut().unwrap().ca_file = Some("/ca.pem".into());
+    with_ca.config.as_mut().unwrap()["caFile"] = "/ca.pem".into();
     let paths: Vec<_> = OracleConnector.validate(&with_ca).into_iter().map(|e| e.path).collect();
     assert_eq!(paths, ["spec.config.caFile"]);
 }

@@ -15,12 +15,12 @@ pub type PgConfig = toolkit_connector_sql::ServerConfig;
 
 /// Validates `spec` and returns the typed settings, or every problem found.
 pub fn from_spec(spec: &ToolSpec) -> Result<PgConfig, Vec<FieldError>> {
-    PgConfig::from_spec(spec, PostgresFlavor::from_tool_type(spec.type_).defaults(), permissions::validate_rules)
+    PgConfig::from_spec(spec, PostgresFlavor::from_type_name(&spec.type_).defaults(), permissions::validate_rules)
 }
 
 /// Checks the postgres-specific parts of a spec: `spec.config` and `spec.permissions.rules`.
 pub fn validate(spec: &ToolSpec) -> Vec<FieldError> {
-    let engine = PostgresFlavor::from_tool_type(spec.type_).name();
+    let engine = PostgresFlavor::from_type_name(&spec.type_).name();
     toolkit_connector_sql::config::validate(spec, engine, permissions::validate_rules)
 }
 
@@ -28,15 +28,10 @@ pub fn validate(spec: &ToolSpec) -> Vec<FieldError> {
 mod tests {
     use super::*;
     use std::time::Duration;
-    use toolkit_core::ToolType;
     use toolkit_core::model::SslMode;
 
     fn spec(config: serde_json::Value) -> ToolSpec {
-        ToolSpec {
-            type_: ToolType::Postgres,
-            config: Some(serde_json::from_value(config).expect("config parses")),
-            ..ToolSpec::default()
-        }
+        ToolSpec { config: Some(config), ..ToolSpec::of_type("postgres") }
     }
 
     #[test]
@@ -53,14 +48,14 @@ mod tests {
     #[test]
     fn flavors_have_their_defaults() {
         let mut s = spec(serde_json::json!({"hostname": "db", "username": "app", "databaseName": "dev"}));
-        s.type_ = ToolType::Redshift;
+        s.type_ = "redshift".into();
         let c = from_spec(&s).expect("valid");
         assert_eq!((c.port, c.ssl_mode), (5439, SslMode::Require));
-        s.type_ = ToolType::Cockroachdb;
+        s.type_ = "cockroachdb".into();
         let c = from_spec(&s).expect("valid");
         assert_eq!((c.port, c.ssl_mode), (26257, SslMode::Prefer));
-        s.config.as_mut().expect("config").uri = Some("x".into());
-        assert!(validate(&s)[0].message.contains("not used by cockroachdb tools"));
+        s.config.as_mut().expect("config")["uri"] = "x".into();
+        assert!(validate(&s)[0].message.contains("not used by cockroachdb tools"), "{:?}", validate(&s));
     }
 
     #[test]

@@ -3,8 +3,8 @@
 //! default TLS mode; everything else (SQL over sqlx, read-only transactions, grants) is shared.
 
 use toolkit_connector_sql::ServerDefaults;
-use toolkit_core::ToolType;
 use toolkit_core::model::SslMode;
+use toolkit_policy::SqlDialect;
 
 /// One engine served by this crate.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -19,27 +19,39 @@ pub enum PostgresFlavor {
 }
 
 impl PostgresFlavor {
-    /// The flavor serving `tool_type`; postgres for any type this crate does not serve.
-    pub fn from_tool_type(tool_type: ToolType) -> Self {
-        match tool_type {
-            ToolType::Cockroachdb => Self::Cockroachdb,
-            ToolType::Redshift => Self::Redshift,
+    /// The flavor serving the tool type `name`; postgres for any type this crate does not serve.
+    pub fn from_type_name(name: &str) -> Self {
+        match name {
+            "cockroachdb" => Self::Cockroachdb,
+            "redshift" => Self::Redshift,
             _ => Self::Postgres,
         }
     }
 
-    /// The tool type of manifests for this engine.
-    pub fn tool_type(self) -> ToolType {
+    /// The engine's tool type, also its name in messages.
+    pub fn name(self) -> &'static str {
         match self {
-            Self::Postgres => ToolType::Postgres,
-            Self::Cockroachdb => ToolType::Cockroachdb,
-            Self::Redshift => ToolType::Redshift,
+            Self::Postgres => "postgres",
+            Self::Cockroachdb => "cockroachdb",
+            Self::Redshift => "redshift",
         }
     }
 
-    /// The engine's name in messages (the tool type's name).
-    pub fn name(self) -> &'static str {
-        self.tool_type().as_str()
+    /// One line on the engine, for listings.
+    pub fn summary(self) -> &'static str {
+        match self {
+            Self::Postgres => "PostgreSQL",
+            Self::Cockroachdb => "CockroachDB, over the postgres wire protocol",
+            Self::Redshift => "Amazon Redshift, over the postgres wire protocol",
+        }
+    }
+
+    /// The dialect its statements are parsed in.
+    pub fn dialect(self) -> SqlDialect {
+        match self {
+            Self::Postgres | Self::Cockroachdb => SqlDialect::Postgres,
+            Self::Redshift => SqlDialect::Redshift,
+        }
     }
 
     /// The port used when `port` is not set.
@@ -84,7 +96,7 @@ mod tests {
     #[test]
     fn flavors() {
         for f in [PostgresFlavor::Postgres, PostgresFlavor::Cockroachdb, PostgresFlavor::Redshift] {
-            assert_eq!(PostgresFlavor::from_tool_type(f.tool_type()), f);
+            assert_eq!(PostgresFlavor::from_type_name(f.name()), f);
         }
         assert_eq!(PostgresFlavor::Cockroachdb.default_port(), 26257);
         assert_eq!(PostgresFlavor::Redshift.default_ssl_mode(), SslMode::Require);

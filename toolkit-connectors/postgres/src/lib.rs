@@ -20,15 +20,15 @@ use toolkit_core::connector::{
     BuildContext, Capabilities, Connector, Invoker, PermissionProvisioner, Probe, Session, ToolInstance,
 };
 use toolkit_core::validate::FieldError;
-use toolkit_core::{ConnectorRegistry, Result, ToolSpec, ToolType};
+use toolkit_core::{ConnectorRegistry, Reference, Request, Result, ToolSpec, TypeInfo, Verdict};
 
 pub use config::{PgConfig, Username};
 pub use flavor::PostgresFlavor;
 
 use invoke::Postgres;
 
-/// The tool type this crate serves.
-pub const TOOL_TYPE: ToolType = ToolType::Postgres;
+/// The tool type this crate serves (besides the flavors behind their features).
+pub const TYPE: &str = "postgres";
 
 /// Adds the postgres connector to `registry`.
 pub fn register(registry: &mut ConnectorRegistry) {
@@ -61,8 +61,8 @@ impl PostgresConnector {
 }
 
 impl Connector for PostgresConnector {
-    fn tool_type(&self) -> ToolType {
-        self.flavor.tool_type()
+    fn info(&self) -> TypeInfo {
+        toolkit_connector_sql::server_type(self.flavor.name(), self.flavor.summary())
     }
 
     fn capabilities(&self) -> Capabilities {
@@ -71,6 +71,14 @@ impl Connector for PostgresConnector {
 
     fn validate(&self, spec: &ToolSpec) -> Vec<FieldError> {
         config::validate(spec)
+    }
+
+    fn references(&self, spec: &ToolSpec) -> Vec<Reference> {
+        toolkit_connector_sql::server_references(spec)
+    }
+
+    fn resolve_paths(&self, spec: &mut ToolSpec, dir: &std::path::Path) {
+        toolkit_connector_sql::resolve_server_paths(spec, dir);
     }
 
     fn default_input_schema(&self) -> Option<Value> {
@@ -93,10 +101,10 @@ pub struct PostgresTool {
 impl PostgresTool {
     /// Validates the spec of `ctx` and prepares the tool; nothing connects until first use.
     pub fn new(ctx: BuildContext) -> Result<Self> {
-        let flavor = PostgresFlavor::from_tool_type(ctx.spec().type_);
+        let flavor = PostgresFlavor::from_type_name(&ctx.spec().type_);
         let config =
             config::from_spec(ctx.spec()).map_err(|errs| build_error(flavor.name(), &ctx.qualified_name(), &errs))?;
-        Ok(Self { flavor, server: ServerTool::new(&ctx, flavor.name(), config) })
+        Ok(Self { flavor, server: ServerTool::new(&ctx, flavor.name(), flavor.dialect(), config) })
     }
 
     /// `namespace/name` of the tool.
@@ -117,6 +125,10 @@ impl ToolInstance for PostgresTool {
 
     fn permissions(&self) -> Option<&dyn PermissionProvisioner> {
         Some(self)
+    }
+
+    fn classify(&self, request: Request<'_>) -> Option<Verdict> {
+        self.server.classify(request)
     }
 
     async fn open_session(&self) -> Result<Box<dyn Session>> {

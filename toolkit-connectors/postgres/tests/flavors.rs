@@ -15,7 +15,7 @@ use sqlx::{Connection, Executor};
 use toolkit_core::connector::{BuildContext, CallLimits, Invocation, ToolInstance};
 use toolkit_core::manifest::ConfigMaps;
 use toolkit_core::secret::SecretStore;
-use toolkit_core::{ConnectorRegistry, ErrorKind, SecretString, Tool, ToolSpec, ToolType};
+use toolkit_core::{ConnectorRegistry, ErrorKind, SecretString, Tool, ToolSpec};
 
 const NAMESPACE: &str = "pgflavors";
 const SECRET: &str = "credentials";
@@ -62,9 +62,9 @@ impl Fixture {
         PgConnection::connect_with(&opts).await.expect("admin connection (trust auth)")
     }
 
-    fn tool(&self, tool_type: ToolType, read_only: bool, password: &str) -> Arc<dyn ToolInstance> {
+    fn tool(&self, tool_type: &str, read_only: bool, password: &str) -> Arc<dyn ToolInstance> {
         let spec: ToolSpec = serde_json::from_value(json!({
-            "type": tool_type.as_str(),
+            "type": tool_type,
             "readOnly": read_only,
             "config": {
                 "hostname": self.host, "port": self.port, "username": self.role,
@@ -76,7 +76,7 @@ impl Fixture {
         let mut registry = ConnectorRegistry::new();
         toolkit_connector_postgres::register_cockroachdb(&mut registry);
         toolkit_connector_postgres::register_redshift(&mut registry);
-        assert!(!registry.contains(ToolType::Postgres), "only the flavors were registered");
+        assert!(!registry.contains("postgres"), "only the flavors were registered");
         let connector = registry.get(tool_type).expect("registered").clone();
         assert!(connector.validate(&spec).is_empty());
         let mut tool = Tool::new("db", spec);
@@ -90,6 +90,7 @@ impl Fixture {
                 name: "db".to_owned(),
                 secrets: Arc::new(secrets),
                 config_maps: Arc::new(ConfigMaps::default()),
+                tools: std::sync::Arc::new(toolkit_core::connector::NoTools),
             })
             .expect("tool builds")
     }
@@ -112,7 +113,7 @@ fn call(query: &str) -> Invocation {
 #[tokio::test]
 async fn cockroachdb_and_redshift_behave_as_postgres() {
     let Some(fx) = Fixture::new().await else { return };
-    for tool_type in [ToolType::Cockroachdb, ToolType::Redshift] {
+    for tool_type in ["cockroachdb", "redshift"] {
         let tool = fx.tool(tool_type, true, &fx.password);
         let report = tool.probe().expect("probes").probe().await.expect("probe succeeds");
         let version = report.server_version.expect("a version");

@@ -15,7 +15,7 @@ use sqlx::{Connection, Executor, Row};
 use toolkit_core::connector::{BuildContext, CallLimits, Invocation, ToolInstance};
 use toolkit_core::manifest::ConfigMaps;
 use toolkit_core::secret::SecretStore;
-use toolkit_core::{ConnectorRegistry, Error, ErrorKind, SecretString, Tool, ToolSpec, ToolType};
+use toolkit_core::{ConnectorRegistry, Error, ErrorKind, SecretString, Tool, ToolSpec};
 
 const NAMESPACE: &str = "pgtest";
 const SECRET: &str = "pg-credentials";
@@ -148,7 +148,7 @@ impl Fixture {
 fn build(spec: ToolSpec, password: &str) -> Arc<dyn ToolInstance> {
     let mut registry = ConnectorRegistry::new();
     toolkit_connector_postgres::register(&mut registry);
-    let connector = registry.get(ToolType::Postgres).expect("postgres is registered").clone();
+    let connector = registry.get("postgres").expect("postgres is registered").clone();
     let problems = connector.validate(&spec);
     assert!(problems.is_empty(), "spec is valid: {problems:?}");
     let mut tool = Tool::new("db", spec);
@@ -161,6 +161,7 @@ fn build(spec: ToolSpec, password: &str) -> Arc<dyn ToolInstance> {
         name: "db".to_owned(),
         secrets: Arc::new(secrets),
         config_maps: Arc::new(ConfigMaps::default()),
+        tools: std::sync::Arc::new(toolkit_core::connector::NoTools),
     };
     connector.build(ctx).expect("tool builds")
 }
@@ -410,8 +411,8 @@ async fn wrong_password_is_an_auth_error_without_the_secret() {
 
     // No password at all is refused the same way.
     let mut spec = fx.spec(json!({}));
-    if let Some(c) = spec.config.as_mut() {
-        c.credentials_ref = None;
+    if let Some(c) = spec.config.as_mut().and_then(|c| c.as_object_mut()) {
+        c.remove("credentialsRef");
     }
     let tool = build(spec, &wrong);
     let err = tool.probe().expect("probe").probe().await.expect_err("no password");
@@ -722,6 +723,7 @@ fn debug_output_never_shows_the_password() {
         name: "db".to_owned(),
         secrets: Arc::new(secrets),
         config_maps: Arc::new(ConfigMaps::default()),
+        tools: std::sync::Arc::new(toolkit_core::connector::NoTools),
     };
     let instance = toolkit_connector_postgres::PostgresTool::new(ctx.clone()).expect("builds");
     assert!(!format!("{instance:?} {ctx:?}").contains(&password));

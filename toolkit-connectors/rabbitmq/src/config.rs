@@ -1,22 +1,46 @@
 //! The typed settings of a rabbitmq tool, read from `spec.config` without I/O or secrets.
 
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
+use toolkit_core::duration::Duration as Span;
 use toolkit_core::model::{SecretKeySelector, ToolSpec};
 use toolkit_core::validate::FieldError;
 
-/// The keys of `spec.config` that rabbitmq tools read.
-pub(crate) const CONFIG_KEYS: &[&str] = &[
-    "hostname",
-    "port",
-    "username",
-    "credentialsRef",
-    "vhost",
-    "tls",
-    "caFile",
-    "insecureSkipTlsVerify",
-    "connectTimeout",
-];
+/// `spec.config` of a rabbitmq tool, as written in a manifest; every key is optional here and
+/// the checks say which ones a tool needs.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RabbitSettings {
+    /// Host name or address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+    /// TCP port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// User name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// The password or token, by reference.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials_ref: Option<SecretKeySelector>,
+    /// Virtual host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vhost: Option<String>,
+    /// Connect with TLS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<bool>,
+    /// CA certificate file for TLS verification.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<String>,
+    /// Accept any TLS certificate; for test servers only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub insecure_skip_tls_verify: Option<bool>,
+    /// How long to wait for a connection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect_timeout: Option<Span>,
+}
 
 /// AMQP port used when none is given.
 pub const DEFAULT_PORT: u16 = 5672;
@@ -56,10 +80,17 @@ pub struct RabbitConfig {
 impl RabbitConfig {
     /// Reads and checks the settings; every problem names its field.
     pub fn from_spec(spec: &ToolSpec) -> Result<Self, Vec<FieldError>> {
-        let Some(c) = &spec.config else {
-            return Err(vec![FieldError::new("spec.config", "is required for rabbitmq tools (at least `hostname`)")]);
+        let mut errs = Vec::new();
+        let Some(c) = spec.read_config::<RabbitSettings>(&mut errs) else {
+            if spec.config.is_none() {
+                errs.extend(vec![FieldError::new(
+                    "spec.config",
+                    "is required for rabbitmq tools (at least `hostname`)",
+                )]);
+            }
+            return Err(errs);
         };
-        let mut errs = c.unused_keys("rabbitmq", CONFIG_KEYS);
+        let c = &c;
         let tls = c.tls.unwrap_or(false);
         let cfg = RabbitConfig {
             host: c.hostname.clone().unwrap_or_default(),
@@ -112,12 +143,6 @@ impl RabbitConfig {
                 "skips verification, so `caFile` would not be used; set one of them",
             ));
         }
-        if spec.authentication.is_some() {
-            errs.push(FieldError::new(
-                "spec.authentication",
-                "rabbitmq tools take their password from `spec.config.credentialsRef`",
-            ));
-        }
         if errs.is_empty() { Ok(cfg) } else { Err(errs) }
     }
 
@@ -146,14 +171,9 @@ pub(crate) fn encode(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use toolkit_core::ToolType;
 
     fn spec(config: serde_json::Value) -> ToolSpec {
-        ToolSpec {
-            type_: ToolType::Rabbitmq,
-            config: Some(serde_json::from_value(config).unwrap()),
-            ..ToolSpec::default()
-        }
+        ToolSpec { type_: "rabbitmq".into(), config: Some(config), ..ToolSpec::default() }
     }
 
     fn paths(errs: Vec<FieldError>) -> Vec<String> {

@@ -19,16 +19,16 @@ use tokio::sync::Mutex;
 use toolkit_core::connector::{BuildContext, Capabilities, Connector, Invoker, Probe, Session, ToolInstance};
 use toolkit_core::model::PermissionsSpec;
 use toolkit_core::validate::{FieldError, config_error};
-use toolkit_core::{ConnectorRegistry, Error, PermissionProvisioner, Result, ToolSpec, ToolType};
+use toolkit_core::{ConnectorRegistry, Error, PermissionProvisioner, Reference, Result, SpecPart, ToolSpec, TypeInfo};
 
-pub use config::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_PORT, DEFAULT_TLS_PORT, RabbitConfig};
+pub use config::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_PORT, DEFAULT_TLS_PORT, RabbitConfig, RabbitSettings};
 pub use permissions::{Grant, NOTHING, PermissionRule, PermissionsPlan};
 
 use connection::Connection;
 use session::RabbitSession;
 
 /// The `spec.type` this crate serves.
-pub const TYPE: ToolType = ToolType::Rabbitmq;
+pub const TYPE: &str = "rabbitmq";
 
 /// Adds the rabbitmq connector to `registry`.
 pub fn register(registry: &mut ConnectorRegistry) {
@@ -40,8 +40,8 @@ pub fn register(registry: &mut ConnectorRegistry) {
 pub struct RabbitConnector;
 
 impl Connector for RabbitConnector {
-    fn tool_type(&self) -> ToolType {
-        TYPE
+    fn info(&self) -> TypeInfo {
+        TypeInfo::new(TYPE, "RabbitMQ").with(SpecPart::config::<config::RabbitSettings>(true))
     }
 
     fn capabilities(&self) -> Capabilities {
@@ -69,6 +69,14 @@ impl Connector for RabbitConnector {
             errs.extend(more);
         }
         errs
+    }
+
+    fn references(&self, spec: &ToolSpec) -> Vec<Reference> {
+        toolkit_core::config::secret_fields(spec.config.as_ref(), "spec.config", &["credentialsRef"])
+    }
+
+    fn resolve_paths(&self, spec: &mut ToolSpec, dir: &std::path::Path) {
+        toolkit_core::config::resolve_config_paths(spec, &["caFile"], dir);
     }
 
     fn default_input_schema(&self) -> Option<Value> {

@@ -90,6 +90,7 @@ impl Fixture {
                 name: "mq".into(),
                 secrets: Arc::new(store),
                 config_maps: Arc::new(ConfigMaps::default()),
+                tools: std::sync::Arc::new(toolkit_core::connector::NoTools),
             })
             .unwrap()
     }

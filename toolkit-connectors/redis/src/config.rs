@@ -1,13 +1,46 @@
 //! The typed settings of a redis tool, read from `spec.config` without I/O or secrets.
 
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
-use toolkit_core::model::{ConnectionConfig, SecretKeySelector, ToolSpec};
+use toolkit_core::duration::Duration as Span;
+use toolkit_core::model::{SecretKeySelector, ToolSpec};
 use toolkit_core::validate::FieldError;
 
-/// The keys of `spec.config` that redis tools read.
-pub(crate) const CONFIG_KEYS: &[&str] =
-    &["hostname", "port", "username", "credentialsRef", "db", "tls", "caFile", "connectTimeout", "uri"];
+/// `spec.config` of a redis tool, as written in a manifest; every key is optional here and
+/// the checks say which ones a tool needs.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RedisSettings {
+    /// Host name or address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+    /// TCP port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// User name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// The password or token, by reference.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials_ref: Option<SecretKeySelector>,
+    /// Database number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub db: Option<i64>,
+    /// Connect with TLS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<bool>,
+    /// CA certificate file for TLS verification.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<String>,
+    /// How long to wait for a connection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect_timeout: Option<Span>,
+    /// A full connection URI.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uri: Option<String>,
+}
 
 /// Port used when none is given.
 pub const DEFAULT_PORT: u16 = 6379;
@@ -40,13 +73,13 @@ impl RedisConfig {
     /// Reads and checks the settings; every problem names its field.
     pub fn from_spec(spec: &ToolSpec) -> Result<Self, Vec<FieldError>> {
         let mut errs = Vec::new();
-        let Some(c) = &spec.config else {
-            return Err(vec![FieldError::new(
-                "spec.config",
-                "is required for redis tools (at least `hostname` or `uri`)",
-            )]);
+        let Some(c) = spec.read_config::<RedisSettings>(&mut errs) else {
+            if spec.config.is_none() {
+                errs.push(FieldError::new("spec.config", "is required for redis tools (at least `hostname` or `uri`)"));
+            }
+            return Err(errs);
         };
-        errs.extend(c.unused_keys("redis", CONFIG_KEYS));
+        let c = &c;
 
         let mut cfg = RedisConfig {
             host: String::new(),
@@ -87,12 +120,6 @@ impl RedisConfig {
         if cfg.ca_file.is_some() && !cfg.tls {
             errs.push(FieldError::new("spec.config.caFile", "only applies with `tls: true` (or a `rediss://` uri)"));
         }
-        if spec.authentication.is_some() {
-            errs.push(FieldError::new(
-                "spec.authentication",
-                "redis tools take their password from `spec.config.credentialsRef`",
-            ));
-        }
         if errs.is_empty() { Ok(cfg) } else { Err(errs) }
     }
 
@@ -105,7 +132,7 @@ impl RedisConfig {
     }
 }
 
-fn parse_uri(text: &str, c: &ConnectionConfig, cfg: &mut RedisConfig, errs: &mut Vec<FieldError>) {
+fn parse_uri(text: &str, c: &RedisSettings, cfg: &mut RedisConfig, errs: &mut Vec<FieldError>) {
     const PATH: &str = "spec.config.uri";
     let uri = match url::Url::parse(text) {
         Ok(u) => u,
@@ -161,14 +188,9 @@ fn parse_uri(text: &str, c: &ConnectionConfig, cfg: &mut RedisConfig, errs: &mut
 #[cfg(test)]
 mod tests {
     use super::*;
-    use toolkit_core::ToolType;
 
     fn spec(config: serde_json::Value) -> ToolSpec {
-        ToolSpec {
-            type_: ToolType::Redis,
-            config: Some(serde_json::from_value(config).unwrap()),
-            ..ToolSpec::default()
-        }
+        ToolSpec { type_: "redis".into(), config: Some(config), ..ToolSpec::default() }
     }
 
     #[test]

@@ -18,9 +18,9 @@ use tokio::sync::Mutex;
 use toolkit_core::connector::{BuildContext, Capabilities, Connector, Invoker, Probe, Session, ToolInstance};
 use toolkit_core::model::PermissionsSpec;
 use toolkit_core::validate::{FieldError, config_error};
-use toolkit_core::{ConnectorRegistry, PermissionProvisioner, Result, ToolSpec, ToolType};
+use toolkit_core::{ConnectorRegistry, PermissionProvisioner, Reference, Result, SpecPart, ToolSpec, TypeInfo};
 
-pub use config::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_PORT, RedisConfig};
+pub use config::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_PORT, RedisConfig, RedisSettings};
 pub use permissions::{AclPlan, AclRule};
 
 use command::ReadOnlyGuard;
@@ -28,7 +28,7 @@ use connection::Connection;
 use session::RedisSession;
 
 /// The `spec.type` this crate serves.
-pub const TYPE: ToolType = ToolType::Redis;
+pub const TYPE: &str = "redis";
 
 /// Adds the redis connector to `registry`.
 pub fn register(registry: &mut ConnectorRegistry) {
@@ -40,8 +40,8 @@ pub fn register(registry: &mut ConnectorRegistry) {
 pub struct RedisConnector;
 
 impl Connector for RedisConnector {
-    fn tool_type(&self) -> ToolType {
-        TYPE
+    fn info(&self) -> TypeInfo {
+        TypeInfo::new(TYPE, "Redis").with(SpecPart::config::<config::RedisSettings>(true))
     }
 
     fn capabilities(&self) -> Capabilities {
@@ -66,6 +66,14 @@ impl Connector for RedisConnector {
             errs.extend(more);
         }
         errs
+    }
+
+    fn references(&self, spec: &ToolSpec) -> Vec<Reference> {
+        toolkit_core::config::secret_fields(spec.config.as_ref(), "spec.config", &["credentialsRef"])
+    }
+
+    fn resolve_paths(&self, spec: &mut ToolSpec, dir: &std::path::Path) {
+        toolkit_core::config::resolve_config_paths(spec, &["caFile"], dir);
     }
 
     fn default_input_schema(&self) -> Option<Value> {

@@ -92,6 +92,7 @@ impl Fixture {
             name: "cache".into(),
             secrets,
             config_maps: Arc::new(ConfigMaps::default()),
+            tools: std::sync::Arc::new(toolkit_core::connector::NoTools),
         };
         RedisConnector.build(ctx).unwrap()
     }

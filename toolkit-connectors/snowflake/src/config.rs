@@ -1,14 +1,47 @@
 //! The typed settings of a snowflake tool, read from `spec.config` without I/O or secrets.
 
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
+use toolkit_core::duration::Duration as Span;
 use toolkit_core::model::{SecretKeySelector, ToolSpec};
 use toolkit_core::validate::FieldError;
 use url::Url;
 
-/// The keys of `spec.config` that snowflake tools read.
-pub(crate) const CONFIG_KEYS: &[&str] =
-    &["account", "url", "username", "credentialsRef", "role", "warehouse", "databaseName", "schema", "connectTimeout"];
+/// `spec.config` of a snowflake tool, as written in a manifest; every key is optional here and
+/// the checks say which ones a tool needs.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SnowflakeSettings {
+    /// Account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// A base URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// User name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// The password or token, by reference.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials_ref: Option<SecretKeySelector>,
+    /// Role.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// Warehouse.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warehouse: Option<String>,
+    /// Database name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database_name: Option<String>,
+    /// Schema.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
+    /// How long to wait for a connection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect_timeout: Option<Span>,
+}
 
 /// How long connecting (and the probe) may take when `connectTimeout` is not set.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -39,13 +72,17 @@ pub struct SnowflakeConfig {
 impl SnowflakeConfig {
     /// Reads and checks the settings; every problem names its field.
     pub fn from_spec(spec: &ToolSpec) -> Result<Self, Vec<FieldError>> {
-        let Some(c) = &spec.config else {
-            return Err(vec![FieldError::new(
-                "spec.config",
-                "is required for snowflake tools (account, username, credentialsRef)",
-            )]);
+        let mut errs = Vec::new();
+        let Some(c) = spec.read_config::<SnowflakeSettings>(&mut errs) else {
+            if spec.config.is_none() {
+                errs.extend(vec![FieldError::new(
+                    "spec.config",
+                    "is required for snowflake tools (account, username, credentialsRef)",
+                )]);
+            }
+            return Err(errs);
         };
-        let mut errs = c.unused_keys("snowflake", CONFIG_KEYS);
+        let c = &c;
         let account = c.account.clone().unwrap_or_default();
         if account.is_empty() {
             errs.push(FieldError::new("spec.config.account", "is required (such as `xy12345.eu-west-1`)"));
@@ -95,12 +132,6 @@ impl SnowflakeConfig {
         if connect_timeout.is_zero() {
             errs.push(FieldError::new("spec.config.connectTimeout", "must be longer than 0s"));
         }
-        if spec.authentication.is_some() {
-            errs.push(FieldError::new(
-                "spec.authentication",
-                "snowflake tools take their credential from `spec.config.credentialsRef`",
-            ));
-        }
         match (errs.is_empty(), base_url, c.credentials_ref.clone()) {
             (true, Some(base_url), Some(credentials_ref)) => Ok(SnowflakeConfig {
                 account,
@@ -131,14 +162,9 @@ impl SnowflakeConfig {
 mod tests {
     use super::*;
     use serde_json::json;
-    use toolkit_core::ToolType;
 
     fn spec(config: serde_json::Value) -> ToolSpec {
-        ToolSpec {
-            type_: ToolType::Snowflake,
-            config: Some(serde_json::from_value(config).unwrap()),
-            ..ToolSpec::default()
-        }
+        ToolSpec { type_: "snowflake".into(), config: Some(config), ..ToolSpec::default() }
     }
 
     #[test]

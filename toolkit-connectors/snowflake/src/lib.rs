@@ -17,15 +17,17 @@ use serde_json::Value;
 use toolkit_core::connector::{BuildContext, Capabilities, Connector, Invoker, Probe, Session, ToolInstance};
 use toolkit_core::model::PermissionsSpec;
 use toolkit_core::validate::{FieldError, config_error};
-use toolkit_core::{ConnectorRegistry, PermissionProvisioner, Result, ToolSpec, ToolType};
+use toolkit_core::{
+    ConnectorRegistry, PermissionProvisioner, Reference, Request, Result, SpecPart, ToolSpec, TypeInfo, Verdict,
+};
 
 pub use auth::JwtClaims;
-pub use config::{DEFAULT_CONNECT_TIMEOUT, SnowflakeConfig};
+pub use config::{DEFAULT_CONNECT_TIMEOUT, SnowflakeConfig, SnowflakeSettings};
 
 use api::Api;
 
 /// The `spec.type` this crate serves.
-pub const TYPE: ToolType = ToolType::Snowflake;
+pub const TYPE: &str = "snowflake";
 
 /// Adds the snowflake connector to `registry`.
 pub fn register(registry: &mut ConnectorRegistry) {
@@ -37,8 +39,8 @@ pub fn register(registry: &mut ConnectorRegistry) {
 pub struct SnowflakeConnector;
 
 impl Connector for SnowflakeConnector {
-    fn tool_type(&self) -> ToolType {
-        TYPE
+    fn info(&self) -> TypeInfo {
+        TypeInfo::new(TYPE, "Snowflake").with(SpecPart::config::<config::SnowflakeSettings>(true))
     }
 
     fn capabilities(&self) -> Capabilities {
@@ -56,12 +58,16 @@ impl Connector for SnowflakeConnector {
     fn validate(&self, spec: &ToolSpec) -> Vec<FieldError> {
         let (mut errs, role) = match SnowflakeConfig::from_spec(spec) {
             Ok(cfg) => (Vec::new(), cfg.role),
-            Err(errs) => (errs, spec.config.as_ref().and_then(|c| c.role.clone())),
+            Err(errs) => (errs, spec.config.as_ref().and_then(|c| c.get("role")?.as_str().map(str::to_owned))),
         };
         if let Some(p) = &spec.permissions {
             errs.extend(permissions::validate(p, role.as_deref()));
         }
         errs
+    }
+
+    fn references(&self, spec: &ToolSpec) -> Vec<Reference> {
+        toolkit_core::config::secret_fields(spec.config.as_ref(), "spec.config", &["credentialsRef"])
     }
 
     fn default_input_schema(&self) -> Option<Value> {
@@ -98,6 +104,10 @@ impl fmt::Debug for SnowflakeTool {
 
 #[async_trait]
 impl ToolInstance for SnowflakeTool {
+    fn classify(&self, request: Request<'_>) -> Option<Verdict> {
+        Some(toolkit_policy::sql::classify(toolkit_policy::SqlDialect::Snowflake, &request.text("query")))
+    }
+
     fn probe(&self) -> Option<&dyn Probe> {
         Some(self)
     }

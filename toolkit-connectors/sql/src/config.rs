@@ -7,10 +7,13 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::Database;
 use sqlx::pool::{Pool, PoolOptions};
-use toolkit_core::model::{ConnectionConfig, SecretKeySelector, SslMode};
+use toolkit_core::duration::Duration as Span;
+use toolkit_core::model::{SecretKeySelector, SslMode};
 use toolkit_core::validate::FieldError;
 use toolkit_core::{Error, Result, SecretResolver, ToolSpec};
 
@@ -23,19 +26,57 @@ pub const MAX_CONNECTIONS_LIMIT: u32 = 100;
 /// How long connecting may take when `connectTimeout` is not set.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The `spec.config` keys a server engine reads; any other key is refused.
-pub const KEYS: &[&str] = &[
-    "hostname",
-    "port",
-    "username",
-    "usernameRef",
-    "databaseName",
-    "sslMode",
-    "caFile",
-    "credentialsRef",
-    "maxConnections",
-    "connectTimeout",
-];
+/// `spec.config` of a server engine, as written in a manifest. Every key is optional here;
+/// [`validate`] says which ones a tool needs.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ServerSettings {
+    /// Host name or address of the server, without scheme or path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+    /// TCP port; the engine's default port when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// The user to connect as.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// The user to connect as, read from a Secret, instead of `username`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username_ref: Option<SecretKeySelector>,
+    /// The database to connect to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database_name: Option<String>,
+    /// TLS mode (libpq names); the engine's default when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssl_mode: Option<SslMode>,
+    /// PEM file of the CA that signed the server certificate, for `verify-ca` and `verify-full`;
+    /// relative to the manifest's folder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<String>,
+    /// The password, by reference to a Secret key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials_ref: Option<SecretKeySelector>,
+    /// Connections in the tool's pool at most, 1-100; 5 when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_connections: Option<u32>,
+    /// How long opening a connection may take; 10s when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect_timeout: Option<Span>,
+}
+
+impl ServerSettings {
+    /// The Secrets the settings reference.
+    pub fn references(&self) -> Vec<toolkit_core::Reference> {
+        let mut out = Vec::new();
+        if let Some(s) = &self.credentials_ref {
+            out.push(toolkit_core::Reference::secret("spec.config.credentialsRef", s));
+        }
+        if let Some(s) = &self.username_ref {
+            out.push(toolkit_core::Reference::secret("spec.config.usernameRef", s));
+        }
+        out
+    }
+}
 
 /// What one engine fills in when the manifest leaves it out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -94,7 +135,7 @@ impl ServerConfig {
         }
         // `validate` guarantees the required fields below.
         let missing = || vec![FieldError::new("spec.config", format!("is required for type {}", defaults.engine))];
-        let c = spec.config.as_ref().ok_or_else(missing)?;
+        let c: ServerSettings = spec.config_as()?.ok_or_else(missing)?;
         let username = match (&c.username, &c.username_ref) {
             (Some(u), None) => Username::Literal(u.clone()),
             (None, Some(r)) => Username::Secret(r.clone()),
@@ -172,12 +213,13 @@ pub fn validate(
     validate_rules: impl FnOnce(&[Value]) -> Vec<FieldError>,
 ) -> Vec<FieldError> {
     let mut errs = Vec::new();
-    match &spec.config {
-        None => errs.push(FieldError::new(
+    match spec.read_config::<ServerSettings>(&mut errs) {
+        None if spec.config.is_none() => errs.push(FieldError::new(
             "spec.config",
             format!("is required for type {engine} (at least `hostname`, `username` and `databaseName`)"),
         )),
-        Some(c) => validate_config(c, engine, &mut errs),
+        None => {}
+        Some(c) => validate_config(&c, &mut errs),
     }
     if let Some(p) = &spec.permissions {
         errs.extend(validate_rules(&p.rules));
@@ -185,8 +227,7 @@ pub fn validate(
     errs
 }
 
-fn validate_config(c: &ConnectionConfig, engine: &str, errs: &mut Vec<FieldError>) {
-    errs.extend(c.unused_keys(engine, KEYS));
+fn validate_config(c: &ServerSettings, errs: &mut Vec<FieldError>) {
     match c.hostname.as_deref() {
         None => errs.push(FieldError::new("spec.config.hostname", "is required")),
         Some(h) if h.trim().is_empty() => errs.push(FieldError::new("spec.config.hostname", "must not be empty")),
@@ -232,17 +273,22 @@ fn validate_config(c: &ConnectionConfig, engine: &str, errs: &mut Vec<FieldError
             ));
         }
     }
-    validate_pool(c, MAX_CONNECTIONS_LIMIT, errs);
+    validate_pool(c.max_connections, c.connect_timeout, MAX_CONNECTIONS_LIMIT, errs);
 }
 
 /// Checks `maxConnections` (1 to `limit`) and `connectTimeout` (longer than zero).
-pub fn validate_pool(c: &ConnectionConfig, limit: u32, errs: &mut Vec<FieldError>) {
-    if let Some(n) = c.max_connections
+pub fn validate_pool(
+    max_connections: Option<u32>,
+    connect_timeout: Option<Span>,
+    limit: u32,
+    errs: &mut Vec<FieldError>,
+) {
+    if let Some(n) = max_connections
         && !(1..=limit).contains(&n)
     {
         errs.push(FieldError::new("spec.config.maxConnections", format!("{n} is out of range; use 1 to {limit}")));
     }
-    if c.connect_timeout.is_some_and(|d| d.get().is_zero()) {
+    if connect_timeout.is_some_and(|d| d.get().is_zero()) {
         errs.push(FieldError::new("spec.config.connectTimeout", "must be longer than 0s"));
     }
 }
@@ -259,16 +305,11 @@ fn check_selector(errs: &mut Vec<FieldError>, path: &str, s: &SecretKeySelector)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use toolkit_core::ToolType;
 
     const DEFAULTS: ServerDefaults = ServerDefaults { engine: "postgres", port: 5432, ssl_mode: SslMode::Prefer };
 
     fn spec(config: serde_json::Value) -> ToolSpec {
-        ToolSpec {
-            type_: ToolType::Postgres,
-            config: Some(serde_json::from_value(config).expect("config parses")),
-            ..ToolSpec::default()
-        }
+        ToolSpec { config: Some(config), ..ToolSpec::of_type("postgres") }
     }
 
     fn check(spec: &ToolSpec) -> Vec<FieldError> {
@@ -305,7 +346,7 @@ mod tests {
                 "spec.config.maxConnections"
             ]
         );
-        let errs = check(&ToolSpec { type_: ToolType::Postgres, ..ToolSpec::default() });
+        let errs = check(&ToolSpec::of_type("postgres"));
         assert_eq!(paths(&errs), ["spec.config"]);
     }
 

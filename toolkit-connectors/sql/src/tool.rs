@@ -10,7 +10,8 @@ use sqlx::{Connection, Database};
 use tokio::sync::OnceCell;
 use toolkit_core::connector::{BuildContext, CallLimits, Capabilities, EnvEntry, Invocation, InvokeOutput};
 use toolkit_core::model::PermissionsSpec;
-use toolkit_core::{Error, Result, SecretResolver};
+use toolkit_core::{Error, Request, Result, SecretResolver, Verdict};
+use toolkit_policy::SqlDialect;
 
 use crate::config::ServerConfig;
 use crate::connect::{Credentials, Phase, check_ca_file, connect_message, connect_within, with_tool};
@@ -70,6 +71,8 @@ pub struct ServerTool<E: SqlEngine> {
     pub read_only: bool,
     /// `spec.permissions`, as declared.
     pub permissions: Option<PermissionsSpec>,
+    /// The SQL dialect statements are classified in.
+    pub dialect: SqlDialect,
     secrets: Arc<dyn SecretResolver>,
     pool: OnceCell<Pooled<E::Database>>,
 }
@@ -94,11 +97,13 @@ impl<E: SqlEngine> fmt::Debug for ServerTool<E> {
 }
 
 impl<E: SqlEngine> ServerTool<E> {
-    /// The tool of `ctx` with its validated `config`; nothing connects until first use.
-    pub fn new(ctx: &BuildContext, engine: &'static str, config: ServerConfig) -> Self {
+    /// The tool of `ctx` with its validated `config`, whose statements are in `dialect`;
+    /// nothing connects until first use.
+    pub fn new(ctx: &BuildContext, engine: &'static str, dialect: SqlDialect, config: ServerConfig) -> Self {
         let spec = ctx.spec();
         Self {
             engine,
+            dialect,
             config,
             namespace: ctx.namespace.clone(),
             qualified_name: ctx.qualified_name(),
@@ -107,6 +112,11 @@ impl<E: SqlEngine> ServerTool<E> {
             secrets: ctx.secrets.clone(),
             pool: OnceCell::new(),
         }
+    }
+
+    /// The statement of a call or a session command, classified in the engine's dialect.
+    pub fn classify(&self, request: Request<'_>) -> Option<Verdict> {
+        crate::classify(self.dialect, request)
     }
 
     /// The user name, read now from its Secret when it has one.

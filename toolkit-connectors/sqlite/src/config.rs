@@ -3,8 +3,11 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use toolkit_connector_sql::config::validate_pool;
 use toolkit_core::ToolSpec;
+use toolkit_core::duration::Duration as Span;
 use toolkit_core::validate::FieldError;
 
 /// The pool size used when `maxConnections` is not set.
@@ -14,8 +17,20 @@ pub const MAX_CONNECTIONS_LIMIT: u32 = 64;
 /// How long to wait for a connection or a lock when `connectTimeout` is not set.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The `spec.config` keys a sqlite tool reads; any other key is refused.
-const KEYS: &[&str] = &["path", "maxConnections", "connectTimeout"];
+/// `spec.config` of a sqlite tool, as written in a manifest.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SqliteSettings {
+    /// The database file; relative to the manifest's folder. It must exist: toolkit never creates one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// Connections in the pool at most, 1-64; 4 when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_connections: Option<u32>,
+    /// How long to wait for a connection or a lock held by another writer; 5s when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect_timeout: Option<Span>,
+}
 
 /// Validated settings.
 #[derive(Clone, Debug, PartialEq)]
@@ -36,7 +51,7 @@ impl SqliteConfig {
             return Err(errs);
         }
         let missing = || vec![FieldError::new("spec.config.path", "is required")];
-        let c = spec.config.as_ref().ok_or_else(missing)?;
+        let c: SqliteSettings = spec.config_as()?.ok_or_else(missing)?;
         Ok(Self {
             path: PathBuf::from(c.path.as_ref().ok_or_else(missing)?),
             max_connections: c.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS),
@@ -54,11 +69,12 @@ impl SqliteConfig {
 /// Checks `spec.config` of a sqlite tool.
 pub fn validate(spec: &ToolSpec) -> Vec<FieldError> {
     let mut errs = Vec::new();
-    let Some(c) = &spec.config else {
-        errs.push(FieldError::new("spec.config", "is required for type sqlite (at least `path`)"));
+    let Some(c) = spec.read_config::<SqliteSettings>(&mut errs) else {
+        if spec.config.is_none() {
+            errs.push(FieldError::new("spec.config", "is required for type sqlite (at least `path`)"));
+        }
         return errs;
     };
-    errs.extend(c.unused_keys("sqlite", KEYS));
     match c.path.as_deref() {
         None => errs.push(FieldError::new("spec.config.path", "is required: the database file")),
         Some(p) if p.trim().is_empty() => errs.push(FieldError::new("spec.config.path", "must not be empty")),
@@ -71,7 +87,7 @@ pub fn validate(spec: &ToolSpec) -> Vec<FieldError> {
         )),
         Some(_) => {}
     }
-    validate_pool(c, MAX_CONNECTIONS_LIMIT, &mut errs);
+    validate_pool(c.max_connections, c.connect_timeout, MAX_CONNECTIONS_LIMIT, &mut errs);
     if spec.permissions.is_some() {
         errs.push(FieldError::new("spec.permissions", "sqlite has no grants; use readOnly to refuse writes"));
     }
@@ -81,14 +97,9 @@ pub fn validate(spec: &ToolSpec) -> Vec<FieldError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use toolkit_core::ToolType;
 
     fn spec(config: serde_json::Value) -> ToolSpec {
-        ToolSpec {
-            type_: ToolType::Sqlite,
-            config: Some(serde_json::from_value(config).expect("config parses")),
-            ..ToolSpec::default()
-        }
+        ToolSpec { type_: "sqlite".into(), config: Some(config), ..ToolSpec::default() }
     }
 
     #[test]

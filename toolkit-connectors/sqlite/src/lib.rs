@@ -17,15 +17,16 @@ use sqlx::sqlite::{Sqlite, SqlitePool, SqlitePoolOptions};
 use tokio::sync::OnceCell;
 use toolkit_core::connector::{BuildContext, Capabilities, Connector, Invoker, Probe, Session, ToolInstance};
 use toolkit_core::validate::FieldError;
-use toolkit_core::{ConnectorRegistry, Error, Result, ToolSpec, ToolType};
+use toolkit_core::{ConnectorRegistry, Error, Request, Result, SpecPart, ToolSpec, TypeInfo, Verdict};
+use toolkit_policy::SqlDialect;
 
-pub use config::SqliteConfig;
+pub use config::{SqliteConfig, SqliteSettings};
 
 use connect::{check_file, classify, connect_options, open_message};
 use toolkit_connector_sql::with_tool;
 
 /// The tool type this crate serves.
-pub const TOOL_TYPE: ToolType = ToolType::Sqlite;
+pub const TYPE: &str = "sqlite";
 
 /// Adds the sqlite connector to `registry`.
 pub fn register(registry: &mut ConnectorRegistry) {
@@ -37,8 +38,8 @@ pub fn register(registry: &mut ConnectorRegistry) {
 pub struct SqliteConnector;
 
 impl Connector for SqliteConnector {
-    fn tool_type(&self) -> ToolType {
-        TOOL_TYPE
+    fn info(&self) -> TypeInfo {
+        TypeInfo::new(TYPE, "An SQLite database file").with(SpecPart::config::<SqliteSettings>(true))
     }
 
     fn capabilities(&self) -> Capabilities {
@@ -47,6 +48,16 @@ impl Connector for SqliteConnector {
 
     fn validate(&self, spec: &ToolSpec) -> Vec<FieldError> {
         config::validate(spec)
+    }
+
+    fn resolve_paths(&self, spec: &mut ToolSpec, dir: &std::path::Path) {
+        // Not a file path, which validation refuses with the text as written.
+        let uri = |p: &str| p == ":memory:" || p.starts_with("sqlite:") || p.starts_with("file:");
+        if let Some(c) = spec.config.as_mut()
+            && !c.get("path").and_then(serde_json::Value::as_str).is_some_and(uri)
+        {
+            toolkit_core::config::resolve_relative_path(c, "path", dir);
+        }
     }
 
     fn default_input_schema(&self) -> Option<Value> {
@@ -153,6 +164,10 @@ impl ToolInstance for SqliteTool {
 
     fn invoker(&self) -> Option<&dyn Invoker> {
         Some(self)
+    }
+
+    fn classify(&self, request: Request<'_>) -> Option<Verdict> {
+        toolkit_connector_sql::classify(SqlDialect::Sqlite, request)
     }
 
     async fn open_session(&self) -> Result<Box<dyn Session>> {

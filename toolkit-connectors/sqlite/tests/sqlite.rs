@@ -10,7 +10,7 @@ use sqlx::{Connection, Executor, Row};
 use toolkit_core::connector::{BuildContext, CallLimits, Invocation, InvokeOutput, ToolInstance};
 use toolkit_core::manifest::ConfigMaps;
 use toolkit_core::secret::SecretStore;
-use toolkit_core::{ConnectorRegistry, Error, ErrorKind, Tool, ToolSpec, ToolType};
+use toolkit_core::{ConnectorRegistry, Error, ErrorKind, Tool, ToolSpec};
 
 /// A database file with a small table, in a directory removed at the end of the test.
 struct Fixture {
@@ -66,13 +66,14 @@ fn context(spec: ToolSpec) -> BuildContext {
         name: "db".to_owned(),
         secrets: Arc::new(SecretStore::default()),
         config_maps: Arc::new(ConfigMaps::default()),
+        tools: std::sync::Arc::new(toolkit_core::connector::NoTools),
     }
 }
 
 fn build_at(path: &Path, extra: Value) -> Arc<dyn ToolInstance> {
     let mut registry = ConnectorRegistry::new();
     toolkit_connector_sqlite::register(&mut registry);
-    let connector = registry.get(ToolType::Sqlite).expect("sqlite is registered").clone();
+    let connector = registry.get("sqlite").expect("sqlite is registered").clone();
     let spec = spec_for(path, extra);
     let problems = connector.validate(&spec);
     assert!(problems.is_empty(), "spec is valid: {problems:?}");
@@ -248,7 +249,7 @@ fn relative_paths_are_resolved_against_the_working_directory() {
 fn validation_refuses_foreign_keys_and_permissions() {
     let mut registry = ConnectorRegistry::new();
     toolkit_connector_sqlite::register(&mut registry);
-    let connector = registry.get(ToolType::Sqlite).expect("registered");
+    let connector = registry.get("sqlite").expect("registered");
     let spec: ToolSpec = serde_json::from_value(json!({
         "type": "sqlite",
         "config": {"path": "/tmp/x.db", "hostname": "db", "uri": "sqlite://x"},

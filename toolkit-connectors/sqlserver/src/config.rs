@@ -1,23 +1,49 @@
 //! The typed settings of a sqlserver tool, read from `spec.config` without I/O or secrets.
 
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
+use toolkit_core::duration::Duration as Span;
 use toolkit_core::model::{SecretKeySelector, SslMode, ToolSpec};
 use toolkit_core::validate::FieldError;
 
-/// The keys of `spec.config` that sqlserver tools read.
-pub(crate) const CONFIG_KEYS: &[&str] = &[
-    "hostname",
-    "port",
-    "username",
-    "credentialsRef",
-    "databaseName",
-    "sslMode",
-    "caFile",
-    "insecureSkipTlsVerify",
-    "connectTimeout",
-    "maxConnections",
-];
+/// `spec.config` of a sqlserver tool, as written in a manifest; every key is optional here and
+/// the checks say which ones a tool needs.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SqlserverSettings {
+    /// Host name or address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+    /// TCP port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// User name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// The password or token, by reference.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials_ref: Option<SecretKeySelector>,
+    /// Database name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database_name: Option<String>,
+    /// TLS mode: disable, allow, prefer, require, verify-ca, verify-full.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssl_mode: Option<SslMode>,
+    /// CA certificate file for TLS verification.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<String>,
+    /// Accept any TLS certificate; for test servers only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub insecure_skip_tls_verify: Option<bool>,
+    /// How long to wait for a connection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect_timeout: Option<Span>,
+    /// Connection pool size.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_connections: Option<u32>,
+}
 
 /// Port used when none is given.
 pub const DEFAULT_PORT: u16 = 1433;
@@ -67,13 +93,17 @@ pub struct SqlServerConfig {
 impl SqlServerConfig {
     /// Reads and checks the settings; every problem names its field.
     pub fn from_spec(spec: &ToolSpec) -> Result<Self, Vec<FieldError>> {
-        let Some(c) = &spec.config else {
-            return Err(vec![FieldError::new(
-                "spec.config",
-                "is required for sqlserver tools (hostname, username, credentialsRef)",
-            )]);
+        let mut errs = Vec::new();
+        let Some(c) = spec.read_config::<SqlserverSettings>(&mut errs) else {
+            if spec.config.is_none() {
+                errs.extend(vec![FieldError::new(
+                    "spec.config",
+                    "is required for sqlserver tools (hostname, username, credentialsRef)",
+                )]);
+            }
+            return Err(errs);
         };
-        let mut errs = c.unused_keys("sqlserver", CONFIG_KEYS);
+        let c = &c;
         let host = c.hostname.clone().unwrap_or_default();
         if host.trim().is_empty() || host.contains(|ch: char| ch.is_whitespace() || ch == '/' || ch == ',') {
             errs.push(FieldError::new("spec.config.hostname", "is required: a host name or address"));
@@ -137,14 +167,9 @@ impl SqlServerConfig {
 mod tests {
     use super::*;
     use serde_json::json;
-    use toolkit_core::ToolType;
 
     fn spec(config: serde_json::Value) -> ToolSpec {
-        ToolSpec {
-            type_: ToolType::Sqlserver,
-            config: Some(serde_json::from_value(config).unwrap()),
-            ..ToolSpec::default()
-        }
+        ToolSpec { type_: "sqlserver".into(), config: Some(config), ..ToolSpec::default() }
     }
 
     fn base(extra: serde_json::Value) -> serde_json::Value {

@@ -16,13 +16,17 @@ use serde_json::Value;
 use toolkit_core::connector::{BuildContext, Capabilities, Connector, Invoker, Probe, Session, ToolInstance};
 use toolkit_core::model::PermissionsSpec;
 use toolkit_core::validate::{FieldError, config_error};
-use toolkit_core::{ConnectorRegistry, PermissionProvisioner, Result, ToolSpec, ToolType};
+use toolkit_core::{
+    ConnectorRegistry, PermissionProvisioner, Reference, Request, Result, SpecPart, ToolSpec, TypeInfo, Verdict,
+};
 
-pub use config::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_PORT, SqlServerConfig, Tls};
+pub use config::{
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_PORT, SqlServerConfig, SqlserverSettings, Tls,
+};
 pub use connect::server_error_kind;
 
 /// The `spec.type` this crate serves.
-pub const TYPE: ToolType = ToolType::Sqlserver;
+pub const TYPE: &str = "sqlserver";
 
 /// Adds the sqlserver connector to `registry`.
 pub fn register(registry: &mut ConnectorRegistry) {
@@ -34,8 +38,8 @@ pub fn register(registry: &mut ConnectorRegistry) {
 pub struct SqlServerConnector;
 
 impl Connector for SqlServerConnector {
-    fn tool_type(&self) -> ToolType {
-        TYPE
+    fn info(&self) -> TypeInfo {
+        TypeInfo::new(TYPE, "Microsoft SQL Server").with(SpecPart::config::<config::SqlserverSettings>(true))
     }
 
     fn capabilities(&self) -> Capabilities {
@@ -53,10 +57,18 @@ impl Connector for SqlServerConnector {
     fn validate(&self, spec: &ToolSpec) -> Vec<FieldError> {
         let mut errs = SqlServerConfig::from_spec(spec).err().unwrap_or_default();
         if let Some(p) = &spec.permissions {
-            let user = spec.config.as_ref().and_then(|c| c.username.clone());
+            let user = spec.config.as_ref().and_then(|c| c.get("username")?.as_str().map(str::to_owned));
             errs.extend(permissions::validate(p, user.as_deref()));
         }
         errs
+    }
+
+    fn references(&self, spec: &ToolSpec) -> Vec<Reference> {
+        toolkit_core::config::secret_fields(spec.config.as_ref(), "spec.config", &["credentialsRef"])
+    }
+
+    fn resolve_paths(&self, spec: &mut ToolSpec, dir: &std::path::Path) {
+        toolkit_core::config::resolve_config_paths(spec, &["caFile"], dir);
     }
 
     fn default_input_schema(&self) -> Option<Value> {
@@ -93,6 +105,10 @@ impl fmt::Debug for SqlServerTool {
 
 #[async_trait]
 impl ToolInstance for SqlServerTool {
+    fn classify(&self, request: Request<'_>) -> Option<Verdict> {
+        Some(toolkit_policy::sql::classify(toolkit_policy::SqlDialect::MsSql, &request.text("query")))
+    }
+
     fn probe(&self) -> Option<&dyn Probe> {
         Some(self)
     }

@@ -1,23 +1,47 @@
 //! The typed settings of an ssh tool, read from `spec.config` without I/O or secrets.
 
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 use russh::keys::ssh_key::Fingerprint;
+use toolkit_core::duration::Duration as Span;
 use toolkit_core::model::{SecretKeySelector, ToolSpec};
 use toolkit_core::validate::FieldError;
 
-/// The keys of `spec.config` that ssh tools read.
-pub(crate) const CONFIG_KEYS: &[&str] = &[
-    "hostname",
-    "port",
-    "username",
-    "credentialsRef",
-    "sshKey",
-    "usePassword",
-    "hostKeyFingerprint",
-    "knownHostsFile",
-    "connectTimeout",
-];
+/// `spec.config` of a ssh tool, as written in a manifest; every key is optional here and
+/// the checks say which ones a tool needs.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SshSettings {
+    /// Host name or address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+    /// TCP port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// User name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// The password or token, by reference.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials_ref: Option<SecretKeySelector>,
+    /// Private key by reference.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssh_key: Option<SecretKeySelector>,
+    /// Authenticate with the password instead of the key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub use_password: Option<bool>,
+    /// Known host key fingerprint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_key_fingerprint: Option<String>,
+    /// An OpenSSH known_hosts file the host key is checked against.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub known_hosts_file: Option<String>,
+    /// How long to wait for a connection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect_timeout: Option<Span>,
+}
 
 /// Port used when none is given.
 pub const DEFAULT_PORT: u16 = 22;
@@ -67,13 +91,17 @@ pub struct SshConfig {
 impl SshConfig {
     /// Reads and checks the settings; every problem names its field.
     pub fn from_spec(spec: &ToolSpec) -> Result<Self, Vec<FieldError>> {
-        let Some(c) = &spec.config else {
-            return Err(vec![FieldError::new(
-                "spec.config",
-                "is required for ssh tools (hostname, username, a key or password, and the host key)",
-            )]);
+        let mut errs = Vec::new();
+        let Some(c) = spec.read_config::<SshSettings>(&mut errs) else {
+            if spec.config.is_none() {
+                errs.extend(vec![FieldError::new(
+                    "spec.config",
+                    "is required for ssh tools (hostname, username, a key or password, and the host key)",
+                )]);
+            }
+            return Err(errs);
         };
-        let mut errs = c.unused_keys("ssh", CONFIG_KEYS);
+        let c = &c;
 
         let host = c.hostname.clone().unwrap_or_default();
         if host.trim().is_empty() {
@@ -114,12 +142,6 @@ impl SshConfig {
         let connect_timeout = c.connect_timeout.map_or(DEFAULT_CONNECT_TIMEOUT, |d| d.get());
         if connect_timeout.is_zero() {
             errs.push(FieldError::new("spec.config.connectTimeout", "must be longer than 0s"));
-        }
-        if spec.authentication.is_some() {
-            errs.push(FieldError::new(
-                "spec.authentication",
-                "ssh tools authenticate with `spec.config.sshKey` or `spec.config.credentialsRef`",
-            ));
         }
         match (errs.is_empty(), auth) {
             (true, Some(auth)) => Ok(SshConfig {
@@ -214,12 +236,11 @@ fn parse_fingerprint(text: &str) -> Result<Fingerprint, String> {
 mod tests {
     use super::*;
     use serde_json::json;
-    use toolkit_core::ToolType;
 
     const FP: &str = "SHA256:nD3cQUusYU2vNGN53hRMgXOICbkP3Bo2WPWGToMTRZo";
 
     fn spec(config: serde_json::Value) -> ToolSpec {
-        ToolSpec { type_: ToolType::Ssh, config: Some(serde_json::from_value(config).unwrap()), ..ToolSpec::default() }
+        ToolSpec { type_: "ssh".into(), config: Some(config), ..ToolSpec::default() }
     }
 
     fn paths(config: serde_json::Value) -> Vec<String> {

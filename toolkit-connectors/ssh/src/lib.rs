@@ -14,15 +14,15 @@ use async_trait::async_trait;
 use serde_json::Value;
 use toolkit_core::connector::{BuildContext, Capabilities, Connector, Invoker, Probe, Session, ToolInstance};
 use toolkit_core::validate::{FieldError, config_error};
-use toolkit_core::{ConnectorRegistry, Result, ToolSpec, ToolType};
+use toolkit_core::{ConnectorRegistry, Reference, Request, Result, SpecPart, ToolSpec, TypeInfo, Verdict};
 
-pub use config::{Auth, DEFAULT_CONNECT_TIMEOUT, DEFAULT_PORT, SshConfig};
+pub use config::{Auth, DEFAULT_CONNECT_TIMEOUT, DEFAULT_PORT, SshConfig, SshSettings};
 pub use session::{Forward, SshSession};
 
 use connection::Connection;
 
 /// The `spec.type` this crate serves.
-pub const TYPE: ToolType = ToolType::Ssh;
+pub const TYPE: &str = "ssh";
 
 /// Adds the ssh connector to `registry`.
 pub fn register(registry: &mut ConnectorRegistry) {
@@ -48,8 +48,11 @@ impl SshConnector {
 }
 
 impl Connector for SshConnector {
-    fn tool_type(&self) -> ToolType {
-        TYPE
+    fn info(&self) -> TypeInfo {
+        TypeInfo {
+            approval_by_default: true,
+            ..TypeInfo::new(TYPE, "A host reached over SSH").with(SpecPart::config::<config::SshSettings>(true))
+        }
     }
 
     fn capabilities(&self) -> Capabilities {
@@ -71,6 +74,14 @@ impl Connector for SshConnector {
             errs.push(FieldError::new("spec.permissions", "ssh tools have no engine permissions to plan or apply"));
         }
         errs
+    }
+
+    fn references(&self, spec: &ToolSpec) -> Vec<Reference> {
+        toolkit_core::config::secret_fields(spec.config.as_ref(), "spec.config", &["credentialsRef", "sshKey"])
+    }
+
+    fn resolve_paths(&self, spec: &mut ToolSpec, dir: &std::path::Path) {
+        toolkit_core::config::resolve_config_paths(spec, &["knownHostsFile"], dir);
     }
 
     fn default_input_schema(&self) -> Option<Value> {
@@ -110,6 +121,10 @@ impl ToolInstance for SshTool {
 
     fn invoker(&self) -> Option<&dyn Invoker> {
         Some(self)
+    }
+
+    fn classify(&self, request: Request<'_>) -> Option<Verdict> {
+        Some(toolkit_policy::classify(toolkit_policy::CommandKind::Shell, &request.text("command")))
     }
 
     async fn open_session(&self) -> Result<Box<dyn Session>> {

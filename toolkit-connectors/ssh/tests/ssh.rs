@@ -158,6 +158,7 @@ impl Fixture {
             name: "host".into(),
             secrets: Arc::new(store),
             config_maps: Arc::new(ConfigMaps::default()),
+            tools: std::sync::Arc::new(toolkit_core::connector::NoTools),
         };
         SshConnector.build(ctx).unwrap()
     }
@@ -439,6 +440,7 @@ async fn toolkit_forward(fx: &Fixture) -> toolkit_connector_ssh::Forward {
         name: "fwd".into(),
         secrets: Arc::new(store),
         config_maps: Arc::new(ConfigMaps::default()),
+        tools: std::sync::Arc::new(toolkit_core::connector::NoTools),
     };
     let tool = SshConnector.build_tool(ctx).unwrap();
     let session = tool.open_ssh_session().await.unwrap();

@@ -8,6 +8,7 @@ mod policy;
 mod registry;
 mod spec;
 mod status;
+mod values;
 
 pub use policy::{ApprovalPolicy, ApprovalPolicySpec};
 pub use registry::{
@@ -15,6 +16,7 @@ pub use registry::{
 };
 pub use spec::*;
 pub use status::{Condition, LastProbe, RegistryPhase, ToolPhase, ToolStatus};
+pub use values::*;
 
 /// The API group of the resources.
 pub const GROUP: &str = "toolkit.dev";

@@ -6,8 +6,9 @@ use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::spec::{Authentication, McpServerSpec, ToolSpec, ToolType};
+use super::spec::ToolSpec;
 use super::status::{Condition, RegistryPhase};
+use super::values::{Authentication, McpServerSpec};
 
 /// Groups tools and discovers them.
 #[derive(CustomResource, Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -70,17 +71,6 @@ impl RegistryUpstream {
     /// The prefix of imported tool names: `prefix`, or `NAME_`.
     pub fn effective_prefix(&self) -> String {
         self.prefix.clone().unwrap_or_else(|| format!("{}_", self.name))
-    }
-
-    /// The spec of an `mcp` tool calling `tool_name` on this upstream; used to validate the
-    /// connection settings with the mcp connector and to describe imported tools.
-    pub fn tool_spec(&self, tool_name: &str) -> ToolSpec {
-        ToolSpec {
-            type_: ToolType::Mcp,
-            mcp: Some(self.mcp.tool(tool_name)),
-            authentication: self.authentication.clone(),
-            ..ToolSpec::default()
-        }
     }
 
     /// Whether the upstream tool `name` passes `allow` and `block`. Patterns that do not parse

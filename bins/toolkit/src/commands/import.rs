@@ -2,15 +2,15 @@
 
 use std::path::PathBuf;
 
-use toolkit_core::{Error, Result};
+use toolkit_core::{ConnectorRegistry, Error, Result};
 
-pub fn run(files: &[PathBuf]) -> Result<u8> {
+pub fn run(files: &[PathBuf], connectors: &ConnectorRegistry) -> Result<u8> {
     let mut failed = false;
     let mut out = String::new();
     for file in files {
         let text = std::fs::read_to_string(file)
             .map_err(|e| Error::not_found(format!("read {}", file.display())).with_source(e))?;
-        match toolkit_core::compat::import_file(file, &text) {
+        match toolkit_compat::import_file(file, &text, connectors) {
             Ok((yaml, notes)) => {
                 for n in notes {
                     eprintln!("note: {}: {n}", file.display());

@@ -18,7 +18,7 @@ use crate::cli::{Cli, Command};
 pub async fn dispatch(cli: Cli) -> Result<u8> {
     match &cli.command {
         Command::Validate { paths } => validate::run(&cli, paths),
-        Command::Import { files } => import::run(files),
+        Command::Import { files } => import::run(files, &cli.connectors),
         Command::Tool(cmd) => tool::run(&cli, cmd).await,
         Command::Audit(args) => audit::run(&cli, args).await,
         Command::Policy(cmd) => policy::run(&cli, cmd),
@@ -28,7 +28,8 @@ pub async fn dispatch(cli: Cli) -> Result<u8> {
 
 /// Loads the runtime from the global flags.
 pub async fn load(cli: &Cli) -> Result<Runtime> {
-    Runtime::load(&RuntimeOptions { tools: cli.tools.clone(), state_dir: cli.state.clone() }).await
+    Runtime::load(&RuntimeOptions { tools: cli.tools.clone(), state_dir: cli.state.clone() }, cli.connectors.clone())
+        .await
 }
 
 /// Parses `NAME` or `NAMESPACE/NAME`.

@@ -1,16 +1,19 @@
 //! `toolkit policy check`: how a command or SQL statement is classified and what the approval
 //! settings make of it, without running anything.
 //!
-//! With `--tool`, the tool's type picks the kind of text (bash: shell, kubectl: kubectl, SQL
-//! types: SQL in the engine's dialect), and the tool's `approval.required` and its namespace's
-//! `ApprovalPolicy` apply; a SQL tool with `readOnly: true` blocks anything but a read, as the
-//! call pipeline does. Without it, the text is shell unless `--kind` says otherwise, and the
-//! default settings apply. Exit code 0 when the call would be allowed or wait for approval, 5
-//! when it would be blocked.
+//! With `--tool`, the tool's connector classifies the text as the pipeline does (bash: shell,
+//! kubectl: kubectl, SQL types: SQL in the engine's dialect), and the tool's `approval.required`
+//! and its namespace's `ApprovalPolicy` apply; a tool with `readOnly: true` blocks anything but a
+//! read, as the pipeline's policy step does. Without it, the text is shell unless `--kind` says
+//! otherwise, and the default settings apply. Exit code 0 when the call would be allowed or wait
+//! for approval, 5 when it would be blocked.
+
+use std::sync::Arc;
 
 use serde::Serialize;
+use toolkit_core::connector::{BuildContext, NoTools};
 use toolkit_core::model::ApprovalRequired;
-use toolkit_core::{Catalog, Error, Result, ToolRef};
+use toolkit_core::{Catalog, Error, Request, Result, ToolInstance, ToolRef};
 use toolkit_policy::verdict::Reason;
 use toolkit_policy::{Action, ApprovalSettings, Class, CommandKind, Decision, SqlDialect, classify, decide};
 
@@ -33,7 +36,9 @@ struct Report {
     requires_approval: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     tool: Option<String>,
-    kind: &'static str,
+    /// The kind of text (`shell`, `kubectl`, `sql`), or the tool's type when its connector
+    /// classified it.
+    kind: String,
     reasons: Vec<Reason>,
 }
 
@@ -43,29 +48,30 @@ fn check(cli: &Cli, args: &PolicyCheckArgs) -> Result<u8> {
         Some(name) => Some(tool_settings(cli, name)?),
         None => None,
     };
-    let kind = match (args.kind, &target) {
-        (Some(PolicyKind::Shell), _) => CommandKind::Shell,
-        (Some(PolicyKind::Kubectl), _) => CommandKind::Kubectl,
-        (Some(PolicyKind::Sql), Some(t)) => match t.kind {
-            Some(CommandKind::Sql(d)) => CommandKind::Sql(d),
-            _ => CommandKind::Sql(SqlDialect::Generic),
-        },
-        (Some(PolicyKind::Sql), None) => CommandKind::Sql(SqlDialect::Postgres),
-        (None, Some(t)) => t.kind.ok_or_else(|| {
+    let kind = match args.kind {
+        Some(PolicyKind::Shell) => Some(CommandKind::Shell),
+        Some(PolicyKind::Kubectl) => Some(CommandKind::Kubectl),
+        Some(PolicyKind::Sql) if target.is_none() => Some(CommandKind::Sql(SqlDialect::Postgres)),
+        Some(PolicyKind::Sql) | None if target.is_some() => None,
+        Some(PolicyKind::Sql) => Some(CommandKind::Sql(SqlDialect::Postgres)),
+        None => Some(CommandKind::Shell),
+    };
+    let verdict = match (kind, &target) {
+        (Some(kind), _) => classify(kind, &text),
+        (None, Some(t)) => t.instance.classify(Request::Command(&args.command)).ok_or_else(|| {
             Error::unsupported(format!(
-                "tool {} is of type {}, which takes no commands or SQL; pass --kind",
+                "tool {} is of type {}, which does not classify commands; pass --kind",
                 t.reference, t.type_name
             ))
         })?,
-        (None, None) => CommandKind::Shell,
+        (None, None) => classify(CommandKind::Shell, &text),
     };
-    let verdict = classify(kind, &text);
     let (settings, approval) = match &target {
         Some(t) => (t.settings.clone(), t.approval),
         None => (ApprovalSettings::default(), ApprovalRequired::Auto),
     };
     let mut decision = decide(&verdict, &settings, approval);
-    if let (CommandKind::Sql(_), Some(t)) = (kind, &target)
+    if let Some(t) = &target
         && t.read_only
         && verdict.class != Class::Read
         && !decision.blocked()
@@ -80,10 +86,18 @@ fn check(cli: &Cli, args: &PolicyCheckArgs) -> Result<u8> {
         blocked: decision.blocked(),
         requires_approval: decision.requires_approval(),
         tool: target.as_ref().map(|t| t.reference.to_string()),
-        kind: match kind {
-            CommandKind::Shell => "shell",
-            CommandKind::Kubectl => "kubectl",
-            CommandKind::Sql(_) => "sql",
+        kind: match (kind, &target) {
+            (Some(CommandKind::Shell), _) => "shell".to_owned(),
+            (Some(CommandKind::Kubectl), _) => "kubectl".to_owned(),
+            (Some(CommandKind::Sql(_)), _) => "sql".to_owned(),
+            // The classifier that read it, as its rules name it (`sql.read`, `shell.rm`...).
+            (None, Some(t)) => verdict
+                .reasons
+                .first()
+                .and_then(|r| r.rule.split('.').next())
+                .filter(|k| matches!(*k, "sql" | "shell" | "kubectl" | "helm"))
+                .map_or_else(|| t.type_name.clone(), str::to_owned),
+            (None, None) => "shell".to_owned(),
         },
         reasons,
     };
@@ -98,7 +112,7 @@ fn read_only_block(decision: Decision, tool: &ToolRef) -> Decision {
         class: decision.class,
         part: "*".into(),
         rule: "policy.read-only",
-        message: format!("tool {tool} is readOnly: only a single statement that reads may run"),
+        message: format!("tool {tool} is readOnly: only what reads may run"),
     }];
     reasons.extend(decision.reasons);
     Decision { action: Action::Block, class: decision.class, reasons }
@@ -122,11 +136,12 @@ fn print_table(report: &Report) {
     println!("{t}");
 }
 
-/// What `--tool` brings: the kind of text, the approval settings and mode, read-only.
+/// What `--tool` brings: the tool's instance (to classify with), the approval settings and
+/// mode, read-only.
 struct ToolSettings {
     reference: ToolRef,
-    type_name: &'static str,
-    kind: Option<CommandKind>,
+    type_name: String,
+    instance: Arc<dyn ToolInstance>,
     settings: ApprovalSettings,
     approval: ApprovalRequired,
     read_only: bool,
@@ -134,7 +149,7 @@ struct ToolSettings {
 
 fn tool_settings(cli: &Cli, name: &str) -> Result<ToolSettings> {
     let reference: ToolRef = name.parse()?;
-    let catalog = Catalog::load(&cli.tools, &toolkit_runtime::registry())?;
+    let catalog = Catalog::load(&cli.tools, &cli.connectors)?;
     let loaded = catalog.get(&reference)?;
     let tool = loaded.tool.as_deref().ok_or_else(|| {
         Error::config(format!(
@@ -150,9 +165,19 @@ fn tool_settings(cli: &Cli, name: &str) -> Result<ToolSettings> {
             .map_err(|e| Error::config(format!("approvalpolicy {policy_ref} ({}): {}", file.display(), e.message())))?,
         None => ApprovalSettings::default(),
     };
+    // Building does no I/O and resolves no credential; the instance only classifies here.
+    let connector = cli.connectors.get(&spec.type_)?;
+    let instance = connector.build(BuildContext {
+        tool: Arc::new(tool.clone()),
+        namespace: reference.namespace.clone(),
+        name: reference.name.clone(),
+        secrets: Arc::new(catalog.secrets.clone()),
+        config_maps: Arc::new(catalog.config_maps.clone()),
+        tools: Arc::new(NoTools),
+    })?;
     Ok(ToolSettings {
-        type_name: spec.type_.as_str(),
-        kind: CommandKind::for_tool_type(spec.type_),
+        type_name: spec.type_.clone(),
+        instance,
         settings,
         approval: spec.approval.as_ref().map(|a| a.required).unwrap_or_default(),
         read_only: spec.read_only,

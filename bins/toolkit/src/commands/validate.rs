@@ -26,8 +26,7 @@ struct ToolReport<'a> {
 
 pub fn run(cli: &Cli, paths: &[PathBuf]) -> Result<u8> {
     let paths = if paths.is_empty() { cli.tools.clone() } else { paths.to_vec() };
-    let registry = toolkit_runtime::registry();
-    let catalog = Catalog::load(&paths, &registry)?;
+    let catalog = Catalog::load(&paths, &cli.connectors)?;
     let diagnostics = catalog.all_diagnostics();
     let valid = !catalog.has_errors();
     let report = Report {

@@ -191,6 +191,7 @@ impl Fixture {
             name: "api".into(),
             secrets: Arc::new(store),
             config_maps: Arc::new(catalog.config_maps),
+            tools: std::sync::Arc::new(toolkit_core::connector::NoTools),
         };
         HttpConnector.build(ctx).unwrap()
     }
