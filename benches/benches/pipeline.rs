@@ -9,7 +9,12 @@ use toolkit_runtime::{Caller, Runtime, RuntimeOptions};
 fn pipeline(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().expect("tokio");
     let (_dir, tools, state) = toolkit_benches::noop_tools(1);
-    let runtime = rt.block_on(Runtime::load(&RuntimeOptions { tools: vec![tools], state_dir: state })).expect("load");
+    let runtime = rt
+        .block_on(Runtime::load(
+            &RuntimeOptions { tools: vec![tools], state_dir: state },
+            toolkit_connectors::registry(),
+        ))
+        .expect("load");
     let caller = Caller::local();
     let tool = "echo-0".parse().expect("ref");
     let mut group = c.benchmark_group("pipeline");
@@ -32,7 +37,7 @@ fn pipeline(c: &mut Criterion) {
 
 fn loading(c: &mut Criterion) {
     let (_dir, tools, _state) = toolkit_benches::noop_tools(100);
-    let registry = toolkit_runtime::registry();
+    let registry = toolkit_connectors::registry();
     let mut group = c.benchmark_group("manifests");
     group.throughput(Throughput::Elements(100));
     group.bench_function("load and validate 100 tools", |b| {

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 /// `Unknown` ranks above `Write` because a part that cannot be classified may write, and
 /// below `Interactive` and `Dangerous` because those are known to need a terminal or to do
 /// damage. Dangerous ranks highest so that no other part can hide a dangerous one; interactive
-/// parts are refused whatever the settings (see [`crate::decide()`]).
+/// parts are refused whatever the approval settings (`toolkit_policy::decide`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Class {

@@ -19,8 +19,8 @@
 //!     secrets: vec![("cred".into(), "password".into(), canary.clone())],
 //!     canary,
 //!     password: Some(("cred".into(), "password".into())),
-//!     endpoint: set_host_port,
-//!     timeout: set_connect_timeout,
+//!     endpoint: Some(set_host_port),
+//!     timeout: Some(set_connect_timeout),
 //!     require_tls: None,
 //!     call: Some(json!({"command": ["KEYS", "*"]})),
 //! }
@@ -30,6 +30,8 @@
 //! ```
 //!
 //! The checks:
+//! * the connector's declared capabilities match what the instance does
+//!   ([`check_capabilities`]);
 //! * the spec validates, and no output, error or session env `Debug` holds the canary;
 //! * the probe succeeds against the real server;
 //! * a wrong password is `Auth`, a closed port `Unreachable`, a server that accepts and never
@@ -88,6 +90,49 @@ pub fn build(
     })
 }
 
+/// Checks that `connector`'s declared [`Capabilities`](toolkit_core::Capabilities) match
+/// `instance`, built from `spec`: a probe exactly when `probe`; an invoker exactly when
+/// `invoke`; a session that opens (or fails for a reason other than `Unsupported`) exactly when
+/// `session`; a permissions provisioner when `permissions_plan` and the spec declares
+/// permissions, and none without `permissions_plan`; `permissions_apply` only with
+/// `permissions_plan`; and a spec with `readOnly: true` that validates only where the type
+/// enforces it, at the engine (`read_only`) or by classifying its requests.
+///
+/// # Panics
+/// On the first capability that is declared but missing, or present but not declared.
+pub async fn check_capabilities(connector: &dyn Connector, instance: &dyn ToolInstance, spec: &ToolSpec) {
+    let caps = connector.capabilities();
+    let name = connector.info().name;
+    assert_eq!(caps.probe, instance.probe().is_some(), "{name}: capabilities say probe={}", caps.probe);
+    assert_eq!(caps.invoke, instance.invoker().is_some(), "{name}: capabilities say invoke={}", caps.invoke);
+    match instance.open_session().await {
+        Ok(session) => {
+            assert!(caps.session, "{name}: a session opened, but capabilities say session=false");
+            session.close().await;
+        }
+        Err(e) if e.kind() == ErrorKind::Unsupported => {
+            assert!(!caps.session, "{name}: capabilities say session=true, but opening one is unsupported: {e}");
+        }
+        Err(e) => assert!(caps.session, "{name}: opening a session failed ({e}) though capabilities say session=false"),
+    }
+    if !caps.permissions_plan {
+        assert!(instance.permissions().is_none(), "{name}: a permissions provisioner, but permissions_plan=false");
+    } else if spec.permissions.is_some() {
+        assert!(
+            instance.permissions().is_some(),
+            "{name}: capabilities say permissions_plan, the spec declares permissions, and there is no provisioner"
+        );
+    }
+    assert!(!caps.permissions_apply || caps.permissions_plan, "{name}: permissions_apply without permissions_plan");
+    if spec.read_only && !caps.read_only {
+        let probe_call = serde_json::Map::new();
+        assert!(
+            instance.classify(toolkit_core::Request::Call(&probe_call)).is_some(),
+            "{name}: readOnly tools validate, but the type neither enforces readOnly at the engine nor classifies requests"
+        );
+    }
+}
+
 /// Merges `extra` into `spec`: top-level keys of `extra` replace those of `spec`, except that
 /// two objects (such as `config`) are merged key by key. For tests that vary one base spec.
 pub fn merge(spec: &mut Value, extra: Value) {
@@ -138,10 +183,11 @@ pub struct Suite<'a> {
     /// The Secret entry `(name, key)` holding the password; replaced by a wrong one for the
     /// `Auth` check. `None` for types without a password.
     pub password: Option<(String, String)>,
-    /// Points the spec at another `host:port`.
-    pub endpoint: fn(&mut Value, &str, u16),
+    /// Points the spec at another `host:port`. `None` for types that reach nothing over the
+    /// network (a database file): the unreachable and hung-server checks are skipped.
+    pub endpoint: Option<fn(&mut Value, &str, u16)>,
     /// Sets the connect timeout (`"1s"`) the `Timeout` check relies on.
-    pub timeout: fn(&mut Value, &str),
+    pub timeout: Option<fn(&mut Value, &str)>,
     /// Makes the spec demand TLS, which the test server does not offer. `None` when the type
     /// has no TLS setting.
     pub require_tls: Option<fn(&mut Value)>,
@@ -157,6 +203,8 @@ impl Suite<'_> {
     pub async fn run(self) {
         let caps = self.connector.capabilities();
         let tool = build(self.connector, &self.spec, &self.secrets).expect("build does no I/O and succeeds");
+        let spec: ToolSpec = serde_json::from_value(self.spec.clone()).expect("the spec parses");
+        check_capabilities(self.connector, tool.as_ref(), &spec).await;
 
         if caps.probe {
             let probe = tool.probe().expect("capabilities say probe");
@@ -197,6 +245,9 @@ impl Suite<'_> {
     /// # Panics
     /// On the first check that fails.
     pub async fn run_without_server(self) {
+        let tool = build(self.connector, &self.spec, &self.secrets).expect("build does no I/O and succeeds");
+        let spec: ToolSpec = serde_json::from_value(self.spec.clone()).expect("the spec parses");
+        check_capabilities(self.connector, tool.as_ref(), &spec).await;
         if self.connector.capabilities().probe {
             self.unreachable().await;
             self.hung_server().await;
@@ -242,15 +293,17 @@ impl Suite<'_> {
     }
 
     async fn unreachable(&self) {
+        let Some(endpoint) = self.endpoint else { return };
         // A port that was just free: nothing listens there.
         let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
         let mut spec = self.spec.clone();
-        (self.endpoint)(&mut spec, "127.0.0.1", port);
+        endpoint(&mut spec, "127.0.0.1", port);
         let e = self.probe_error(&spec, &self.secrets, "a closed port").await;
         assert_eq!(e.kind(), ErrorKind::Unreachable, "a closed port must be unreachable: {e}");
     }
 
     async fn hung_server(&self) {
+        let (Some(endpoint), Some(timeout)) = (self.endpoint, self.timeout) else { return };
         // Accepts connections and never answers.
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let port = listener.local_addr().expect("addr").port();
@@ -261,8 +314,8 @@ impl Suite<'_> {
             }
         });
         let mut spec = self.spec.clone();
-        (self.endpoint)(&mut spec, "127.0.0.1", port);
-        (self.timeout)(&mut spec, "1s");
+        endpoint(&mut spec, "127.0.0.1", port);
+        timeout(&mut spec, "1s");
         let e = self.probe_error(&spec, &self.secrets, "a server that never answers").await;
         holder.abort();
         assert_eq!(e.kind(), ErrorKind::Timeout, "a server that never answers must time out: {e}");

@@ -430,8 +430,8 @@ async fn shared_behaviour_suite_without_a_server() {
         secrets: vec![("bq".into(), "key.json".into(), key_json(&fake.token_uri(), &fixture("test-key.p8"), &canary))],
         canary,
         password: None,
-        endpoint: |spec, host, port| spec["config"]["url"] = json!(format!("http://{host}:{port}")),
-        timeout: toolkit_testkit::behaviour::set_connect_timeout,
+        endpoint: Some(|spec, host, port| spec["config"]["url"] = json!(format!("http://{host}:{port}"))),
+        timeout: Some(toolkit_testkit::behaviour::set_connect_timeout),
         require_tls: None,
         call: Some(json!({"query": "SELECT * FROM sales.orders"})),
     }

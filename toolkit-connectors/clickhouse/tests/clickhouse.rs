@@ -295,8 +295,8 @@ async fn shared_behaviour_suite() {
         secrets: vec![("ch-cred".into(), "password".into(), fx.password.clone())],
         canary: fx.password.clone(),
         password: Some(("ch-cred".into(), "password".into())),
-        endpoint: toolkit_testkit::behaviour::set_host_port,
-        timeout: toolkit_testkit::behaviour::set_connect_timeout,
+        endpoint: Some(toolkit_testkit::behaviour::set_host_port),
+        timeout: Some(toolkit_testkit::behaviour::set_connect_timeout),
         require_tls: Some(|spec| {
             spec["config"]["tls"] = json!(true);
         }),

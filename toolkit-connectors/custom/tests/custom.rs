@@ -220,10 +220,10 @@ async fn shared_behaviour_suite() {
         canary: fx.canary.clone(),
         // The check sends no credential, so a wrong one cannot be told apart.
         password: None,
-        endpoint: |spec, host, port| {
+        endpoint: Some(|spec, host, port| {
             spec["config"]["check"] = json!({"http": format!("http://{host}:{port}/ok")});
-        },
-        timeout: toolkit_testkit::behaviour::set_connect_timeout,
+        }),
+        timeout: Some(toolkit_testkit::behaviour::set_connect_timeout),
         require_tls: Some(|spec| {
             let url = spec["config"]["check"]["http"].as_str().unwrap().replace("http://", "https://");
             spec["config"]["check"] = json!({"http": url});

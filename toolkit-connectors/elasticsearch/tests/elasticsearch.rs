@@ -356,8 +356,8 @@ async fn shared_behaviour_suite() {
         secrets: vec![("es-cred".into(), "password".into(), fx.canary.clone())],
         canary: fx.canary.clone(),
         password: None,
-        endpoint: set_url,
-        timeout: toolkit_testkit::behaviour::set_connect_timeout,
+        endpoint: Some(set_url),
+        timeout: Some(toolkit_testkit::behaviour::set_connect_timeout),
         require_tls: Some(|spec| {
             let url = spec["config"]["url"].as_str().unwrap().replacen("http://", "https://", 1);
             spec["config"]["url"] = json!(url);

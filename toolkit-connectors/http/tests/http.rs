@@ -298,3 +298,31 @@ async fn sessions_run_requests_against_the_origin() {
     let err = session.exec(&["POST".into(), "/v1/items".into(), "{}".into()], &limits).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Denied);
 }
+
+#[tokio::test]
+async fn shared_behaviour_suite() {
+    let server = Server::start().await;
+    let canary = toolkit_testkit::canary();
+    toolkit_testkit::behaviour::Suite {
+        connector: &toolkit_connector_http::HttpConnector,
+        spec: json!({
+            "type": "http",
+            "http": {"url": format!("{}/json", server.base)},
+            "authentication": {"type": "bearer", "secretRef": {"name": "api", "key": "token"}},
+        }),
+        secrets: vec![("api".into(), "token".into(), canary.clone())],
+        canary,
+        // The test server takes any token; refused ones are covered by the 401 tests above.
+        password: None,
+        endpoint: Some(|spec, host, port| spec["http"]["url"] = json!(format!("http://{host}:{port}/json"))),
+        // A server that accepts and never answers is bounded by the call's time.
+        timeout: Some(toolkit_testkit::behaviour::set_tool_timeout),
+        require_tls: Some(|spec| {
+            let url = spec["http"]["url"].as_str().unwrap_or_default().replacen("http://", "https://", 1);
+            spec["http"]["url"] = json!(url);
+        }),
+        call: None,
+    }
+    .run()
+    .await;
+}

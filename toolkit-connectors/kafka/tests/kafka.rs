@@ -282,10 +282,10 @@ async fn shared_behaviour_suite() {
         secrets: vec![("kafka-cred".into(), "password".into(), fx.canary.clone())],
         canary: fx.canary.clone(),
         password: None,
-        endpoint: |spec, host, port| {
+        endpoint: Some(|spec, host, port| {
             spec["config"]["brokers"] = json!([format!("{host}:{port}")]);
-        },
-        timeout: toolkit_testkit::behaviour::set_connect_timeout,
+        }),
+        timeout: Some(toolkit_testkit::behaviour::set_connect_timeout),
         require_tls: Some(|spec| {
             spec["config"]["tls"] = json!(true);
             spec["config"]["insecureSkipTlsVerify"] = json!(true);

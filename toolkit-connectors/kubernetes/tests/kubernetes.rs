@@ -303,8 +303,8 @@ async fn shared_behaviour_suite() {
         secrets: fx.secrets(&fx.token),
         canary: fx.canary.clone(),
         password: Some(("kube-cred".into(), "token".into())),
-        endpoint: set_apiserver,
-        timeout: toolkit_testkit::behaviour::set_connect_timeout,
+        endpoint: Some(set_apiserver),
+        timeout: Some(toolkit_testkit::behaviour::set_connect_timeout),
         require_tls: Some(|spec| {
             let url = spec["config"]["apiserver"].as_str().unwrap().replace("http://", "https://");
             spec["config"]["apiserver"] = json!(url);

@@ -71,7 +71,8 @@ impl Connector for AgentConnector {
         };
         let mcp = (cfg.via == AgentVia::Mcp).then(|| {
             let server = ServerConfig { endpoint: Endpoint::Http { url: cfg.url.clone() }, auth: cfg.auth.clone() };
-            Arc::new(McpClient::new(server, resolver.clone()))
+            let timeout = ctx.spec().timeout.map(|d| d.get());
+            Arc::new(McpClient::new(server, resolver.clone()).with_connect_timeout(timeout))
         });
         Ok(Arc::new(AgentTool { cfg: Arc::new(cfg), mcp, resolver, http: Arc::new(OnceCell::new()) }))
     }

@@ -100,6 +100,7 @@ impl Live {
 pub(crate) struct McpClient {
     server: ServerConfig,
     resolver: Resolver,
+    connect_timeout: Duration,
     slot: Mutex<Option<Arc<Live>>>,
     changes: Arc<watch::Sender<u64>>,
     tools: StdMutex<Option<(u64, Arc<Vec<Tool>>)>>,
@@ -116,10 +117,18 @@ impl McpClient {
         Self {
             server,
             resolver,
+            connect_timeout: CONNECT_TIMEOUT,
             slot: Mutex::new(None),
             changes: Arc::new(watch::Sender::new(0)),
             tools: StdMutex::new(None),
         }
+    }
+
+    /// The same client, allowed at most `timeout` (and never more than [`CONNECT_TIMEOUT`]) to
+    /// connect: a tool's own timeout bounds its connection too.
+    pub(crate) fn with_connect_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.connect_timeout = timeout.map_or(CONNECT_TIMEOUT, |t| t.min(CONNECT_TIMEOUT));
+        self
     }
 
     pub(crate) fn server(&self) -> &ServerConfig {
@@ -146,14 +155,14 @@ impl McpClient {
             tracing::debug!(server = %self.server.label(), "MCP connection closed; reconnecting");
             close(old).await;
         }
-        let live = match tokio::time::timeout(CONNECT_TIMEOUT, self.open()).await {
+        let live = match tokio::time::timeout(self.connect_timeout, self.open()).await {
             Ok(result) => Arc::new(result?),
             Err(_) => {
                 return Err(Error::new(
                     ErrorKind::Timeout,
                     format!("connect to the MCP server {}", self.server.label()),
                 )
-                .with_context("timeout", format!("{CONNECT_TIMEOUT:?}")));
+                .with_context("timeout", format!("{:?}", self.connect_timeout)));
             }
         };
         *slot = Some(live.clone());

@@ -81,7 +81,8 @@ impl Connector for McpConnector {
             secrets: ctx.secrets.clone(),
             config_maps: ctx.config_maps.clone(),
         };
-        let client = Arc::new(McpClient::new(cfg.server, resolver));
+        let timeout = spec.timeout.map(|d| d.get());
+        let client = Arc::new(McpClient::new(cfg.server, resolver).with_connect_timeout(timeout));
         Ok(Arc::new(McpTool { client, tool_name: cfg.tool_name, read_only: spec.read_only }))
     }
 }

@@ -382,3 +382,33 @@ fn registry_upstreams_are_validated_by_the_mcp_connector() {
         catalog.diagnostics
     );
 }
+
+#[tokio::test]
+async fn shared_behaviour_suite() {
+    let Some(s) = toolkit_testkit::mcp_servers() else { return };
+    let port = free_port();
+    let _server = everything_http(&s, port).await;
+    let canary = toolkit_testkit::canary();
+    toolkit_testkit::behaviour::Suite {
+        connector: &McpConnector,
+        spec: json!({
+            "type": "mcp",
+            "mcp": {"url": format!("http://127.0.0.1:{port}/mcp"), "toolName": "echo"},
+            "authentication": {"type": "bearer", "secretRef": {"name": "mcp-secret", "key": "token"}},
+        }),
+        secrets: vec![("mcp-secret".into(), "token".into(), canary.clone())],
+        canary,
+        // server-everything takes any token.
+        password: None,
+        endpoint: Some(|spec, host, port| spec["mcp"]["url"] = json!(format!("http://{host}:{port}/mcp"))),
+        // The tool's timeout bounds connecting too.
+        timeout: Some(toolkit_testkit::behaviour::set_tool_timeout),
+        require_tls: Some(|spec| {
+            let url = spec["mcp"]["url"].as_str().unwrap_or_default().replacen("http://", "https://", 1);
+            spec["mcp"]["url"] = json!(url);
+        }),
+        call: None,
+    }
+    .run()
+    .await;
+}

@@ -321,11 +321,11 @@ async fn connection_errors_are_classified_and_clean() {
     assert_eq!(err.kind(), ErrorKind::Unreachable, "{err}");
     assert_clean(&err, &[&fx.password]);
 
-    // A host that does not answer: the connect timeout.
+    // A host that does not answer: the connect timeout, a timeout like any other deadline.
     let tool = fx.tool(json!({"config": {"hostname": "10.255.255.1", "connectTimeout": "1s"}}));
     let started = Instant::now();
     let err = tool.probe().expect("probes").probe().await.expect_err("no answer");
-    assert_eq!(err.kind(), ErrorKind::Unreachable, "{err}");
+    assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
     assert!(started.elapsed() < Duration::from_secs(3));
     assert_clean(&err, &[&fx.password]);
 
@@ -539,5 +539,24 @@ async fn permissions_revoke_what_is_granted_but_not_declared() {
     admin.execute(format!("DROP USER IF EXISTS '{reader}'@'%'").as_str()).await.ok();
     admin.execute(format!("DROP DATABASE IF EXISTS `{other}`").as_str()).await.ok();
     admin.close().await.ok();
+    fx.cleanup().await;
+}
+
+#[tokio::test]
+async fn shared_behaviour_suite() {
+    let Some(fx) = Fixture::new().await else { return };
+    toolkit_testkit::behaviour::Suite {
+        connector: &toolkit_connector_mysql::MysqlConnector,
+        spec: serde_json::to_value(fx.spec(json!({}))).expect("spec serializes"),
+        secrets: vec![(SECRET.into(), "password".into(), fx.password.clone())],
+        canary: fx.password.clone(),
+        password: Some((SECRET.into(), "password".into())),
+        endpoint: Some(toolkit_testkit::behaviour::set_host_port),
+        timeout: Some(toolkit_testkit::behaviour::set_connect_timeout),
+        require_tls: None,
+        call: Some(json!({"query": "select 1 as n union all select 2 union all select 3"})),
+    }
+    .run()
+    .await;
     fx.cleanup().await;
 }

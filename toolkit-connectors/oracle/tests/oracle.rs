@@ -243,8 +243,8 @@ async fn shared_behaviour_suite_without_a_server() {
         secrets: vec![("ora".into(), "password".into(), canary.clone())],
         canary,
         password: None,
-        endpoint: toolkit_testkit::behaviour::set_host_port,
-        timeout: toolkit_testkit::behaviour::set_connect_timeout,
+        endpoint: Some(toolkit_testkit::behaviour::set_host_port),
+        timeout: Some(toolkit_testkit::behaviour::set_connect_timeout),
         require_tls: None,
         call: None,
     }

@@ -728,3 +728,24 @@ fn debug_output_never_shows_the_password() {
     let instance = toolkit_connector_postgres::PostgresTool::new(ctx.clone()).expect("builds");
     assert!(!format!("{instance:?} {ctx:?}").contains(&password));
 }
+
+#[tokio::test]
+async fn shared_behaviour_suite() {
+    let Some(fx) = Fixture::new().await else { return };
+    toolkit_testkit::behaviour::Suite {
+        connector: &toolkit_connector_postgres::PostgresConnector::default(),
+        spec: serde_json::to_value(fx.spec(json!({}))).expect("spec serializes"),
+        secrets: vec![(SECRET.into(), "password".into(), fx.password.clone())],
+        canary: fx.password.clone(),
+        password: Some((SECRET.into(), "password".into())),
+        endpoint: Some(toolkit_testkit::behaviour::set_host_port),
+        timeout: Some(toolkit_testkit::behaviour::set_connect_timeout),
+        // The test server may offer TLS (Debian's default certificate), so demanding it can
+        // succeed.
+        require_tls: None,
+        call: Some(json!({"query": "select generate_series(1, 3) as n"})),
+    }
+    .run()
+    .await;
+    fx.cleanup().await;
+}

@@ -325,8 +325,8 @@ async fn shared_behaviour_suite() {
         secrets: vec![("mq-cred".into(), "password".into(), fx.canary.clone())],
         canary: fx.canary.clone(),
         password: Some(("mq-cred".into(), "password".into())),
-        endpoint: toolkit_testkit::behaviour::set_host_port,
-        timeout: toolkit_testkit::behaviour::set_connect_timeout,
+        endpoint: Some(toolkit_testkit::behaviour::set_host_port),
+        timeout: Some(toolkit_testkit::behaviour::set_connect_timeout),
         require_tls: Some(|spec| {
             spec["config"]["tls"] = json!(true);
             spec["config"]["insecureSkipTlsVerify"] = json!(true);

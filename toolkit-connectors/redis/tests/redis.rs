@@ -330,8 +330,8 @@ async fn shared_behaviour_suite() {
         secrets: vec![("redis-cred".into(), "password".into(), fx.canary.clone())],
         canary: fx.canary.clone(),
         password: Some(("redis-cred".into(), "password".into())),
-        endpoint: toolkit_testkit::behaviour::set_host_port,
-        timeout: toolkit_testkit::behaviour::set_connect_timeout,
+        endpoint: Some(toolkit_testkit::behaviour::set_host_port),
+        timeout: Some(toolkit_testkit::behaviour::set_connect_timeout),
         require_tls: Some(|spec| {
             spec["config"]["tls"] = json!(true);
         }),

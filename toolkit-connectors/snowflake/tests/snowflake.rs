@@ -450,8 +450,8 @@ async fn shared_behaviour_suite_without_a_server() {
         secrets: vec![("sf".into(), "credential".into(), canary.clone())],
         canary,
         password: Some(("sf".into(), "credential".into())),
-        endpoint: |spec, host, port| spec["config"]["url"] = json!(format!("http://{host}:{port}")),
-        timeout: toolkit_testkit::behaviour::set_connect_timeout,
+        endpoint: Some(|spec, host, port| spec["config"]["url"] = json!(format!("http://{host}:{port}"))),
+        timeout: Some(toolkit_testkit::behaviour::set_connect_timeout),
         require_tls: None,
         call: Some(json!({"query": "SELECT * FROM ORDERS"})),
     }

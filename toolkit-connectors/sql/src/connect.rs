@@ -38,7 +38,7 @@ pub fn with_tool(err: Error, tool: &str) -> Error {
 }
 
 /// Opens one connection with `options`, giving up after `limit`. A driver error goes through
-/// `classify`; running out of time is `Unreachable` with `what` as the message.
+/// `classify`; running out of time is `Timeout` with `what` as the message.
 pub async fn connect_within<C: sqlx::Connection>(
     options: &<C as sqlx::Connection>::Options,
     limit: Duration,
@@ -48,8 +48,10 @@ pub async fn connect_within<C: sqlx::Connection>(
     match tokio::time::timeout(limit, C::connect_with(options)).await {
         Ok(Ok(conn)) => Ok(conn),
         Ok(Err(e)) => Err(classify(e)),
-        Err(_) => Err(Error::new(ErrorKind::Unreachable, what)
-            .with_source(format!("no answer within connectTimeout ({limit:?})"))),
+        Err(_) => {
+            Err(Error::new(ErrorKind::Timeout, what)
+                .with_source(format!("no answer within connectTimeout ({limit:?})")))
+        }
     }
 }
 

@@ -260,3 +260,24 @@ fn validation_refuses_foreign_keys_and_permissions() {
     assert_eq!(paths, ["spec.config.hostname", "spec.config.uri", "spec.permissions"]);
     assert!(connector.build(context(spec)).is_err());
 }
+
+#[tokio::test]
+async fn shared_behaviour_suite() {
+    let fx = Fixture::new().await;
+    let canary = toolkit_testkit::canary();
+    toolkit_testkit::behaviour::Suite {
+        connector: &toolkit_connector_sqlite::SqliteConnector,
+        spec: serde_json::to_value(spec_for(&fx.path, json!({}))).expect("spec serializes"),
+        // sqlite has no credential; the canary is planted in a Secret no output may show.
+        secrets: vec![("unused".into(), "value".into(), canary.clone())],
+        canary,
+        password: None,
+        // A database file is not reached over the network.
+        endpoint: None,
+        timeout: None,
+        require_tls: None,
+        call: Some(json!({"query": "select n from numbers"})),
+    }
+    .run()
+    .await;
+}

@@ -202,8 +202,8 @@ async fn shared_behaviour_suite_without_a_server() {
         secrets: vec![("mssql".into(), "password".into(), canary.clone())],
         canary,
         password: Some(("mssql".into(), "password".into())),
-        endpoint: toolkit_testkit::behaviour::set_host_port,
-        timeout: toolkit_testkit::behaviour::set_connect_timeout,
+        endpoint: Some(toolkit_testkit::behaviour::set_host_port),
+        timeout: Some(toolkit_testkit::behaviour::set_connect_timeout),
         require_tls: None,
         call: Some(json!({"query": "SELECT name FROM sys.databases"})),
     }

@@ -473,8 +473,8 @@ async fn shared_behaviour_suite() {
         secrets: fx.secrets(),
         canary: fx.canary.clone(),
         password: Some(("ssh-cred".into(), "password".into())),
-        endpoint: toolkit_testkit::behaviour::set_host_port,
-        timeout: toolkit_testkit::behaviour::set_connect_timeout,
+        endpoint: Some(toolkit_testkit::behaviour::set_host_port),
+        timeout: Some(toolkit_testkit::behaviour::set_connect_timeout),
         require_tls: None,
         call: None,
     }

@@ -161,7 +161,8 @@ fn kind_from_str(s: &str) -> ErrorKind {
 
 async fn exec(cli: &Cli, rt: &Runtime, name: &str, command: &[String]) -> Result<u8> {
     let reference = super::tool_ref(name)?;
-    let out = rt.exec(&Caller::local(), &reference, command).await?;
+    // Ctrl-C stops the command, which is still audited (as cancelled).
+    let out = rt.exec_until(&Caller::local(), &reference, command, interrupted()).await?;
     if !output::structured(cli.output, &out)? {
         output::human_value(&out.content);
         if out.truncated {
@@ -189,7 +190,8 @@ async fn call(cli: &Cli, rt: &Runtime, name: &str, args: &str) -> Result<u8> {
         Error::invalid_input(format!("--args is not JSON: {e}"))
             .with_context("hint", r#"pass a JSON object, e.g. --args '{"query": "select 1"}'"#)
     })?;
-    let out = rt.call(&Caller::local(), &reference, value).await?;
+    // Ctrl-C stops the call (a wait for approval withdraws its request); it is still audited.
+    let out = rt.call_until(&Caller::local(), &reference, value, interrupted()).await?;
     if cli.output == crate::cli::Format::Table {
         output::human_value(&out.output.content);
         if out.output.truncated {
@@ -276,4 +278,11 @@ async fn pause(rt: &Runtime, target: &str) -> Result<u8> {
     }
     println!("ended {n} session{}", if n == 1 { "" } else { "s" });
     Ok(0)
+}
+
+/// Completes on Ctrl-C; never, when the signal cannot be watched.
+async fn interrupted() {
+    if tokio::signal::ctrl_c().await.is_err() {
+        std::future::pending::<()>().await;
+    }
 }
