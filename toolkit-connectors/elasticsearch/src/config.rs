@@ -22,19 +22,19 @@ pub struct ElasticSettings {
     /// Index or index pattern.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub index: Option<String>,
-    /// User name.
+    /// The user to connect as.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
-    /// The password or token, by reference.
+    /// The password, by reference to a Secret key; read when the tool first connects.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credentials_ref: Option<SecretKeySelector>,
-    /// CA certificate file for TLS verification.
+    /// PEM file of the CA that signed the server's certificate; relative to the manifest's folder.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_file: Option<String>,
-    /// Accept any TLS certificate; for test servers only.
+    /// Accept any server certificate (test servers only); false when omitted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub insecure_skip_tls_verify: Option<bool>,
-    /// How long to wait for a connection.
+    /// How long connecting may take; 10s when omitted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connect_timeout: Option<Span>,
 }

@@ -16,31 +16,31 @@ pub struct KafkaSettings {
     /// Bootstrap brokers as `host:port`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub brokers: Vec<String>,
-    /// Host name or address.
+    /// Host name or address of the server, without scheme or path.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hostname: Option<String>,
-    /// TCP port.
+    /// TCP port; 9092 when omitted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub port: Option<u16>,
-    /// User name.
+    /// The user to connect as.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
-    /// The password or token, by reference.
+    /// The password, by reference to a Secret key; read when the tool first connects.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credentials_ref: Option<SecretKeySelector>,
     /// SASL mechanism: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sasl_mechanism: Option<String>,
-    /// Connect with TLS.
+    /// Connect with TLS; false when omitted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls: Option<bool>,
-    /// CA certificate file for TLS verification.
+    /// PEM file of the CA that signed the server's certificate; relative to the manifest's folder.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_file: Option<String>,
-    /// Accept any TLS certificate; for test servers only.
+    /// Accept any server certificate (test servers only); false when omitted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub insecure_skip_tls_verify: Option<bool>,
-    /// How long to wait for a connection.
+    /// How long connecting may take; 10s when omitted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connect_timeout: Option<Span>,
 }

@@ -26,13 +26,13 @@ pub struct KubeSettings {
     /// CA certificate (kubernetes), PEM or base64 PEM.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cacrt: Option<String>,
-    /// Accept any TLS certificate; for test servers only.
+    /// Accept any server certificate (test servers only); false when omitted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub insecure_skip_tls_verify: Option<bool>,
     /// Default namespace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
-    /// How long to wait for a connection.
+    /// How long connecting may take; 10s when omitted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connect_timeout: Option<Span>,
 }

@@ -13,31 +13,31 @@ use toolkit_core::validate::FieldError;
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RabbitSettings {
-    /// Host name or address.
+    /// Host name or address of the server, without scheme or path.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hostname: Option<String>,
-    /// TCP port.
+    /// TCP port; 5672 (5671 with `tls`) when omitted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub port: Option<u16>,
-    /// User name.
+    /// The user to connect as.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
-    /// The password or token, by reference.
+    /// The password, by reference to a Secret key; read when the tool first connects.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credentials_ref: Option<SecretKeySelector>,
     /// Virtual host.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vhost: Option<String>,
-    /// Connect with TLS.
+    /// Connect with TLS; false when omitted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls: Option<bool>,
-    /// CA certificate file for TLS verification.
+    /// PEM file of the CA that signed the server's certificate; relative to the manifest's folder.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_file: Option<String>,
-    /// Accept any TLS certificate; for test servers only.
+    /// Accept any server certificate (test servers only); false when omitted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub insecure_skip_tls_verify: Option<bool>,
-    /// How long to wait for a connection.
+    /// How long connecting may take; 10s when omitted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connect_timeout: Option<Span>,
 }

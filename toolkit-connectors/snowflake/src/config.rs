@@ -20,10 +20,10 @@ pub struct SnowflakeSettings {
     /// A base URL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
-    /// User name.
+    /// The user to connect as.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
-    /// The password or token, by reference.
+    /// The password, by reference to a Secret key; read when the tool first connects.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credentials_ref: Option<SecretKeySelector>,
     /// Role.
@@ -32,13 +32,13 @@ pub struct SnowflakeSettings {
     /// Warehouse.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub warehouse: Option<String>,
-    /// Database name.
+    /// The database to use.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub database_name: Option<String>,
     /// Schema.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schema: Option<String>,
-    /// How long to wait for a connection.
+    /// How long connecting may take; 10s when omitted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connect_timeout: Option<Span>,
 }

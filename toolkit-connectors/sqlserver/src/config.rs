@@ -13,34 +13,34 @@ use toolkit_core::validate::FieldError;
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SqlserverSettings {
-    /// Host name or address.
+    /// Host name or address of the server, without scheme or path.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hostname: Option<String>,
-    /// TCP port.
+    /// TCP port; 1433 when omitted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub port: Option<u16>,
-    /// User name.
+    /// The user to connect as.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
-    /// The password or token, by reference.
+    /// The password, by reference to a Secret key; read when the tool first connects.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credentials_ref: Option<SecretKeySelector>,
-    /// Database name.
+    /// The database to use.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub database_name: Option<String>,
     /// TLS mode: disable, allow, prefer, require, verify-ca, verify-full.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ssl_mode: Option<SslMode>,
-    /// CA certificate file for TLS verification.
+    /// PEM file of the CA that signed the server's certificate; relative to the manifest's folder.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_file: Option<String>,
-    /// Accept any TLS certificate; for test servers only.
+    /// Accept any server certificate (test servers only); false when omitted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub insecure_skip_tls_verify: Option<bool>,
-    /// How long to wait for a connection.
+    /// How long connecting may take; 10s when omitted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connect_timeout: Option<Span>,
-    /// Connection pool size.
+    /// Connections in the tool's pool at most.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_connections: Option<u32>,
 }

@@ -14,16 +14,16 @@ use toolkit_core::validate::FieldError;
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SshSettings {
-    /// Host name or address.
+    /// Host name or address of the server, without scheme or path.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hostname: Option<String>,
-    /// TCP port.
+    /// TCP port; 22 when omitted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub port: Option<u16>,
-    /// User name.
+    /// The user to connect as.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
-    /// The password or token, by reference.
+    /// The password, by reference to a Secret key; read when the tool first connects.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credentials_ref: Option<SecretKeySelector>,
     /// Private key by reference.
@@ -38,7 +38,7 @@ pub struct SshSettings {
     /// An OpenSSH known_hosts file the host key is checked against.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub known_hosts_file: Option<String>,
-    /// How long to wait for a connection.
+    /// How long connecting may take; 10s when omitted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connect_timeout: Option<Span>,
 }
