@@ -28,7 +28,7 @@ kind: Tool
 metadata: {{name: shell}}
 spec:
   type: bash
-  command: {{allowShell: true}}
+  command: {{allowShell: true, env: [{{name: TOKEN, valueFrom: {{secretKeyRef: {{name: s, key: token}}}}}}]}}
   limits: {{maxOutputBytes: 1000}}
 ---
 apiVersion: toolkit.dev/v1alpha1
@@ -101,6 +101,10 @@ async fn bash_runs_commands_refuses_pipes_kills_and_is_gated() {
     assert_eq!(out["output"].as_str().unwrap().trim(), "2");
     let out = run(&rt, "shell", "seq 1 1000").await.unwrap();
     assert!(out["output"].as_str().unwrap().contains("[truncated: 400 of 3893 bytes]"), "{out}");
+    // The cap cuts the secret in half: the half that is left is redacted as well.
+    let out = run(&rt, "shell", "printf '%0390d' 0; printenv TOKEN").await.unwrap();
+    let text = out["output"].as_str().unwrap();
+    assert!(!text.contains("not-a-r") && text.contains("[redacted]… [truncated: "), "{out}");
 
     // Killed at the tool's timeout (1s).
     let started = Instant::now();

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 use toolkit_core::connector::{Invocation, InvokeOutput};
-use toolkit_core::secret::{SecretString, redact_json, redact_text};
+use toolkit_core::secret::Redactor;
 use toolkit_core::{Error, ErrorKind, Request, Result, ToolRef, Verdict};
 use toolkit_state::{AuditRecord, Decision, Outcome, Refusal};
 
@@ -166,7 +166,7 @@ impl Runtime {
     ) -> Result<CallOutcome> {
         let started = Instant::now();
         let time = chrono::Utc::now();
-        let secrets = self.secret_values();
+        let redactor = Redactor::new(&self.secret_values());
         let mut decision = Decision::Allowed;
         let finished = tokio::select! {
             result = self.steps(caller, reference, work, &mut decision, observer) => Some(result),
@@ -179,15 +179,19 @@ impl Runtime {
         });
         let duration = started.elapsed();
         // Redact, then cap: a cut can never leave part of a secret that redaction would miss.
+        // Output the connector cut already may end in the start of a secret: that is redacted
+        // too.
         let result = match result {
             Ok(mut out) => {
-                if redact_json(&mut out.content, &secrets) {
+                let redacted =
+                    if out.truncated { redactor.cut_json(&mut out.content) } else { redactor.json(&mut out.content) };
+                if redacted {
                     out.metadata.insert("redacted".into(), Value::Bool(true));
                 }
                 cap_output(&mut out, self.tool(reference).map(|t| t.limits().max_output_bytes).unwrap_or(usize::MAX));
                 Ok(out)
             }
-            Err(e) => Err(e.map_text(|s| redact_text(s, &secrets))),
+            Err(e) => Err(e.map_text(|s| redactor.text(s))),
         };
         // Calls of undeclared tools, and of tools the caller may not see, are audited but
         // counted nowhere.
@@ -198,7 +202,7 @@ impl Runtime {
             caller: caller.id.clone(),
             tool: reference.clone(),
             operation: work.operation().into(),
-            arguments: Some(audit_arguments(work.as_json(), &secrets)),
+            arguments: Some(audit_arguments(work.as_json(), &redactor)),
             decision,
             duration_ms: duration.as_secs_f64() * 1000.0,
             outcome: if result.is_ok() { Outcome::Ok } else { Outcome::Error },
@@ -293,8 +297,8 @@ impl Runtime {
             }
         }
         // Approval.
-        let secrets = self.secret_values();
-        let audited = audit_arguments(work.as_json(), &secrets);
+        let redactor = Redactor::new(&self.secret_values());
+        let audited = audit_arguments(work.as_json(), &redactor);
         self.approval_step(tool, caller, work, verdict.as_ref(), audited, decision, observer).await.map_err(ctx)?;
         // Invoke.
         let limits = tool.limits();
@@ -390,8 +394,8 @@ pub(crate) fn cap_output(out: &mut InvokeOutput, max: usize) {
     out.metadata.insert("truncatedBytes".into(), Value::from(text.len() - cut));
 }
 
-fn audit_arguments(mut args: Value, secrets: &[SecretString]) -> Value {
-    redact_json(&mut args, secrets);
+fn audit_arguments(mut args: Value, redactor: &Redactor) -> Value {
+    redactor.json(&mut args);
     let text = args.to_string();
     if text.len() <= AUDIT_ARGS_MAX {
         return args;
@@ -428,8 +432,8 @@ mod tests {
 
     #[test]
     fn audit_arguments_are_redacted() {
-        let secrets = vec![SecretString::new("hunter22")];
-        let v = audit_arguments(serde_json::json!({"q": "pw hunter22"}), &secrets);
+        let redactor = Redactor::new(&[toolkit_core::SecretString::new("hunter22")]);
+        let v = audit_arguments(serde_json::json!({"q": "pw hunter22"}), &redactor);
         assert_eq!(v["q"], format!("pw {REDACTED}"));
     }
 }

@@ -155,11 +155,19 @@ pub struct SqliteState {
 
 impl SqliteState {
     /// Opens (creating when needed) the state in `dir`.
+    ///
+    /// The state is private: a directory made here is readable by its owner only (0700), and
+    /// the database file (and the journal files SQLite makes beside it, which take its mode) is
+    /// 0600, tightened if an earlier version left it wider.
     pub async fn open(dir: &Path) -> Result<Self> {
-        std::fs::create_dir_all(dir).map_err(|e| {
-            Error::config(format!("create state directory {}", dir.display()))
+        let hint = "pass --state DIR (or set TOOLKIT_STATE) to a writable directory";
+        private_dir(dir).map_err(|e| {
+            Error::config(format!("create state directory {}", dir.display())).with_source(e).with_context("hint", hint)
+        })?;
+        private_file(&dir.join(DB_FILE)).map_err(|e| {
+            Error::config(format!("create the state database in {}", dir.display()))
                 .with_source(e)
-                .with_context("hint", "pass --state DIR (or set TOOLKIT_STATE) to a writable directory")
+                .with_context("hint", hint)
         })?;
         let options = SqliteConnectOptions::from_str("sqlite:")
             .map_err(|e| Error::internal("build sqlite options").with_source(e))?
@@ -189,6 +197,42 @@ impl SqliteState {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// Creates `dir` and its missing parents, each readable by its owner only.
+fn private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+/// Creates `file` if missing, with mode 0600, and narrows an existing one to 0600.
+fn private_file(file: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+        options.mode(0o600);
+        let f = options.open(file)?;
+        if f.metadata()?.permissions().mode() & 0o077 != 0 {
+            f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        }
+        for suffix in ["-wal", "-shm"] {
+            let mut side = file.as_os_str().to_owned();
+            side.push(suffix);
+            if let Ok(m) = std::fs::metadata(&side)
+                && m.permissions().mode() & 0o077 != 0
+            {
+                std::fs::set_permissions(&side, std::fs::Permissions::from_mode(0o600))?;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    options.open(file)?;
+    Ok(())
 }
 
 /// Brings a database made by an earlier version up to date; each step is safe to repeat.
@@ -223,4 +267,33 @@ pub(crate) fn now() -> String {
 
 pub(crate) fn parse_time(s: &str) -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&chrono::Utc)).unwrap_or_default()
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use std::os::unix::fs::PermissionsExt as _;
+
+    use super::*;
+
+    fn mode(p: &Path) -> u32 {
+        std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+    }
+
+    #[tokio::test]
+    async fn state_is_private() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("a/state");
+        let state = SqliteState::open(&dir).await.unwrap();
+        state.close().await;
+        assert_eq!((mode(&dir), mode(&root.path().join("a"))), (0o700, 0o700));
+        assert_eq!(mode(&dir.join(DB_FILE)), 0o600);
+        // A database an earlier version left readable by all is narrowed.
+        std::fs::set_permissions(dir.join(DB_FILE), std::fs::Permissions::from_mode(0o644)).unwrap();
+        let state = SqliteState::open(&dir).await.unwrap();
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            assert_eq!(mode(&path), 0o600, "{}", path.display());
+        }
+        state.close().await;
+    }
 }

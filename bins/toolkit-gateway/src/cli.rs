@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::{Parser, ValueEnum};
 use toolkit_core::SecretString;
 
-use crate::config::{DEFAULT_LISTEN, GatewayConfig, HttpConfig, RateLimitConfig, Transport};
+use crate::config::{CallCaps, DEFAULT_LISTEN, GatewayConfig, HttpConfig, HttpLimits, RateLimitConfig, Transport};
 
 /// Serve the declared tools to AI agents over MCP: streamable HTTP at /mcp (default) or stdio.
 /// Every call runs through toolkit's pipeline: validated, rate-limited, checked by policy,
@@ -28,7 +28,9 @@ pub struct Cli {
     pub listen: SocketAddr,
 
     /// Serve one client on stdin/stdout instead of HTTP (logs go to stderr; no tokens).
-    #[arg(long, conflicts_with_all = ["listen", "insecure", "allowed_hosts", "stateless", "tokens", "metrics_listen"])]
+    #[arg(long, conflicts_with_all = ["listen", "insecure", "allowed_hosts", "stateless", "tokens", "metrics_listen",
+        "max_connections", "header_read_timeout", "idle_timeout", "max_sessions", "max_sessions_per_identity",
+        "session_idle_timeout", "max_body_bytes"])]
     pub stdio: bool,
 
     /// API tokens file (YAML: `tokens: [{name, tokenSha256 | tokenRef, namespaces, tools}]`);
@@ -65,6 +67,43 @@ pub struct Cli {
     #[arg(long)]
     pub stateless: bool,
 
+    /// Open connections at most; past it a new connection gets 503.
+    #[arg(long, value_name = "N", default_value_t = HttpLimits::default().max_connections, value_parser = at_least_one)]
+    pub max_connections: usize,
+
+    /// Time a client has to send a request's headers (also ends idle keep-alive connections).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = positive_duration)]
+    pub header_read_timeout: Duration,
+
+    /// Close a connection on which nothing is read or written for this long.
+    #[arg(long, value_name = "DURATION", default_value = "120s", value_parser = positive_duration)]
+    pub idle_timeout: Duration,
+
+    /// MCP sessions open at once, for all callers.
+    #[arg(long, value_name = "N", default_value_t = HttpLimits::default().max_sessions, value_parser = at_least_one)]
+    pub max_sessions: usize,
+
+    /// MCP sessions one identity (token) may hold; at a cap the least recently used idle
+    /// session is closed to make room.
+    #[arg(long, value_name = "N", default_value_t = HttpLimits::default().max_sessions_per_identity, value_parser = at_least_one)]
+    pub max_sessions_per_identity: usize,
+
+    /// Close a session with no request for this long.
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = positive_duration)]
+    pub session_idle_timeout: Duration,
+
+    /// Tool calls one identity may have running at once.
+    #[arg(long, value_name = "N", default_value_t = CallCaps::default().per_identity, value_parser = at_least_one)]
+    pub max_calls_per_identity: usize,
+
+    /// Calls of one tool running at once, for all callers.
+    #[arg(long, value_name = "N", default_value_t = CallCaps::default().per_tool, value_parser = at_least_one)]
+    pub max_calls_per_tool: usize,
+
+    /// Bytes of one request body; larger bodies get 413.
+    #[arg(long, value_name = "BYTES", default_value_t = HttpLimits::default().max_body_bytes, value_parser = at_least_one)]
+    pub max_body_bytes: usize,
+
     /// Do not watch the manifests for changes.
     #[arg(long)]
     pub no_watch: bool,
@@ -90,6 +129,24 @@ fn secret(value: &str) -> Result<SecretString, std::convert::Infallible> {
     Ok(SecretString::new(value))
 }
 
+/// A count of at least one.
+fn at_least_one(value: &str) -> Result<usize, String> {
+    match value.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// A duration longer than zero, such as `10s` or `5m`.
+fn positive_duration(value: &str) -> Result<Duration, String> {
+    match humantime::parse_duration(value) {
+        Ok(d) if d.is_zero() => Err("must be longer than zero".into()),
+        Ok(d) => Ok(d),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 /// Log formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
@@ -112,11 +169,21 @@ impl Cli {
                 stateless: self.stateless,
                 tokens: self.tokens.clone(),
                 metrics_listen: self.metrics_listen,
+                limits: HttpLimits {
+                    max_connections: self.max_connections,
+                    header_read_timeout: self.header_read_timeout,
+                    idle_timeout: self.idle_timeout,
+                    max_sessions: self.max_sessions,
+                    max_sessions_per_identity: self.max_sessions_per_identity,
+                    session_idle_timeout: self.session_idle_timeout,
+                    max_body_bytes: self.max_body_bytes,
+                },
             })
         };
         let mut config = GatewayConfig::new(self.tools.clone(), self.state.clone(), transport);
         config.watch = !self.no_watch;
         config.drain_timeout = self.drain_timeout;
+        config.calls = CallCaps { per_identity: self.max_calls_per_identity, per_tool: self.max_calls_per_tool };
         config.rate_limits =
             RateLimitConfig { redis: self.rate_limit_redis.clone(), fail_open: self.rate_limit_fail_open };
         config

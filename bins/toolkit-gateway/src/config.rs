@@ -35,6 +35,8 @@ pub struct GatewayConfig {
     pub rate_limits: RateLimitConfig,
     /// The connectors and peer formats manifests are read with.
     pub connectors: ConnectorRegistry,
+    /// Caps on tool calls running at once.
+    pub calls: CallCaps,
 }
 
 impl GatewayConfig {
@@ -49,7 +51,24 @@ impl GatewayConfig {
             drain_timeout: DEFAULT_DRAIN_TIMEOUT,
             rate_limits: RateLimitConfig::default(),
             connectors: toolkit_connectors::registry(),
+            calls: CallCaps::default(),
         }
+    }
+}
+
+/// Tool calls running at once, on any transport; a call past a cap is refused at once (a
+/// tool error saying which cap), never queued.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CallCaps {
+    /// Calls one caller (token, or client) may have running (`--max-calls-per-identity`, 32).
+    pub per_identity: usize,
+    /// Calls of one tool running, for all callers (`--max-calls-per-tool`, 64).
+    pub per_tool: usize,
+}
+
+impl Default for CallCaps {
+    fn default() -> Self {
+        Self { per_identity: 32, per_tool: 64 }
     }
 }
 
@@ -89,6 +108,49 @@ pub struct HttpConfig {
     pub tokens: Option<PathBuf>,
     /// A second listener serving only `/metrics` (and the probes), without tokens.
     pub metrics_listen: Option<SocketAddr>,
+    /// Caps on connections, sessions and calls, and the HTTP timeouts.
+    pub limits: HttpLimits,
+}
+
+/// What one gateway lets its clients hold at once, and how long it waits for them. Each limit
+/// is a command-line flag; the defaults suit one gateway serving a team's agents.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpLimits {
+    /// Open TCP connections, authenticated or not; past it a connection gets 503 and is
+    /// closed (`--max-connections`, 1024).
+    pub max_connections: usize,
+    /// Time a client has to send a request's headers, from when its connection waits for a
+    /// request: a connection that sends nothing, or sends headers slowly, is closed after it, as
+    /// is an idle keep-alive connection (`--header-read-timeout`, 10s).
+    pub header_read_timeout: Duration,
+    /// A connection on which nothing is read or written for this long is closed: a stalled
+    /// body, or a client that stopped reading its stream (`--idle-timeout`, 120s; streams send
+    /// a ping every 15s).
+    pub idle_timeout: Duration,
+    /// MCP sessions open at once, for all callers (`--max-sessions`, 1000).
+    pub max_sessions: usize,
+    /// MCP sessions one identity may hold (`--max-sessions-per-identity`, 100). At either cap
+    /// the least recently used session without a request in flight is closed to make room;
+    /// when every session is busy, `initialize` is refused.
+    pub max_sessions_per_identity: usize,
+    /// A session with no request for this long is closed (`--session-idle-timeout`, 5m).
+    pub session_idle_timeout: Duration,
+    /// Bytes of one request body (`--max-body-bytes`, 4 MiB); larger bodies get 413.
+    pub max_body_bytes: usize,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        Self {
+            max_connections: 1024,
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(120),
+            max_sessions: 1000,
+            max_sessions_per_identity: 100,
+            session_idle_timeout: Duration::from_secs(300),
+            max_body_bytes: 4 << 20,
+        }
+    }
 }
 
 impl HttpConfig {
@@ -101,6 +163,7 @@ impl HttpConfig {
             stateless: false,
             tokens: None,
             metrics_listen: None,
+            limits: HttpLimits::default(),
         }
     }
 

@@ -18,8 +18,10 @@ use toolkit_runtime::{Caller, Imports, MemoryRateLimiter, RateLimiter, Runtime};
 use toolkit_state::StateStore;
 
 use crate::auth::Tokens;
+use crate::config::CallCaps;
 use crate::handler::McpHandler;
 use crate::metrics::{Metrics, ToolSeries};
+use crate::running::{Running, RunningCall};
 use crate::{mapping, names};
 
 /// One loaded catalog: the runtime that runs calls, what clients see of it, and the tokens.
@@ -55,11 +57,18 @@ pub struct GatewayOptions {
     pub rate_limiter: Option<Arc<dyn RateLimiter>>,
     /// The connectors and peer formats manifests are read with.
     pub connectors: ConnectorRegistry,
+    /// Caps on tool calls running at once.
+    pub calls: CallCaps,
 }
 
 impl Default for GatewayOptions {
     fn default() -> Self {
-        Self { tokens: None, rate_limiter: None, connectors: toolkit_connectors::registry() }
+        Self {
+            tokens: None,
+            rate_limiter: None,
+            connectors: toolkit_connectors::registry(),
+            calls: CallCaps::default(),
+        }
     }
 }
 
@@ -96,6 +105,7 @@ struct Inner {
     reloading: Mutex<()>,
     changes: watch::Sender<u64>,
     calls: TaskTracker,
+    running: Running,
     closing: CancellationToken,
     /// Upstream MCP servers of registries, followed across reloads.
     imports: Imports,
@@ -133,6 +143,7 @@ impl Gateway {
                 reloading: Mutex::new(()),
                 changes: watch::Sender::new(0),
                 calls: TaskTracker::new(),
+                running: Running::new(options.calls),
                 closing: CancellationToken::new(),
                 imports: Imports::new(),
                 imports_seen: AtomicU64::new(0),
@@ -289,6 +300,11 @@ impl Gateway {
 
     pub(crate) fn calls(&self) -> &TaskTracker {
         &self.inner.calls
+    }
+
+    /// Claims a slot for a call of `tool` by `caller`, or says which cap is full.
+    pub(crate) fn start_call(&self, caller: &str, tool: &str) -> Result<RunningCall, String> {
+        self.inner.running.start(caller, tool)
     }
 
     pub(crate) fn metrics(&self) -> &Metrics {

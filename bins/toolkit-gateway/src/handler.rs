@@ -130,6 +130,10 @@ impl ServerHandler for McpHandler {
                 None,
             ));
         };
+        let _slot = match self.gateway.start_call(&caller.id, &served.reference.to_string()) {
+            Ok(slot) => slot,
+            Err(why) => return Ok(tool_error(&format!("the call was not started: {why}"))),
+        };
         let started = Instant::now();
         // A client that sent a progress token hears of waits (for approval) as progress.
         let progress = context.meta.get_progress_token().map(|token| Progress::new(context.peer.clone(), token));

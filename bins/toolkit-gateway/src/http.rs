@@ -19,13 +19,14 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::streamable_http_server::session::local::{LocalSessionManager, SessionConfig};
 use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::{self, Identity};
 use crate::config::{HttpConfig, host_allowed};
 use crate::gateway::Gateway;
+use crate::guard::{self, McpGuard};
 use crate::metrics::CONTENT_TYPE;
 
 /// The path MCP clients connect to.
@@ -51,13 +52,19 @@ pub fn router(gateway: &Gateway, http: &HttpConfig, sessions: CancellationToken)
         }
         _ => config.disable_allowed_hosts().disable_allowed_origins(),
     };
+    let limits = &http.limits;
+    config.max_request_body_bytes = limits.max_body_bytes;
+    let mut session_config = SessionConfig::default();
+    session_config.keep_alive = Some(limits.session_idle_timeout);
+    let mut manager = LocalSessionManager::default();
+    manager.session_config = session_config;
+    let manager = Arc::new(manager);
     let sessions_gateway = gateway.clone();
-    let mcp = StreamableHttpService::new(
-        move || Ok(sessions_gateway.handler()),
-        Arc::new(LocalSessionManager::default()),
-        config,
-    );
-    let mut mcp = Router::new().route_service(MCP_PATH, mcp);
+    let mcp = StreamableHttpService::new(move || Ok(sessions_gateway.handler()), manager.clone(), config);
+    let guard = McpGuard::new(manager, limits.clone(), http.stateless);
+    // Layers run outside in: the token first, then the guard, then rmcp.
+    let mut mcp =
+        Router::new().route_service(MCP_PATH, mcp).layer(axum::middleware::from_fn_with_state(guard, guard::guard_mcp));
     if gateway.requires_tokens() {
         mcp = mcp.layer(axum::middleware::from_fn_with_state(gateway.clone(), require_token));
     }
@@ -66,7 +73,9 @@ pub fn router(gateway: &Gateway, http: &HttpConfig, sessions: CancellationToken)
         hosts: http.allowed_hosts().map(Arc::from),
         needs_token: gateway.requires_tokens(),
     };
-    mcp.route(METRICS_PATH, get(serve_metrics).with_state(metrics)).merge(probes(gateway))
+    mcp.route(METRICS_PATH, get(serve_metrics).with_state(metrics))
+        .merge(probes(gateway))
+        .layer(axum::middleware::from_fn(guard::strict_host))
 }
 
 /// The routes of the `--metrics-listen` listener: `/metrics` without a token, and the probes.
@@ -74,7 +83,10 @@ pub fn router(gateway: &Gateway, http: &HttpConfig, sessions: CancellationToken)
 pub fn metrics_router(gateway: &Gateway, listen: std::net::SocketAddr) -> Router {
     let hosts = listen.ip().is_loopback().then(|| HttpConfig::new(listen).allowed_hosts()).flatten();
     let metrics = MetricsRoute { gateway: gateway.clone(), hosts: hosts.map(Arc::from), needs_token: false };
-    Router::new().route(METRICS_PATH, get(serve_metrics).with_state(metrics)).merge(probes(gateway))
+    Router::new()
+        .route(METRICS_PATH, get(serve_metrics).with_state(metrics))
+        .merge(probes(gateway))
+        .layer(axum::middleware::from_fn(guard::strict_host))
 }
 
 fn probes(gateway: &Gateway) -> Router {

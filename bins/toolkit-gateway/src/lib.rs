@@ -10,6 +10,9 @@
 //!   call stops when the client cancels it.
 //! - Rate limits live in memory, or with `--rate-limit-redis` in Redis, shared by replicas.
 //! - `/metrics` exposes calls, errors, durations and rate-limit refusals per tool.
+//! - Sessions belong to the identity that opened them; connections, sessions, calls in flight
+//!   and request bodies are capped, and silent or slow clients are cut off ([`HttpLimits`],
+//!   [`CallCaps`]).
 //! - Manifests are watched: after a change the catalog is reloaded and swapped in, and clients
 //!   get `notifications/tools/list_changed`.
 //!
@@ -29,11 +32,14 @@ mod auth;
 mod cli;
 mod config;
 mod gateway;
+mod guard;
 mod handler;
 mod http;
+mod listener;
 mod mapping;
 mod metrics;
 pub mod names;
+mod running;
 mod serve;
 mod watch;
 
@@ -46,7 +52,9 @@ use toolkit_core::ErrorKind;
 
 pub use auth::{Identity, Tokens};
 pub use cli::{Cli, LogFormat};
-pub use config::{DEFAULT_DRAIN_TIMEOUT, DEFAULT_LISTEN, GatewayConfig, HttpConfig, RateLimitConfig, Transport};
+pub use config::{
+    CallCaps, DEFAULT_DRAIN_TIMEOUT, DEFAULT_LISTEN, GatewayConfig, HttpConfig, HttpLimits, RateLimitConfig, Transport,
+};
 pub use gateway::{Drained, Gateway, GatewayOptions};
 pub use handler::{McpHandler, caller_of};
 pub use http::{MCP_PATH, METRICS_PATH, metrics_router, router};

@@ -7,11 +7,9 @@
 //! the drain because clients may need a new connection to receive a reply (an SSE stream that
 //! reconnects).
 
-use std::future::IntoFuture as _;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::serve::ListenerExt as _;
 use rmcp::ServiceExt as _;
 use rmcp::service::ServerInitializeError;
 use tokio::task::JoinHandle;
@@ -20,9 +18,9 @@ use toolkit_core::{Error, ErrorKind, Result};
 use toolkit_limits_redis::{RedisLimitOptions, RedisRateLimiter};
 use toolkit_runtime::RateLimiter;
 
-use crate::config::{GatewayConfig, HttpConfig, RateLimitConfig, Transport};
+use crate::config::{GatewayConfig, HttpConfig, HttpLimits, RateLimitConfig, Transport};
 use crate::gateway::{Gateway, GatewayOptions};
-use crate::{http, watch};
+use crate::{http, listener, watch};
 
 /// How long open connections get to close once sessions have ended.
 const CONNECTIONS_GRACE: Duration = Duration::from_secs(5);
@@ -38,7 +36,7 @@ pub async fn serve(config: GatewayConfig, shutdown: CancellationToken) -> Result
         Transport::Stdio => None,
     };
     let rate_limiter = rate_limiter(&config.rate_limits).await?;
-    let options = GatewayOptions { tokens, rate_limiter, connectors: config.connectors.clone() };
+    let options = GatewayOptions { tokens, rate_limiter, connectors: config.connectors.clone(), calls: config.calls };
     let gateway = Gateway::with_options(config.tools.clone(), config.state_dir.clone(), options);
     let result = match &config.transport {
         Transport::Http(http) => serve_http(&gateway, &config, http, shutdown).await,
@@ -71,18 +69,9 @@ async fn serve_http(
     };
     let sessions = CancellationToken::new();
     let app = http::router(gateway, http, sessions.clone());
-    let metrics_server = metrics_listener.map(|l| serve_metrics(gateway, l, sessions.clone()));
+    let metrics_server = metrics_listener.map(|l| serve_metrics(gateway, l, &http.limits, sessions.clone()));
     let stop_accepting = sessions.clone();
-    // Replies on SSE streams go out in several small writes; with Nagle's algorithm each would
-    // wait for the client's delayed ACK (40ms on Linux).
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    let mut server = tokio::spawn(
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move { stop_accepting.cancelled().await })
-            .into_future(),
-    );
+    let mut server = tokio::spawn(listener::serve(listener, app, http.limits.clone(), stop_accepting));
     tracing::info!(url = %format!("http://{addr}{}", http::MCP_PATH), stateless = http.stateless, "listening");
     if let Err(e) = gateway.load().await {
         sessions.cancel();
@@ -107,9 +96,8 @@ async fn serve_http(
             m.abort();
         }
         return match joined {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(Error::new(ErrorKind::Unreachable, format!("serve http on {addr}")).with_source(e)),
-            Err(e) => Err(Error::internal("serve http").with_source(e)),
+            Ok(()) => Ok(()),
+            Err(e) => Err(Error::internal(format!("serve http on {addr}")).with_source(e)),
         };
     }
     tracing::info!("shutting down");
@@ -129,18 +117,18 @@ async fn serve_http(
 }
 
 /// Serves `/metrics` and the probes on their own listener until `stop` is cancelled.
-fn serve_metrics(gateway: &Gateway, listener: tokio::net::TcpListener, stop: CancellationToken) -> JoinHandle<()> {
+fn serve_metrics(
+    gateway: &Gateway,
+    listener: tokio::net::TcpListener,
+    limits: &HttpLimits,
+    stop: CancellationToken,
+) -> JoinHandle<()> {
     let addr = listener.local_addr().ok();
     let app = http::metrics_router(gateway, addr.unwrap_or_else(|| ([127, 0, 0, 1], 0).into()));
     if let Some(addr) = addr {
         tracing::info!(url = %format!("http://{addr}{}", http::METRICS_PATH), "metrics listening");
     }
-    tokio::spawn(async move {
-        let served = axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled().await }).await;
-        if let Err(e) = served {
-            tracing::warn!("metrics listener stopped: {e}");
-        }
-    })
+    tokio::spawn(listener::serve(listener, app, limits.clone(), stop))
 }
 
 /// The shared (Redis) limiter when one is configured; `None` keeps budgets in memory.

@@ -59,8 +59,27 @@ async fn record(State(log): State<Arc<Mutex<Vec<Seen>>>>, req: Request) -> Respo
     let target = req.uri().path_and_query().map(ToString::to_string).unwrap_or_default();
     let headers = req.headers().clone();
     let body = to_bytes(req.into_body(), 16 << 20).await.unwrap_or_default().to_vec();
-    log.lock().unwrap().push(Seen { method, target, headers, body });
-    Response::builder().header("content-type", "application/json").body(Body::from(r#"{"ok":true}"#)).unwrap()
+    let key = headers.get("x-api-key").map(|v| v.as_bytes().to_vec()).unwrap_or_default();
+    log.lock().unwrap().push(Seen { method, target: target.clone(), headers, body });
+    let reply = |status: u16, ct: &str, body: Vec<u8>| {
+        Response::builder().status(status).header("content-type", ct).body(Body::from(body)).unwrap()
+    };
+    // Upstreams that echo the credential they were sent: in an error body that a 200-character
+    // excerpt would cut, in binary, and at the end of a body a size cap cuts.
+    match target.as_str() {
+        "/leak/error" => reply(500, "text/plain", [vec![b'e'; 190], key].concat()),
+        "/leak/binary" => reply(200, "application/octet-stream", [vec![0xff, 0xfe, 0x00], key].concat()),
+        "/leak/capped" => reply(200, "text/plain", [vec![b'c'; 1000], key].concat()),
+        t if t.starts_with("/redirect-to/") => {
+            let port = t.trim_start_matches("/redirect-to/");
+            Response::builder()
+                .status(302)
+                .header("location", format!("http://127.0.0.1:{port}/stolen"))
+                .body(Body::empty())
+                .unwrap()
+        }
+        _ => reply(200, "application/json", br#"{"ok":true}"#.to_vec()),
+    }
 }
 
 fn manifests(upstream: &str) -> String {
@@ -124,6 +143,47 @@ spec:
   http:
     url: "{upstream}/secret"
     headers: [{{name: X-Token, value: {{valueFrom: {{secretKeyRef: {{name: crlf, key: token}}}}}}}}]
+---
+apiVersion: toolkit.dev/v1alpha1
+kind: Tool
+metadata: {{name: leak}}
+spec:
+  type: http
+  description: an upstream that echoes the tool's credential in several forms
+  http:
+    url: "{upstream}/leak/{{how}}"
+    maxResponseBytes: 1020
+    headers: [{{name: X-Api-Key, value: {{valueFrom: {{secretKeyRef: {{name: canary, key: value}}}}}}}}]
+  inputSchema:
+    type: object
+    properties: {{how: {{type: string}}}}
+    required: [how]
+---
+apiVersion: toolkit.dev/v1alpha1
+kind: Tool
+metadata: {{name: hop}}
+spec:
+  type: http
+  description: an upstream that redirects to another port of the same host
+  http:
+    url: "{upstream}/redirect-to/{{port}}"
+    headers: [{{name: X-Api-Key, value: {{valueFrom: {{secretKeyRef: {{name: canary, key: value}}}}}}}}]
+  inputSchema:
+    type: object
+    properties: {{port: {{type: string}}}}
+    required: [port]
+---
+apiVersion: toolkit.dev/v1alpha1
+kind: Tool
+metadata: {{name: nested}}
+spec:
+  type: http
+  description: two path segments and a fixed query parameter
+  http: {{url: "{upstream}/api/v1/{{a}}/{{b}}?count=1"}}
+  inputSchema:
+    type: object
+    properties: {{a: {{type: string}}, b: {{type: string}}, extra: {{type: string}}}}
+    required: [a, b]
 ---
 apiVersion: v1
 kind: Secret
@@ -302,4 +362,55 @@ fn a_flood_past_the_rate_limit_is_refused_before_the_upstream() {
     assert_eq!(s.upstream.requests().len(), ok);
     // Other tools are not affected.
     assert!(call(&s.gateway, "echo", json!({"message": "hi"})).is_ok());
+}
+
+#[test]
+fn dot_segments_undeclared_and_fixed_arguments_are_refused() {
+    let s = setup();
+    for (a, b) in [("..", "admin"), (".", "x"), ("", "x"), ("1", "..")] {
+        let err = call(&s.gateway, "nested", json!({"a": a, "b": b})).unwrap_err();
+        assert!(err.contains("segment") || err.contains("path"), "{a:?} {b:?}: {err}");
+    }
+    let err = call(&s.gateway, "item", json!({"id": "..", "view": "full"})).unwrap_err();
+    assert!(err.contains("segment") || err.contains("path"), "{err}");
+    // An argument the tool does not declare is not sent; one that would replace the fixed
+    // `count=1` neither.
+    let err = call(&s.gateway, "item", json!({"id": "1", "view": "x", "count": 100_000})).unwrap_err();
+    assert!(err.contains("count"), "{err}");
+    let err = call(&s.gateway, "nested", json!({"a": "1", "b": "2", "count": 100_000})).unwrap_err();
+    assert!(err.contains("count"), "{err}");
+    assert!(s.upstream.requests().is_empty(), "{:?}", s.upstream.requests());
+    call(&s.gateway, "nested", json!({"a": "1", "b": "2", "extra": "e"})).unwrap();
+    assert_eq!(s.upstream.requests()[0].target, "/api/v1/1/2?count=1&extra=e");
+}
+
+#[test]
+fn the_credential_never_comes_back_whole_cut_or_encoded() {
+    use base64::Engine as _;
+    let s = setup();
+    let canary = s.fixture.canary.clone();
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&canary);
+    let mut seen = Vec::new();
+    let err = call(&s.gateway, "leak", json!({"how": "error"})).unwrap_err();
+    seen.push(err);
+    let out = call(&s.gateway, "leak", json!({"how": "binary"})).unwrap();
+    seen.push(out.to_string());
+    let body = out["body"].as_str().unwrap_or_default();
+    let decoded = base64::engine::general_purpose::STANDARD.decode(body).unwrap_or_default();
+    assert!(!String::from_utf8_lossy(&decoded).contains(&canary[..8]), "{body}");
+    let out = call(&s.gateway, "leak", json!({"how": "capped"})).unwrap();
+    seen.push(out.to_string());
+    // Another port of the same host is another origin: not followed, nothing sent there.
+    let other = Upstream::start();
+    let port = other.base.rsplit(':').next().unwrap().to_owned();
+    let err = call(&s.gateway, "hop", json!({"port": port})).unwrap_err();
+    assert!(err.contains("origin"), "{err}");
+    assert!(other.requests().is_empty());
+    seen.push(err);
+    for text in &seen {
+        assert!(!text.contains(&canary[..8]) && !text.contains(&b64[..12]), "{text}");
+    }
+    assert!(!s.gateway.log().contains(&canary[..8]));
+    toolkit_testkit::assert_not_in_dir(&s.fixture.state, &canary[..8]);
+    toolkit_testkit::assert_not_in_dir(&s.fixture.state, &b64[..12]);
 }

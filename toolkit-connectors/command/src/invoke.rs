@@ -8,8 +8,9 @@ use async_trait::async_trait;
 use serde_json::{Value, json};
 use tokio::io::{AsyncRead, AsyncReadExt as _};
 use tokio::process::Command;
-use toolkit_core::connector::{Invocation, InvokeOutput, Invoker};
+use toolkit_core::connector::{EnvValue, Invocation, InvokeOutput, Invoker};
 use toolkit_core::model::EnvVar;
+use toolkit_core::secret::Redactor;
 use toolkit_core::{Error, ErrorKind, Result};
 
 use crate::{CommandConnector, CommandTool};
@@ -123,8 +124,14 @@ impl Invoker for CommandTool {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
+        // Every secret the child is given, to find in what it prints.
+        let mut given = self.secrets.known_values(&self.namespace);
         for var in &self.command.env {
-            cmd.env(&var.name, self.env_value(var).await.map_err(ctx)?.expose());
+            let value = self.env_value(var).await.map_err(ctx)?;
+            cmd.env(&var.name, value.expose());
+            if var.value_from.as_ref().is_some_and(|f| f.secret_key_ref.is_some()) {
+                given.push(value);
+            }
         }
         // The connection's session gives the env its native clients need (KUBECONFIG, PG*...),
         // set in the child only, and is closed (its files removed) when the command ends.
@@ -132,6 +139,9 @@ impl Invoker for CommandTool {
         if let Some(session) = &session {
             for entry in session.env() {
                 cmd.env(&entry.name, entry.value.expose());
+                if let EnvValue::Secret(value) = &entry.value {
+                    given.push(value.clone());
+                }
             }
         }
         let timeout = self.timeout.min(call.limits.timeout.saturating_sub(Duration::from_millis(50)));
@@ -142,8 +152,10 @@ impl Invoker for CommandTool {
             .spawn()
             .map_err(|e| ctx(Error::new(ErrorKind::Unsupported, format!("start `{}`", argv[0])).with_source(e)))?;
         let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
+        let redactor = Redactor::new(&given);
         let run = async {
-            let (out, err, status) = tokio::join!(read_capped(stdout, max), read_capped(stderr, max), child.wait());
+            let (out, err, status) =
+                tokio::join!(read_capped(stdout, max, &redactor), read_capped(stderr, max, &redactor), child.wait());
             (out, err, status)
         };
         let reply = match tokio::time::timeout(timeout, run).await {
@@ -207,8 +219,9 @@ impl CommandTool {
     }
 }
 
-/// Reads a stream to its end, keeping the first `max` bytes; longer output is cut with a marker.
-async fn read_capped(stream: Option<impl AsyncRead + Unpin>, max: usize) -> String {
+/// Reads a stream to its end, keeping the first `max` bytes, with the secrets the child was
+/// given redacted (a value the cut halved included); longer output is cut with a marker.
+async fn read_capped(stream: Option<impl AsyncRead + Unpin>, max: usize, redactor: &Redactor) -> String {
     let Some(mut stream) = stream else { return String::new() };
     let mut kept = Vec::new();
     let mut total = 0usize;
@@ -223,8 +236,9 @@ async fn read_capped(stream: Option<impl AsyncRead + Unpin>, max: usize) -> Stri
             }
         }
     }
-    let mut text = String::from_utf8_lossy(&kept).into_owned();
-    if total > kept.len() {
+    let cut = total > kept.len();
+    let mut text = String::from_utf8_lossy(&redactor.bytes(&kept, cut)).into_owned();
+    if cut {
         text.push_str(&format!("… [truncated: {} of {total} bytes]", kept.len()));
     }
     text

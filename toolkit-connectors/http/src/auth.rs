@@ -102,7 +102,7 @@ impl HttpTool {
             .map_err(|e| classify(e, "get an oauth2 token"))?;
         let answer = Answer::read(resp, TOKEN_RESPONSE_CAP).await?;
         if !answer.status.is_success() {
-            let mut err = answer.status_error(seen);
+            let mut err = answer.status_error(&self.redacted(seen));
             if matches!(answer.status.as_u16(), 400 | 401 | 403) {
                 // RFC 6749 answers 400 `invalid_client` for bad client credentials.
                 err = Error::new(ErrorKind::Auth, format!("get an oauth2 token: {}", err.message()))

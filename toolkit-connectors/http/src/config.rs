@@ -9,7 +9,7 @@ use toolkit_core::model::{AuthType, Authentication, ConfigMapKeySelector, Secret
 use toolkit_core::validate::FieldError;
 use url::Url;
 
-use crate::spec::{HttpCircuitBreaker, HttpRetry, HttpSettings, HttpSpec, check_http};
+use crate::spec::{ExtraArguments, HttpCircuitBreaker, HttpRetry, HttpSettings, HttpSpec, Redirects, check_http};
 use crate::template::{BodyTemplate, UrlTemplate};
 
 /// Response bytes read when `spec.http.maxResponseBytes` is not set.
@@ -179,6 +179,23 @@ pub struct HttpConfig {
     pub retry: RetryPolicy,
     /// The circuit breaker.
     pub breaker: BreakerPolicy,
+    /// Which arguments the templates do not use are sent.
+    pub extra_arguments: ExtraArguments,
+    /// The arguments `spec.inputSchema.properties` declares.
+    pub declared: std::collections::BTreeSet<String>,
+    /// Which redirects are followed.
+    pub redirects: Redirects,
+}
+
+/// Without `extraArguments`, an input schema that allows more properties in so many words
+/// (`additionalProperties` other than `false`) passes every argument on; any other, only those
+/// it declares.
+fn extra_by_default(spec: &ToolSpec) -> ExtraArguments {
+    let extra = spec.input_schema.as_ref().and_then(|s| s.get("additionalProperties"));
+    match extra {
+        Some(v) if v != &serde_json::Value::Bool(false) => ExtraArguments::All,
+        _ => ExtraArguments::Declared,
+    }
 }
 
 /// The blocks of an http tool as written: `spec.http`, `spec.config` and `spec.authentication`,
@@ -302,6 +319,9 @@ impl HttpConfig {
             (Ok(url), Ok(method), Ok(body), Ok(auth)) if errs.is_empty() => Ok(Self {
                 retry: RetryPolicy::new(http.retry.as_ref(), &method),
                 breaker: BreakerPolicy::new(http.circuit_breaker.as_ref()),
+                extra_arguments: http.extra_arguments.unwrap_or_else(|| extra_by_default(spec)),
+                declared: toolkit_core::validate::declared_properties(spec).unwrap_or_default(),
+                redirects: http.redirects.unwrap_or_default(),
                 url,
                 origin,
                 method,

@@ -29,7 +29,7 @@ impl HttpTool {
         let answer = self.send_with_retries(request, deadline, cap, seen).await?;
         let status = answer.status.as_u16();
         let truncated = answer.truncated;
-        let mut out = InvokeOutput::new(answer.into_result(seen));
+        let mut out = InvokeOutput::new(answer.into_result(&self.redacted(seen)));
         out.truncated = truncated;
         out.metadata.insert("status".into(), Value::from(status));
         Ok(out)

@@ -35,7 +35,6 @@ pub use template::{BodyTemplate, FieldRef, UrlTemplate};
 
 use auth::CachedToken;
 use breaker::Breaker;
-use response::redirect_policy;
 
 /// The `spec.type` this crate serves.
 pub const TYPE: &str = "http";
@@ -123,6 +122,14 @@ impl fmt::Debug for HttpTool {
 }
 
 impl HttpTool {
+    /// What to redact from answers: the secrets this call used, and every value the resolver
+    /// could hand out.
+    pub(crate) fn redacted(&self, seen: &[toolkit_core::SecretString]) -> toolkit_core::secret::Redactor {
+        let mut all = seen.to_vec();
+        all.extend(self.secrets.known_values(&self.namespace));
+        toolkit_core::secret::Redactor::new(&all)
+    }
+
     /// The pooled client, made on first use (reading `caFile` then).
     pub(crate) async fn client(&self) -> Result<&reqwest::Client> {
         self.client
@@ -130,7 +137,8 @@ impl HttpTool {
                 let mut builder = reqwest::Client::builder()
                     .timeout(self.cfg.timeout)
                     .connect_timeout(self.cfg.connect_timeout)
-                    .redirect(redirect_policy());
+                    // Redirects are followed by the tool itself, which knows its credentials.
+                    .redirect(reqwest::redirect::Policy::none());
                 if let Some(path) = &self.cfg.ca_file {
                     let pem = tokio::fs::read(path)
                         .await

@@ -26,7 +26,7 @@ impl Probe for HttpTool {
         let mut seen = Seen::new();
         let answer = self.send(Target { method: Method::GET, url, body: None }, None, PROBE_CAP, &mut seen).await?;
         if answer.status.is_server_error() {
-            return Err(answer.status_error(&seen));
+            return Err(answer.status_error(&self.redacted(&seen)));
         }
         let mut report = ProbeReport {
             server_version: answer.headers.get(SERVER).and_then(|v| v.to_str().ok()).map(str::to_owned),

@@ -14,6 +14,7 @@ use url::Url;
 use crate::HttpTool;
 use crate::config::Source;
 use crate::response::{Answer, SendError, classify};
+use crate::spec::{ExtraArguments, Redirects};
 
 /// A request body and its type.
 #[derive(Debug)]
@@ -56,7 +57,14 @@ impl HttpTool {
         let mut url = Url::parse(&text)
             .map_err(|e| Error::invalid_input("render the URL: the result is not a valid URL").with_source(e))?;
         let in_url: BTreeSet<&str> = cfg.url.params().collect();
-        let rest = args.iter().filter(|(k, v)| !in_url.contains(k.as_str()) && !v.is_null());
+        let in_body: BTreeSet<&str> = cfg.body.as_ref().map(|b| b.inputs().collect()).unwrap_or_default();
+        let rest: Vec<(&String, &Value)> = args
+            .iter()
+            .filter(|(k, v)| !in_url.contains(k.as_str()) && !in_body.contains(k.as_str()) && !v.is_null())
+            .collect();
+        if cfg.body.is_none() {
+            self.check_extra(&rest, &url)?;
+        }
         let body = match &cfg.body {
             Some(tpl) => {
                 let mut params = Map::new();
@@ -68,7 +76,7 @@ impl HttpTool {
             }
             None if sends_query(&cfg.method) => {
                 let mut pairs = Vec::new();
-                for (k, v) in rest {
+                for (k, v) in rest.iter().copied() {
                     match v {
                         Value::Array(items) => pairs.extend(items.iter().map(|i| (k.clone(), scalar_text(i)))),
                         other => pairs.push((k.clone(), scalar_text(other))),
@@ -80,7 +88,7 @@ impl HttpTool {
                 None
             }
             None => {
-                let object: Map<String, Value> = rest.map(|(k, v)| (k.clone(), v.clone())).collect();
+                let object: Map<String, Value> = rest.iter().map(|(k, v)| ((*k).clone(), (*v).clone())).collect();
                 (!object.is_empty()).then(|| Body {
                     bytes: Value::Object(object).to_string().into_bytes(),
                     content_type: "application/json",
@@ -90,7 +98,33 @@ impl HttpTool {
         Ok(Target { method: cfg.method.clone(), url, body })
     }
 
-    /// The configured headers and the credential, resolved now.
+    /// Refuses arguments the templates do not use that the tool does not pass on, and any that
+    /// would replace a query parameter the URL fixes.
+    fn check_extra(&self, rest: &[(&String, &Value)], url: &Url) -> Result<()> {
+        let fixed: BTreeSet<String> = url.query_pairs().map(|(k, _)| k.into_owned()).collect();
+        for (name, _) in rest {
+            if fixed.contains(name.as_str()) {
+                return Err(Error::invalid_input(format!(
+                    "argument `{name}` would replace the query parameter the tool's URL fixes"
+                )));
+            }
+            let passed = match self.cfg.extra_arguments {
+                ExtraArguments::All => true,
+                ExtraArguments::Declared => self.cfg.declared.contains(name.as_str()),
+                ExtraArguments::None => false,
+            };
+            if !passed {
+                return Err(Error::invalid_input(format!(
+                    "argument `{name}` is not one the tool sends: declare it in spec.inputSchema, or set spec.http.extraArguments"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The configured headers and the credential, resolved now. Headers whose value comes
+    /// from a Secret, and the credential's, are marked sensitive: they never cross to another
+    /// origin.
     pub(crate) async fn headers(&self, seen: &mut Seen) -> Result<HeaderMap> {
         let mut map = HeaderMap::new();
         for h in &self.cfg.headers {
@@ -124,7 +158,8 @@ impl HttpTool {
         req.build().map_err(|e| classify(e, "build the request").error)
     }
 
-    /// Sends `request` once, allowing it `timeout`, and reads at most `cap` body bytes.
+    /// Sends `request` once, allowing it `timeout`, follows the redirects the tool allows, and
+    /// reads at most `cap` body bytes.
     pub(crate) async fn execute(
         &self,
         mut request: Request,
@@ -133,12 +168,24 @@ impl HttpTool {
     ) -> Result<Answer, SendError> {
         *request.timeout_mut() = Some(timeout);
         let client = self.client().await.map_err(SendError::other)?;
-        let resp = client.execute(request).await.map_err(|e| classify(e, "send the request"))?;
-        if resp.status() == StatusCode::UNAUTHORIZED {
-            // A revoked or rotated token: fetch a new one next time.
-            self.forget_token().await;
+        let origin = request.url().origin();
+        let mut hops = 0;
+        loop {
+            let again = request.try_clone();
+            let resp = client.execute(request).await.map_err(|e| classify(e, "send the request"))?;
+            if resp.status() == StatusCode::UNAUTHORIZED {
+                // A revoked or rotated token: fetch a new one next time.
+                self.forget_token().await;
+            }
+            let next = match (again, redirect_location(&resp)) {
+                (Some(again), Some(location)) if self.cfg.redirects != Redirects::None => (again, location),
+                _ => return Answer::read(resp, cap).await.map_err(SendError::other),
+            };
+            hops += 1;
+            let secret_body = self.cfg.body_parameters.iter().any(|(_, s)| matches!(s, Source::Secret(_)));
+            let hop = Hop { status: resp.status(), next: &next.1, origin: &origin, secret_body, hops };
+            request = follow(next.0, &hop, self.cfg.redirects).map_err(SendError::other)?;
         }
-        Answer::read(resp, cap).await.map_err(SendError::other)
     }
 
     /// Sends `target` once with the tool's headers; `timeout` overrides the tool's own.
@@ -153,6 +200,82 @@ impl HttpTool {
         let timeout = timeout.unwrap_or(self.cfg.timeout);
         self.execute(request, timeout, cap).await.map_err(|e| e.error)
     }
+}
+
+/// Redirects followed at most.
+const MAX_REDIRECTS: usize = 10;
+
+/// Where a redirect points, resolved against the request's URL.
+fn redirect_location(resp: &reqwest::Response) -> Option<Url> {
+    if !resp.status().is_redirection() || resp.status() == StatusCode::NOT_MODIFIED {
+        return None;
+    }
+    let location = resp.headers().get(reqwest::header::LOCATION)?.to_str().ok()?;
+    resp.url().join(location).ok()
+}
+
+/// One redirect: the status that asked for it, where it points, the first request's origin,
+/// whether the request's body holds a value from a Secret, and how many hops so far.
+struct Hop<'a> {
+    status: StatusCode,
+    next: &'a Url,
+    origin: &'a url::Origin,
+    secret_body: bool,
+    hops: usize,
+}
+
+/// The request of one redirect hop from `previous`. Within the first request's origin it is the
+/// same request; to another origin (only with `redirects: any`) it carries no credential the
+/// tool injects: sensitive headers and cookies are dropped, and a body with a secret in it is
+/// not sent again.
+fn follow(previous: Request, hop: &Hop<'_>, redirects: Redirects) -> Result<Request> {
+    let Hop { status, next, origin, secret_body, hops } = *hop;
+    if hops > MAX_REDIRECTS {
+        return Err(Error::new(ErrorKind::Upstream, format!("follow redirects: more than {MAX_REDIRECTS}")));
+    }
+    let same = next.origin() == *origin;
+    if !same && redirects != Redirects::Any {
+        return Err(Error::new(
+            ErrorKind::Denied,
+            format!(
+                "follow a redirect to another origin ({}): the tool follows redirects within its origin only",
+                next.origin().ascii_serialization()
+            ),
+        )
+        .with_context("hint", "set spec.http.redirects: any to follow it without the tool's credentials"));
+    }
+    if matches!(origin, url::Origin::Tuple(scheme, ..) if scheme == "https") && next.scheme() != "https" {
+        return Err(Error::new(ErrorKind::Denied, "follow a redirect from https to http"));
+    }
+    let keep_body = matches!(status, StatusCode::TEMPORARY_REDIRECT | StatusCode::PERMANENT_REDIRECT);
+    let method = if keep_body || *previous.method() == Method::HEAD { previous.method().clone() } else { Method::GET };
+    let mut request = Request::new(method, next.clone());
+    *request.timeout_mut() = previous.timeout().copied();
+    let mut headers = previous.headers().clone();
+    if !same {
+        let sensitive: Vec<HeaderName> =
+            headers.iter().filter(|(_, v)| v.is_sensitive()).map(|(k, _)| k.clone()).collect();
+        for name in sensitive {
+            headers.remove(&name);
+        }
+        headers.remove(reqwest::header::COOKIE);
+    }
+    if !keep_body {
+        headers.remove(CONTENT_TYPE);
+        headers.remove(reqwest::header::CONTENT_LENGTH);
+    }
+    *request.headers_mut() = headers;
+    if keep_body && let Some(body) = previous.body() {
+        if !same && secret_body {
+            return Err(Error::new(
+                ErrorKind::Denied,
+                "follow a redirect to another origin: the request's body holds a value from a Secret",
+            ));
+        }
+        let bytes = body.as_bytes().map(<[u8]>::to_vec).unwrap_or_default();
+        *request.body_mut() = Some(bytes.into());
+    }
+    Ok(request)
 }
 
 /// Methods whose arguments travel in the query string when there is no body template.

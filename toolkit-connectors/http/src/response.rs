@@ -2,18 +2,14 @@
 //! statuses and transport errors to [`ErrorKind`]s.
 
 use std::error::Error as StdError;
-use std::fmt;
 
 use base64::Engine as _;
 use reqwest::header::{CONTENT_TYPE, HeaderMap, RETRY_AFTER, SET_COOKIE};
-use reqwest::redirect::{Attempt, Policy};
 use reqwest::{Response, StatusCode};
 use serde_json::{Map, Value};
-use toolkit_core::secret::{SecretString, redact_text};
+use toolkit_core::secret::Redactor;
 use toolkit_core::{Error, ErrorKind, Result};
 
-/// Redirects followed at most.
-const MAX_REDIRECTS: usize = 10;
 /// Characters of an error body quoted in an error message.
 const EXCERPT_CHARS: usize = 200;
 
@@ -51,8 +47,9 @@ impl Answer {
         Ok(Self { status, headers, body, truncated })
     }
 
-    /// `{status, headers, body}`, with secrets of this call redacted.
-    pub(crate) fn into_result(self, secrets: &[SecretString]) -> Value {
+    /// `{status, headers, body}`, with `secrets` redacted: from the whole body before it is
+    /// decoded or encoded, including a secret the size cap cut in half.
+    pub(crate) fn into_result(self, redactor: &Redactor) -> Value {
         let mut headers = Map::new();
         for (name, value) in &self.headers {
             // Cookies are credentials of the tool's identity, not data for the agent.
@@ -73,18 +70,19 @@ impl Answer {
         let mut out = Map::new();
         out.insert("status".into(), Value::from(self.status.as_u16()));
         out.insert("headers".into(), Value::Object(headers));
-        let (body, encoding) = body_value(&self.body, self.truncated, self.headers.get(CONTENT_TYPE));
+        let body = redactor.bytes(&self.body, self.truncated);
+        let (body, encoding) = body_value(&body, self.truncated, self.headers.get(CONTENT_TYPE));
         out.insert("body".into(), body);
         if let Some(e) = encoding {
             out.insert("bodyEncoding".into(), Value::String(e.into()));
         }
         let mut value = Value::Object(out);
-        toolkit_core::secret::redact_json(&mut value, secrets);
+        redactor.json(&mut value);
         value
     }
 
     /// The error for a status outside 2xx.
-    pub(crate) fn status_error(&self, secrets: &[SecretString]) -> Error {
+    pub(crate) fn status_error(&self, redactor: &Redactor) -> Error {
         let s = self.status;
         let kind = match s.as_u16() {
             401 | 403 => ErrorKind::Auth,
@@ -94,7 +92,7 @@ impl Answer {
         };
         let reason = s.canonical_reason().map(|r| format!(" {r}")).unwrap_or_default();
         let mut err = Error::new(kind, format!("upstream answered {}{reason}", s.as_u16()));
-        let excerpt = excerpt(&self.body, secrets);
+        let excerpt = excerpt(&self.body, redactor);
         if !excerpt.is_empty() {
             err = err.with_context("body", excerpt);
         }
@@ -131,49 +129,19 @@ fn body_value(
     }
 }
 
-/// A short, one-line, redacted piece of an error body.
-fn excerpt(body: &[u8], secrets: &[SecretString]) -> String {
-    let text = String::from_utf8_lossy(body);
+/// A short, one-line piece of an error body, redacted before it is cut (and its cut end
+/// redacted again, should it end in the start of a secret).
+fn excerpt(body: &[u8], redactor: &Redactor) -> String {
+    let text = redactor.text(&String::from_utf8_lossy(body));
     let short: String = text.chars().take(EXCERPT_CHARS).collect();
-    let mut out = toolkit_core::error::one_line(&redact_text(&short, secrets));
-    if text.chars().count() > EXCERPT_CHARS {
+    let cut = text.chars().count() > EXCERPT_CHARS;
+    let short = if cut { redactor.cut_text(&short) } else { short };
+    let mut out = toolkit_core::error::one_line(&short);
+    if cut {
         out.push_str("...");
     }
     out
 }
-
-/// Redirects are followed only to the host of the first request, and never from https to
-/// http, so credentials in custom headers cannot leak to another server.
-pub(crate) fn redirect_policy() -> Policy {
-    Policy::custom(|attempt: Attempt<'_>| {
-        let Some(first) = attempt.previous().first() else { return attempt.follow() };
-        let next = attempt.url();
-        if attempt.previous().len() > MAX_REDIRECTS {
-            let e = RedirectRefused(format!("more than {MAX_REDIRECTS} redirects"));
-            return attempt.error(e);
-        }
-        if next.host_str() != first.host_str() {
-            let e = RedirectRefused(format!("redirect to another host ({})", next.host_str().unwrap_or("none")));
-            return attempt.error(e);
-        }
-        if first.scheme() == "https" && next.scheme() != "https" {
-            return attempt.error(RedirectRefused("redirect from https to http".into()));
-        }
-        attempt.follow()
-    })
-}
-
-/// A redirect the policy refused.
-#[derive(Debug)]
-struct RedirectRefused(String);
-
-impl fmt::Display for RedirectRefused {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "refused {}", self.0)
-    }
-}
-
-impl StdError for RedirectRefused {}
 
 /// A request that got no answer.
 #[derive(Debug)]
@@ -201,21 +169,6 @@ pub(crate) fn classify(e: reqwest::Error, action: &str) -> SendError {
     // Without the URL: the text is searched, and the URL need not be repeated.
     let e = e.without_url();
     let tls = (e.is_connect() || e.is_request()) && is_tls(&e);
-    let refused_redirect = {
-        let mut cur: Option<&(dyn StdError + 'static)> = e.source();
-        let mut found = None;
-        while let Some(s) = cur {
-            if let Some(r) = s.downcast_ref::<RedirectRefused>() {
-                found = Some(r.to_string());
-                break;
-            }
-            cur = s.source();
-        }
-        found
-    };
-    if let Some(why) = refused_redirect {
-        return SendError::other(Error::new(ErrorKind::Denied, format!("{action}: {why}")));
-    }
     let connect = e.is_connect() && !tls;
     let (kind, action) = if e.is_timeout() {
         (ErrorKind::Timeout, action.to_owned())
@@ -282,14 +235,15 @@ mod tests {
             body: body.as_bytes().to_vec(),
             truncated: false,
         };
-        let secrets = [SecretString::new("s3cret-token")];
+        let secrets = Redactor::new(&[toolkit_core::SecretString::new("s3cret-token")]);
+        let none = Redactor::new(&[]);
         let e = answer(404, "no such item s3cret-token").status_error(&secrets);
         assert_eq!((e.kind(), e.message()), (ErrorKind::Upstream, "upstream answered 404 Not Found"));
         assert!(!e.to_string().contains("s3cret-token"));
-        assert_eq!(answer(401, "").status_error(&[]).kind(), ErrorKind::Auth);
-        let e = answer(429, "").status_error(&[]);
+        assert_eq!(answer(401, "").status_error(&none).kind(), ErrorKind::Auth);
+        let e = answer(429, "").status_error(&none);
         assert!(e.kind() == ErrorKind::Denied && e.is_retryable());
-        assert!(answer(500, "").status_error(&[]).is_retryable());
-        assert!(!answer(501, "").status_error(&[]).is_retryable());
+        assert!(answer(500, "").status_error(&none).is_retryable());
+        assert!(!answer(501, "").status_error(&none).is_retryable());
     }
 }

@@ -64,7 +64,7 @@ impl HttpTool {
                         return Ok(answer);
                     }
                     let after = retry_after(&answer.headers, SystemTime::now());
-                    let err = answer.status_error(seen);
+                    let err = answer.status_error(&self.redacted(seen));
                     if !retryable_status(answer.status) {
                         return Err(with_attempts(err, attempt));
                     }

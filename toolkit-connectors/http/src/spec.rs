@@ -54,6 +54,44 @@ pub struct HttpSpec {
     /// When to stop sending requests to an upstream that keeps failing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub circuit_breaker: Option<HttpCircuitBreaker>,
+    /// Which arguments the templates do not use are sent too: as query parameters (GET, HEAD,
+    /// DELETE, OPTIONS) or as the JSON body (POST, PUT, PATCH without a body template).
+    /// `declared`: those declared in `spec.inputSchema.properties`, and any other is refused;
+    /// `all`: every one; `none`: none, and any is refused. The default is `declared`, or `all`
+    /// when the input schema sets `additionalProperties` to anything but `false`. An argument
+    /// never replaces a query parameter the URL fixes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extra_arguments: Option<ExtraArguments>,
+    /// Which redirects are followed: `sameOrigin` (the default: same scheme, host and port),
+    /// `any` (another origin gets no credential the tool injects) or `none`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirects: Option<Redirects>,
+}
+
+/// Which arguments not used by the templates a request carries.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum ExtraArguments {
+    /// Those declared in the input schema; others are refused.
+    #[default]
+    Declared,
+    /// Every one.
+    All,
+    /// None; any is refused.
+    None,
+}
+
+/// Which redirects an http tool follows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum Redirects {
+    /// Only to the same scheme, host and port.
+    #[default]
+    SameOrigin,
+    /// To any origin; on a hop to another origin every credential the tool injects is dropped.
+    Any,
+    /// None: a redirect is the answer.
+    None,
 }
 
 /// Retries of an `http` tool's requests: on 408, 429, 500, 502, 503, 504 and failures to

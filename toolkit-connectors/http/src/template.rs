@@ -82,7 +82,9 @@ impl UrlTemplate {
             .collect()
     }
 
-    /// Fills the placeholders from `args`; a missing argument is an error naming it.
+    /// Fills the placeholders from `args`; a missing argument is an error naming it. A value in
+    /// the path can never add, remove or climb a segment: it is encoded as a whole (`/` too),
+    /// and `.`, `..` and the empty value are refused there.
     pub fn render(&self, args: &Map<String, Value>) -> Result<String, String> {
         let mut out = String::new();
         for part in &self.parts {
@@ -96,6 +98,12 @@ impl UrlTemplate {
                         Some(Value::String(s)) => s.clone(),
                         Some(other) => other.to_string(),
                     };
+                    let in_path = !out.contains(['?', '#']);
+                    if in_path && matches!(value.as_str(), "" | "." | "..") {
+                        return Err(format!(
+                            "argument `{name}` is `{value}`, which would change the path of the URL rather than name a value in it"
+                        ));
+                    }
                     out.extend(utf8_percent_encode(&value, URL_VALUE));
                 }
             }
@@ -175,6 +183,14 @@ impl BodyTemplate {
             }
             BodyPart::Field { path, .. } => Some(FieldRef::Param(path[0].as_str())),
             BodyPart::Lit(_) => None,
+        })
+    }
+
+    /// The argument names the template reads (`{{.input.NAME...}}`).
+    pub fn inputs(&self) -> impl Iterator<Item = &str> {
+        self.fields().filter_map(|f| match f {
+            FieldRef::Input(n) => Some(n),
+            FieldRef::Param(_) => None,
         })
     }
 

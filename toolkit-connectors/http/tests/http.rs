@@ -326,3 +326,109 @@ async fn shared_behaviour_suite() {
     .run()
     .await;
 }
+
+#[tokio::test]
+async fn a_secret_echoed_encoded_or_cut_is_redacted() {
+    let server = Server::start().await;
+    let fx = Fixture::new();
+    // A token with characters JSON escapes: the escaped form must be caught as well.
+    let tricky = format!("{}\"q\\b", fx.canary);
+    let bearer = |how: &str, extra: Value| {
+        let mut spec = json!({"type": "http", "http": {"url": format!("{}/leak/{how}", server.base)},
+                              "authentication": {"type": "bearer", "secretRef": secret_ref("tricky")}});
+        json_patch(&mut spec, extra);
+        fx.tool_with(spec, &[("tricky", &tricky)])
+    };
+    let (result, _) = fx.call(&bearer("b64", json!({})), json!({})).await.unwrap();
+    let text = result.to_string();
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&tricky);
+    assert!(!text.contains(&b64[..24]), "{text}");
+    assert!(text.contains("[redacted]"), "{text}");
+
+    let (result, _) = fx.call(&bearer("json", json!({})), json!({})).await.unwrap();
+    assert_eq!(result["body"]["echo"], "[redacted]");
+
+    // A cap that cuts the token in the middle: the part that is left is redacted too.
+    let capped = bearer("tail", json!({"http": {"maxResponseBytes": 1020}}));
+    let (result, truncated) = fx.call(&capped, json!({})).await.unwrap();
+    assert!(truncated);
+    let body = result["body"].as_str().unwrap();
+    assert!(!body.contains(&fx.canary[..12]), "{body}");
+}
+
+#[tokio::test]
+async fn arguments_go_only_where_the_tool_declares() {
+    let server = Server::start().await;
+    let fx = Fixture::new();
+    let tool = fx.tool(json!({"type": "http", "http": {"url": format!("{}/json?scope=team", server.base)},
+                              "inputSchema": props(&["q"])}));
+    fx.call(&tool, json!({"q": "a"})).await.unwrap();
+    assert_eq!(server.last().target, "/json?scope=team&q=a");
+    // Undeclared, and one that would replace what the URL fixes: refused, nothing sent.
+    let before = server.requests().len();
+    for args in [json!({"q": "a", "admin": true}), json!({"scope": "all"})] {
+        let err = fx.call(&tool, args.clone()).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{args}: {err}");
+    }
+    let open =
+        fx.tool(json!({"type": "http", "http": {"url": format!("{}/json", server.base), "extraArguments": "all"}}));
+    fx.call(&open, json!({"any": 1})).await.unwrap();
+    assert_eq!(server.last().target, "/json?any=1");
+    let closed = fx
+        .tool(json!({"type": "http", "http": {"url": format!("{}/json", server.base), "extraArguments": "none"},
+                       "inputSchema": props(&["q"])}));
+    assert_eq!(fx.call(&closed, json!({"q": "a"})).await.unwrap_err().kind(), ErrorKind::InvalidInput);
+    assert_eq!(server.requests().len(), before + 1);
+
+    // A path placeholder cannot climb out of its segment.
+    let path = fx.tool(json!({"type": "http", "http": {"url": format!("{}/items/{{id}}", server.base)},
+                              "inputSchema": props(&["id"])}));
+    for id in ["..", ".", "", "../admin", "a/b"] {
+        match fx.call(&path, json!({"id": id})).await {
+            Err(err) => assert_eq!(err.kind(), ErrorKind::InvalidInput, "{id}: {err}"),
+            Ok(_) => assert!(server.last().target.starts_with("/items/"), "{id}: {}", server.last().target),
+        }
+    }
+    assert!(server.requests().iter().all(|r| !r.target.contains("admin") || r.target.starts_with("/items/")));
+}
+
+#[tokio::test]
+async fn redirects_follow_the_tools_rule() {
+    let server = Server::start().await;
+    let other = Server::start().await;
+    let fx = Fixture::new();
+    // Same host, another port: another origin, refused by default.
+    let target = format!("{}!headers", other.base.replace('/', "!"));
+    let spec = |redirects: Option<&str>| {
+        let mut http = json!({"url": format!("{}/redirect-to/{target}", server.base),
+                              "headers": [{"name": "X-Api-Key", "value": {"valueFrom": {"secretKeyRef": secret_ref("token")}}},
+                                          {"name": "X-Plain", "value": {"value": "kept"}}]});
+        if let Some(r) = redirects {
+            http["redirects"] = json!(r);
+        }
+        json!({"type": "http", "http": http, "authentication": {"type": "bearer", "secretRef": secret_ref("token")}})
+    };
+    let err = fx.call(&fx.tool(spec(None)), json!({})).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Denied, "{err}");
+    assert!(other.requests().is_empty());
+    // `none`: the redirect is the answer.
+    assert!(fx.call(&fx.tool(spec(Some("none"))), json!({})).await.is_err());
+    assert!(other.requests().is_empty());
+    // `any`: followed, without the credential.
+    let (result, _) = fx.call(&fx.tool(spec(Some("any"))), json!({})).await.unwrap();
+    assert!(result["body"].get("authorization").is_none(), "{result}");
+    assert!(result["body"].get("x-api-key").is_none(), "{result}");
+    assert_eq!(result["body"]["x-plain"], "kept");
+    assert_eq!(other.requests().len(), 1);
+}
+
+fn json_patch(target: &mut Value, patch: Value) {
+    match (target, patch) {
+        (Value::Object(t), Value::Object(p)) => {
+            for (k, v) in p {
+                json_patch(t.entry(k).or_insert(Value::Null), v);
+            }
+        }
+        (t, p) => *t = p,
+    }
+}

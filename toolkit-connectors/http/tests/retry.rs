@@ -52,7 +52,8 @@ async fn attempts_are_bounded_and_reported() {
     assert_eq!(server.count(&path), 1);
     let path = format!("/flaky/{}/1/503", key());
     let post = json!({"type": "http", "http": {"url": format!("{}{path}", server.base), "method": "POST",
-                      "retry": {"maxAttempts": 2, "initialBackoff": "10ms"}}});
+                      "retry": {"maxAttempts": 2, "initialBackoff": "10ms"}},
+                      "inputSchema": {"type": "object", "properties": {"x": {"type": "integer"}}}});
     fx.call(&fx.tool(post), json!({"x": 1})).await.unwrap();
     let bodies: Vec<_> = server.requests().into_iter().filter(|r| r.target == path).map(|r| r.body).collect();
     assert_eq!(bodies, [br#"{"x":1}"#.to_vec(), br#"{"x":1}"#.to_vec()], "the same body both times");

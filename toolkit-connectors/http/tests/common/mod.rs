@@ -109,6 +109,19 @@ async fn handle(State(log): State<Arc<Log>>, req: Request) -> Response {
                 .collect();
             reply(200, "application/json", Value::Object(echoed).to_string().into_bytes())
         }
+        // `/leak/HOW`: answers with the bearer token it was sent, in the form HOW names:
+        // `b64` (base64), `json` (inside a JSON string, escaped), `tail` (at the end of 1000
+        // bytes of padding, for a cap that cuts it).
+        p if p.starts_with("/leak/") => {
+            use base64::Engine as _;
+            let auth = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or_default();
+            let token = auth.trim_start_matches("Bearer ");
+            match p.trim_start_matches("/leak/") {
+                "b64" => reply(200, "text/plain", base64::engine::general_purpose::STANDARD.encode(token).into_bytes()),
+                "json" => reply(200, "application/json", json!({"echo": token}).to_string().into_bytes()),
+                _ => reply(200, "text/plain", format!("{}{token}", "x".repeat(1000)).into_bytes()),
+            }
+        }
         "/redirect-same" => {
             Response::builder().status(302).header(header::LOCATION, "/json").body(Body::empty()).unwrap()
         }
