@@ -24,6 +24,10 @@ pub struct ApprovalPolicySpec {
     /// Writes wait for a human.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub require_approval_for_write: Option<bool>,
+    /// Sensitive reads (Secrets, raw kubeconfigs, credentials, local data sent to the network)
+    /// wait for a human; the default is `true`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require_approval_for_sensitive: Option<bool>,
     /// Unclassifiable calls wait for a human.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub require_approval_for_unknown: Option<bool>,
