@@ -13,7 +13,8 @@ use crate::duration::Duration;
     version = "v1alpha1",
     kind = "ApprovalPolicy",
     namespaced,
-    shortname = "tlap",
+    doc = "How the calls of command and SQL tools in a namespace are approved: what runs on its own, what waits for a person, what is refused.",
+    shortname = "ap",
     category = "toolkit"
 )]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
