@@ -60,6 +60,14 @@ CORE = [
 BUILTIN_GROUPS = {
     ("events.k8s.io", "v1"): [("events", "Event", True)],
     ("coordination.k8s.io", "v1"): [("leases", "Lease", True)],
+    # What `toolkit-operator manifests` installs besides the CRDs; stored, never enforced.
+    ("apps", "v1"): [("deployments", "Deployment", True)],
+    ("rbac.authorization.k8s.io", "v1"): [
+        ("roles", "Role", True),
+        ("rolebindings", "RoleBinding", True),
+        ("clusterroles", "ClusterRole", False),
+        ("clusterrolebindings", "ClusterRoleBinding", False),
+    ],
     ("apiextensions.k8s.io", "v1"): [("customresourcedefinitions", "CustomResourceDefinition", False)],
 }
 

@@ -31,6 +31,9 @@ Exit codes: 0 ok, 1 failed (or lost the lease), 2 usage, 3 configuration (no clu
 pub enum Command {
     /// Print the CustomResourceDefinitions (deploy/crds.yaml) for the connectors compiled in.
     Crdgen,
+    /// Print everything an install needs (CRDs, ServiceAccounts, RBAC, Deployments, a
+    /// Service) for `kubectl apply -f -`.
+    Manifests(ManifestsArgs),
     /// Reconcile Tools until SIGINT or SIGTERM.
     Run(RunArgs),
 }
@@ -62,6 +65,24 @@ pub struct RunArgs {
     /// How long the Lease holds without renewal; a follower takes over after it.
     #[arg(long, default_value = "15s")]
     pub lease_duration: Duration,
+}
+
+/// `toolkit-operator manifests`.
+#[derive(Clone, Debug, Args)]
+pub struct ManifestsArgs {
+    /// Namespaced mode: install into this existing namespace and reconcile Tools there only,
+    /// with Roles only (nothing cluster-scoped but the CRDs). Without it: cluster mode, in
+    /// `toolkit-system`, reconciling every namespace.
+    #[arg(long, short = 'n')]
+    pub namespace: Option<String>,
+
+    /// The operator's image; `ghcr.io/toolkit-dev/toolkit-operator:<version>` by default.
+    #[arg(long, value_name = "IMAGE")]
+    pub image_operator: Option<String>,
+
+    /// The gateway's image; `ghcr.io/toolkit-dev/toolkit-gateway:<version>` by default.
+    #[arg(long, value_name = "IMAGE")]
+    pub image_gateway: Option<String>,
 }
 
 /// Log formats.

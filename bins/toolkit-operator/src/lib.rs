@@ -12,7 +12,9 @@
 //!
 //! `toolkit-operator crdgen` prints the CustomResourceDefinitions generated from the Rust types
 //! and the connectors compiled in (the checked-in copy is `deploy/crds.yaml`, and CI fails when
-//! it drifts).
+//! it drifts). `toolkit-operator manifests [--namespace NS]` prints them followed by the rest of
+//! an install: ServiceAccounts, least-privilege RBAC, the operator's and the gateway's
+//! Deployments and the gateway's Service.
 //!
 //! Exit codes:
 //!
@@ -26,6 +28,7 @@
 mod cli;
 mod crd;
 mod leader;
+mod manifests;
 mod metrics;
 mod reconcile;
 mod run;
@@ -39,9 +42,13 @@ use std::process::ExitCode;
 use clap::Parser as _;
 use toolkit_core::{ConnectorRegistry, ErrorKind};
 
-pub use cli::{Cli, Command, LogFormat, RunArgs};
+pub use cli::{Cli, Command, LogFormat, ManifestsArgs, RunArgs};
 pub use crd::{crds_yaml, make_structural, tool_spec_schema};
 pub use leader::LeaderElector;
+pub use manifests::{
+    DEFAULT_NAMESPACE, GATEWAY, GATEWAY_PORT, GATEWAY_TOKENS, GATEWAY_TOOLS, Install, METRICS_PORT, OPERATOR,
+    default_image, lease_rules, manifests_yaml, operator_rules,
+};
 pub use metrics::Metrics;
 pub use reconcile::{
     Context, DEFAULT_PROBE_INTERVAL, MANAGER, ReconcileError, backoff, error_policy, parse_tool, reconcile,
@@ -85,6 +92,23 @@ pub fn run_with(connectors: ConnectorRegistry) -> ExitCode {
                 ExitCode::from(1)
             }
         },
+        Command::Manifests(args) => {
+            let install = Install {
+                namespace: args.namespace,
+                image_operator: args.image_operator.unwrap_or_else(|| default_image(OPERATOR)),
+                image_gateway: args.image_gateway.unwrap_or_else(|| default_image(GATEWAY)),
+            };
+            match manifests_yaml(&connectors, &install) {
+                Ok(text) => {
+                    print!("{text}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: render the manifests: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
         Command::Run(args) => {
             init_tracing(cli.verbose, cli.log_format);
             let runtime = match tokio::runtime::Runtime::new() {

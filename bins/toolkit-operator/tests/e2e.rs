@@ -314,3 +314,39 @@ fn operator_reconciles_tools_against_an_api_server() {
         }
     }
 }
+
+/// What `toolkit-operator manifests` prints is accepted by `kubectl apply`, in both modes.
+#[test]
+fn manifests_apply_with_kubectl() {
+    let Some(emulator) = toolkit_testkit::service("TOOLKIT_TEST_KUBE_EMULATOR") else { return };
+    let Some(kubectl) = toolkit_testkit::service("TOOLKIT_TEST_KUBECTL") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = match Cluster::start(&emulator, kubectl, dir.path()) {
+        Ok(c) => c,
+        Err(why) => return skip(&why),
+    };
+    let manifests = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_toolkit-operator")).arg("manifests").args(args).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    // As the README installs: server-side, the CRDs being too large for client-side apply's
+    // annotation.
+    let file = dir.path().join("install.yaml");
+    std::fs::write(&file, manifests(&[])).unwrap();
+    cluster.kubectl(&["apply", "--server-side", "--validate=false", "-f", file.to_str().unwrap()]);
+    let names = |what: &str, ns: &str| cluster.kubectl(&["get", what, "-n", ns, "-o", "name"]);
+    assert!(names("deployments", "toolkit-system").contains("deployment.apps/toolkit-operator"));
+    assert!(names("deployments", "toolkit-system").contains("deployment.apps/toolkit-gateway"));
+    assert!(names("services", "toolkit-system").contains("service/toolkit-gateway"));
+    assert!(names("clusterroles", "default").contains("toolkit-operator"));
+    assert!(names("roles", "toolkit-system").contains("toolkit-operator-leader-election"));
+    assert!(names("crds", "default").contains("tools.toolkit.dev"));
+
+    cluster.apply("apiVersion: v1\nkind: Namespace\nmetadata: {name: team}\n");
+    cluster.apply(&manifests(&["--namespace", "team"]));
+    assert!(names("roles", "team").contains("role.rbac.authorization.k8s.io/toolkit-operator\n"));
+    assert!(names("rolebindings", "team").contains("toolkit-operator"));
+    let deployment = cluster.json(&["get", "deployment", "toolkit-operator", "-n", "team"]);
+    assert_eq!(deployment["spec"]["replicas"], 2);
+}
