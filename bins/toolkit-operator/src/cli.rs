@@ -32,7 +32,7 @@ pub enum Command {
     /// Print the CustomResourceDefinitions (deploy/crds.yaml) for the connectors compiled in.
     Crdgen,
     /// Print everything an install needs (CRDs, ServiceAccounts, RBAC, Deployments, a
-    /// Service) for `kubectl apply -f -`.
+    /// Service) for `kubectl apply --server-side -f -`.
     Manifests(ManifestsArgs),
     /// Reconcile Tools until SIGINT or SIGTERM.
     Run(RunArgs),
