@@ -144,8 +144,10 @@ fn init_tracing(verbose: u8, format: LogFormat) {
         _ => "trace",
     };
     let filter = EnvFilter::try_from_env("TOOLKIT_LOG").unwrap_or_else(|_| EnvFilter::new(default));
-    // stdout belongs to the MCP stdio transport: logs always go to stderr.
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    // stdout belongs to the MCP stdio transport: logs always go to stderr, coloured only on a
+    // terminal and unless `NO_COLOR` is set (https://no-color.org).
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
