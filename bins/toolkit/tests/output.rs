@@ -1,5 +1,7 @@
 //! What a person sees on the terminal, from the built binary: errors that name the tool once,
-//! logs of toolkit only unless `-v`, and no colour codes off a terminal.
+//! logs of toolkit only unless `-v`, no colour codes off a terminal, and `tool probe --all`
+//! rows streamed under a progress line on a terminal (a pseudo-terminal from `script`), but a
+//! plain table, in catalog order, when piped.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -52,8 +54,20 @@ fn tool(name: &str, type_and_settings: &str) -> String {
     )
 }
 
+/// An HTTP tool whose probe waits on a listener that never answers, until its 1 s timeout.
+fn slow_http(name: &str, listener: &TcpListener) -> String {
+    let addr = listener.local_addr().unwrap();
+    tool(name, &format!("  type: http\n  http: {{url: 'http://{addr}/'}}\n  probe: {{timeout: 1s}}\n"))
+}
+
 fn sqlite(name: &str, path: &Path) -> String {
     tool(name, &format!("  type: sqlite\n  config: {{path: '{}'}}\n", path.display()))
+}
+
+fn demo_db(env: &Env) -> PathBuf {
+    let dst = env.dir.path().join("demo.db");
+    std::fs::copy(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/data/demo.db"), &dst).unwrap();
+    dst
 }
 
 #[test]
@@ -87,4 +101,53 @@ fn logs_show_toolkit_only_unless_verbose_and_no_colour_when_piped() {
     let (_, verbose) = text(&out);
     assert!(verbose.contains("ERROR") || verbose.contains("WARN"), "no driver logs with -v:\n{verbose}");
     assert!(!verbose.contains('\u{1b}'), "colour codes off a terminal:\n{verbose:?}");
+}
+
+#[test]
+fn probe_all_piped_is_one_table_in_catalog_order_and_json_is_plain() {
+    let env = Env::new();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    env.write("a.yaml", &slow_http("a-slow", &listener));
+    env.write("b.yaml", &sqlite("b-fast", &demo_db(&env)));
+    let out = env.run(&["tool", "probe", "--all"]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(6), "{stdout}{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(lines[0].contains("TOOL") && lines[0].contains("SERVER VERSION"), "{stdout}");
+    // The fast probe finishes first, but the table keeps catalog order.
+    assert!(lines[1].contains("bars/a-slow") && lines[2].contains("bars/b-fast"), "{stdout}");
+    assert!(!stderr.contains("probed") && !stderr.contains('\r'), "progress when piped: {stderr:?}");
+
+    let out = env.run(&["tool", "probe", "--all", "-o", "json"]);
+    let (stdout, stderr) = text(&out);
+    let rows: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(rows.as_array().map(Vec::len), Some(2), "{stdout}");
+    assert!(stderr.is_empty(), "{stderr}");
+}
+
+#[test]
+fn probe_all_on_a_terminal_streams_rows_under_a_progress_line() {
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: `script` (util-linux) is not installed, so no pseudo-terminal can be made");
+        return;
+    }
+    let env = Env::new();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    env.write("a.yaml", &slow_http("a-slow", &listener));
+    env.write("b.yaml", &sqlite("b-fast", &demo_db(&env)));
+    let mut line = vec![env!("CARGO_BIN_EXE_toolkit").to_owned()];
+    line.extend(env.args());
+    line.extend(["tool", "probe", "--all"].map(String::from));
+    let quoted: Vec<String> = line.iter().map(|a| format!("'{a}'")).collect();
+    // The pseudo-terminal has no size of its own when the tests run without a terminal.
+    let out = Command::new("script")
+        .args(["-qfec", &format!("stty cols 160 rows 40; {}", quoted.join(" ")), "/dev/null"])
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap();
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert!(screen.contains("waiting for bars/a-slow"), "no progress line naming the slow probe:\n{screen:?}");
+    let fast = screen.find("bars/b-fast").expect("fast row");
+    let slow = screen.rfind("bars/a-slow").expect("slow row");
+    assert!(fast < slow, "rows not printed as probes finish:\n{screen:?}");
 }
