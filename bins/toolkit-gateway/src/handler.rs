@@ -123,6 +123,13 @@ impl ServerHandler for McpHandler {
         let Some(served) = known.filter(|s| caller.may_call(&s.reference)) else {
             // Unknown, or hidden from this caller: audited by the pipeline, answered alike.
             let reference = known.map_or_else(|| reference_of(&request.name), |s| s.reference.clone());
+            // A name that is not served may still map back to a declared tool served under the
+            // name its manifest sets (`spec.mcpName`): refused by scope, so it never runs.
+            let caller = if known.is_none() && snapshot.by_name.values().any(|s| s.reference == reference) {
+                Cow::Owned(Caller::scoped(caller.id.clone(), Arc::new(Scope::none())))
+            } else {
+                caller
+            };
             let _ = snapshot.runtime.call_until(&caller, &reference, arguments, context.ct.cancelled()).await;
             let shown: String = request.name.chars().take(names::MAX_LEN).collect();
             return Err(ErrorData::invalid_params(
