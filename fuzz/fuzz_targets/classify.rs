@@ -3,10 +3,13 @@
 
 #![no_main]
 
+mod common;
+
 use libfuzzer_sys::fuzz_target;
 use toolkit_policy::{ApprovalSettings, BlockedPatterns, Class, CommandKind, SqlDialect, classify, decide};
 
 fuzz_target!(|data: &[u8]| {
+    common::parser_panics_are_caught();
     let Ok(text) = std::str::from_utf8(data) else { return };
     for kind in [CommandKind::Shell, CommandKind::Kubectl, CommandKind::Sql(SqlDialect::Postgres)] {
         let v = classify(kind, text);

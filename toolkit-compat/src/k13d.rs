@@ -69,6 +69,7 @@ fn policy(approval: &Fields<'_>) -> Result<ApprovalPolicySpec, FieldError> {
         auto_approve_read_only: Some(approval.bool("auto_approve_read_only")?.unwrap_or(true)),
         require_approval_for_write: Some(approval.bool("require_approval_for_write")?.unwrap_or(true)),
         require_approval_for_unknown: Some(approval.bool("require_approval_for_unknown")?.unwrap_or(true)),
+        require_approval_for_sensitive: None,
         block_dangerous: Some(approval.bool("block_dangerous")?.unwrap_or(false)),
         approval_timeout: Some(Duration::from_secs(u64::from(timeout))),
         blocked_patterns: approval.strings("blocked_patterns")?,

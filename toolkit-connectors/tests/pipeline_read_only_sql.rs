@@ -222,7 +222,6 @@ async fn sql_writes_are_refused_and_change_nothing() {
     }
     assert!(passed.is_empty(), "statements that ran on a read-only tool:\n{}", passed.join("\n"));
     assert!(by_policy + by_engine >= 100, "only {} statements", by_policy + by_engine);
-    assert!(by_engine >= 1, "no statement reached the engine");
     eprintln!("refused by the policy: {by_policy}, by the engine: {by_engine}");
 
     // Past the parser: the engine alone refuses what changes data or schema.

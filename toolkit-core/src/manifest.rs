@@ -21,9 +21,7 @@ use crate::connector::ConnectorRegistry;
 use crate::error::{Error, Result};
 use crate::model::{API_VERSION, ApprovalPolicy, DEFAULT_NAMESPACE, Reference, Tool, ToolRegistry, ToolSpec, mcp_name};
 use crate::secret::{SecretStore, SecretString};
-use crate::validate::{
-    Diagnostic, FieldError, Severity, check_blocks, check_object_name, closest, validate_registry, validate_spec,
-};
+use crate::validate::{Diagnostic, FieldError, Severity, check_object_name, closest, validate_registry, validate_tool};
 
 /// `NAMESPACE/NAME` of a resource.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
@@ -70,6 +68,11 @@ pub struct ConfigMaps {
 }
 
 impl ConfigMaps {
+    /// Adds (or replaces) a ConfigMap's data.
+    pub fn insert(&mut self, namespace: &str, name: &str, data: BTreeMap<String, String>) {
+        self.maps.insert((namespace.to_owned(), name.to_owned()), data);
+    }
+
     /// The value of `key` in ConfigMap `name`.
     pub fn get(&self, namespace: &str, name: &str, key: &str) -> Result<&str> {
         let data = self
@@ -478,10 +481,8 @@ impl Catalog {
         for loaded in self.tools.values() {
             let Some(tool) = &loaded.tool else { continue };
             let spec = &tool.spec;
-            let mut errs = validate_spec(spec);
-            errs.extend(check_blocks(spec, connectors));
+            let mut errs = validate_tool(spec, connectors);
             if let Ok(connector) = connectors.get(&spec.type_) {
-                errs.extend(connector.validate(spec));
                 for r in connector.references(spec) {
                     errs.extend(self.check_reference(&loaded.reference.namespace, &r));
                 }

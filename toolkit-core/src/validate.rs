@@ -166,6 +166,19 @@ pub fn validate_spec(spec: &ToolSpec) -> Vec<FieldError> {
     errs
 }
 
+/// The checks of one tool's spec that need nothing beside it: the shared ones
+/// ([`validate_spec`]), the blocks its type takes ([`check_blocks`]) and its connector's own.
+/// `toolkit validate` then checks the Secrets, ConfigMaps and tools it references against the
+/// catalog; the operator checks them against the cluster.
+pub fn validate_tool(spec: &ToolSpec, connectors: &ConnectorRegistry) -> Vec<FieldError> {
+    let mut errs = validate_spec(spec);
+    errs.extend(check_blocks(spec, connectors));
+    if let Ok(connector) = connectors.get(&spec.type_) {
+        errs.extend(connector.validate(spec));
+    }
+    errs
+}
+
 /// Checks that the type is compiled in and that `spec.config` and every other block is one the
 /// type's connector takes: a block of another type says which types take it, and a misspelt
 /// field gets the closest name. Whether a required part is there is the connector's to say (it

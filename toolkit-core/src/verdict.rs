@@ -12,15 +12,21 @@ use serde::{Deserialize, Serialize};
 /// How severe a command is. The order is the severity order: a command made of several parts
 /// takes the most severe class of its parts.
 ///
-/// `Unknown` ranks above `Write` because a part that cannot be classified may write, and
-/// below `Interactive` and `Dangerous` because those are known to need a terminal or to do
-/// damage. Dangerous ranks highest so that no other part can hide a dangerous one; interactive
-/// parts are refused whatever the approval settings (`toolkit_policy::decide`).
+/// `Sensitive` ranks just above `Read`: it changes nothing but reads secrets or credentials, or
+/// sends local data to the network, so it is not auto-approved as a read (the approval settings
+/// decide it on its own, also when a more severe part sets the class). `Unknown` ranks above
+/// `Write` because a part that cannot be classified may write, and below `Interactive` and
+/// `Dangerous` because those are known to need a terminal or to do damage. Dangerous ranks
+/// highest so that no other part can hide a dangerous one; interactive parts are refused
+/// whatever the approval settings (`toolkit_policy::decide`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Class {
     /// Only reads.
     Read,
+    /// Changes nothing, but reads secrets, raw kubeconfigs or credentials, or sends local data
+    /// to the network.
+    Sensitive,
     /// Changes something.
     Write,
     /// Could not be classified (unparsable, computed at run time, or not in the rules).
@@ -32,10 +38,15 @@ pub enum Class {
 }
 
 impl Class {
+    /// Every class, in severity order.
+    pub const ALL: [Class; 6] =
+        [Class::Read, Class::Sensitive, Class::Write, Class::Unknown, Class::Interactive, Class::Dangerous];
+
     /// The lowercase name.
     pub fn as_str(self) -> &'static str {
         match self {
             Class::Read => "read",
+            Class::Sensitive => "sensitive",
             Class::Write => "write",
             Class::Unknown => "unknown",
             Class::Interactive => "interactive",
@@ -56,11 +67,14 @@ impl std::str::FromStr for Class {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "read" => Ok(Class::Read),
+            "sensitive" => Ok(Class::Sensitive),
             "write" => Ok(Class::Write),
             "unknown" => Ok(Class::Unknown),
             "interactive" => Ok(Class::Interactive),
             "dangerous" => Ok(Class::Dangerous),
-            other => Err(format!("unknown class `{other}`; classes: read, write, unknown, interactive, dangerous")),
+            other => Err(format!(
+                "unknown class `{other}`; classes: read, sensitive, write, unknown, interactive, dangerous"
+            )),
         }
     }
 }

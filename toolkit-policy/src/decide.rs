@@ -10,11 +10,13 @@
 //!    (unless the tool says `never`);
 //! 4. `always` needs approval for anything not blocked; `never` allows it;
 //! 5. `auto` goes by class: read is allowed when `autoApproveReadOnly` is on (else needs
-//!    approval), write needs approval when `requireApprovalForWrite` is on, unknown when
-//!    `requireApprovalForUnknown` is on; otherwise they are allowed.
+//!    approval), sensitive needs approval when `requireApprovalForSensitive` is on, write when
+//!    `requireApprovalForWrite` is on, unknown when `requireApprovalForUnknown` is on; otherwise
+//!    they are allowed. A sensitive part needs approval by that setting also when a write sets
+//!    the class (`kubectl get secret x -o yaml > s.yaml` with writes allowed still asks).
 //!
 //! Settings left out of an `ApprovalPolicy` take the safe side: auto-approve reads, approve
-//! writes and unknowns, block dangerous commands.
+//! sensitive reads, writes and unknowns, block dangerous commands.
 
 use serde::Serialize;
 use toolkit_core::Result;
@@ -28,6 +30,8 @@ use crate::verdict::{Class, Finding, Reason, Verdict};
 pub struct ApprovalSettings {
     /// Reads run without approval.
     pub auto_approve_read_only: bool,
+    /// Sensitive reads (secrets, credentials, local data sent to the network) wait for a person.
+    pub require_approval_for_sensitive: bool,
     /// Writes wait for a person.
     pub require_approval_for_write: bool,
     /// Calls that could not be classified wait for a person.
@@ -42,6 +46,7 @@ impl Default for ApprovalSettings {
     fn default() -> Self {
         ApprovalSettings {
             auto_approve_read_only: true,
+            require_approval_for_sensitive: true,
             require_approval_for_write: true,
             require_approval_for_unknown: true,
             block_dangerous: true,
@@ -57,6 +62,9 @@ impl ApprovalSettings {
         let d = ApprovalSettings::default();
         Ok(ApprovalSettings {
             auto_approve_read_only: spec.auto_approve_read_only.unwrap_or(d.auto_approve_read_only),
+            require_approval_for_sensitive: spec
+                .require_approval_for_sensitive
+                .unwrap_or(d.require_approval_for_sensitive),
             require_approval_for_write: spec.require_approval_for_write.unwrap_or(d.require_approval_for_write),
             require_approval_for_unknown: spec.require_approval_for_unknown.unwrap_or(d.require_approval_for_unknown),
             block_dangerous: spec.block_dangerous.unwrap_or(d.block_dangerous),
@@ -155,8 +163,28 @@ pub fn decide(verdict: &Verdict, settings: &ApprovalSettings, approval: Approval
         }
         ApprovalRequired::Auto => {}
     }
+    if verdict.class > Class::Sensitive && verdict.has(Class::Sensitive) && settings.require_approval_for_sensitive {
+        let needs_anyway = match verdict.class {
+            Class::Write => !settings.require_approval_for_write,
+            Class::Unknown => !settings.require_approval_for_unknown,
+            _ => false,
+        };
+        if needs_anyway {
+            return done(
+                Action::RequireApproval,
+                "approval.sensitive",
+                "needs approval: reads secrets or sends local data out (requireApprovalForSensitive)".into(),
+                of(Class::Sensitive).collect(),
+            );
+        }
+    }
     let (needs, rule, message) = match verdict.class {
         Class::Read => (!settings.auto_approve_read_only, "approval.read", "reads (autoApproveReadOnly)"),
+        Class::Sensitive => (
+            settings.require_approval_for_sensitive,
+            "approval.sensitive",
+            "reads secrets or sends local data out (requireApprovalForSensitive)",
+        ),
         Class::Write => (settings.require_approval_for_write, "approval.write", "writes (requireApprovalForWrite)"),
         Class::Unknown => (
             settings.require_approval_for_unknown,
@@ -201,6 +229,7 @@ mod tests {
             auto_approve_read_only: Some(false),
             require_approval_for_write: Some(true),
             require_approval_for_unknown: Some(true),
+            require_approval_for_sensitive: None,
             block_dangerous: Some(false),
             approval_timeout: None,
             blocked_patterns: vec!["rm -rf /".into(), "kubectl delete ns kube-system".into()],
@@ -212,6 +241,22 @@ mod tests {
         assert_eq!(action("rm -rf ~", &s, ApprovalRequired::Auto), Action::RequireApproval);
         assert_eq!(action("kubectl delete namespace kube-system", &s, ApprovalRequired::Never), Action::Block);
         assert_eq!(action("kubectl delete ns dev", &s, ApprovalRequired::Auto), Action::RequireApproval);
+    }
+
+    #[test]
+    fn sensitive_reads_need_approval_unless_the_policy_allows_them() {
+        let s = ApprovalSettings::default();
+        let secret = "kubectl get secret db -o yaml";
+        assert_eq!(classify(secret).class, Class::Sensitive);
+        assert_eq!(action(secret, &s, ApprovalRequired::Auto), Action::RequireApproval);
+        let allow = ApprovalSettings { require_approval_for_sensitive: false, ..ApprovalSettings::default() };
+        assert_eq!(action(secret, &allow, ApprovalRequired::Auto), Action::Allow);
+        // A write that carries a sensitive read still asks when writes alone would not.
+        let writes_ok = ApprovalSettings { require_approval_for_write: false, ..ApprovalSettings::default() };
+        let d = decide(&classify("kubectl get secret db -o yaml > s.yaml"), &writes_ok, ApprovalRequired::Auto);
+        assert_eq!((d.class, d.action), (Class::Write, Action::RequireApproval));
+        assert_eq!(d.reasons[0].rule, "approval.sensitive");
+        assert_eq!(action("touch x", &writes_ok, ApprovalRequired::Auto), Action::Allow);
     }
 
     #[test]

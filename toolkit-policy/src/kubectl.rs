@@ -1,9 +1,20 @@
 //! kubectl (and `oc`) rules.
 //!
+//! The command line is read as kubectl (cobra) reads it: global flags may come before or after
+//! the verb, flags that take a value take the next word unless written `--flag=value`, a flag
+//! given twice counts as its last value (`--dry-run=server --dry-run=none` is no dry run), `--`
+//! hands the rest to the command `exec`, `run` or `debug` start. A verb that only reads is
+//! `read` when every flag is on its table (merged with the global flags); an unknown flag makes
+//! it `unknown`.
+//!
 //! - read: `get`, `describe`, `logs`, `explain`, `top`, `version`, `api-resources`,
 //!   `api-versions`, `cluster-info`, `diff`, `events`, `wait`, `kustomize`, `auth can-i`,
 //!   `auth whoami`, `config view` (and the other `config get-*`), `rollout history|status`,
-//!   and any command with `--dry-run` (other than `--dry-run=none`);
+//!   and a write with `--dry-run`, `--dry-run=client` or `--dry-run=server` as its last value;
+//! - sensitive: Secrets printed with their data (`get secret -o yaml|json|jsonpath|...`,
+//!   `describe secret`, which prints service account tokens),
+//!   `config view --raw|--flatten`, `--server` (the credentials go to another API server),
+//!   `get --raw` of a secrets path, `oc whoami -t`;
 //! - write: `apply`, `create`, `patch`, `scale`, `label`, `annotate`, `set`,
 //!   `rollout restart|undo|pause|resume`, `replace`, `expose`, `run`, `cp`, `autoscale`,
 //!   `delete`, `uncordon`, `certificate`, `config use-context|set-*|...`, `debug`;
@@ -12,13 +23,15 @@
 //!   `apply --prune`; `drain`, `cordon`, `taint`;
 //! - interactive: `exec -i`/`-t`, `attach`, `port-forward`, `proxy`, `edit`, `run -i`/`-t`,
 //!   `debug -i`/`-t`;
-//! - unknown: any other verb (plugins).
+//! - unknown: any other verb (plugins), `--as` impersonation, `--kubeconfig`/`--token` (other
+//!   credentials, which may run a credential plugin), and flags not on the tables.
 //!
 //! `kubectl exec POD -- COMMAND` is classified as the command it runs in the pod.
 
 use crate::rules::Parsed;
+use crate::rules::options::{self, Compiled, Effect, Problem};
 use crate::shell::words::Arg;
-use crate::verdict::Finding;
+use crate::verdict::{Class, Finding};
 
 /// kubectl flags that take a value as the next word.
 pub(crate) const TAKES_VALUE: &[&str] = &[
@@ -122,7 +135,6 @@ const READ_VERBS: &[&str] = &[
     "get",
     "describe",
     "logs",
-    "log",
     "explain",
     "top",
     "version",
@@ -239,45 +251,97 @@ pub fn canonical_resource(word: &str) -> &str {
     RESOURCE_ALIASES.iter().find(|(alias, _)| *alias == base).map_or(base, |(_, plural)| plural)
 }
 
+/// Output formats that print only names or columns, not the objects' data.
+const SUMMARY_FORMATS: &[&str] = &["wide", "name"];
+
 /// Classifies kubectl's arguments; also returns the command `exec` runs in a pod.
-pub(crate) fn classify(args: &[Arg]) -> (Vec<Finding>, Option<Vec<Arg>>) {
+pub(crate) fn classify(args: &[Arg], cwd: Option<&str>) -> (Vec<Finding>, Option<Vec<Arg>>) {
     // The words after `--` belong to `exec`/`run`/`debug`, not to kubectl.
     let dashdash = args.iter().position(|a| a.text == "--");
     let (own, after) = match dashdash {
         Some(i) => (&args[..i], Some(&args[i + 1..])),
         None => (args, None),
     };
-    let p = Parsed::new(own, TAKES_VALUE);
-    let ops: Vec<&str> = p.operands.iter().map(|a| a.text.as_str()).collect();
     let mut out = Vec::new();
-    let Some(&verb) = ops.first() else {
-        out.push(Finding::read("kubectl.help", "`kubectl` without a command prints help"));
+    let Some(global) = options::table("kubectl") else {
+        out.push(Finding::unknown("kubectl.no-table", "the kubectl tables are missing"));
         return (out, None);
     };
-    if p.operands[0].has_dynamic() {
+    let verb_at = find_verb(global, own);
+    let Some(verb_at) = verb_at else {
+        let s = options::scan(global, own);
+        if s.problems.is_empty() && s.given.iter().all(|g| g.spec.effect == Effect::Safe) {
+            out.push(Finding::read("kubectl.help", "`kubectl` without a command prints help"));
+        } else {
+            out.extend(problems("kubectl", &s, cwd));
+        }
+        return (out, None);
+    };
+    let verb_arg = &own[verb_at];
+    if verb_arg.has_dynamic() {
         out.push(Finding::unknown("kubectl.computed-verb", "the kubectl command is only known at run time"));
         return (out, None);
     }
-    let sub = ops.get(1).copied().unwrap_or_default();
-    let dry_run = p.flags.iter().any(|(f, v)| f == "--dry-run" && !matches!(*v, Some("none" | "false")));
+    let verb = verb_arg.text.as_str();
+    let rest: Vec<Arg> = own[..verb_at].iter().chain(&own[verb_at + 1..]).cloned().collect();
+    // A subcommand (`auth can-i`, `config view`): the first operand after the verb.
+    let global_scan = options::scan(global, &own[verb_at + 1..]);
+    let sub = global_scan.operands.first().map(|a| a.text.clone()).unwrap_or_default();
+    let two = format!("kubectl {verb} {sub}");
+    let one = format!("kubectl {verb}");
+    let (table_name, rest) = if options::table(&two).is_some() {
+        let skip = own[verb_at + 1..].iter().position(|a| a.text == sub).map(|i| verb_at + 1 + i);
+        let rest: Vec<Arg> =
+            own.iter().enumerate().filter(|(i, _)| *i != verb_at && Some(*i) != skip).map(|(_, a)| a.clone()).collect();
+        (two.clone(), rest)
+    } else {
+        (one.clone(), rest)
+    };
+    let shown = table_name.clone();
+    let merged = options::table(&table_name).map(|t| Compiled::merged(t.table, &[global.table]));
+    let merged = match merged {
+        Some(Ok(m)) => Some(m),
+        Some(Err(e)) => {
+            out.push(Finding::unknown("kubectl.no-table", format!("`{table_name}`: {e}")));
+            return (out, None);
+        }
+        None => None,
+    };
+    // Lenient parse for the flags of writes: every flag known to take a value takes one.
+    let mut takes: Vec<&str> = TAKES_VALUE.to_vec();
+    takes.extend(global.options().filter(|(_, s)| s.takes == options::Takes::Value).map(|(n, _)| n));
+    let p = Parsed::new(&rest, &takes);
     let tty = p.has(&["-i", "-t", "--stdin", "--tty"]);
+    let dry_run = dry_run(&p);
 
     // Commands that only read, whatever else they carry.
     let read = match verb {
-        "auth" => matches!(sub, "can-i" | "whoami"),
-        "config" => matches!(sub, "view" | "get-contexts" | "get-clusters" | "get-users" | "current-context" | ""),
-        "rollout" => matches!(sub, "history" | "status"),
+        "auth" => matches!(sub.as_str(), "can-i" | "whoami"),
+        "config" => matches!(sub.as_str(), "view" | "get-contexts" | "get-clusters" | "get-users" | "current-context"),
+        "rollout" => matches!(sub.as_str(), "history" | "status"),
         "apply" => sub == "view-last-applied",
-        "plugin" => matches!(sub, "list" | ""),
+        "plugin" => sub == "list",
         v => READ_VERBS.contains(&v),
     };
     if read {
-        let what = if sub.is_empty() || !matches!(verb, "auth" | "config" | "rollout" | "apply" | "plugin") {
-            verb.to_owned()
-        } else {
-            format!("{verb} {sub}")
+        let Some(t) = merged else {
+            out.push(Finding::unknown("kubectl.no-table", format!("`{shown}`: no table of flags is known")));
+            return (out, None);
         };
-        out.push(Finding::read("kubectl.read", format!("`kubectl {what}` only reads")));
+        let s = options::scan(&t, &rest);
+        out.extend(problems(&shown, &s, cwd));
+        if verb == "get" {
+            out.extend(secrets_shown(&s));
+        }
+        if verb == "describe" && described_secrets(&s) {
+            out.push(Finding::sensitive(
+                "kubectl.secret",
+                "`kubectl describe` of Secrets prints service account tokens in full",
+            ));
+        }
+        if out.iter().all(|f| f.class == Class::Read) {
+            out.push(Finding::read("kubectl.read", format!("`{shown}` only reads")));
+        }
         return (out, None);
     }
 
@@ -289,13 +353,16 @@ pub(crate) fn classify(args: &[Arg]) -> (Vec<Finding>, Option<Vec<Arg>>) {
         return (out, None);
     }
     if verb == "exec" {
-        if tty {
+        let Some(t) = merged else { return (out, None) };
+        let s = options::scan(&t, &rest);
+        out.extend(problems(&shown, &s, cwd));
+        if tty || out.iter().any(|f| f.class == Class::Interactive) {
             out.push(Finding::interactive("kubectl.exec-tty", "`kubectl exec -i`/`-t` opens a terminal in a pod"));
             return (out, None);
         }
         let command: Vec<Arg> = match after {
             Some(cmd) => cmd.to_vec(),
-            None => p.operands.iter().skip(2).map(|a| (*a).clone()).collect(),
+            None => s.operands.iter().skip(1).map(|a| (*a).clone()).collect(),
         };
         if command.is_empty() {
             out.push(Finding::unknown("kubectl.exec", "`kubectl exec` without a command"));
@@ -309,10 +376,27 @@ pub(crate) fn classify(args: &[Arg]) -> (Vec<Finding>, Option<Vec<Arg>>) {
         return (out, None);
     }
 
-    if dry_run {
-        out.push(Finding::read("kubectl.dry-run", format!("`kubectl {verb} --dry-run` changes nothing")));
+    if dry_run && (WRITE_VERBS.contains(&verb) || matches!(verb, "drain" | "cordon" | "taint" | "rollout" | "auth")) {
+        let t = options::table("kubectl dry-run").and_then(|t| Compiled::merged(t.table, &[global.table]).ok());
+        let Some(t) = t else {
+            out.push(Finding::unknown("kubectl.no-table", "`kubectl --dry-run`: no table of flags is known"));
+            return (out, None);
+        };
+        let s = options::scan(&t, &rest);
+        // What a dry run prints comes from the input, not from the cluster's Secrets.
+        out.extend(problems(&format!("kubectl {verb} --dry-run"), &s, cwd));
+        if out.iter().all(|f| f.class == Class::Read) {
+            out.push(Finding::read("kubectl.dry-run", format!("`kubectl {verb} --dry-run` changes nothing")));
+        }
         return (out, None);
     }
+
+    // The global flags still count on writes (impersonation, other servers, files written).
+    out.extend(
+        problems("kubectl", &options::scan(global, &rest), cwd)
+            .into_iter()
+            .filter(|f| f.rule != crate::rules::UNKNOWN_OPTION_RULE),
+    );
 
     if let Some((_, what)) = DANGEROUS_VERBS.iter().find(|(v, _)| *v == verb) {
         out.push(Finding::dangerous("kubectl.node-operation", format!("`kubectl {verb}` {what}")));
@@ -320,7 +404,7 @@ pub(crate) fn classify(args: &[Arg]) -> (Vec<Finding>, Option<Vec<Arg>>) {
     }
 
     let write_verb = WRITE_VERBS.contains(&verb)
-        || matches!((verb, sub), ("auth", "reconcile") | ("rollout", _) | ("config", _) | ("plugin", _));
+        || matches!((verb, sub.as_str()), ("auth", "reconcile") | ("rollout", _) | ("config", _) | ("plugin", _));
     if !write_verb {
         out.push(Finding::unknown("kubectl.unknown-verb", format!("`kubectl {verb}` is not a command the rules know")));
         return (out, None);
@@ -330,27 +414,31 @@ pub(crate) fn classify(args: &[Arg]) -> (Vec<Finding>, Option<Vec<Arg>>) {
         return (out, None);
     }
     out.push(Finding::write("kubectl.write", format!("`kubectl {verb}` changes the cluster")));
+    if verb == "create" && sub == "token" {
+        out.push(Finding::sensitive("kubectl.token", "`kubectl create token` prints a new service account token"));
+    }
 
+    let ops: Vec<&Arg> = p.operands.clone();
     if verb == "delete" {
-        for resource in deleted_types(&p.operands[1..]) {
+        for resource in deleted_types(&ops) {
             if CRITICAL_RESOURCES.contains(&resource.as_str()) {
                 out.push(Finding::dangerous("kubectl.delete-critical", format!("deletes {resource}")));
             }
         }
     }
-    if p.has(&["--all"]) {
+    if p.has(&["--all"]) && last_bool(&p, "--all") {
         out.push(Finding::dangerous(
             "kubectl.all",
             format!("`kubectl {verb} --all` acts on every resource of the type"),
         ));
     }
-    if p.has(&["-A", "--all-namespaces"]) {
+    if p.has(&["-A"]) || p.has(&["--all-namespaces"]) && last_bool(&p, "--all-namespaces") {
         out.push(Finding::dangerous("kubectl.all-namespaces", format!("`kubectl {verb} -A` acts in every namespace")));
     }
-    if p.flags.iter().any(|(f, v)| f == "--force" && !matches!(*v, Some("false"))) {
+    if p.has(&["--force"]) && last_bool(&p, "--force") {
         out.push(Finding::dangerous("kubectl.force", "`--force` deletes without waiting for graceful termination"));
     }
-    if p.value(&["--grace-period"]).is_some_and(|v| v.trim() == "0") {
+    if p.value(&["--grace-period"]).is_some_and(|v| v.trim() == "0" || v.trim() == "1" && p.has(&["--force"])) {
         out.push(Finding::dangerous("kubectl.grace-period-zero", "`--grace-period=0` kills immediately"));
     }
     if p.value(&["--cascade"]).is_some_and(|v| v == "orphan" || v == "false") {
@@ -360,6 +448,149 @@ pub(crate) fn classify(args: &[Arg]) -> (Vec<Finding>, Option<Vec<Arg>>) {
         out.push(Finding::dangerous("kubectl.apply-prune", "`apply --prune` deletes resources missing from the input"));
     }
     (out, None)
+}
+
+/// Where the verb is: the first word that is neither a flag nor the value of one, read as
+/// cobra does when it looks for the command (a flag it does not know takes the next word).
+fn find_verb(global: &Compiled, own: &[Arg]) -> Option<usize> {
+    let mut i = 0;
+    while i < own.len() {
+        let t = own[i].text.as_str();
+        if !t.starts_with('-') || t == "-" {
+            return Some(i);
+        }
+        i += 1;
+        if t.contains('=') {
+            continue;
+        }
+        let takes = match global.get(t) {
+            Some(spec) => spec.takes == options::Takes::Value,
+            // cobra: an unknown `--flag` or `-f` takes the next word.
+            None => t.starts_with("--") || t.len() == 2,
+        };
+        if takes {
+            i += 1;
+        }
+    }
+    None
+}
+
+/// Whether the last `--dry-run` given asks for a dry run: bare, `client` or `server`.
+fn dry_run(p: &Parsed<'_>) -> bool {
+    match p.flags.iter().rev().find(|(f, _)| f == "--dry-run") {
+        Some((_, None)) => true,
+        Some((_, Some(v))) => matches!(*v, "client" | "server"),
+        None => false,
+    }
+}
+
+/// Whether the last `flag` given is on (`--force`, `--force=true`).
+fn last_bool(p: &Parsed<'_>, flag: &str) -> bool {
+    match p.flags.iter().rev().find(|(f, _)| f == flag) {
+        Some((_, None)) => true,
+        Some((_, Some(v))) => !matches!(v.to_ascii_lowercase().as_str(), "false" | "0" | "f"),
+        None => false,
+    }
+}
+
+/// The findings of a scan: flags not on the table, and what the flags do.
+fn problems(shown: &str, s: &options::Scan<'_>, cwd: Option<&str>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    // `-o go-template-file=PATH` (and `--template PATH` with it) prints a local file.
+    for v in s.values(&["-o", "--output", "--template"]) {
+        let path = v.text.split_once("-file=").map_or(v.text.as_str(), |(_, p)| p);
+        if let Some(what) = crate::shell::secrets::secret(&Arg::literal(path), cwd) {
+            out.push(Finding::sensitive(
+                "kubectl.template-file",
+                format!("`{shown}` prints {path} as a template ({what})"),
+            ));
+        }
+    }
+    for p in &s.problems {
+        let (rule, what) = match p {
+            Problem::Unknown(o) => {
+                out.push(crate::rules::unknown_option(shown, o));
+                continue;
+            }
+            Problem::Ambiguous(o, _) => ("shell.option.ambiguous", format!("`{o}` is ambiguous")),
+            Problem::BadValue(o) => ("shell.option.value", format!("`{o}` lacks its value or takes none")),
+            Problem::Computed(o) => {
+                ("shell.option.computed", format!("`{o}` is only known at run time and may be any flag"))
+            }
+        };
+        out.push(Finding::unknown(rule, format!("`{shown}`: {what}")));
+    }
+    for g in &s.given {
+        match g.spec.effect {
+            Effect::Safe | Effect::Custom | Effect::ReadsFile => {}
+            Effect::WritesFile => match &g.value {
+                Some(v) => out.push(crate::shell::paths::redirect_target(v, cwd)),
+                None => out.push(Finding::write("kubectl.writes", format!("`{shown} {}` writes a file", g.spelled))),
+            },
+            Effect::RunsProgram | Effect::RunsShell => {
+                out.push(Finding::unknown("kubectl.runs", format!("`{shown} {}` runs a program", g.spelled)))
+            }
+            Effect::Raise(class, why) => {
+                out.push(Finding::new(class, "kubectl.flag", format!("`{shown} {}` {why}", g.spelled)))
+            }
+        }
+    }
+    out
+}
+
+/// Whether `describe` names Secrets (or files, or a type only known at run time).
+fn described_secrets(s: &options::Scan<'_>) -> bool {
+    if s.has(&["-f", "--filename", "-k", "--kustomize"]) {
+        return true;
+    }
+    s.operands.first().is_some_and(|a| {
+        a.has_dynamic()
+            || a.text.to_ascii_lowercase().split(',').any(|t| {
+                let t = canonical_resource(t.split('/').next().unwrap_or(t));
+                t == "secrets" || t.ends_with("secrets")
+            })
+    })
+}
+
+/// Secrets printed with their data: `get` of secrets (or of files, whose kinds are not known)
+/// in a format that prints objects, or `--raw` of a secrets path.
+fn secrets_shown(s: &options::Scan<'_>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    if let Some(raw) = s.last(&["--raw"]).and_then(|g| g.value.as_ref()) {
+        let path = raw.text.to_ascii_lowercase();
+        if path.contains("secret") || raw.has_dynamic() {
+            out.push(Finding::sensitive("kubectl.secret", "`kubectl get --raw` reads Secrets"));
+        }
+        if ["/proxy", "/exec", "/attach", "/portforward"].iter().any(|p| path.contains(p)) {
+            out.push(Finding::unknown(
+                "kubectl.raw-proxy",
+                "`kubectl get --raw` reaches a pod or service through the API server",
+            ));
+        }
+        return out;
+    }
+    let format = s.last(&["-o", "--output"]).and_then(|g| g.value.as_ref()).map(|v| v.text.clone());
+    let data_shown = s.has(&["--template"])
+        || format.as_deref().is_some_and(|f| !SUMMARY_FORMATS.contains(&f.split('=').next().unwrap_or(f)));
+    if !data_shown {
+        return out;
+    }
+    let from_files = s.has(&["-f", "--filename", "-k", "--kustomize"]);
+    let types: Vec<String> = match s.operands.first() {
+        Some(a) if a.has_dynamic() => vec!["secrets".to_owned()],
+        Some(a) => a
+            .text
+            .to_ascii_lowercase()
+            .split(',')
+            .map(|t| canonical_resource(t.split('/').next().unwrap_or(t)).to_owned())
+            .collect(),
+        None => Vec::new(),
+    };
+    let secret = types.iter().any(|t| t == "secrets" || t.ends_with("secrets"));
+    if secret || from_files {
+        out.push(Finding::sensitive("kubectl.secret", "prints Secrets with their data (base64 is not encryption)"));
+    }
+    out
 }
 
 /// The resource types a `delete` names (`ns foo`, `namespace/foo`, `pods,namespaces`).
@@ -383,7 +614,7 @@ mod tests {
 
     fn class(line: &str) -> Class {
         let args: Vec<Arg> = line.split_whitespace().map(Arg::literal).collect();
-        classify(&args).0.iter().map(|f| f.class).max().unwrap_or(Class::Read)
+        classify(&args, None).0.iter().map(|f| f.class).max().unwrap_or(Class::Read)
     }
 
     #[test]

@@ -6,12 +6,53 @@
 //! a look-alike name (`rｍ` with a fullwidth letter, `rм` with a Cyrillic one) is such a
 //! program.
 
+mod builtins;
+pub(crate) mod env;
+pub(crate) use builtins::{arith_names, numeric};
 mod files;
+mod git;
+mod network;
+pub(crate) mod options;
+mod packages;
 mod programs;
+mod scripts;
+pub(crate) mod tables;
 mod wrappers;
 
+use crate::shell::secrets;
 use crate::shell::words::{Arg, DYN};
-use crate::verdict::Finding;
+use crate::verdict::{Class, Finding};
+use options::{Effect, Operands, Problem, Scan};
+
+/// The rule of an option that is not on a program's list of known options (its reason's
+/// message names the program and the option).
+pub const UNKNOWN_OPTION_RULE: &str = "shell.option.unknown";
+/// The finding for an option of `program` that is not on its table (the message has a fixed
+/// form, which [`crate::unknown_options`] reads back).
+pub(crate) fn unknown_option(program: &str, option: &str) -> Finding {
+    Finding::unknown(
+        UNKNOWN_OPTION_RULE,
+        format!("`{program}`: the option `{option}` is not on the list of options known to only read"),
+    )
+}
+
+/// The rule of a file read that holds secrets.
+pub(crate) const SECRET_RULE: &str = "shell.secret-file";
+/// The rule of data sent to the network.
+pub(crate) const NETWORK_SEND_RULE: &str = "shell.network.send";
+
+/// Programs that read directories recursively (always, or with one of the flags): a directory
+/// that holds secrets below it is a secret read.
+const RECURSIVE: &[(&str, &[&str])] = &[
+    ("grep", &["-r", "-R", "--recursive", "--dereference-recursive"]),
+    ("egrep", &["-r", "-R", "--recursive", "--dereference-recursive"]),
+    ("fgrep", &["-r", "-R", "--recursive", "--dereference-recursive"]),
+    ("zgrep", &["-r", "-R", "--recursive"]),
+    ("rg", &[]),
+    ("ag", &[]),
+    ("ack", &[]),
+    ("diff", &["-r", "--recursive"]),
+];
 
 /// Marks an argument whose value comes from a downloader (in [`Arg::substitutions`]).
 pub(crate) const DOWNLOAD_MARK: &str = "\u{E002}download";
@@ -35,6 +76,9 @@ pub(crate) enum Input {
 pub(crate) struct Ctx<'a> {
     pub stdin: &'a Input,
     pub cwd: Option<&'a str>,
+    /// Every literal value each variable is set to in the input (a word that expands one may
+    /// be any of them).
+    pub values: &'a std::collections::HashMap<String, Vec<String>>,
 }
 
 /// What a rule asks for.
@@ -47,6 +91,14 @@ pub(crate) enum Step {
     Script(String, Input),
     /// The working directory is now this (or unknown).
     Cd(Option<String>),
+    /// These variables are set to values that may hold code (read from input, computed).
+    Taint(Vec<String>),
+    /// Bash evaluates these variables arithmetically (their values must not hold code).
+    Arith(Vec<String>),
+    /// Variables are exported from here on (`set -a`).
+    ExportAll,
+    /// These names are aliases for this text.
+    Alias(String, String),
 }
 
 /// What a command writes to its standard output, when it matters to the next stage.
@@ -58,33 +110,6 @@ pub(crate) enum Out {
 /// Programs found by path in these directories are the system's own.
 const SYSTEM_BIN_DIRS: &[&str] =
     &["/bin", "/usr/bin", "/sbin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin", "/usr/bin/env"];
-
-/// Variables that change what later commands run or how words split.
-const CODE_VARIABLES: &[&str] = &[
-    "PATH",
-    "LD_PRELOAD",
-    "LD_LIBRARY_PATH",
-    "LD_AUDIT",
-    "BASH_ENV",
-    "ENV",
-    "IFS",
-    "PROMPT_COMMAND",
-    "PS4",
-    "SHELLOPTS",
-    "BASHOPTS",
-    "PYTHONPATH",
-    "PYTHONSTARTUP",
-    "PERL5OPT",
-    "PERL5LIB",
-    "RUBYOPT",
-    "NODE_OPTIONS",
-    "GIT_SSH",
-    "GIT_SSH_COMMAND",
-    "GIT_EXEC_PATH",
-    "EDITOR",
-    "VISUAL",
-    "PAGER",
-];
 
 /// Classifies one command.
 pub(crate) fn command(argv: &[Arg], ctx: &Ctx) -> (Vec<Step>, Option<Out>) {
@@ -125,15 +150,9 @@ fn program_name(text: &str) -> (&str, bool) {
 }
 
 /// The finding for an assignment `NAME=VALUE` (before a command, or alone).
-pub(crate) fn assignment(name: &str, _values: &[Arg], before_command: bool) -> Finding {
-    if CODE_VARIABLES.contains(&name) {
-        return Finding::unknown("shell.env.code", format!("sets {name}, which changes what commands run"));
-    }
-    if before_command {
-        Finding::read("shell.env.assignment", format!("sets {name} for one command"))
-    } else {
-        Finding::read("shell.assignment", format!("sets the shell variable {name}"))
-    }
+pub(crate) fn assignment(name: &str, values: &[Arg], before_command: bool) -> Finding {
+    let how = if before_command { env::Setting::Exported } else { env::Setting::Shell };
+    env::assignment(name, values, how)
 }
 
 /// Collects the steps of one command.
@@ -176,8 +195,138 @@ impl Rules<'_, '_> {
         self.steps.push(Step::Script(text, input));
     }
 
+    /// Checks `args` against the table `table` (`ls`, `git log`): every option must be known,
+    /// and what options and operands do is found (files written, programs run, secrets read,
+    /// data sent). `shown` names the command in messages. `None` when there is no such table
+    /// (then nothing was found).
+    pub(crate) fn options<'a>(&mut self, table: &str, shown: &str, args: &'a [Arg]) -> Option<Scan<'a>> {
+        let Some(t) = options::table(table) else {
+            // Fail closed: a rule that asks for a table nobody wrote is not a read.
+            self.unknown("shell.option.no-table", format!("`{shown}`: no table of options is known for `{table}`"));
+            return None;
+        };
+        let scan = options::scan(t, args);
+        let network = t.table.operands == Operands::Network;
+        for p in &scan.problems {
+            let f = match p {
+                Problem::Unknown(o) => unknown_option(shown, o),
+                Problem::Ambiguous(o, hits) => Finding::unknown(
+                    "shell.option.ambiguous",
+                    format!("`{shown}`: `{o}` abbreviates several options ({})", hits.join(", ")),
+                ),
+                Problem::BadValue(o) => {
+                    Finding::unknown("shell.option.value", format!("`{shown}`: `{o}` lacks its value or takes none"))
+                }
+                Problem::Computed(w) => Finding::unknown(
+                    "shell.option.computed",
+                    format!("`{shown}`: `{w}` is only known at run time and may be any option"),
+                ),
+            };
+            self.find(f);
+        }
+        for g in &scan.given {
+            let value = g.value.as_ref();
+            let spelled = &g.spelled;
+            if network && [value, g.value2.as_ref()].into_iter().flatten().any(|v| v.has_dynamic()) {
+                let credential = [value, g.value2.as_ref()]
+                    .into_iter()
+                    .flatten()
+                    .flat_map(|v| v.vars.iter())
+                    .find(|v| secrets::secret_variable(v))
+                    .map(|v| format!(" (${v}, named like a credential)"))
+                    .unwrap_or_default();
+                self.sensitive(
+                    NETWORK_SEND_RULE,
+                    format!("`{shown} {spelled}` sends text only known at run time to the network{credential}"),
+                );
+            }
+            match g.spec.effect {
+                Effect::Safe | Effect::Custom => {}
+                Effect::ReadsFile => {
+                    for v in [value, g.value2.as_ref()].into_iter().flatten() {
+                        if network {
+                            self.sensitive(
+                                NETWORK_SEND_RULE,
+                                format!("`{shown} {spelled}` reads `{}` and sends it to the network", v.shown()),
+                            );
+                        } else if let Some(what) = self.secret(v) {
+                            self.sensitive(SECRET_RULE, format!("`{shown} {spelled}` reads {} ({what})", v.shown()));
+                        }
+                    }
+                }
+                Effect::WritesFile => match value {
+                    Some(v) => {
+                        let f = crate::shell::paths::redirect_target(v, self.ctx.cwd);
+                        self.find(f);
+                    }
+                    None => self.write("shell.option.writes", format!("`{shown} {spelled}` writes a file")),
+                },
+                Effect::RunsProgram => self.unknown(
+                    "shell.option.runs",
+                    format!(
+                        "`{shown} {spelled}` runs the program {}",
+                        value.map_or_else(|| "it names".to_owned(), |v| format!("`{}`", v.shown()))
+                    ),
+                ),
+                Effect::RunsShell => {
+                    self.unknown("shell.option.runs", format!("`{shown} {spelled}` runs a command line"));
+                    if let Some(v) = value {
+                        self.script(v.text.clone(), Input::Unknown);
+                    }
+                }
+                Effect::Raise(class, why) => {
+                    self.find(Finding::new(class, "shell.option", format!("`{shown} {spelled}` {why}")))
+                }
+            }
+        }
+        let recursive = RECURSIVE.iter().any(|(n, flags)| *n == table && (flags.is_empty() || scan.has(flags)));
+        let skip_first = t.table.operands == Operands::FirstThenFiles
+            && !scan.has(&["-e", "--regexp", "-f", "--file", "--from-file", "--expression"]);
+        for (i, a) in scan.operands.iter().enumerate() {
+            match t.table.operands {
+                Operands::Files | Operands::FirstThenFiles if !(skip_first && i == 0) => {
+                    let found = if recursive { secrets::secret_below(a, self.ctx.cwd) } else { None };
+                    if let Some(what) = found.or_else(|| self.secret(a)) {
+                        self.sensitive(SECRET_RULE, format!("`{shown}` reads {} ({what})", a.shown()));
+                    }
+                }
+                Operands::Network if a.has_dynamic() => self.sensitive(
+                    NETWORK_SEND_RULE,
+                    format!("`{shown}` sends text only known at run time to the network (`{}`)", a.shown()),
+                ),
+                _ => {}
+            }
+        }
+        Some(scan)
+    }
+
+    /// What the file `a` holds when it is a secret: its text, or any literal value of the
+    /// variables it expands.
+    pub(crate) fn secret(&self, a: &Arg) -> Option<&'static str> {
+        secrets::secret_with(a, self.ctx.cwd, self.ctx.values)
+    }
+
+    /// Whether a finding above `class` was made so far (then no "only reads" reason is added).
+    fn found_above(&self, class: Class) -> bool {
+        self.steps.iter().any(|s| matches!(s, Step::Find(f) if f.class > class))
+    }
+
+    fn sensitive(&mut self, rule: &'static str, message: impl Into<String>) {
+        self.find(Finding::sensitive(rule, message));
+    }
+
     fn dispatch(&mut self, name: &str, args: &[Arg]) {
-        if self.wrapper(name, args) || self.file_command(name, args) || self.program(name, args) {
+        if self.wrapper(name, args)
+            || self.file_command(name, args)
+            || self.program(name, args)
+            || self.builtin(name, args)
+        {
+            return;
+        }
+        if options::table(name).is_some() {
+            if self.options(name, name, args).is_some() && !self.found_above(Class::Read) {
+                self.read("shell.read-only-program", format!("`{name}` with options known to only read"));
+            }
             return;
         }
         if let Some(f) = table(name, args) {
@@ -187,171 +336,6 @@ impl Rules<'_, '_> {
         self.unknown("shell.unknown-program", format!("`{name}` is not a program the rules know"));
     }
 }
-
-/// Programs that only read, whatever their arguments (output redirections are classified on
-/// their own).
-const READ_ONLY: &[&str] = &[
-    "cat",
-    "tac",
-    "head",
-    "tail",
-    "grep",
-    "egrep",
-    "fgrep",
-    "rg",
-    "ag",
-    "ack",
-    "jq",
-    "wc",
-    "cut",
-    "tr",
-    "pwd",
-    "whoami",
-    "id",
-    "groups",
-    "uname",
-    "arch",
-    "df",
-    "du",
-    "free",
-    "uptime",
-    "ps",
-    "pgrep",
-    "pidof",
-    "file",
-    "stat",
-    "which",
-    "whereis",
-    "type",
-    "printenv",
-    "basename",
-    "dirname",
-    "realpath",
-    "readlink",
-    "diff",
-    "cmp",
-    "comm",
-    "md5sum",
-    "sha1sum",
-    "sha224sum",
-    "sha256sum",
-    "sha384sum",
-    "sha512sum",
-    "b2sum",
-    "cksum",
-    "sum",
-    "base32",
-    "base64",
-    "od",
-    "hexdump",
-    "strings",
-    "nl",
-    "rev",
-    "fold",
-    "column",
-    "paste",
-    "join",
-    "expand",
-    "unexpand",
-    "seq",
-    "true",
-    "false",
-    "test",
-    "[",
-    ":",
-    "sleep",
-    "yes",
-    "cal",
-    "lsblk",
-    "lscpu",
-    "lsmem",
-    "lsof",
-    "lspci",
-    "lsusb",
-    "lsns",
-    "netstat",
-    "ss",
-    "dig",
-    "nslookup",
-    "host",
-    "ping",
-    "ping6",
-    "traceroute",
-    "tracepath",
-    "getent",
-    "locale",
-    "tty",
-    "w",
-    "who",
-    "last",
-    "lastlog",
-    "users",
-    "nproc",
-    "numfmt",
-    "vmstat",
-    "iostat",
-    "mpstat",
-    "tree",
-    "fmt",
-    "pr",
-    "shuf",
-    "zcat",
-    "zgrep",
-    "bzcat",
-    "xzcat",
-    "zdiff",
-    "look",
-    "getconf",
-    "ls",
-    "dir",
-    "vdir",
-    "jobs",
-    "dirs",
-    "help",
-    "times",
-    "caller",
-    "compgen",
-    "complete",
-    "history",
-    "hash",
-    "wait",
-    "shift",
-    "getopts",
-    "read",
-    "exit",
-    "return",
-    "break",
-    "continue",
-    "set",
-    "unset",
-    "shopt",
-    "ulimit",
-    "umask",
-    "let",
-    "unalias",
-    "fg",
-    "bg",
-    "disown",
-    "logout",
-    "mapfile",
-    "readarray",
-    "bind",
-    "echo",
-    "printf",
-    "lsattr",
-    "getfacl",
-    "namei",
-    "whatis",
-    "apropos",
-    "expr",
-    "factor",
-    "tsort",
-    "ptx",
-    "md5",
-    "xmllint",
-    "yamllint",
-    "shellcheck",
-];
 
 /// Programs that change files, packages, processes or settings.
 const WRITES: &[&str] = &[
@@ -413,7 +397,7 @@ const INTERACTIVE: &[&str] = &[
     "vi", "vim", "nvim", "view", "vimdiff", "nano", "pico", "emacs", "less", "more", "most", "man", "info", "htop",
     "atop", "btop", "iftop", "iotop", "nethogs", "nmtui", "tmux", "screen", "mc", "ranger", "nnn", "fzf", "dialog",
     "whiptail", "telnet", "ftp", "sftp", "irb", "passwd", "visudo", "vipw", "vigr", "login", "script", "k9s", "cfdisk",
-    "ghci", "ipython", "mongo", "mongosh", "gdb", "lldb", "top",
+    "ghci", "ipython", "mongo", "mongosh", "gdb", "lldb",
 ];
 
 /// Programs that destroy data or stop a system, whatever their arguments.
@@ -438,9 +422,6 @@ const DANGEROUS: &[(&str, &str)] = &[
 ];
 
 fn table(name: &str, args: &[Arg]) -> Option<Finding> {
-    if READ_ONLY.contains(&name) {
-        return Some(Finding::read("shell.read-only-program", format!("`{name}` only reads")));
-    }
     if name.starts_with("mkfs") {
         return Some(Finding::dangerous("shell.format", format!("`{name}` formats a file system")));
     }
@@ -451,10 +432,6 @@ fn table(name: &str, args: &[Arg]) -> Option<Finding> {
         return Some(Finding::dangerous("shell.dangerous-program", format!("`{name}` {what}")));
     }
     if INTERACTIVE.contains(&name) {
-        if name == "top" && args.iter().any(|a| a.text.starts_with("-b") || a.text == "-n" || a.text.starts_with("-bn"))
-        {
-            return Some(Finding::read("shell.read-only-program", "`top -b` prints and exits"));
-        }
         return Some(Finding::interactive("shell.interactive-program", format!("`{name}` needs a terminal")));
     }
     if WRITES.contains(&name) {
@@ -560,6 +537,13 @@ pub(crate) fn leading<'a>(args: &'a [Arg], takes_value: &[&str]) -> (Parsed<'a>,
     }
     let end = end.min(args.len());
     (Parsed::new(&args[..end], takes_value), &args[end..])
+}
+
+/// The words after the options a scan found (the command a wrapper runs, a subcommand).
+pub(crate) fn rest_of<'a>(args: &'a [Arg], scan: &Scan<'_>) -> &'a [Arg] {
+    let Some(first) = scan.operands.first() else { return &[] };
+    let at = args.iter().position(|a| std::ptr::eq(a, *first)).unwrap_or(args.len());
+    &args[at..]
 }
 
 /// Whether an argument carries downloaded text.

@@ -8,9 +8,10 @@
 //! The rules themselves are in the private `rules` module.
 
 pub(crate) mod paths;
+pub(crate) mod secrets;
 pub(crate) mod words;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::BufReader;
 
 use brush_parser::ParserOptions;
@@ -21,6 +22,7 @@ use brush_parser::ast::{
 
 use crate::rules::{self, Ctx, Input, Step};
 use crate::verdict::{Finding, Reason, Verdict};
+
 use words::{Arg, CHILD, DYN};
 
 /// Inputs longer than this are not parsed (`unknown`).
@@ -180,6 +182,21 @@ pub(crate) struct Walker {
     /// A downloader was seen in the current nested script (for `$(curl ...)`).
     saw_download: bool,
     simple_count: usize,
+    /// The texts of the scripts being walked, innermost last (for source spans).
+    sources: Vec<String>,
+    /// Variables set, somewhere in the input, to values that may hold code (read from input,
+    /// computed, or text): evaluating them arithmetically runs that code.
+    tainted: HashSet<String>,
+    /// Variables evaluated arithmetically, with the part that does it.
+    arith_refs: Vec<(String, String)>,
+    /// `set -a`: every variable set from here on is exported.
+    export_all: bool,
+    /// Aliases defined in the input.
+    aliases: HashMap<String, String>,
+    /// Variables set once to a literal (their value is put into the words that expand them).
+    known: words::Known,
+    /// Every literal value each variable is set to.
+    values: HashMap<String, Vec<String>>,
 }
 
 impl Walker {
@@ -195,10 +212,33 @@ impl Walker {
             concurrent: false,
             saw_download: false,
             simple_count: 0,
+            sources: Vec::new(),
+            tainted: HashSet::new(),
+            arith_refs: Vec::new(),
+            export_all: false,
+            aliases: HashMap::new(),
+            known: words::Known::new(),
+            values: HashMap::new(),
         }
     }
 
-    fn finish(self) -> Verdict {
+    fn finish(mut self) -> Verdict {
+        let refs = std::mem::take(&mut self.arith_refs);
+        for (name, part) in refs {
+            let positional = name.chars().all(|c| c.is_ascii_digit()) || name == "@" || name == "*";
+            if self.tainted.contains(&name) || positional {
+                self.push(
+                    &part,
+                    Finding::unknown(
+                        "shell.arith.variable",
+                        format!(
+                            "bash evaluates `{name}` arithmetically, and its value is only known at run time: \
+                             text such as `a[$(cmd)]` in it would run `cmd`"
+                        ),
+                    ),
+                );
+            }
+        }
         let mut v = Verdict::from_reasons(self.reasons);
         v.commands = self.commands;
         v
@@ -259,11 +299,13 @@ impl Walker {
         };
         collect_functions(&program, &mut self.functions);
         self.depth += 1;
+        self.sources.push(text.to_owned());
         let saved_cwd = self.cwd.clone();
         for (i, list) in program.complete_commands.iter().enumerate() {
             self.compound_list(list, if i == 0 { stdin.clone() } else { Input::Terminal });
         }
         self.cwd = saved_cwd;
+        self.sources.pop();
         self.depth -= 1;
     }
 
@@ -353,7 +395,22 @@ impl Walker {
                 self.compound_list(&s.list, stdin);
                 self.cwd = saved;
             }
-            CompoundCommand::Arithmetic(a) => self.arithmetic(&a.expr.value),
+            CompoundCommand::Arithmetic(a) => {
+                // bash reads `( (` and `((...) )` as nested subshells, `((...))` as arithmetic.
+                let raw = self.source_text(a.loc.start.index, a.loc.end.index);
+                match raw {
+                    Some(raw) if !arithmetic_command(&raw) => {
+                        let inner = raw.trim().strip_prefix('(').and_then(|r| r.strip_suffix(')')).unwrap_or(&raw);
+                        self.nested(inner, stdin);
+                    }
+                    Some(_) => self.arithmetic(&a.expr.value),
+                    None => {
+                        // Without the source, both readings are classified.
+                        self.arithmetic(&a.expr.value);
+                        self.nested(&format!("( {} )", a.expr.value), stdin);
+                    }
+                }
+            }
             CompoundCommand::ArithmeticForClause(f) => {
                 for e in [&f.initializer, &f.condition, &f.updater].into_iter().flatten() {
                     self.arithmetic(&e.value);
@@ -362,8 +419,14 @@ impl Walker {
             }
             CompoundCommand::ForClause(f) => {
                 let part = format!("for {}", f.variable_name);
+                let mut numbers = f.values.is_some();
                 for w in f.values.iter().flatten() {
-                    self.words(&part, &w.value);
+                    for a in self.words(&part, &w.value) {
+                        numbers &= a.is_exact() && rules::numeric(&a.text);
+                    }
+                }
+                if !numbers {
+                    self.tainted.insert(f.variable_name.clone());
                 }
                 self.compound_list(&f.body.list, stdin);
             }
@@ -409,34 +472,145 @@ impl Walker {
                 self.extended_test(b, part);
             }
             ExtendedTestExpr::Not(a) | ExtendedTestExpr::Parenthesized(a) => self.extended_test(a, part),
-            ExtendedTestExpr::UnaryTest(_, w) => {
-                self.words(part, &w.value);
+            ExtendedTestExpr::UnaryTest(pred, w) => {
+                let args = self.words(part, &w.value);
+                if matches!(
+                    pred,
+                    ast::UnaryPredicate::ShellVariableIsSetAndAssigned
+                        | ast::UnaryPredicate::ShellVariableIsSetAndNameRef
+                ) {
+                    for a in &args {
+                        self.evaluated(part, a, true);
+                    }
+                }
             }
-            ExtendedTestExpr::BinaryTest(_, a, b) => {
-                self.words(part, &a.value);
-                self.words(part, &b.value);
+            ExtendedTestExpr::BinaryTest(pred, a, b) => {
+                let arithmetic = matches!(
+                    pred,
+                    ast::BinaryPredicate::ArithmeticEqualTo
+                        | ast::BinaryPredicate::ArithmeticNotEqualTo
+                        | ast::BinaryPredicate::ArithmeticLessThan
+                        | ast::BinaryPredicate::ArithmeticLessThanOrEqualTo
+                        | ast::BinaryPredicate::ArithmeticGreaterThan
+                        | ast::BinaryPredicate::ArithmeticGreaterThanOrEqualTo
+                );
+                for w in [a, b] {
+                    for arg in self.words(part, &w.value) {
+                        if arithmetic {
+                            self.evaluated(part, &arg, false);
+                        }
+                    }
+                }
             }
         }
     }
 
-    fn arithmetic(&mut self, text: &str) {
-        match words::substitutions_in(text, &self.options, 0) {
-            Ok(subs) => {
-                for s in subs {
-                    self.nested(&s, Input::Unknown);
+    /// A word bash evaluates: as arithmetic, or (`as_name`) as a variable name that may have a
+    /// subscript. Text holding a command runs it; variables named are evaluated in turn.
+    fn evaluated(&mut self, part: &str, a: &Arg, as_name: bool) {
+        if as_name && a.has_dynamic() {
+            self.push(
+                part,
+                Finding::unknown(
+                    "shell.name.computed",
+                    format!("a variable name only known at run time (`{}`)", a.shown()),
+                ),
+            );
+        }
+        let text = if as_name { a.text.split_once('[').map_or("", |(_, sub)| sub) } else { a.text.as_str() };
+        if rules::env::holds_code(text) {
+            self.push(
+                part,
+                Finding::unknown(
+                    "shell.eval.subscript",
+                    format!("bash evaluates `{}`, which runs the commands in it", a.shown()),
+                ),
+            );
+            match words::substitutions_in(text, &self.options, 0) {
+                Ok(subs) => {
+                    for s in subs {
+                        self.nested(&s, Input::Unknown);
+                    }
                 }
-                self.push(&short(text), Finding::read("shell.arithmetic", "arithmetic"));
+                Err(e) => self.push(part, Finding::unknown("shell.parse-error", e)),
             }
-            Err(e) => self.push(&short(text), Finding::unknown("shell.parse-error", e)),
+        }
+        let mut names = rules::arith_names(&text.replace(DYN, " "));
+        names.extend(a.vars.iter().cloned());
+        for n in names {
+            self.arith_refs.push((n, part.to_owned()));
+        }
+    }
+
+    /// Whether the input names `var` only where it sets it once (`var=`) and where it expands
+    /// it (`$var`, `${var`): then no `read`, loop, `declare` or second assignment sets it.
+    fn set_once(&self, var: &str) -> bool {
+        let Some(text) = self.sources.first() else { return false };
+        let bytes = text.as_bytes();
+        let (mut sets, mut expands, mut other) = (0, 0, 0);
+        for (i, _) in text.match_indices(var) {
+            let before = i.checked_sub(1).map(|j| bytes[j]);
+            let after = bytes.get(i + var.len()).copied();
+            let word = |b: Option<u8>| b.is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_');
+            if word(before) && before != Some(b'{') && before != Some(b'$') || word(after) {
+                continue;
+            }
+            match (before, after) {
+                (Some(b'$'), _) | (Some(b'{'), _) => expands += 1,
+                (_, Some(b'=')) => sets += 1,
+                _ => other += 1,
+            }
+        }
+        sets == 1 && other == 0 && expands >= 1
+    }
+
+    /// The text of the innermost script between two positions of the parser (which counts
+    /// characters, not bytes).
+    fn source_text(&self, start: usize, end: usize) -> Option<String> {
+        let text = self.sources.last()?;
+        (end >= start && end <= text.chars().count()).then(|| text.chars().skip(start).take(end - start).collect())
+    }
+
+    fn arithmetic(&mut self, text: &str) {
+        let part = short(text);
+        for n in rules::arith_names(text) {
+            self.arith_refs.push((n, part.clone()));
+        }
+        match words::scan_text(text, &self.options) {
+            Ok(arg) => {
+                self.notes(&part, &arg);
+                for s in &arg.substitutions {
+                    self.nested(s, Input::Unknown);
+                }
+                self.push(&part, Finding::read("shell.arithmetic", "arithmetic"));
+            }
+            Err(e) => self.push(&part, Finding::unknown("shell.parse-error", e)),
+        }
+    }
+
+    /// What a word's expansions do besides giving a value: indirection and prompt expansion
+    /// run code, arithmetic evaluates variables, `${x:=...}` sets one.
+    fn notes(&mut self, part: &str, a: &Arg) {
+        for note in &a.code {
+            self.push(part, Finding::unknown("shell.expansion.code", note.clone()));
+        }
+        for n in &a.arith {
+            self.arith_refs.push((n.clone(), part.to_owned()));
+        }
+        for n in &a.assigns {
+            self.tainted.insert(n.clone());
         }
     }
 
     /// Expands a raw word and classifies its substitutions.
     fn words(&mut self, part: &str, raw: &str) -> Vec<Arg> {
-        match words::expand(raw, &self.options) {
+        match words::expand_with(raw, &self.options, &self.known) {
             Ok(mut args) => {
                 for a in &mut args {
-                    let subs = std::mem::take(&mut a.substitutions);
+                    self.notes(part, a);
+                    a.code.clear();
+                    // The texts stay on the word (a path a substitution names may be a secret).
+                    let subs = a.substitutions.clone();
                     for s in &subs {
                         if self.nested(s, Input::Unknown) {
                             a.substitutions.push(rules::DOWNLOAD_MARK.to_owned());
@@ -473,6 +647,14 @@ impl Walker {
                                 if writes {
                                     let f = paths::redirect_target(a, self.cwd.as_deref());
                                     self.push(&part, f);
+                                } else if let Some(what) = secrets::secret_with(a, self.cwd.as_deref(), &self.values) {
+                                    self.push(
+                                        &part,
+                                        Finding::sensitive(rules::SECRET_RULE, format!("reads {} ({what})", a.shown())),
+                                    );
+                                    if fd.is_none_or(|fd| fd == 0) {
+                                        stdin = Input::Unknown;
+                                    }
                                 } else if fd.is_none_or(|fd| fd == 0) {
                                     stdin = if a.substitutions.iter().any(|s| s == rules::DOWNLOAD_MARK) {
                                         Input::Download
@@ -505,6 +687,7 @@ impl Walker {
                     let text = if doc.requires_expansion {
                         match words::expand_heredoc(&doc.doc.value, &self.options) {
                             Ok(arg) => {
+                                self.notes(&part, &arg);
                                 let mut downloaded = false;
                                 for s in &arg.substitutions {
                                     downloaded |= self.nested(s, Input::Unknown);
@@ -594,9 +777,38 @@ impl Walker {
         }
         let Items { argv, assignments, redirects } = items;
         let stdin = self.redirects(&part, redirects.into_iter(), stdin);
-        for (name, values) in &assignments {
-            let f = rules::assignment(name, values, !argv.is_empty());
+        for (name, values, raw) in &assignments {
+            let f = rules::assignment(name, values, !argv.is_empty() || self.export_all);
             self.push(&part, f);
+            // Text that bash runs when it evaluates the variable: classify its commands too.
+            for v in values.iter().filter(|v| rules::env::holds_code(&v.text)) {
+                match words::substitutions_in(&v.text, &self.options, 0) {
+                    Ok(subs) => {
+                        for s in subs {
+                            self.nested(&s, Input::Unknown);
+                        }
+                    }
+                    Err(e) => self.push(&part, Finding::unknown("shell.parse-error", e)),
+                }
+            }
+            // A number, or the result of `$(( ))`, cannot hold code; anything else may.
+            let arithmetic = raw.starts_with("$((") && raw.ends_with("))") && !raw[3..].contains("$(");
+            let number = values.iter().all(|v| v.is_exact() && rules::numeric(&v.text));
+            if !(arithmetic || number && !values.is_empty()) {
+                self.tainted.insert(name.clone());
+            }
+            for v in values.iter().filter(|v| v.is_exact()) {
+                self.values.entry(name.clone()).or_default().push(v.text.clone());
+            }
+            // A variable set once, to a literal, and only expanded elsewhere: its value is known.
+            match values.as_slice() {
+                [v] if v.is_exact() && !rules::env::holds_code(&v.text) && self.set_once(name) => {
+                    self.known.insert(name.clone(), v.text.clone());
+                }
+                _ => {
+                    self.known.remove(name);
+                }
+            }
         }
         if argv.is_empty() {
             if assignments.is_empty() {
@@ -620,7 +832,24 @@ impl Walker {
             }
             CommandPrefixOrSuffixItem::AssignmentWord(a, _) => {
                 let name = match &a.name {
-                    ast::AssignmentName::VariableName(n) | ast::AssignmentName::ArrayElementName(n, _) => n.clone(),
+                    ast::AssignmentName::VariableName(n) => n.clone(),
+                    ast::AssignmentName::ArrayElementName(n, subscript) => {
+                        // The subscript is arithmetic: its commands run, its variables are evaluated.
+                        self.evaluated(part, &Arg::literal(format!("{n}[{subscript}]")), true);
+                        match words::substitutions_in(subscript, &self.options, 0) {
+                            Ok(subs) => {
+                                for s in subs {
+                                    self.nested(&s, Input::Unknown);
+                                }
+                            }
+                            Err(e) => self.push(part, Finding::unknown("shell.parse-error", e)),
+                        }
+                        n.clone()
+                    }
+                };
+                let raw = match &a.value {
+                    ast::AssignmentValue::Scalar(w) => w.value.clone(),
+                    ast::AssignmentValue::Array(_) => String::new(),
                 };
                 let values = match &a.value {
                     ast::AssignmentValue::Scalar(w) => self.words(part, &w.value),
@@ -628,14 +857,17 @@ impl Walker {
                         let mut v = Vec::new();
                         for (k, w) in elements {
                             if let Some(k) = k {
-                                self.words(part, &k.value);
+                                // An indexed array's key is arithmetic.
+                                for key in self.words(part, &k.value) {
+                                    self.evaluated(part, &key, false);
+                                }
                             }
                             v.extend(self.words(part, &w.value));
                         }
                         v
                     }
                 };
-                items.assignments.push((name, values));
+                items.assignments.push((name, values, raw));
             }
             CommandPrefixOrSuffixItem::IoRedirect(r) => items.redirects.push(r),
             CommandPrefixOrSuffixItem::ProcessSubstitution(_, sub) => {
@@ -655,6 +887,23 @@ impl Walker {
         let Some(first) = argv.first() else {
             return Output::Other;
         };
+        if first.is_exact()
+            && let Some(value) = self.aliases.get(&first.text).cloned()
+        {
+            let rest: Vec<String> = argv[1..].iter().map(|a| a.text.clone()).collect();
+            self.push(part, Finding::read("shell.alias-call", format!("`{}` is an alias for `{value}`", first.text)));
+            if self.depth >= MAX_DEPTH {
+                self.push(part, Finding::unknown("shell.too-deep", "aliases nest too deeply to classify"));
+            } else {
+                // An alias used in its own text is not expanded again.
+                let saved = self.aliases.remove(&first.text);
+                self.script(&format!("{value} {}", rest.join(" ")), stdin, Some(part));
+                if let Some(v) = saved {
+                    self.aliases.insert(first.text.clone(), v);
+                }
+            }
+            return Output::Other;
+        }
         if first.is_exact() && self.functions.contains(&first.text) {
             if self.enclosing.contains(&first.text) {
                 let f = if self.concurrent {
@@ -677,7 +926,7 @@ impl Walker {
             }
             return Output::Other;
         }
-        let ctx = Ctx { stdin: &stdin, cwd: self.cwd.as_deref() };
+        let ctx = Ctx { stdin: &stdin, cwd: self.cwd.as_deref(), values: &self.values };
         let (steps, output) = rules::command(&argv, &ctx);
         for step in steps {
             match step {
@@ -702,6 +951,16 @@ impl Walker {
                 Step::Cd(dir) => {
                     self.cwd = dir;
                 }
+                Step::Taint(names) => self.tainted.extend(names),
+                Step::Arith(names) => {
+                    for n in names {
+                        self.arith_refs.push((n, part.to_owned()));
+                    }
+                }
+                Step::ExportAll => self.export_all = true,
+                Step::Alias(name, value) => {
+                    self.aliases.insert(name, value);
+                }
             }
         }
         output.map_or(Output::Other, |o| match o {
@@ -715,7 +974,7 @@ impl Walker {
 #[derive(Default)]
 struct Items<'a> {
     argv: Vec<Arg>,
-    assignments: Vec<(String, Vec<Arg>)>,
+    assignments: Vec<(String, Vec<Arg>, String)>,
     redirects: Vec<&'a IoRedirect>,
 }
 
@@ -827,6 +1086,39 @@ fn bracket_depth(text: &str) -> usize {
     max
 }
 
+/// Whether bash reads this `((...))` text as an arithmetic command: it does when the text
+/// starts with `((` and the parenthesis after the first one closes right before the last one;
+/// otherwise (`( (`, `((a) )`, `((a); (b))`) it is nested subshells.
+fn arithmetic_command(raw: &str) -> bool {
+    let raw = raw.trim();
+    let Some(rest) = raw.strip_prefix("((") else { return false };
+    let mut depth = 1usize;
+    let mut chars = rest.char_indices().peekable();
+    let mut quote: Option<char> = None;
+    while let Some((i, c)) = chars.next() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some('"'), '\\') => {
+                chars.next();
+            }
+            (Some(_), _) => {}
+            (None, '\\') => {
+                chars.next();
+            }
+            (None, '\'' | '"') => quote = Some(c),
+            (None, '(') => depth += 1,
+            (None, ')') => {
+                depth -= 1;
+                if depth == 0 {
+                    return rest[i + 1..].starts_with(')');
+                }
+            }
+            _ => {}
+        }
+    }
+    false
+}
+
 /// A part for a reason: at most one line and 200 characters.
 pub(crate) fn short(text: &str) -> String {
     let one_line = text.trim().replace('\n', " ⏎ ");
@@ -877,6 +1169,9 @@ mod tests {
             "<<''>#",
             "cat << \"\" # c",
             "ls\rrm -rf /",
+            // The parser's tokenizer panics on here-strings nested in an unclosed substitution;
+            // the guard turns that into a refusal.
+            "b<<<  <<< \"$(curl -s 2aonhemdtspt://x.eproj<<  <<< \"$(curl -s 2aonhemdtspt://x.eprojecti.rm?h)ecti.rm?h)\"\n",
         ] {
             assert_eq!(class(huge), Class::Unknown, "{huge}");
         }

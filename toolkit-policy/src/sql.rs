@@ -1,10 +1,14 @@
 //! SQL classification and the read-only check.
 //!
 //! Statements are parsed with `sqlparser` in the engine's dialect and every node is visited:
-//! nested statements (data-modifying CTEs), `SELECT ... INTO`, row locks, and calls of
-//! functions with side effects (`nextval`, `set_config`, `pg_terminate_backend`, `lo_import`,
-//! `dblink_exec`, `load_file`, ...) are found wherever they are. Only a single statement
-//! that reads passes [`check_read_only`]. It is one layer of two: the engine also runs the
+//! nested statements (data-modifying CTEs), `SELECT ... INTO`, row locks, and function calls
+//! are found wherever they are. A statement may call only functions on the engine's list of
+//! functions free of side effects (`functions.rs`, data per engine); a function that runs SQL
+//! given as text (`ts_stat`, `query_to_xml`, `dblink`) or an administration function
+//! (`pg_terminate_backend`, `brin_summarize_new_values`, advisory locks, `lo_*`, `GET_LOCK`,
+//! `SLEEP`, `LOAD_FILE`) is refused by name, and any other function (a user's, or one the lists
+//! do not know) makes the statement `unknown`. Only a single statement that reads passes
+//! [`check_read_only`]. It is one layer of two: the engine also runs the
 //! statements of a read-only tool in a read-only transaction or session, so a parser miss still
 //! cannot write.
 
@@ -12,7 +16,7 @@ use std::ops::ControlFlow;
 
 use serde::Serialize;
 use sqlparser::ast::{
-    Expr, ObjectName, ObjectNamePart, Query, Select, SetExpr, Statement, TableFactor, Visit, Visitor,
+    BinaryOperator, Expr, ObjectName, ObjectNamePart, Query, Select, SetExpr, Statement, TableFactor, Visit, Visitor,
 };
 use sqlparser::dialect::{
     BigQueryDialect, ClickHouseDialect, Dialect, GenericDialect, MsSqlDialect, MySqlDialect, OracleDialect,
@@ -50,7 +54,25 @@ pub enum SqlDialect {
     Generic,
 }
 
+mod functions;
+
 impl SqlDialect {
+    /// The engine's name, for messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            SqlDialect::Postgres => "PostgreSQL",
+            SqlDialect::MySql => "MySQL",
+            SqlDialect::Sqlite => "SQLite",
+            SqlDialect::MsSql => "SQL Server",
+            SqlDialect::ClickHouse => "ClickHouse",
+            SqlDialect::Snowflake => "Snowflake",
+            SqlDialect::BigQuery => "BigQuery",
+            SqlDialect::Redshift => "Redshift",
+            SqlDialect::Oracle => "Oracle",
+            SqlDialect::Generic => "SQL",
+        }
+    }
+
     fn parser_dialect(self) -> Box<dyn Dialect> {
         match self {
             SqlDialect::Postgres => Box::new(PostgreSqlDialect {}),
@@ -65,6 +87,26 @@ impl SqlDialect {
             SqlDialect::Generic => Box::new(GenericDialect {}),
         }
     }
+}
+
+/// The functions a read-only statement may call in `dialect` (lowercase): the common list and
+/// the engine's own, as data.
+pub fn allowed_functions(dialect: SqlDialect) -> Vec<&'static str> {
+    let mut v: Vec<&'static str> = functions::COMMON.iter().chain(functions::dialect_list(dialect)).copied().collect();
+    v.sort_unstable();
+    v.dedup();
+    v.retain(|f| functions::call(dialect, f) == functions::Call::Pure);
+    v
+}
+
+/// Functions that run SQL given to them as text: a statement that calls one is not read-only.
+pub fn sql_text_functions() -> &'static [&'static str] {
+    functions::RUNS_SQL
+}
+
+/// Administration functions (globs), refused by name, with what they do.
+pub fn admin_functions() -> &'static [(&'static str, &'static str)] {
+    functions::ADMIN
 }
 
 /// Whether SQL text may run on a read-only tool, and why not.
@@ -125,7 +167,7 @@ pub fn classify(dialect: SqlDialect, sql: &str) -> Verdict {
     }
     for stmt in &statements {
         let text = crate::shell::short(&stmt.to_string());
-        let mut v = Classifier::default();
+        let mut v = Classifier { dialect, findings: Vec::new(), depth: 0 };
         let _ = stmt.visit(&mut v);
         if v.findings.is_empty() {
             v.findings.push(Finding::read("sql.read", "only reads"));
@@ -140,108 +182,22 @@ pub fn classify(dialect: SqlDialect, sql: &str) -> Verdict {
     Verdict::from_reasons(reasons)
 }
 
-/// Functions with effects beyond reading, lowercase, without schema.
-const SIDE_EFFECT_FUNCTIONS: &[&str] = &[
-    // PostgreSQL: sequences, sessions, server control, large objects, replication, dblink.
-    "nextval",
-    "setval",
-    "set_config",
-    "pg_terminate_backend",
-    "pg_cancel_backend",
-    "pg_reload_conf",
-    "pg_rotate_logfile",
-    "pg_switch_wal",
-    "pg_switch_xlog",
-    "pg_create_restore_point",
-    "pg_start_backup",
-    "pg_stop_backup",
-    "pg_backup_start",
-    "pg_backup_stop",
-    "pg_promote",
-    "pg_wal_replay_pause",
-    "pg_wal_replay_resume",
-    "pg_advisory_lock",
-    "pg_advisory_lock_shared",
-    "pg_advisory_xact_lock",
-    "pg_advisory_xact_lock_shared",
-    "pg_try_advisory_lock",
-    "pg_try_advisory_lock_shared",
-    "pg_try_advisory_xact_lock",
-    "pg_try_advisory_xact_lock_shared",
-    "pg_advisory_unlock",
-    "pg_advisory_unlock_shared",
-    "pg_advisory_unlock_all",
-    "pg_notify",
-    "lo_import",
-    "lo_export",
-    "lo_unlink",
-    "lo_create",
-    "lo_creat",
-    "lo_from_bytea",
-    "lo_put",
-    "lo_truncate",
-    "lowrite",
-    "lo_open",
-    "pg_create_logical_replication_slot",
-    "pg_create_physical_replication_slot",
-    "pg_drop_replication_slot",
-    "pg_copy_logical_replication_slot",
-    "pg_copy_physical_replication_slot",
-    "pg_replication_origin_create",
-    "pg_replication_origin_drop",
-    "pg_replication_origin_advance",
-    "pg_replication_slot_advance",
-    "pg_logical_emit_message",
-    "pg_import_system_collations",
-    "pg_stat_reset",
-    "pg_stat_reset_shared",
-    "pg_stat_reset_single_table_counters",
-    "pg_stat_statements_reset",
-    "pg_log_backend_memory_contexts",
-    "txid_current",
-    "pg_current_xact_id",
-    "dblink",
-    "dblink_exec",
-    "dblink_connect",
-    "dblink_connect_u",
-    "dblink_send_query",
-    "dblink_open",
-    "dblink_fetch",
-    "query_to_xml",
-    "query_to_xml_and_xmlschema",
-    "query_to_xmlschema",
-    "cursor_to_xml",
-    "pg_file_write",
-    "pg_file_rename",
-    "pg_file_unlink",
-    "pg_file_sync",
-    // MySQL.
-    "get_lock",
-    "release_lock",
-    "release_all_locks",
-    "master_pos_wait",
-    "source_pos_wait",
-    "sys_exec",
-    "sys_eval",
-    // SQLite.
-    "load_extension",
-    "writefile",
-    "edit",
-    "fts3_tokenizer",
-];
-
-/// Functions that reach files on the database server.
-const FILE_FUNCTIONS: &[&str] = &[
-    "pg_read_file",
-    "pg_read_binary_file",
-    "pg_ls_dir",
-    "pg_stat_file",
-    "pg_ls_logdir",
-    "pg_ls_waldir",
-    "pg_ls_tmpdir",
-    "pg_ls_archive_statusdir",
-    "load_file",
-    "readfile",
+/// Tables that hold password hashes or credentials: reading them is sensitive.
+const SECRET_TABLES: &[&str] = &[
+    "pg_authid",
+    "pg_shadow",
+    "pg_user_mapping",
+    "pg_user_mappings",
+    "user_mapping_options",
+    "mysql.user",
+    "mysql.global_priv",
+    "mysql.db",
+    "mysql.servers",
+    "sys.sql_logins",
+    "sys.credentials",
+    "sys.user$",
+    "dba_users",
+    "sqlite_master_secrets",
 ];
 
 /// Read-only SQLite pragmas.
@@ -264,8 +220,8 @@ const READ_PRAGMAS: &[&str] = &[
     "foreign_key_check",
 ];
 
-#[derive(Default)]
 struct Classifier {
+    dialect: SqlDialect,
     findings: Vec<Finding>,
     depth: usize,
 }
@@ -278,16 +234,60 @@ impl Classifier {
     }
 
     fn function(&mut self, name: &ObjectName) {
-        let Some(last) = name.0.last() else { return };
-        let ObjectNamePart::Identifier(ident) = last else {
-            self.push(Finding::unknown("sql.computed-name", "a name computed by a function"));
+        let parts: Vec<String> = name
+            .0
+            .iter()
+            .filter_map(|p| match p {
+                ObjectNamePart::Identifier(i) => Some(i.value.to_ascii_lowercase()),
+                _ => None,
+            })
+            .collect();
+        if parts.len() != name.0.len() || parts.is_empty() {
+            self.push(Finding::unknown("sql.computed-name", "a function whose name is computed"));
             return;
-        };
-        let lower = ident.value.to_ascii_lowercase();
-        if SIDE_EFFECT_FUNCTIONS.contains(&lower.as_str()) {
-            self.push(Finding::write("sql.function-side-effect", format!("`{lower}()` has effects beyond reading")));
-        } else if FILE_FUNCTIONS.contains(&lower.as_str()) {
-            self.push(Finding::unknown("sql.server-file", format!("`{lower}()` reaches files on the database server")));
+        }
+        let lower = parts[parts.len() - 1].clone();
+        let schema = (parts.len() > 1).then(|| parts[..parts.len() - 1].join("."));
+        let engine = self.dialect.name();
+        match functions::call(self.dialect, &lower) {
+            functions::Call::Admin(why) => {
+                self.push(Finding::write(
+                    "sql.function.admin",
+                    format!("`{lower}()` is an administration function: it {why}"),
+                ));
+                return;
+            }
+            functions::Call::RunsSql => {
+                self.push(Finding::write(
+                    "sql.function.runs-sql",
+                    format!("`{lower}()` runs SQL given to it as text, which is not checked"),
+                ));
+                return;
+            }
+            functions::Call::Pure | functions::Call::Unknown => {}
+        }
+        if let Some(schema) = &schema
+            && !functions::system_schema(self.dialect, schema)
+        {
+            self.push(Finding::unknown(
+                "sql.function.unknown",
+                format!("`{schema}.{lower}()` is a function of the schema {schema}, not one known to be free of side effects"),
+            ));
+            return;
+        }
+        if functions::call(self.dialect, &lower) == functions::Call::Unknown {
+            self.push(Finding::unknown(
+                "sql.function.unknown",
+                format!("`{lower}()` is not a function known to be free of side effects in {engine}"),
+            ));
+        }
+    }
+
+    fn table(&mut self, name: &ObjectName) {
+        let full = name.to_string().to_ascii_lowercase().replace(['"', '`', '[', ']'], "");
+        let last = full.rsplit('.').next().unwrap_or_default().to_owned();
+        if SECRET_TABLES.iter().any(|t| *t == full || *t == last || full.ends_with(&format!(".{t}"))) {
+            self.push(Finding::sensitive("sql.secret-table", format!("`{full}` holds password hashes or credentials")));
         }
     }
 
@@ -431,14 +431,19 @@ impl Visitor for Classifier {
     fn pre_visit_table_factor(&mut self, t: &TableFactor) -> ControlFlow<()> {
         match t {
             TableFactor::Table { name, args: Some(_), .. } | TableFactor::Function { name, .. } => self.function(name),
+            TableFactor::Table { name, args: None, .. } => self.table(name),
             _ => {}
         }
         ControlFlow::Continue(())
     }
 
     fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<()> {
-        if let Expr::Function(f) = e {
-            self.function(&f.name);
+        match e {
+            Expr::Function(f) => self.function(&f.name),
+            Expr::BinaryOp { op: BinaryOperator::Assignment, .. } => {
+                self.push(Finding::write("sql.session", "`:=` assigns a session variable"));
+            }
+            _ => {}
         }
         ControlFlow::Continue(())
     }

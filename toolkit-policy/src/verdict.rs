@@ -20,6 +20,10 @@ impl Finding {
         Finding::new(Class::Read, rule, message)
     }
 
+    pub fn sensitive(rule: &'static str, message: impl Into<String>) -> Self {
+        Finding::new(Class::Sensitive, rule, message)
+    }
+
     pub fn write(rule: &'static str, message: impl Into<String>) -> Self {
         Finding::new(Class::Write, rule, message)
     }
@@ -47,7 +51,8 @@ mod tests {
 
     #[test]
     fn order_is_severity() {
-        assert!(Class::Read < Class::Write);
+        assert!(Class::Read < Class::Sensitive);
+        assert!(Class::Sensitive < Class::Write);
         assert!(Class::Write < Class::Unknown);
         assert!(Class::Unknown < Class::Interactive);
         assert!(Class::Interactive < Class::Dangerous);

@@ -43,7 +43,7 @@ pub use permissions::PermissionsReport;
 pub use pipeline::{CallObserver, CallOutcome, Step};
 pub use policy::{CallPolicy, PolicyDecision, PolicyRequest, ReadOnlyPolicy};
 pub use prepared::PreparedTool;
-pub use probe::{PROBE_CONCURRENCY, ProbeOutcome};
+pub use probe::{DEFAULT_PROBE_TIMEOUT, PROBE_CONCURRENCY, ProbeOutcome, run_probe};
 pub use toolkit_state::{Decision, Refusal};
 
 /// Where a local-mode runtime reads tools and keeps state.
@@ -187,7 +187,7 @@ impl Runtime {
             let reason = self.inner.unserved.get(reference).cloned();
             let phase = match (&reason, spec) {
                 (_, Some(s)) if !s.enabled => ToolPhase::Disabled,
-                (Some(_), _) => ToolPhase::Error,
+                (Some(_), _) => ToolPhase::Failed,
                 (None, _) => status.phase,
             };
             let probe_failed = status.last_probe.as_ref().is_some_and(|p| !p.ok);

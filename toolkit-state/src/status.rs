@@ -44,7 +44,7 @@ impl SqliteState {
         tx.commit().await.map_err(|e| db_error(e, "record probe"))
     }
 
-    /// Sets the phase without a probe (for instance `Disabled` or `Error` from validation).
+    /// Sets the phase without a probe (for instance `Disabled` or `Failed` from validation).
     pub async fn set_phase(&self, tool: &ToolRef, phase: ToolPhase) -> Result<()> {
         sqlx::query(
             "INSERT INTO tool_status (namespace, name, phase, updated_at) VALUES (?, ?, ?, ?)

@@ -1,18 +1,81 @@
-//! The Kubernetes operator. Reconciling `Tool` and `ToolRegistry` is not built yet; what exists
-//! is `crdgen`, which prints the CustomResourceDefinitions generated from the Rust types and the
-//! connectors compiled in (the checked-in copy is `deploy/crds.yaml`, and CI fails when it
-//! drifts).
+//! The Kubernetes operator of toolkit.
+//!
+//! `toolkit-operator run` reconciles `Tool` resources: each is validated with the checks of
+//! `toolkit validate`, the Secrets and ConfigMaps it names are read from its namespace, and it
+//! is probed as `toolkit tool probe` probes it. What was found becomes its status (conditions
+//! `Validated`, `CredentialsResolved` and `Ready`, the phase they lead to, `observedGeneration`
+//! and `lastProbe`), written only when it changed, with an Event for each transition. A tool is
+//! probed again at its `spec.probe.interval` (5 minutes by default), at once when a Secret it
+//! names changes, and retried with backoff when the API server fails. Of several replicas, the
+//! one holding the `coordination.k8s.io` Lease reconciles. `/metrics`, `/healthz` and
+//! `/readyz` are served on `--metrics-addr`.
+//!
+//! `toolkit-operator crdgen` prints the CustomResourceDefinitions generated from the Rust types
+//! and the connectors compiled in (the checked-in copy is `deploy/crds.yaml`, and CI fails when
+//! it drifts).
+//!
+//! Exit codes:
+//!
+//! | code | meaning |
+//! |---|---|
+//! | 0 | stopped normally (SIGINT or SIGTERM) |
+//! | 1 | failed while running, or lost the Lease to another replica |
+//! | 2 | usage error (unknown command or flag, bad value) |
+//! | 3 | configuration error (no cluster reachable, metrics address refused or in use) |
 
+mod cli;
 mod crd;
+mod leader;
+mod metrics;
+mod reconcile;
+mod run;
+mod secrets;
+mod status;
+#[cfg(test)]
+mod tests;
 
 use std::process::ExitCode;
 
-pub use crd::{crds_yaml, make_structural, tool_spec_schema};
+use clap::Parser as _;
+use toolkit_core::{ConnectorRegistry, ErrorKind};
 
-/// Runs the operator command line: `crdgen`, or a note that reconciling is not built yet.
+pub use cli::{Cli, Command, LogFormat, RunArgs};
+pub use crd::{crds_yaml, make_structural, tool_spec_schema};
+pub use leader::LeaderElector;
+pub use metrics::Metrics;
+pub use reconcile::{
+    Context, DEFAULT_PROBE_INTERVAL, MANAGER, ReconcileError, backoff, error_policy, parse_tool, reconcile,
+    tool_resource,
+};
+pub use run::{run as run_operator, tools_naming};
+pub use secrets::KubeSecrets;
+pub use status::{CREDENTIALS_RESOLVED, READY, VALIDATED};
+
+/// Exit code of a failure of `kind`.
+pub fn exit_code(kind: ErrorKind) -> u8 {
+    match kind {
+        ErrorKind::Config | ErrorKind::NotFound => 3,
+        _ => 1,
+    }
+}
+
+/// Runs the operator command line with the connectors of this build.
 pub fn run() -> ExitCode {
-    match std::env::args().nth(1).as_deref() {
-        Some("crdgen") => match crds_yaml(&toolkit_connectors::registry()) {
+    run_with(toolkit_connectors::registry())
+}
+
+/// Runs the operator command line with `connectors`: a program with connectors of its own
+/// reconciles Tools of its types too.
+pub fn run_with(connectors: ConnectorRegistry) -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    match cli.command {
+        Command::Crdgen => match crds_yaml(&connectors) {
             Ok(text) => {
                 print!("{text}");
                 ExitCode::SUCCESS
@@ -22,15 +85,66 @@ pub fn run() -> ExitCode {
                 ExitCode::from(1)
             }
         },
-        Some("-h" | "--help") | None => {
-            println!(
-                "toolkit-operator: reconciles Tool and ToolRegistry in Kubernetes (not built yet).\n\nUsage: toolkit-operator crdgen   print the CustomResourceDefinitions"
-            );
-            ExitCode::SUCCESS
-        }
-        Some(other) => {
-            eprintln!("error: unknown command `{other}`; the operator is not built yet, only `crdgen` is available");
-            ExitCode::from(8)
+        Command::Run(args) => {
+            init_tracing(cli.verbose, cli.log_format);
+            let runtime = match tokio::runtime::Runtime::new() {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("error: start the async runtime: {e}");
+                    return ExitCode::from(1);
+                }
+            };
+            match runtime.block_on(run::run(args, connectors, on_signal())) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    tracing::error!("{}", toolkit_core::error::one_line(&e.to_string()));
+                    ExitCode::from(exit_code(e.kind()))
+                }
+            }
         }
     }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn on_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = interrupt => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = interrupt.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+}
+
+fn init_tracing(verbose: u8, format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let default = match verbose {
+        0 => "info,kube=warn",
+        1 => "debug,kube=info,hyper=info,tower=info",
+        _ => "trace",
+    };
+    let filter = EnvFilter::try_from_env("TOOLKIT_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_ansi(ansi);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
 }

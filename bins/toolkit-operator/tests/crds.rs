@@ -3,6 +3,8 @@
 use std::path::Path;
 use std::process::Command;
 
+use serde_json::json;
+
 #[test]
 fn checked_in_crds_match_the_types() {
     let out = Command::new(env!("CARGO_BIN_EXE_toolkit-operator")).arg("crdgen").output().unwrap();
@@ -17,10 +19,37 @@ fn checked_in_crds_match_the_types() {
 }
 
 #[test]
-fn unknown_commands_exit_with_unsupported() {
+fn unknown_commands_are_usage_errors() {
     let out = Command::new(env!("CARGO_BIN_EXE_toolkit-operator")).arg("reconcile").output().unwrap();
-    assert_eq!(out.status.code(), Some(8));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("not built yet"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unrecognized subcommand 'reconcile'"));
+}
+
+#[test]
+fn tools_print_like_kubectl_expects() {
+    let out = Command::new(env!("CARGO_BIN_EXE_toolkit-operator")).arg("crdgen").output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let crds: Vec<serde_json::Value> =
+        serde_yaml::Deserializer::from_str(&text).map(|d| serde::Deserialize::deserialize(d).unwrap()).collect();
+    let columns = |crd: &serde_json::Value| -> Vec<String> {
+        crd["spec"]["versions"][0]["additionalPrinterColumns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(columns(&crds[0]), ["Type", "Phase", "Ready", "Last Probe", "Age"]);
+    assert_eq!(columns(&crds[1]), ["Phase", "Tools", "Available", "Age"]);
+    let short = |crd: &serde_json::Value| crd["spec"]["names"]["shortNames"].clone();
+    assert_eq!([short(&crds[0]), short(&crds[1]), short(&crds[2])], [json!(["tl"]), json!(["tr"]), json!(["ap"])]);
+    for crd in &crds[..2] {
+        assert_eq!(crd["spec"]["versions"][0]["subresources"], json!({"status": {}}));
+    }
+    let tool = &crds[0]["spec"]["versions"][0]["schema"]["openAPIV3Schema"];
+    assert!(tool["description"].as_str().unwrap().starts_with("A system an agent may reach"));
+    let phase = &tool["properties"]["status"]["properties"]["phase"];
+    assert_eq!(phase["enum"], json!(["Pending", "Ready", "Failed", "Disabled"]));
 }
 
 /// The Tool spec schema of the CRD, as `crdgen` prints it.

@@ -13,7 +13,8 @@ use crate::duration::Duration;
     version = "v1alpha1",
     kind = "ApprovalPolicy",
     namespaced,
-    shortname = "tlap",
+    doc = "How the calls of command and SQL tools in a namespace are approved: what runs on its own, what waits for a person, what is refused.",
+    shortname = "ap",
     category = "toolkit"
 )]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -24,6 +25,10 @@ pub struct ApprovalPolicySpec {
     /// Writes wait for a human.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub require_approval_for_write: Option<bool>,
+    /// Sensitive reads (Secrets, raw kubeconfigs, credentials, local data sent to the network)
+    /// wait for a human; the default is `true`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require_approval_for_sensitive: Option<bool>,
     /// Unclassifiable calls wait for a human.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub require_approval_for_unknown: Option<bool>,

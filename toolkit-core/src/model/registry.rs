@@ -17,12 +17,14 @@ use super::values::{Authentication, McpServerSpec};
     version = "v1alpha1",
     kind = "ToolRegistry",
     namespaced,
+    doc = "A named group of tools: declared inline, imported from upstream MCP servers, or discovered from labelled Services.",
     status = "ToolRegistryStatus",
-    shortname = "tlr",
+    shortname = "tr",
     category = "toolkit",
     printcolumn = r#"{"name":"Phase","type":"string","jsonPath":".status.phase"}"#,
-    printcolumn = r#"{"name":"Available","type":"integer","jsonPath":".status.availableCount"}"#,
-    printcolumn = r#"{"name":"Discovered","type":"integer","jsonPath":".status.discoveredCount"}"#
+    printcolumn = r#"{"name":"Tools","type":"integer","jsonPath":".status.discoveredCount","description":"Tools found, inline and discovered"}"#,
+    printcolumn = r#"{"name":"Available","type":"integer","jsonPath":".status.availableCount","description":"Tools that are Ready"}"#,
+    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
 )]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ToolRegistrySpec {

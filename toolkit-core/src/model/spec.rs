@@ -26,12 +26,14 @@ use crate::validate::FieldError;
     version = "v1alpha1",
     kind = "Tool",
     namespaced,
+    doc = "A system an agent may reach through toolkit (a database, a cache, an HTTP API, a shell...): its type, connection settings, limits and approvals. The operator validates it, resolves the Secrets it names, probes it, and reports what it found in status.",
     status = "ToolStatus",
     shortname = "tl",
     category = "toolkit",
-    printcolumn = r#"{"name":"Type","type":"string","jsonPath":".spec.type"}"#,
-    printcolumn = r#"{"name":"Phase","type":"string","jsonPath":".status.phase"}"#,
-    printcolumn = r#"{"name":"Calls","type":"integer","jsonPath":".status.invocationCount"}"#,
+    printcolumn = r#"{"name":"Type","type":"string","jsonPath":".spec.type","description":"What the tool reaches"}"#,
+    printcolumn = r#"{"name":"Phase","type":"string","jsonPath":".status.phase","description":"Pending, Ready, Failed or Disabled"}"#,
+    printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status","description":"Whether the latest probe succeeded"}"#,
+    printcolumn = r#"{"name":"Last Probe","type":"date","jsonPath":".status.lastProbe.time","description":"When the latest probe ran"}"#,
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
 )]
 #[serde(rename_all = "camelCase")]

@@ -6,19 +6,19 @@ use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-/// Where a tool stands.
+/// Where a tool stands, derived from its conditions.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 pub enum ToolPhase {
-    /// Not probed yet.
+    /// Valid, and not probed yet (or its probe has not answered).
     #[default]
     Pending,
-    /// Valid and reachable.
+    /// Valid, credentials resolved, and the latest probe succeeded.
     Ready,
-    /// Reachable with problems, or failing some calls.
-    Degraded,
-    /// Invalid, or its probe failed.
-    Error,
-    /// `enabled: false`.
+    /// Invalid, its credentials cannot be resolved, or its latest probe failed. Older state
+    /// wrote `Error` and `Degraded`; both read as `Failed`.
+    #[serde(alias = "Error", alias = "Degraded")]
+    Failed,
+    /// `enabled: false`: kept, but neither served nor probed.
     Disabled,
 }
 
@@ -28,8 +28,7 @@ impl ToolPhase {
         match self {
             ToolPhase::Pending => "Pending",
             ToolPhase::Ready => "Ready",
-            ToolPhase::Degraded => "Degraded",
-            ToolPhase::Error => "Error",
+            ToolPhase::Failed => "Failed",
             ToolPhase::Disabled => "Disabled",
         }
     }
@@ -47,37 +46,36 @@ impl std::str::FromStr for ToolPhase {
         Ok(match s {
             "Pending" => ToolPhase::Pending,
             "Ready" => ToolPhase::Ready,
-            "Degraded" => ToolPhase::Degraded,
-            "Error" => ToolPhase::Error,
+            "Failed" | "Error" | "Degraded" => ToolPhase::Failed,
             "Disabled" => ToolPhase::Disabled,
             other => return Err(format!("unknown phase `{other}`")),
         })
     }
 }
 
-/// A Kubernetes-style condition.
+/// A Kubernetes-style condition: one aspect of a resource, `True`, `False` or `Unknown`, with why.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Condition {
-    /// Condition type, such as `Ready` or `Valid`.
+    /// What the condition is about: `Validated`, `CredentialsResolved` or `Ready` on a Tool.
     #[serde(rename = "type")]
     pub type_: String,
     /// `True`, `False` or `Unknown`.
     pub status: String,
-    /// A CamelCase reason.
+    /// Why, in one CamelCase word (`FieldInvalid`, `SecretNotFound`, `AuthenticationFailed`...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
-    /// A human-readable message (never a secret).
+    /// Why, in one line for people: the field path or the server's answer, never a secret.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
-    /// When the status last changed.
+    /// When `status` last changed.
     pub last_transition_time: DateTime<Utc>,
-    /// The generation the condition was computed for.
+    /// The `metadata.generation` of the spec the condition was computed for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
 }
 
-/// The outcome of the latest probe.
+/// The outcome of the latest probe: connect, authenticate and ask the server its version.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LastProbe {
@@ -85,42 +83,44 @@ pub struct LastProbe {
     pub time: DateTime<Utc>,
     /// Whether it succeeded.
     pub ok: bool,
-    /// Round-trip time in milliseconds.
+    /// How long the probe took, in milliseconds.
     pub latency_ms: f64,
-    /// Version reported by the server.
+    /// The version the server reported, when the probe succeeded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server_version: Option<String>,
-    /// Error kind, when it failed.
+    /// The class of the failure (`auth`, `unreachable`, `timeout`...), when it failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_kind: Option<String>,
-    /// Error message, when it failed.
+    /// What failed, in one line with secrets redacted, when it failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
 
-/// `Tool.status`.
+/// `Tool.status`: what the operator (or local mode's state) last found about the tool.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ToolStatus {
-    /// Where the tool stands.
+    /// Where the tool stands: `Pending`, `Ready`, `Failed` or `Disabled`, derived from the
+    /// conditions.
     #[serde(default)]
     pub phase: ToolPhase,
-    /// Conditions (`Valid`, `Ready`).
+    /// `Validated` (the spec passes the checks of `toolkit validate`), `CredentialsResolved`
+    /// (every Secret and ConfigMap key it names exists) and `Ready` (the latest probe succeeded).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<Condition>,
-    /// Generation of the spec this status describes.
+    /// The `metadata.generation` of the spec this status describes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
-    /// The latest probe.
+    /// The latest probe; absent until one ran.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_probe: Option<LastProbe>,
-    /// Calls made.
+    /// Calls made through a gateway or the CLI.
     #[serde(default)]
     pub invocation_count: u64,
-    /// Calls that failed.
+    /// Calls that failed, of those.
     #[serde(default)]
     pub error_count: u64,
-    /// The latest call error.
+    /// The latest call error, with secrets redacted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
 }

@@ -32,7 +32,7 @@ impl Rules<'_, '_> {
             "cp" | "mv" | "install" | "ln" | "rsync" | "scp" => self.copy(name, args),
             "dd" => self.dd(args),
             "tee" => {
-                let p = Parsed::new(args, &["--output-error"]);
+                let Some(p) = self.options("tee", "tee", args) else { return true };
                 for a in &p.operands {
                     let f = redirect_target(a, self.ctx.cwd);
                     self.find(f);
@@ -58,19 +58,14 @@ impl Rules<'_, '_> {
             }
             "chmod" | "chown" | "chgrp" => self.mode(name, args),
             "sed" => self.sed(args),
-            "awk" | "gawk" | "mawk" | "nawk" => self.awk(args),
+            "awk" | "gawk" | "mawk" | "nawk" => self.awk(name, args),
             "sort" => {
-                let p = Parsed::new(args, &["-o", "--output", "-k", "-t", "-S", "-T", "--key", "--field-separator"]);
-                match p.value(&["-o", "--output"]) {
-                    Some(out) => {
-                        let f = redirect_target(&Arg::literal(out), self.ctx.cwd);
-                        self.find(f);
-                    }
-                    None => self.read("shell.read-only-program", "`sort` only reads"),
+                if self.options("sort", "sort", args).is_some() {
+                    self.read("shell.read-only-program", "`sort` with options known to only read");
                 }
             }
             "uniq" => {
-                let p = Parsed::new(args, &["-f", "-s", "-w", "--skip-fields", "--skip-chars", "--check-chars"]);
+                let Some(p) = self.options("uniq", "uniq", args) else { return true };
                 match p.operands.get(1) {
                     Some(out) => {
                         let f = redirect_target(out, self.ctx.cwd);
@@ -80,7 +75,7 @@ impl Rules<'_, '_> {
                 }
             }
             "xxd" => {
-                let p = Parsed::new(args, &["-c", "-g", "-l", "-o", "-s", "-n"]);
+                let Some(p) = self.options("xxd", "xxd", args) else { return true };
                 if let Some(out) = p.operands.get(1) {
                     let f = redirect_target(out, self.ctx.cwd);
                     self.find(f);
@@ -90,16 +85,17 @@ impl Rules<'_, '_> {
             }
             "tar" => self.tar(args),
             "unzip" => {
-                let p = Parsed::new(args, &["-d", "-x"]);
-                if p.has(&["-l", "-v", "-t", "-Z", "-p"]) {
+                let end = args.iter().position(|a| a.text == "-x").unwrap_or(args.len());
+                let Some(p) = self.options("unzip", "unzip", &args[..end]) else { return true };
+                if p.has(&["-l", "-v", "-t", "-Z", "-p", "-c", "-z"]) {
                     self.read("shell.archive-list", "lists or tests an archive");
                 } else {
-                    self.extract_into(p.value(&["-d"]));
+                    self.extract_into(p.last(&["-d"]).and_then(|g| g.value.as_ref()).map(|v| v.text.as_str()));
                 }
             }
             "gzip" | "gunzip" | "bzip2" | "bunzip2" | "xz" | "unxz" | "zstd" | "unzstd" | "lz4" | "compress"
             | "uncompress" => {
-                let p = Parsed::new(args, &["-S", "--suffix", "-o"]);
+                let Some(p) = self.options("gzip", name, args) else { return true };
                 if p.has(&["-c", "--stdout", "--to-stdout", "-l", "--list", "-t", "--test"]) {
                     self.read("shell.compress-stdout", format!("`{name}` writes to standard output"));
                 } else if p.operands.is_empty() {
@@ -109,13 +105,13 @@ impl Rules<'_, '_> {
                 }
             }
             "cat" => {
-                let p = Parsed::new(args, &[]);
+                let Some(p) = self.options("cat", "cat", args) else { return true };
                 if (p.operands.is_empty() || p.operands.iter().all(|a| a.text == "-"))
                     && let Input::Text(t) = self.ctx.stdin
                 {
                     self.out = Some(Out::Text(t.clone()));
                 }
-                self.read("shell.read-only-program", "`cat` only reads");
+                self.read("shell.read-only-program", "`cat` with options known to only read");
             }
             "echo" => {
                 let mut words = args;
@@ -131,21 +127,12 @@ impl Rules<'_, '_> {
                 }
                 self.read("shell.read-only-program", "`echo` only prints");
             }
-            "printf" => {
-                if let [format] = args
-                    && format.is_exact()
-                    && !format.text.contains('%')
-                {
-                    self.out = Some(Out::Text(format.text.replace("\\n", "\n")));
-                }
-                self.read("shell.read-only-program", "`printf` only prints");
-            }
             _ => return false,
         }
         true
     }
 
-    fn changed(&mut self, targets: &[&Arg], verb: &str) {
+    pub(super) fn changed(&mut self, targets: &[&Arg], verb: &str) {
         for a in targets {
             let f = changed_file(a, self.ctx.cwd, verb);
             self.find(f);
@@ -170,6 +157,16 @@ impl Rules<'_, '_> {
     }
 
     fn find_command(&mut self, args: &[Arg]) {
+        let table = super::options::table("find");
+        // Options before the starting points: -H, -L, -P, -D debugopts, -Olevel.
+        let mut args = args;
+        while let Some((first, tail)) = args.split_first() {
+            match first.text.as_str() {
+                "-H" | "-L" | "-P" | "-O1" | "-O2" | "-O3" | "-O0" => args = tail,
+                "-D" => args = tail.get(1..).unwrap_or_default(),
+                _ => break,
+            }
+        }
         let split = args
             .iter()
             .position(|a| a.text.starts_with(['-', '(', '!']) && !a.text.starts_with(crate::shell::words::DYN));
@@ -209,6 +206,38 @@ impl Rules<'_, '_> {
                     if t.starts_with("-ok") {
                         self.interactive("shell.find.ok", "`find -ok` asks on the terminal");
                     }
+                    // A command that reads the files found, which a name test says may be secrets.
+                    let reads_files = cmd.first().and_then(|p| super::options::table(&p.text)).is_some_and(|tb| {
+                        matches!(
+                            tb.table.operands,
+                            super::options::Operands::Files | super::options::Operands::FirstThenFiles
+                        )
+                    });
+                    if reads_files {
+                        let names = expr.windows(2).filter(|w| {
+                            matches!(
+                                w[0].text.as_str(),
+                                "-name" | "-iname" | "-path" | "-ipath" | "-wholename" | "-iwholename"
+                            )
+                        });
+                        for w in names {
+                            for r in &roots {
+                                let pattern =
+                                    format!("{}/*{}", r.text.trim_end_matches('/'), w[1].text.trim_start_matches('*'));
+                                let probe = Arg { text: pattern.clone(), pattern: Some(pattern), ..Arg::default() };
+                                if let Some(what) = crate::shell::secrets::secret(&probe, self.ctx.cwd) {
+                                    self.sensitive(
+                                        super::SECRET_RULE,
+                                        format!(
+                                            "`find {} {}` with `-exec` reads the files it finds, which may be {what}",
+                                            w[0].text,
+                                            w[1].shown()
+                                        ),
+                                    );
+                                }
+                            }
+                        }
+                    }
                     for r in &roots {
                         let child = Arg::literal(format!("{}/{CHILD}", r.text.trim_end_matches('/')));
                         let argv: Vec<Arg> = cmd
@@ -228,15 +257,39 @@ impl Rules<'_, '_> {
                         }
                     }
                 }
-                "-fprint" | "-fprint0" | "-fprintf" | "-fls" => {
-                    acted = true;
-                    if let Some(out) = expr.get(i) {
-                        let f = redirect_target(out, self.ctx.cwd);
-                        self.find(f);
+                "(" | ")" | "!" | "," | "\\(" | "\\)" => {}
+                _ => {
+                    let Some(spec) = table.and_then(|tb| tb.get(t)) else {
+                        self.find(super::unknown_option("find", &expr[i - 1].shown()));
+                        continue;
+                    };
+                    let value = expr.get(i);
+                    match spec.takes {
+                        super::options::Takes::Value => i += 1,
+                        super::options::Takes::Pair => i += 2,
+                        _ => {}
                     }
-                    i += 1;
+                    match spec.effect {
+                        super::options::Effect::WritesFile | super::options::Effect::Raise(..) => {
+                            acted = true;
+                            match value {
+                                Some(out) => {
+                                    let f = redirect_target(out, self.ctx.cwd);
+                                    self.find(f);
+                                }
+                                None => self.write("shell.find.writes", format!("`find {t}` writes a file")),
+                            }
+                        }
+                        super::options::Effect::ReadsFile => {
+                            if let Some(v) = value
+                                && let Some(what) = self.secret(v)
+                            {
+                                self.sensitive(super::SECRET_RULE, format!("`find {t}` reads {} ({what})", v.shown()));
+                            }
+                        }
+                        _ => {}
+                    }
                 }
-                _ => {}
             }
         }
         if !acted {
@@ -317,17 +370,39 @@ impl Rules<'_, '_> {
     }
 
     fn dd(&mut self, args: &[Arg]) {
+        const OPERANDS: &[&str] = &[
+            "if", "of", "bs", "ibs", "obs", "cbs", "count", "skip", "seek", "iseek", "oseek", "conv", "iflag", "oflag",
+            "status",
+        ];
         let mut wrote = false;
         for a in args {
-            if let Some(of) = a.text.strip_prefix("of=") {
-                wrote = true;
-                let f = redirect_target(&Arg::literal(of), self.ctx.cwd);
-                let f = if f.class == crate::Class::Dangerous {
-                    crate::verdict::Finding::dangerous("shell.dd.device", format!("`dd` writes to {of}"))
-                } else {
-                    f
-                };
-                self.find(f);
+            if matches!(a.text.as_str(), "--help" | "--version") {
+                continue;
+            }
+            let Some((key, value)) = a.text.split_once('=') else {
+                self.find(super::unknown_option("dd", &a.shown()));
+                continue;
+            };
+            if !OPERANDS.contains(&key) {
+                self.find(super::unknown_option("dd", &format!("{key}=")));
+            }
+            match key {
+                "of" => {
+                    wrote = true;
+                    let f = redirect_target(&Arg::literal(value), self.ctx.cwd);
+                    let f = if f.class == crate::Class::Dangerous {
+                        crate::verdict::Finding::dangerous("shell.dd.device", format!("`dd` writes to {value}"))
+                    } else {
+                        f
+                    };
+                    self.find(f);
+                }
+                "if" => {
+                    if let Some(what) = crate::shell::secrets::secret(&Arg::literal(value), self.ctx.cwd) {
+                        self.sensitive(super::SECRET_RULE, format!("`dd` reads {value} ({what})"));
+                    }
+                }
+                _ => {}
             }
         }
         if !wrote {
@@ -354,69 +429,54 @@ impl Rules<'_, '_> {
         }
     }
 
-    fn sed(&mut self, args: &[Arg]) {
-        let p = Parsed::new(args, &["-e", "--expression", "-f", "--file", "-l", "--line-length", "-s"]);
-        let in_place = p.flags.iter().any(|(f, _)| f == "-i" || f.starts_with("--in-place"));
-        let mut scripts: Vec<&str> =
-            p.flags.iter().filter(|(f, _)| f == "-e" || f == "--expression").filter_map(|(_, v)| *v).collect();
-        let mut files = p.operands.clone();
-        if scripts.is_empty() && !p.has(&["-f", "--file"]) && !files.is_empty() {
-            scripts.push(files.remove(0).text.as_str());
-        }
-        if p.has(&["-f", "--file"]) {
-            self.unknown("shell.sed.script-file", "`sed -f` runs a script file that is not known");
-        }
-        for s in scripts {
-            match sed_script(s) {
-                SedEffect::Read => {}
-                SedEffect::Writes => self.write("shell.sed.write-command", "the sed script writes a file (`w`)"),
-                SedEffect::Executes => self.unknown("shell.sed.execute", "the sed script runs commands (`e`)"),
-            }
-        }
-        if in_place {
-            self.changed(&files, "edits in place");
-        } else {
-            self.read("shell.sed", "`sed` without `-i` prints");
-        }
-    }
-
-    fn awk(&mut self, args: &[Arg]) {
-        let p = Parsed::new(args, &["-f", "-v", "-F", "-i", "--file", "--assign", "--field-separator", "--include"]);
-        if p.value(&["-i", "--include"]).is_some_and(|v| v == "inplace") {
-            self.changed(&p.operands.iter().skip(1).copied().collect::<Vec<_>>(), "edits in place");
-            return;
-        }
-        if p.has(&["-f", "--file"]) {
-            self.unknown("shell.awk.program-file", "runs an awk program file that is not known");
-            return;
-        }
-        let Some(program) = p.operands.first() else {
-            self.unknown("shell.awk.no-program", "awk without a program");
-            return;
-        };
-        if awk_has_effects(&program.text) {
-            self.unknown("shell.awk.effects", "the awk program runs commands or writes files");
-        } else {
-            self.read("shell.awk", "the awk program only prints");
-        }
-    }
-
     fn tar(&mut self, args: &[Arg]) {
-        // Old style: `tar xzf file` (the first word holds the mode letters without a dash).
-        let first = args.first().map(|a| a.text.as_str()).unwrap_or_default();
-        let old_style = !first.starts_with('-') && !first.is_empty();
-        let letters = if old_style { first.to_owned() } else { String::new() };
-        let p = Parsed::new(args, &["-f", "--file", "-C", "--directory", "-T", "-X", "--exclude", "-b", "-H"]);
-        let has = |short: char, long: &[&str]| letters.contains(short) || p.has(&[&format!("-{short}")]) || p.has(long);
-        if has('t', &["--list"]) {
+        // Old style: `tar xzf FILE` (the first word holds the letters without a dash; the
+        // letters that take a value take the next words in order).
+        let mut words: Vec<Arg> = Vec::new();
+        let mut rest: &[Arg] = args;
+        if let Some((first, tail)) = args.split_first()
+            && !first.text.starts_with('-')
+            && !first.text.is_empty()
+            && first.text.chars().all(|c| c.is_ascii_alphabetic())
+        {
+            let t = super::options::table("tar");
+            let mut tail = tail;
+            for c in first.text.chars() {
+                let flag = format!("-{c}");
+                words.push(Arg::literal(&flag));
+                let takes = t.and_then(|t| t.get(&flag)).is_some_and(|s| s.takes == super::options::Takes::Value);
+                if takes && let Some((v, more)) = tail.split_first() {
+                    words.push(v.clone());
+                    tail = more;
+                }
+            }
+            rest = tail;
+        }
+        words.extend_from_slice(rest);
+        let Some(p) = self.options("tar", "tar", &words) else { return };
+        let archive = p.last(&["-f", "--file"]).and_then(|g| g.value.as_ref());
+        if let Some(a) = archive
+            && a.text.split('/').next().is_some_and(|head| head.contains(':'))
+            && !p.has(&["--force-local"])
+        {
+            self.unknown("shell.tar.remote", format!("`tar -f {}` reaches a remote archive through rsh", a.shown()));
+        }
+        if p.has(&["-t", "--list"]) {
             self.read("shell.archive-list", "lists an archive");
-        } else if has('x', &["--extract", "--get"]) {
-            self.extract_into(p.value(&["-C", "--directory"]));
+        } else if p.has(&["-x", "--extract", "--get"]) {
+            if p.has(&["-O", "--to-stdout"]) {
+                self.read("shell.archive-list", "extracts to standard output");
+            } else {
+                self.extract_into(
+                    p.last(&["-C", "--directory"]).and_then(|g| g.value.as_ref()).map(|v| v.text.as_str()),
+                );
+            }
+        } else if p.has(&["-d", "--diff", "--compare", "--test-label"]) {
+            self.read("shell.archive-list", "compares an archive with files");
         } else {
-            let archive = p.value(&["-f", "--file"]);
             match archive {
-                Some(f) if f != "-" => {
-                    let f = redirect_target(&Arg::literal(f), self.ctx.cwd);
+                Some(f) if f.text != "-" => {
+                    let f = redirect_target(f, self.ctx.cwd);
                     self.find(f);
                 }
                 _ => self.write("shell.archive-create", "`tar` creates or changes an archive"),
@@ -469,109 +529,3 @@ const NARROWING_TESTS: &[&str] = &[
     "-lname",
     "-ilname",
 ];
-
-enum SedEffect {
-    Read,
-    Writes,
-    Executes,
-}
-
-/// What a sed script does beyond printing: `w`/`W` commands and the `w` flag write files, `e`
-/// (command and flag) runs commands. Splitting at `;` and newlines may cut an `s` command in
-/// two, which can only find more effects, not fewer.
-fn sed_script(script: &str) -> SedEffect {
-    let mut effect = SedEffect::Read;
-    for cmd in script.split([';', '\n']) {
-        let mut rest = cmd.trim_start();
-        // Skip an address: line numbers, `$`, `/regex/`, ranges, `!`.
-        loop {
-            let before = rest;
-            rest =
-                rest.trim_start_matches(|c: char| c.is_ascii_digit() || matches!(c, '$' | ',' | '!' | '~' | '+' | ' '));
-            if let Some(r) = rest.strip_prefix('/') {
-                rest = r.find('/').map_or("", |i| &r[i + 1..]);
-            }
-            if rest == before {
-                break;
-            }
-        }
-        rest = rest.trim_start_matches(['{', '}', ' ']);
-        let mut chars = rest.chars();
-        match chars.next() {
-            Some('w' | 'W') => effect = SedEffect::Writes,
-            Some('e') => return SedEffect::Executes,
-            Some('s') => {
-                let Some(delim) = chars.next() else { continue };
-                let body: String = chars.collect();
-                let mut fields = 0;
-                let mut escaped = false;
-                let mut flags_at = None;
-                for (i, c) in body.char_indices() {
-                    if escaped {
-                        escaped = false;
-                    } else if c == '\\' {
-                        escaped = true;
-                    } else if c == delim {
-                        fields += 1;
-                        if fields == 2 {
-                            flags_at = Some(i + c.len_utf8());
-                            break;
-                        }
-                    }
-                }
-                let flags = flags_at.map_or("", |i| &body[i..]);
-                let flags = flags.split_whitespace().next().unwrap_or_default();
-                if flags.contains('e') {
-                    return SedEffect::Executes;
-                }
-                if flags.contains('w') {
-                    effect = SedEffect::Writes;
-                }
-            }
-            _ => {}
-        }
-    }
-    effect
-}
-
-/// Whether an awk program may run commands or write files: `system(...)`, pipes (`|`), and
-/// `print`/`printf` redirected with `>`.
-fn awk_has_effects(program: &str) -> bool {
-    if program.contains("system") || program.contains('|') {
-        return true;
-    }
-    let mut rest = program;
-    while let Some(i) = rest.find("print") {
-        let after = &rest[i + 5..];
-        let statement_end = after.find([';', '}', '\n']).unwrap_or(after.len());
-        if after[..statement_end].contains('>') {
-            return true;
-        }
-        rest = after;
-    }
-    false
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sed_effects() {
-        assert!(matches!(sed_script("s/a/b/g"), SedEffect::Read));
-        assert!(matches!(sed_script("s/a/b/w out"), SedEffect::Writes));
-        assert!(matches!(sed_script("1,5w out"), SedEffect::Writes));
-        assert!(matches!(sed_script("/x/e"), SedEffect::Executes));
-        assert!(matches!(sed_script("s/x/rm -rf \\//e"), SedEffect::Executes));
-        assert!(matches!(sed_script("/foo/d; p"), SedEffect::Read));
-    }
-
-    #[test]
-    fn awk_effects() {
-        assert!(!awk_has_effects("{print $1}"));
-        assert!(!awk_has_effects("$3 > 100 {print $1}"));
-        assert!(awk_has_effects("{print $1 > \"/etc/x\"}"));
-        assert!(awk_has_effects("BEGIN{system(\"rm -rf /\")}"));
-        assert!(awk_has_effects("{print | \"sh\"}"));
-    }
-}

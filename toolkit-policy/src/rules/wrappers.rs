@@ -3,7 +3,7 @@
 //! is parsed (`sh -c '...'`, `eval`, a here-document into `bash`), and code that arrives over
 //! the network is dangerous (`curl ... | sh`, `bash <(wget ...)`).
 
-use super::{Input, Parsed, Rules, downloaded, joined, leading};
+use super::{Input, Parsed, Rules, downloaded, joined, leading, rest_of};
 use crate::shell::words::Arg;
 
 /// Shells that run `-c TEXT`, a script file, or standard input.
@@ -31,65 +31,67 @@ impl Rules<'_, '_> {
     /// Handles wrappers; false when `name` is not one.
     pub(super) fn wrapper(&mut self, name: &str, args: &[Arg]) -> bool {
         match name {
-            "sudo" | "doas" => self.sudo(args),
+            "sudo" | "doas" => self.sudo(name, args),
             "env" => self.env(args),
-            "nice" => self.then_run(args, &["-n", "--adjustment"], "nice"),
-            "nohup" | "setsid" | "builtin" | "stdbuf" | "chpst" | "catchsegv" | "unbuffer" | "proxychains"
-            | "torsocks" | "firejail" | "fakeroot" | "systemd-run" | "cgexec" | "taskset" | "numactl" => {
-                self.then_run(args, &["-i", "-o", "-e", "-g", "-u", "-p", "-c", "-m", "-N", "--unit", "-C"], name)
+            "nice" | "nohup" | "setsid" | "stdbuf" | "builtin" | "time" | "ionice" | "strace" | "ltrace" => {
+                self.wrapped(name, args, 0);
             }
-            "ionice" => {
-                let (p, _) = leading(args, &["-c", "-n", "-t", "--class", "--classdata"]);
-                if p.has(&["-p", "-P", "-u", "--pid", "--pgid", "--uid"]) {
-                    self.write("shell.ionice", "changes the I/O priority of running processes");
-                } else {
-                    self.then_run(args, &["-c", "-n", "-t", "--class", "--classdata"], name);
+            "timeout" | "chrt" => self.wrapped(name, args, 1),
+            "taskset" => {
+                let skip = usize::from(!args.iter().any(|a| matches!(a.text.as_str(), "-p" | "--pid")));
+                self.wrapped(name, args, skip);
+            }
+            "chpst" | "catchsegv" | "unbuffer" | "proxychains" | "proxychains4" | "torsocks" | "firejail"
+            | "fakeroot" | "cgexec" | "numactl" | "systemd-run" | "nsenter" | "unshare" | "sg" | "newgrp" => {
+                let (p, rest) = leading(args, &["-c", "-g", "-u", "-m", "-N", "-C", "-p", "-t", "--unit", "-q", "-f"]);
+                if let Some((flag, _)) = p.flags.first() {
+                    self.find(super::unknown_option(name, flag));
                 }
-            }
-            "time" => self.then_run(args, &["-o", "-f", "--output", "--format"], name),
-            "timeout" => {
-                let (_, rest) = leading(args, &["-s", "-k", "--signal", "--kill-after"]);
-                // The first operand is the duration.
-                self.run_or_read(rest.get(1..).unwrap_or_default(), "timeout");
+                if name == "systemd-run" {
+                    self.write("shell.systemd-run", "`systemd-run` starts a transient service");
+                }
+                self.run_or_read(rest, name);
             }
             "command" => {
-                let (p, rest) = leading(args, &[]);
-                if p.has(&["-v", "-V"]) {
+                let Some(scan) = self.options("command", "command", args) else { return true };
+                let rest = rest_of(args, &scan);
+                if scan.has(&["-v", "-V"]) {
                     self.read("shell.lookup", "looks up a command");
                 } else {
                     self.run_or_read(rest, "command");
                 }
             }
             "exec" => {
-                let (_, rest) = leading(args, &["-a"]);
+                let Some(scan) = self.options("exec", "exec", args) else { return true };
+                let rest = rest_of(args, &scan);
                 if rest.is_empty() {
                     self.read("shell.exec-redirect", "only redirects the shell's files");
                 } else {
                     self.run(rest.to_vec(), self.ctx.stdin.clone());
                 }
             }
-            "strace" | "ltrace" => self.then_run(
-                args,
-                &["-o", "-e", "-p", "-s", "-u", "-E", "-a", "-b", "-I", "-O", "-P", "-S", "-X"],
-                name,
-            ),
             "chroot" => {
-                let (_, rest) = leading(args, &["--userspec", "--groups"]);
-                match rest.split_first() {
+                let Some(scan) = self.options("chroot", "chroot", args) else { return true };
+                match rest_of(args, &scan).split_first() {
                     Some((_, cmd)) if !cmd.is_empty() => self.run(cmd.to_vec(), self.ctx.stdin.clone()),
                     _ => self.interactive("shell.shell", "starts a shell in another root"),
                 }
             }
             "flock" => {
-                let (p, rest) = leading(args, &["-w", "-E", "-c", "--timeout", "--conflict-exit-code", "--command"]);
-                if let Some(cmd) = p.value(&["-c", "--command"]) {
-                    self.script(cmd.to_owned(), self.ctx.stdin.clone());
-                } else {
+                let Some(scan) = self.options("flock", "flock", args) else { return true };
+                let rest = rest_of(args, &scan);
+                if let Some(lock) = rest.first()
+                    && !lock.text.chars().all(|c| c.is_ascii_digit())
+                {
+                    self.write("shell.flock", format!("`flock` creates the lock file {}", lock.shown()));
+                }
+                if !scan.has(&["-c", "--command"]) {
                     self.run_or_read(rest.get(1..).unwrap_or_default(), "flock");
                 }
             }
             "watch" => {
-                let (_, rest) = leading(args, &["-n", "-d", "--interval", "--differences"]);
+                let Some(scan) = self.options("watch", "watch", args) else { return true };
+                let rest = rest_of(args, &scan);
                 self.interactive("shell.watch", "`watch` redraws a terminal until interrupted");
                 if !rest.is_empty() {
                     self.script(joined(rest), Input::Unknown);
@@ -128,33 +130,13 @@ impl Rules<'_, '_> {
                     _ => self.read("shell.trap", "lists or clears traps"),
                 }
             }
-            "alias" => {
-                for a in args {
-                    if let Some((_, value)) = a.text.split_once('=') {
-                        self.script(value.to_owned(), Input::Unknown);
-                    }
-                }
-                self.read("shell.alias", "defines or lists aliases (their commands are classified too)");
-            }
-            "export" | "declare" | "typeset" | "local" | "readonly" => {
-                for a in args {
-                    if let Some((var, _)) = a.text.split_once('=')
-                        && super::CODE_VARIABLES.contains(&var)
-                    {
-                        self.unknown("shell.env.code", format!("sets {var}, which changes what commands run"));
-                    }
-                }
-                self.read("shell.variables", format!("`{name}` sets shell variables"));
-            }
-            "enable" => {
-                if args.iter().any(|a| a.text == "-f") {
-                    self.unknown("shell.enable-load", "loads a builtin from a shared library");
-                } else {
-                    self.read("shell.enable", "enables or lists builtins");
-                }
-            }
             "cd" | "pushd" => {
                 let target = args.iter().find(|a| !a.text.starts_with('-') || a.text == "-");
+                if let Some(o) = args.iter().find(|a| {
+                    a.text.starts_with('-') && !matches!(a.text.as_str(), "-" | "-L" | "-P" | "-e" | "-@" | "-n" | "--")
+                }) {
+                    self.find(super::unknown_option("cd", &o.shown()));
+                }
                 let dir = match target {
                     None => Some("~".to_owned()),
                     Some(a) if a.is_exact() && a.text != "-" => {
@@ -188,10 +170,17 @@ impl Rules<'_, '_> {
         true
     }
 
-    /// Runs what follows the leading options; with nothing, the wrapper alone reads.
-    fn then_run(&mut self, args: &[Arg], takes_value: &[&str], name: &str) {
-        let (_, rest) = leading(args, takes_value);
-        self.run_or_read(rest, name);
+    /// A wrapper with a table: its options are checked, then the command after `skip`
+    /// operands (a duration, a priority) is classified; with none, the wrapper alone reads.
+    fn wrapped(&mut self, name: &str, args: &[Arg], skip: usize) {
+        let Some(scan) = self.options(name, name, args) else { return };
+        let rest = rest_of(args, &scan);
+        let traces_other = matches!(name, "strace" | "ltrace" | "ionice" | "chrt" | "taskset")
+            && scan.has(&["-p", "--pid", "--attach", "-P", "-u", "--pgid", "--uid", "-a", "--all-tasks"]);
+        if traces_other && rest.len() <= skip {
+            return;
+        }
+        self.run_or_read(rest.get(skip..).unwrap_or_default(), name);
     }
 
     fn run_or_read(&mut self, rest: &[Arg], name: &str) {
@@ -202,61 +191,69 @@ impl Rules<'_, '_> {
         }
     }
 
-    fn sudo(&mut self, args: &[Arg]) {
-        let takes = [
-            "-u",
-            "-g",
-            "-h",
-            "-p",
-            "-C",
-            "-D",
-            "-r",
-            "-t",
-            "-U",
-            "-T",
-            "--user",
-            "--group",
-            "--host",
-            "--prompt",
-            "--close-from",
-            "--chdir",
-            "--role",
-            "--type",
-            "--other-user",
-            "--command-timeout",
-        ];
-        let (p, rest) = leading(args, &takes);
-        if p.has(&["-e", "--edit"]) {
+    fn sudo(&mut self, name: &str, args: &[Arg]) {
+        let Some(scan) = self.options(name, name, args) else { return };
+        let mut rest = rest_of(args, &scan);
+        // `sudo NAME=value command` sets a variable for the command.
+        while let Some((first, tail)) = rest.split_first() {
+            let Some((var, _)) = first.text.split_once('=') else { break };
+            if var.is_empty() || var.contains(crate::shell::words::DYN) || var.starts_with('-') {
+                break;
+            }
+            self.find(super::assignment(var, std::slice::from_ref(first), true));
+            rest = tail;
+        }
+        if scan.has(&["-e", "--edit"]) {
             self.interactive("shell.sudoedit", "`sudo -e` opens an editor");
-        } else if p.has(&["-l", "--list", "-v", "--validate", "-k", "-K", "--reset-timestamp", "--remove-timestamp"])
-            && rest.is_empty()
+        } else if scan.has(&[
+            "-l",
+            "--list",
+            "-v",
+            "--validate",
+            "-k",
+            "-K",
+            "--reset-timestamp",
+            "--remove-timestamp",
+            "-V",
+            "--version",
+            "--help",
+        ]) && rest.is_empty()
         {
             self.read("shell.sudo-info", "lists privileges or manages the credential cache");
-        } else if p.has(&["-i", "--login", "-s", "--shell"]) {
+        } else if scan.has(&["-i", "--login", "-s", "--shell"]) {
             if rest.is_empty() {
                 self.interactive("shell.shell", "`sudo -i`/`sudo -s` starts an interactive shell");
             } else {
                 self.script(joined(rest), self.ctx.stdin.clone());
             }
         } else {
-            self.run_or_read(rest, "sudo");
+            self.run_or_read(rest, name);
         }
     }
 
     fn env(&mut self, args: &[Arg]) {
-        let takes = ["-u", "-C", "-S", "--unset", "--chdir", "--split-string", "-P"];
-        let (p, mut rest) = leading(args, &takes);
-        let split = p.value(&["-S", "--split-string"]);
+        let Some(scan) = self.options("env", "env", args) else { return };
+        let split = scan.last(&["-S", "--split-string"]).and_then(|g| g.value.clone());
+        let mut rest = rest_of(args, &scan);
+        if rest.first().is_some_and(|a| a.text == "-") {
+            rest = &rest[1..];
+        }
         while let Some((first, tail)) = rest.split_first() {
-            let Some((var, _)) = first.text.split_once('=') else { break };
+            let Some((var, value)) = first.text.split_once('=') else { break };
             if var.is_empty() || var.contains(crate::shell::words::DYN) {
                 break;
+            }
+            if var.starts_with("BASH_FUNC_") {
+                // Bash imports it as a function: classify its body.
+                if let Some(body) = value.trim_start().strip_prefix("()") {
+                    self.script(format!("__f(){body}"), Input::Unknown);
+                }
             }
             self.find(super::assignment(var, std::slice::from_ref(first), true));
             rest = tail;
         }
         if let Some(text) = split {
-            let mut script = text.to_owned();
+            let mut script = text.text.clone();
             if !rest.is_empty() {
                 script.push(' ');
                 script.push_str(&joined(rest));
@@ -270,30 +267,9 @@ impl Rules<'_, '_> {
     }
 
     fn xargs(&mut self, args: &[Arg]) {
-        let takes = [
-            "-a",
-            "-d",
-            "-E",
-            "-I",
-            "-L",
-            "-n",
-            "-P",
-            "-s",
-            "--arg-file",
-            "--delimiter",
-            "--eof",
-            "--replace",
-            "--max-lines",
-            "--max-args",
-            "--max-procs",
-            "--max-chars",
-            "--process-slot-var",
-        ];
-        let (p, rest) = leading(args, &takes);
-        if p.has(&["-p", "--interactive", "-o", "--open-tty"]) {
-            self.interactive("shell.xargs-prompt", "`xargs -p`/`-o` asks on the terminal");
-        }
-        let from_file = p.has(&["-a", "--arg-file"]);
+        let Some(scan) = self.options("xargs", "xargs", args) else { return };
+        let rest = rest_of(args, &scan);
+        let from_file = scan.has(&["-a", "--arg-file"]);
         let items: Vec<Arg> = match self.ctx.stdin {
             Input::Text(t) if !from_file => t.split_whitespace().map(Arg::literal).collect(),
             Input::Download if !from_file => {
@@ -304,16 +280,18 @@ impl Rules<'_, '_> {
             _ => vec![Arg::dynamic()],
         };
         let mut inner: Vec<Arg> = if rest.is_empty() { vec![Arg::literal("echo")] } else { rest.to_vec() };
-        let replace = p.value(&["-I", "--replace"]).or_else(|| p.has(&["-i"]).then_some("{}"));
+        let replace = scan
+            .last(&["-I", "--replace", "-i"])
+            .map(|g| g.value.as_ref().map_or_else(|| "{}".to_owned(), |v| v.text.clone()));
         match replace {
             Some(r) if !r.is_empty() => {
                 for item in &items {
                     let argv = inner
                         .iter()
                         .map(|a| {
-                            if a.text.contains(r) {
+                            if a.text.contains(r.as_str()) {
                                 let mut b = a.clone();
-                                b.text = a.text.replace(r, &item.text);
+                                b.text = a.text.replace(r.as_str(), &item.text);
                                 b.substitutions.extend(item.substitutions.iter().cloned());
                                 b
                             } else {
@@ -332,22 +310,87 @@ impl Rules<'_, '_> {
     }
 
     fn ssh(&mut self, args: &[Arg]) {
-        let takes = [
-            "-b", "-c", "-D", "-E", "-e", "-F", "-I", "-i", "-J", "-L", "-l", "-m", "-O", "-o", "-p", "-Q", "-R", "-S",
-            "-W", "-w", "-B",
-        ];
-        let (p, rest) = leading(args, &takes);
-        match rest.split_first() {
-            Some((_, cmd)) if !cmd.is_empty() => {
-                if p.has(&["-t"]) {
-                    self.interactive("shell.ssh-tty", "`ssh -t` allocates a terminal");
-                }
-                self.script(joined(cmd), self.ctx.stdin.clone());
+        let Some(scan) = self.options("ssh", "ssh", args) else { return };
+        let mut given: Vec<Arg> =
+            scan.given.iter().filter(|g| g.name == "-o").filter_map(|g| g.value.clone()).collect();
+        let rest = rest_of(args, &scan);
+        let mut flags: Vec<String> = scan.given.iter().map(|g| g.name.clone()).collect();
+        let (host, mut cmd) = match rest.split_first() {
+            Some((h, c)) => (Some(h), c),
+            None => (None, rest),
+        };
+        if cmd.first().is_some_and(|a| a.text.starts_with('-')) {
+            // ssh reads options after the host too, up to the command.
+            if let Some(again) = self.options("ssh", "ssh", cmd) {
+                given.extend(again.given.iter().filter(|g| g.name == "-o").filter_map(|g| g.value.clone()));
+                flags.extend(again.given.iter().map(|g| g.name.clone()));
+                cmd = rest_of(cmd, &again);
             }
-            Some(_) if p.has(&["-N", "-L", "-R", "-D", "-W"]) => {
-                self.interactive("shell.ssh-tunnel", "`ssh` holds a tunnel open");
-            }
+        }
+        for v in &given {
+            self.ssh_option(v);
+        }
+        let has = |names: &[&str]| flags.iter().any(|f| names.contains(&f.as_str()));
+        match host {
+            Some(_) if !cmd.is_empty() => self.script(skeleton(cmd), self.ctx.stdin.clone()),
+            Some(_) if has(&["-N", "-L", "-R", "-D", "-W", "-G", "-Q"]) => {}
+            None if has(&["-G", "-Q", "-V"]) => {}
             _ => self.interactive("shell.ssh-login", "`ssh` without a command opens a remote shell"),
+        }
+    }
+
+    /// One `-o Key=value` of ssh: only keys that change how it connects, not what it runs.
+    fn ssh_option(&mut self, v: &Arg) {
+        const SAFE: &[&str] = &[
+            "connecttimeout",
+            "connectionattempts",
+            "batchmode",
+            "stricthostkeychecking",
+            "userknownhostsfile",
+            "globalknownhostsfile",
+            "loglevel",
+            "serveraliveinterval",
+            "serveralivecountmax",
+            "tcpkeepalive",
+            "port",
+            "user",
+            "identityfile",
+            "identitiesonly",
+            "passwordauthentication",
+            "pubkeyauthentication",
+            "kbdinteractiveauthentication",
+            "preferredauthentications",
+            "compression",
+            "addressfamily",
+            "ciphers",
+            "macs",
+            "kexalgorithms",
+            "hostkeyalgorithms",
+            "pubkeyacceptedkeytypes",
+            "pubkeyacceptedalgorithms",
+            "checkhostip",
+            "hashknownhosts",
+            "numberofpasswordprompts",
+            "requesttty",
+            "visualhostkey",
+            "updatehostkeys",
+            "hostkeyalias",
+            "hostname",
+            "clearallforwardings",
+            "exitonforwardfailure",
+            "verifyhostkeydns",
+            "rekeylimit",
+            "ipqos",
+            "escapechar",
+            "bindaddress",
+            "bindinterface",
+        ];
+        let text = v.text.as_str();
+        let key: String = text.split(['=', ' ', '\t']).next().unwrap_or_default().to_ascii_lowercase();
+        if v.has_dynamic() || !SAFE.contains(&key.as_str()) {
+            self.find(super::unknown_option("ssh", &format!("-o {}", v.shown())));
+        } else if key == "requesttty" && !text.to_ascii_lowercase().ends_with("no") {
+            self.interactive("shell.ssh-tty", "`ssh` allocates a terminal");
         }
     }
 

@@ -231,7 +231,7 @@ mod tests {
     use super::*;
 
     fn glob(text: &str) -> Arg {
-        Arg { text: text.into(), pattern: Some(text.into()), substitutions: Vec::new() }
+        Arg { text: text.into(), pattern: Some(text.into()), ..Arg::default() }
     }
 
     #[test]

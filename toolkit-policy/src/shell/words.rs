@@ -34,12 +34,22 @@ pub(crate) struct Arg {
     pub pattern: Option<String>,
     /// The bodies of command substitutions in the word, to classify as commands.
     pub substitutions: Vec<String>,
+    /// The names of the parameters the word expands (`$x`, `${x:-y}`, `${!x}`), in order.
+    pub vars: Vec<String>,
+    /// Variables bash evaluates arithmetically while expanding the word (in `$(( ))`, array
+    /// subscripts and substring offsets): their values must not hold code.
+    pub arith: Vec<String>,
+    /// Expansions that evaluate a variable's value as code: `${!x}` (the value is a name,
+    /// maybe with a subscript) and `${x@P}` (the value is expanded as a prompt).
+    pub code: Vec<String>,
+    /// Variables the word assigns (`${x:=value}`).
+    pub assigns: Vec<String>,
 }
 
 impl Arg {
     /// A word known exactly.
     pub fn literal(text: impl Into<String>) -> Self {
-        Arg { text: text.into(), pattern: None, substitutions: Vec::new() }
+        Arg { text: text.into(), ..Arg::default() }
     }
 
     /// A word only known at run time.
@@ -70,9 +80,19 @@ pub(crate) fn show(text: &str) -> String {
 
 /// Expands one word into the words it becomes.
 pub(crate) fn expand(raw: &str, options: &ParserOptions) -> Result<Vec<Arg>, String> {
+    expand_with(raw, options, &Known::new())
+}
+
+/// Variables whose value is known: set once in the script to a literal.
+pub(crate) type Known = std::collections::HashMap<String, String>;
+
+/// Expands one word, putting in the value of variables whose value is known (`f=/etc/shadow;
+/// cat "$f"` reads `/etc/shadow`). An unquoted expansion whose value would be split or
+/// globbed stays only known at run time.
+pub(crate) fn expand_with(raw: &str, options: &ParserOptions, known: &Known) -> Result<Vec<Arg>, String> {
     let mut out = Vec::new();
     for one in braces(raw, options)? {
-        out.push(expand_one(&one, options)?);
+        out.push(expand_one(&one, options, known)?);
     }
     Ok(out)
 }
@@ -88,6 +108,21 @@ pub(crate) fn expand_heredoc(body: &str, options: &ParserOptions) -> Result<Arg,
     Ok(b.finish())
 }
 
+/// Text that is not a word (arithmetic, a subscript), expanded as a here-document is: its
+/// command substitutions, the variables it expands and what they do (`${!x}`, `${x@P}`).
+pub(crate) fn scan_text(text: &str, options: &ParserOptions) -> Result<Arg, String> {
+    if !text.contains('$') && !text.contains('`') {
+        return Ok(Arg::literal(text));
+    }
+    let pieces = crate::shell::guard(|| word::parse_heredoc(text, options))?.map_err(|e| e.to_string())?;
+    let budget = Cell::new(MAX_PIECES);
+    let mut b = Builder::new(&budget);
+    for p in &pieces {
+        b.piece(&p.piece, true, options, 1)?;
+    }
+    Ok(b.finish())
+}
+
 /// The command substitutions inside arithmetic or other text that is not a word.
 pub(crate) fn substitutions_in(text: &str, options: &ParserOptions, depth: usize) -> Result<Vec<String>, String> {
     substitutions_within(text, options, depth, &Cell::new(MAX_PIECES))
@@ -99,8 +134,14 @@ fn substitutions_within(
     depth: usize,
     budget: &Cell<usize>,
 ) -> Result<Vec<String>, String> {
-    if !text.contains("$(") && !text.contains('`') && !text.contains("${") {
-        return Ok(Vec::new());
+    Ok(within(text, options, depth, budget)?.substitutions)
+}
+
+/// Expands text nested in an expansion (a default, an index, arithmetic): its substitutions,
+/// and the variables it expands and what they do.
+fn within(text: &str, options: &ParserOptions, depth: usize, budget: &Cell<usize>) -> Result<Arg, String> {
+    if !text.contains('$') && !text.contains('`') {
+        return Ok(Arg::default());
     }
     if depth > MAX_NESTING {
         return Err("expansions nest too deeply".into());
@@ -110,13 +151,14 @@ fn substitutions_within(
     for p in &pieces {
         b.piece(&p.piece, true, options, depth + 1)?;
     }
-    Ok(b.finish().substitutions)
+    Ok(b.finish())
 }
 
-fn expand_one(raw: &str, options: &ParserOptions) -> Result<Arg, String> {
+fn expand_one(raw: &str, options: &ParserOptions, known: &Known) -> Result<Arg, String> {
     let pieces = crate::shell::guard(|| word::parse(raw, options))?.map_err(|e| e.to_string())?;
     let budget = Cell::new(MAX_PIECES);
     let mut b = Builder::new(&budget);
+    b.known = Some(known);
     for p in &pieces {
         b.piece(&p.piece, false, options, 0)?;
     }
@@ -128,18 +170,42 @@ struct Builder<'b> {
     pattern: String,
     globbing: bool,
     substitutions: Vec<String>,
+    vars: Vec<String>,
+    arith: Vec<String>,
+    code: Vec<String>,
+    assigns: Vec<String>,
     budget: &'b Cell<usize>,
+    known: Option<&'b Known>,
 }
 
 impl<'b> Builder<'b> {
     fn new(budget: &'b Cell<usize>) -> Self {
-        Builder { text: String::new(), pattern: String::new(), globbing: false, substitutions: Vec::new(), budget }
+        Builder {
+            text: String::new(),
+            pattern: String::new(),
+            globbing: false,
+            substitutions: Vec::new(),
+            vars: Vec::new(),
+            arith: Vec::new(),
+            code: Vec::new(),
+            assigns: Vec::new(),
+            budget,
+            known: None,
+        }
     }
 
     fn finish(self) -> Arg {
         // A bracket that does not close is literal to the shell (`[` is the test program).
         let globbing = self.globbing && glob::Pattern::new(&self.pattern).is_ok();
-        Arg { text: self.text, pattern: globbing.then_some(self.pattern), substitutions: self.substitutions }
+        Arg {
+            text: self.text,
+            pattern: globbing.then_some(self.pattern),
+            substitutions: self.substitutions,
+            vars: self.vars,
+            arith: self.arith,
+            code: self.code,
+            assigns: self.assigns,
+        }
     }
 
     fn literal(&mut self, s: &str) {
@@ -189,9 +255,24 @@ impl<'b> Builder<'b> {
             },
             WordPiece::ParameterExpansion(expr) => {
                 for nested in parameter_texts(expr) {
-                    self.substitutions.extend(substitutions_within(nested, options, depth + 1, self.budget)?);
+                    let inner = within(nested, options, depth + 1, self.budget)?;
+                    self.absorb(inner, false);
                 }
-                if is_home(expr) { self.literal("~") } else { self.dynamic() }
+                self.parameter(expr, options, depth)?;
+                let value = match expr {
+                    ParameterExpr::Parameter { parameter: word::Parameter::Named(n), indirect: false } => {
+                        self.known.and_then(|k| k.get(n))
+                    }
+                    _ => None,
+                };
+                match value {
+                    _ if is_home(expr) => self.literal("~"),
+                    Some(v) if quoted || !v.contains([' ', '\t', '\n', '*', '?', '[']) => {
+                        let v = v.clone();
+                        self.literal(&v);
+                    }
+                    _ => self.dynamic(),
+                }
             }
             WordPiece::CommandSubstitution(body) | WordPiece::BackquotedCommandSubstitution(body) => {
                 self.substitutions.push(body.clone());
@@ -208,11 +289,93 @@ impl<'b> Builder<'b> {
                 }
             }
             WordPiece::ArithmeticExpression(expr) => {
-                self.substitutions.extend(substitutions_within(&expr.value, options, depth + 1, self.budget)?);
+                let inner = within(&expr.value, options, depth + 1, self.budget)?;
+                self.absorb(inner, true);
+                self.arith.extend(crate::rules::arith_names(&expr.value));
                 self.dynamic();
             }
         }
         Ok(())
+    }
+}
+
+impl Builder<'_> {
+    /// Takes what nested text expands; in arithmetic (`arith`), the variables it expands are
+    /// evaluated arithmetically too.
+    fn absorb(&mut self, inner: Arg, arith: bool) {
+        self.substitutions.extend(inner.substitutions);
+        if arith {
+            self.arith.extend(inner.vars.iter().cloned());
+        }
+        self.vars.extend(inner.vars);
+        self.arith.extend(inner.arith);
+        self.code.extend(inner.code);
+        self.assigns.extend(inner.assigns);
+    }
+
+    /// Notes what a parameter expansion evaluates: the variable, a subscript (arithmetic, and
+    /// its commands), an offset, an indirection, a prompt expansion, an assignment.
+    fn parameter(&mut self, expr: &ParameterExpr, options: &ParserOptions, depth: usize) -> Result<(), String> {
+        let Some((parameter, indirect)) = parameter_of(expr) else { return Ok(()) };
+        let name = match parameter {
+            word::Parameter::Named(n) => n.clone(),
+            word::Parameter::NamedWithIndex { name, index } => {
+                let inner = within(index, options, depth + 1, self.budget)?;
+                self.absorb(inner, true);
+                self.arith.extend(crate::rules::arith_names(index));
+                name.clone()
+            }
+            word::Parameter::NamedWithAllIndices { name, .. } => name.clone(),
+            word::Parameter::Positional(n) => n.to_string(),
+            word::Parameter::Special(_) => String::new(),
+        };
+        if !name.is_empty() {
+            self.vars.push(name.clone());
+        }
+        if indirect {
+            self.code
+                .push(format!("${{!{name}}} takes the value of {name} as a variable name, with any subscript in it"));
+        }
+        match expr {
+            ParameterExpr::Transform { op: word::ParameterTransformOp::PromptExpand, .. } => {
+                self.code
+                    .push(format!("${{{name}@P}} expands the value of {name} as a prompt, running the commands in it"));
+            }
+            ParameterExpr::AssignDefaultValues { .. } => self.assigns.push(name),
+            ParameterExpr::Substring { offset, length, .. } => {
+                self.arith.extend(crate::rules::arith_names(&offset.value));
+                if let Some(l) = length {
+                    self.arith.extend(crate::rules::arith_names(&l.value));
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// The parameter an expansion reads and whether it is indirect (`${!x}`); `None` for the
+/// name listings (`${!prefix*}`, `${!a[@]}`).
+fn parameter_of(expr: &ParameterExpr) -> Option<(&word::Parameter, bool)> {
+    match expr {
+        ParameterExpr::Parameter { parameter, indirect }
+        | ParameterExpr::UseDefaultValues { parameter, indirect, .. }
+        | ParameterExpr::AssignDefaultValues { parameter, indirect, .. }
+        | ParameterExpr::IndicateErrorIfNullOrUnset { parameter, indirect, .. }
+        | ParameterExpr::UseAlternativeValue { parameter, indirect, .. }
+        | ParameterExpr::ParameterLength { parameter, indirect }
+        | ParameterExpr::RemoveSmallestSuffixPattern { parameter, indirect, .. }
+        | ParameterExpr::RemoveLargestSuffixPattern { parameter, indirect, .. }
+        | ParameterExpr::RemoveSmallestPrefixPattern { parameter, indirect, .. }
+        | ParameterExpr::RemoveLargestPrefixPattern { parameter, indirect, .. }
+        | ParameterExpr::Substring { parameter, indirect, .. }
+        | ParameterExpr::Transform { parameter, indirect, .. }
+        | ParameterExpr::UppercaseFirstChar { parameter, indirect, .. }
+        | ParameterExpr::UppercasePattern { parameter, indirect, .. }
+        | ParameterExpr::LowercaseFirstChar { parameter, indirect, .. }
+        | ParameterExpr::LowercasePattern { parameter, indirect, .. }
+        | ParameterExpr::ReplaceSubstring { parameter, indirect, .. } => Some((parameter, *indirect)),
+        ParameterExpr::VariableNames { .. } | ParameterExpr::MemberKeys { .. } => None,
     }
 }
 

@@ -7,6 +7,9 @@
 //! read, as the pipeline's policy step does. Without it, the text is shell unless `--kind` says
 //! otherwise, and the default settings apply. Exit code 0 when the call would be allowed or wait
 //! for approval, 5 when it would be blocked.
+//!
+//! An `unknown` is explained: the options no table lists are named (`unknownOptions`), so the
+//! person can see which option kept the command from being a read.
 
 use std::sync::Arc;
 
@@ -15,7 +18,10 @@ use toolkit_core::connector::{BuildContext, NoTools};
 use toolkit_core::model::ApprovalRequired;
 use toolkit_core::{Catalog, Error, Request, Result, ToolInstance, ToolRef};
 use toolkit_policy::verdict::Reason;
-use toolkit_policy::{Action, ApprovalSettings, Class, CommandKind, Decision, SqlDialect, classify, decide};
+use toolkit_policy::{
+    Action, ApprovalSettings, Class, CommandKind, Decision, SqlDialect, UnknownOption, classify, decide,
+    unknown_options,
+};
 
 use crate::cli::{Cli, PolicyCheckArgs, PolicyCommand, PolicyKind};
 use crate::output;
@@ -40,6 +46,9 @@ struct Report {
     /// classified it.
     kind: String,
     reasons: Vec<Reason>,
+    /// Options that no table lists as safe for their program: why the call is not a read.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    unknown_options: Vec<UnknownOption>,
 }
 
 fn check(cli: &Cli, args: &PolicyCheckArgs) -> Result<u8> {
@@ -100,6 +109,7 @@ fn check(cli: &Cli, args: &PolicyCheckArgs) -> Result<u8> {
             (None, None) => "shell".to_owned(),
         },
         reasons,
+        unknown_options: unknown_options(&verdict),
     };
     if !output::structured(cli.output, &report)? {
         print_table(&report);
@@ -134,6 +144,19 @@ fn print_table(report: &Report) {
         t.add_row(vec![r.class.to_string(), output::short(&r.part, 60), r.rule.to_owned(), r.message.clone()]);
     }
     println!("{t}");
+    for u in &report.unknown_options {
+        let why = match u.why {
+            "ambiguous" => "abbreviates several options",
+            "computed" => "is only known at run time and may be any option",
+            "bad value" => "lacks its value or takes none",
+            _ => "is not an option the program is known to take safely",
+        };
+        println!(
+            "not known: `{}` of `{}` {why}; an option that is not on the program's list may write, run code \
+             or send data, so the call is not a read",
+            u.option, u.program
+        );
+    }
 }
 
 /// What `--tool` brings: the tool's instance (to classify with), the approval settings and

@@ -1,0 +1,74 @@
+//! The command line.
+
+use std::net::SocketAddr;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use toolkit_core::duration::Duration;
+
+/// The toolkit operator: validates, resolves and probes Tools in Kubernetes and reports their
+/// status; prints the CRDs.
+#[derive(Debug, Parser)]
+#[command(name = "toolkit-operator", version, after_help = AFTER_HELP)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+
+    /// Log format on stderr.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+
+    /// More log output (-v debug, -vv trace); TOOLKIT_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+}
+
+const AFTER_HELP: &str = "The cluster is the one of KUBECONFIG (or ~/.kube/config), else the pod's service account.\n\
+Exit codes: 0 ok, 1 failed (or lost the lease), 2 usage, 3 configuration (no cluster reachable, address in use).";
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the CustomResourceDefinitions (deploy/crds.yaml) for the connectors compiled in.
+    Crdgen,
+    /// Reconcile Tools until SIGINT or SIGTERM.
+    Run(RunArgs),
+}
+
+/// `toolkit-operator run`.
+#[derive(Clone, Debug, Args)]
+pub struct RunArgs {
+    /// Watch the Tools of this namespace only (and read Secrets there only); all when omitted.
+    #[arg(long, short = 'n', env = "TOOLKIT_NAMESPACE")]
+    pub namespace: Option<String>,
+
+    /// Where `/metrics`, `/healthz` and `/readyz` are served.
+    #[arg(long, default_value = "0.0.0.0:8080")]
+    pub metrics_addr: SocketAddr,
+
+    /// The Lease replicas contend for; one of them reconciles.
+    #[arg(long, default_value = "toolkit-operator")]
+    pub lease_name: String,
+
+    /// The Lease's namespace: the pod's (POD_NAMESPACE), else `default`.
+    #[arg(long, env = "POD_NAMESPACE", default_value = "default")]
+    pub lease_namespace: String,
+
+    /// Who this replica is in the Lease and in Events: the pod's name (POD_NAME), else the
+    /// host name and process id.
+    #[arg(long, env = "POD_NAME")]
+    pub identity: Option<String>,
+
+    /// How long the Lease holds without renewal; a follower takes over after it.
+    #[arg(long, default_value = "15s")]
+    pub lease_duration: Duration,
+}
+
+/// Log formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// One readable line per event.
+    Text,
+    /// One JSON object per line.
+    Json,
+}

@@ -1,0 +1,313 @@
+//! Reconciling one `Tool`: validate it as `toolkit validate` does, resolve the Secrets and
+//! ConfigMaps it names, probe it as `toolkit tool probe` does, and write what was found to its
+//! status (only when that changed) with an Event for each transition.
+//!
+//! Tools are watched as dynamic objects and parsed here, so that a Tool which does not parse
+//! becomes `Validated=False` naming the field instead of breaking the watch of every other.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::core::v1::ObjectReference;
+use kube::api::{Patch, PatchParams};
+use kube::core::{ApiResource, DynamicObject};
+use kube::runtime::controller::Action;
+use kube::runtime::events::{Event, EventType, Recorder};
+use kube::runtime::reflector::ObjectRef;
+use kube::{Api, Client, Resource as _, ResourceExt as _};
+use serde_json::{Value, json};
+use toolkit_core::connector::{BuildContext, NoTools};
+use toolkit_core::model::{Tool, ToolPhase, ToolStatus};
+use toolkit_core::secret::{Redactor, SecretResolver as _};
+use toolkit_core::validate::validate_tool;
+use toolkit_core::{ConnectorRegistry, manifest};
+use tracing::{info, warn};
+
+use crate::metrics::Metrics;
+use crate::secrets::{KubeSecrets, resolve_all};
+use crate::status::{self, Finding, Findings};
+
+/// How often a tool is probed when its spec does not say.
+pub const DEFAULT_PROBE_INTERVAL: Duration = Duration::from_secs(300);
+/// The longest wait between retries after API errors.
+const MAX_BACKOFF: Duration = Duration::from_secs(300);
+/// The name the operator writes status and Events under.
+pub const MANAGER: &str = "toolkit-operator";
+
+/// What every reconcile shares.
+pub struct Context {
+    /// The API client.
+    pub client: Client,
+    /// The connectors of this build: validation, references, instances and probes.
+    pub connectors: ConnectorRegistry,
+    /// Publishes Events.
+    pub recorder: Recorder,
+    /// Counters and histograms for `/metrics`.
+    pub metrics: Arc<Metrics>,
+    /// API errors in a row, per tool, for the backoff.
+    failures: Mutex<HashMap<ObjectRef<DynamicObject>, u32>>,
+}
+
+impl Context {
+    /// A context for reconciles through `client`, Events reported as `instance`.
+    pub fn new(client: Client, connectors: ConnectorRegistry, instance: &str, metrics: Arc<Metrics>) -> Self {
+        let reporter = kube::runtime::events::Reporter { controller: MANAGER.into(), instance: Some(instance.into()) };
+        Self {
+            recorder: Recorder::new(client.clone(), reporter),
+            client,
+            connectors,
+            metrics,
+            failures: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+/// A reconcile that could not finish: the API server failed. The tool's own problems are not
+/// errors; they are its status.
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    /// Reading or writing through the API server failed.
+    #[error("tool {tool}: {what}: {source}")]
+    Api {
+        /// `namespace/name`.
+        tool: String,
+        /// What was being done.
+        what: &'static str,
+        /// The client's error.
+        #[source]
+        source: kube::Error,
+    },
+    /// Reading a referenced Secret or ConfigMap failed for another reason than its absence.
+    #[error("tool {tool}: {message}")]
+    References {
+        /// `namespace/name`.
+        tool: String,
+        /// One line naming the field and the object.
+        message: String,
+    },
+}
+
+/// The `ApiResource` of `Tool`.
+pub fn tool_resource() -> ApiResource {
+    ApiResource::erase::<Tool>(&())
+}
+
+/// Reconciles one tool: see the module docs.
+pub async fn reconcile(obj: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
+    let started = Instant::now();
+    let result = reconcile_inner(&obj, &ctx).await;
+    ctx.metrics.observe_reconcile(started.elapsed(), result.is_ok());
+    let key = ObjectRef::from_obj_with(obj.as_ref(), tool_resource());
+    if result.is_ok()
+        && let Ok(mut f) = ctx.failures.lock()
+    {
+        f.remove(&key);
+    }
+    result
+}
+
+/// After a failed reconcile: retry with exponential backoff (1s, 2s, 4s... up to 5 minutes).
+pub fn error_policy(obj: Arc<DynamicObject>, error: &ReconcileError, ctx: Arc<Context>) -> Action {
+    warn!(error = %error, "reconcile failed; retrying");
+    let key = ObjectRef::from_obj_with(obj.as_ref(), tool_resource());
+    let n = ctx.failures.lock().map_or(1, |mut f| {
+        let n = f.entry(key).or_insert(0);
+        *n = n.saturating_add(1);
+        *n
+    });
+    Action::requeue(backoff(n))
+}
+
+/// The wait before retry `n` (1-based).
+pub fn backoff(n: u32) -> Duration {
+    Duration::from_secs(1u64 << n.saturating_sub(1).min(9)).min(MAX_BACKOFF)
+}
+
+async fn reconcile_inner(obj: &DynamicObject, ctx: &Context) -> Result<Action, ReconcileError> {
+    let namespace = obj.namespace().unwrap_or_else(|| toolkit_core::model::DEFAULT_NAMESPACE.to_owned());
+    let name = obj.name_any();
+    let qualified = format!("{namespace}/{name}");
+    let old: ToolStatus =
+        obj.data.get("status").and_then(|s| serde_json::from_value(s.clone()).ok()).unwrap_or_default();
+    let secrets = KubeSecrets::new(ctx.client.clone());
+    let (findings, interval) = examine(obj, &namespace, &name, ctx, &secrets).await?;
+    // An invalid or disabled tool changes only when its spec does, which triggers a reconcile.
+    let next = if findings.validated.status == "False" || findings.disabled {
+        Action::await_change()
+    } else {
+        Action::requeue(interval)
+    };
+    let new = findings.status(&old, obj.metadata.generation, chrono::Utc::now());
+    let new = redact_status(new, &Redactor::new(&secrets.known_values(&namespace)));
+    let refresh = chrono::Duration::from_std(interval / 2).unwrap_or(chrono::Duration::MAX);
+    if !status::worth_writing(&old, &new, refresh) && old.observed_generation == new.observed_generation {
+        return Ok(next);
+    }
+    let api: Api<DynamicObject> = Api::namespaced_with(ctx.client.clone(), &namespace, &tool_resource());
+    let old_json = serde_json::to_value(&old).unwrap_or(Value::Null);
+    let new_json = serde_json::to_value(&new).unwrap_or(Value::Null);
+    let patch = json!({ "status": status::merge_patch(&old_json, &new_json) });
+    api.patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .map_err(|source| ReconcileError::Api { tool: qualified.clone(), what: "write status", source })?;
+    if status::is_transition(&old, &new) {
+        let (condition, finding) = findings.deciding();
+        if new.phase == ToolPhase::Failed {
+            warn!(tool = %qualified, phase = %new.phase, condition, reason = finding.reason, "{}", finding.message);
+        } else {
+            info!(tool = %qualified, phase = %new.phase, condition, reason = finding.reason, "{}", finding.message);
+        }
+        publish(ctx, obj, new.phase, condition, finding).await;
+    }
+    Ok(next)
+}
+
+/// Validates, resolves and probes, and says what was found and when to look again.
+async fn examine(
+    obj: &DynamicObject,
+    namespace: &str,
+    name: &str,
+    ctx: &Context,
+    secrets: &KubeSecrets,
+) -> Result<(Findings, Duration), ReconcileError> {
+    let pending = |why: &str| Finding::unknown("NotChecked", format!("not checked: {why}"));
+    let invalid = |message: String| Findings {
+        disabled: false,
+        validated: Finding::no("FieldInvalid", message),
+        credentials: pending("the spec is invalid"),
+        ready: pending("the spec is invalid"),
+        probe: None,
+    };
+    let tool = match parse_tool(obj) {
+        Ok(t) => t,
+        Err(e) => return Ok((invalid(e.to_string()), DEFAULT_PROBE_INTERVAL)),
+    };
+    let spec = &tool.spec;
+    let probe_settings = spec.probe.as_ref().map(|p| p.spec()).unwrap_or_default();
+    let interval = probe_settings.interval.map_or(DEFAULT_PROBE_INTERVAL, |d| d.get()).max(Duration::from_secs(1));
+    let errs = validate_tool(spec, &ctx.connectors);
+    if !errs.is_empty() {
+        let message = errs.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+        return Ok((invalid(message), interval));
+    }
+    let validated = Finding::yes("Valid", "the spec passes the checks of `toolkit validate`");
+    if !spec.enabled {
+        let off = || Finding::unknown("Disabled", "spec.enabled is false: the tool is neither served nor probed");
+        return Ok((Findings { disabled: true, validated, credentials: off(), ready: off(), probe: None }, interval));
+    }
+    let references = manifest::references(spec, &ctx.connectors);
+    let config_maps = match resolve_all(&ctx.client, secrets, namespace, &references).await {
+        Ok(maps) => maps,
+        Err(u) if u.api_failure => {
+            return Err(ReconcileError::References { tool: format!("{namespace}/{name}"), message: u.message });
+        }
+        Err(u) => {
+            let findings = Findings {
+                disabled: false,
+                validated,
+                credentials: Finding::no(u.reason, u.message),
+                ready: pending("credentials are not resolved"),
+                probe: None,
+            };
+            return Ok((findings, interval));
+        }
+    };
+    let credentials = match references.len() {
+        0 => Finding::yes("NoneNeeded", "the tool names no Secret or ConfigMap"),
+        n => Finding::yes("Resolved", format!("{n} reference{} resolved", if n == 1 { "" } else { "s" })),
+    };
+    let (ready, probe) = probe(&tool, namespace, name, ctx, secrets, config_maps, probe_settings.enabled).await;
+    Ok((Findings { disabled: false, validated, credentials, ready, probe }, interval))
+}
+
+/// Builds the tool's instance and runs its probe, as `toolkit tool probe` does.
+async fn probe(
+    tool: &Arc<Tool>,
+    namespace: &str,
+    name: &str,
+    ctx: &Context,
+    secrets: &KubeSecrets,
+    config_maps: toolkit_core::manifest::ConfigMaps,
+    enabled: bool,
+) -> (Finding, Option<toolkit_core::model::LastProbe>) {
+    let Ok(connector) = ctx.connectors.get(&tool.spec.type_) else {
+        return (Finding::no("TypeNotInBuild", "the type is not in this build"), None);
+    };
+    let build = BuildContext {
+        tool: tool.clone(),
+        namespace: namespace.to_owned(),
+        name: name.to_owned(),
+        // The same resolver: what the probe reads is redacted with what was checked.
+        secrets: Arc::new(secrets.clone()),
+        config_maps: Arc::new(config_maps),
+        tools: Arc::new(NoTools),
+    };
+    let instance = match connector.build(build) {
+        Ok(i) => i,
+        Err(e) => return (Finding::no("BuildFailed", toolkit_core::error::one_line(&e.to_string())), None),
+    };
+    let outcome = match instance.probe() {
+        None => (Finding::yes("NoProbe", "valid with its credentials resolved; this type has no probe"), None),
+        Some(_) if !enabled => {
+            (Finding::yes("ProbeDisabled", "valid with its credentials resolved; spec.probe is off"), None)
+        }
+        Some(p) => {
+            let (phase, record) = toolkit_runtime::run_probe(p, &tool.spec, &secrets.known_values(namespace)).await;
+            let finding = if phase == ToolPhase::Ready {
+                let version = record.server_version.as_deref().map(|v| format!(" ({v})")).unwrap_or_default();
+                Finding::yes("ProbeSucceeded", format!("the probe answered in {:.0} ms{version}", record.latency_ms))
+            } else {
+                let reason = status::probe_reason(record.error_kind.as_deref());
+                Finding::no(reason, record.error.clone().unwrap_or_else(|| "the probe failed".into()))
+            };
+            (finding, Some(record))
+        }
+    };
+    instance.shutdown().await;
+    outcome
+}
+
+/// Parses a watched object as a `Tool`; the error names the field, under `spec.`.
+pub fn parse_tool(obj: &DynamicObject) -> Result<Arc<Tool>, toolkit_core::validate::FieldError> {
+    let mut value =
+        serde_json::to_value(obj).map_err(|e| toolkit_core::validate::FieldError::new("", e.to_string()))?;
+    if let Some(map) = value.as_object_mut() {
+        // Status is the operator's; a status it cannot read is rewritten, not a spec error.
+        map.remove("status");
+    }
+    let yaml = serde_yaml::to_value(&value).map_err(|e| toolkit_core::validate::FieldError::new("", e.to_string()))?;
+    manifest::parse::<Tool>(yaml).map(Arc::new)
+}
+
+/// Every string of the status with resolved secret values taken out (messages come from
+/// servers, which may quote what they were sent).
+fn redact_status(status: ToolStatus, redactor: &Redactor) -> ToolStatus {
+    if redactor.is_empty() {
+        return status;
+    }
+    let mut value = serde_json::to_value(&status).unwrap_or(Value::Null);
+    if redactor.json(&mut value) { serde_json::from_value(value).unwrap_or(status) } else { status }
+}
+
+async fn publish(ctx: &Context, obj: &DynamicObject, phase: ToolPhase, condition: &str, finding: &Finding) {
+    let reference = ObjectReference {
+        api_version: Some(Tool::api_version(&()).into_owned()),
+        kind: Some(Tool::kind(&()).into_owned()),
+        name: obj.metadata.name.clone(),
+        namespace: obj.metadata.namespace.clone(),
+        uid: obj.metadata.uid.clone(),
+        resource_version: obj.metadata.resource_version.clone(),
+        ..ObjectReference::default()
+    };
+    let event = Event {
+        type_: if phase == ToolPhase::Failed { EventType::Warning } else { EventType::Normal },
+        reason: if phase == ToolPhase::Ready { "Ready".into() } else { finding.reason.into() },
+        note: Some(format!("{phase}: {condition} {}: {}", finding.status, finding.message)),
+        action: "Reconcile".into(),
+        secondary: None,
+    };
+    if let Err(e) = ctx.recorder.publish(&event, &reference).await {
+        warn!(tool = ?reference.name, error = %e, "could not publish an event");
+    }
+}

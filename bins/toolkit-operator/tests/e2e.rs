@@ -1,0 +1,316 @@
+//! `toolkit-operator run` end to end: two replicas against the Kubernetes API emulator of
+//! `.ci/kube-apiserver`, driven with real kubectl, with Tools pointing at the local PostgreSQL
+//! (a role with a password) and Redis.
+//!
+//! Needs `TOOLKIT_TEST_KUBE_EMULATOR`, `TOOLKIT_TEST_KUBECTL`, `TOOLKIT_TEST_PG_HOST` and
+//! `TOOLKIT_TEST_REDIS_HOST` (set by `.ci/services.sh`); without them the test is skipped with
+//! the reason (under `CI=true` it fails).
+
+use std::io::{Read as _, Write as _};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// A child process killed when the test ends, however it ends.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// Skips (or fails under CI) with `why`.
+fn skip(why: &str) {
+    assert!(!in_ci(), "{why}");
+    eprintln!("skipped: {why}");
+}
+
+struct Cluster {
+    dir: PathBuf,
+    kubectl: String,
+    _api: Running,
+}
+
+impl Cluster {
+    /// Starts the emulator on a port of its own and writes a kubeconfig for it.
+    fn start(emulator: &str, kubectl: String, dir: &Path) -> Result<Self, String> {
+        let port_file = dir.join("port");
+        let api = Command::new("python3")
+            .arg(emulator)
+            .arg("--port-file")
+            .arg(&port_file)
+            .arg("--requests")
+            .arg(dir.join("requests.jsonl"))
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.join("apiserver.log")).map_err(|e| e.to_string())?)
+            .spawn()
+            .map_err(|e| format!("python3 could not start the emulator: {e}"))?;
+        let mut api = Running(api);
+        let started = Instant::now();
+        let port = loop {
+            if let Ok(p) = std::fs::read_to_string(&port_file) {
+                break p;
+            }
+            if let Ok(Some(status)) = api.0.try_wait() {
+                let log = std::fs::read_to_string(dir.join("apiserver.log")).unwrap_or_default();
+                return Err(format!("the emulator exited ({status}); is aiohttp installed? {log}"));
+            }
+            if started.elapsed() > Duration::from_secs(20) {
+                return Err("the emulator did not start within 20s".into());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        let kubeconfig = format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: emulator\n  cluster: {{server: \"http://127.0.0.1:{port}\"}}\n\
+             users:\n- name: tester\n  user: {{}}\ncontexts:\n- name: emulator\n  context: {{cluster: emulator, user: tester, namespace: default}}\n\
+             current-context: emulator\n"
+        );
+        std::fs::write(dir.join("kubeconfig"), kubeconfig).map_err(|e| e.to_string())?;
+        Ok(Self { dir: dir.to_owned(), kubectl, _api: api })
+    }
+
+    fn kubectl(&self, args: &[&str]) -> String {
+        let out = Command::new(&self.kubectl)
+            .args(args)
+            .env("KUBECONFIG", self.dir.join("kubeconfig"))
+            .env("KUBECACHEDIR", self.dir.join("kube-cache"))
+            .output()
+            .expect("run kubectl");
+        assert!(out.status.success(), "kubectl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// `kubectl apply` of a YAML text (the emulator serves no OpenAPI, hence no client-side
+    /// validation).
+    fn apply(&self, yaml: &str) {
+        static APPLIED: AtomicUsize = AtomicUsize::new(0);
+        let file = self.dir.join(format!("apply-{}.yaml", APPLIED.fetch_add(1, Ordering::Relaxed)));
+        std::fs::write(&file, yaml).unwrap();
+        self.kubectl(&["apply", "--validate=false", "-f", file.to_str().unwrap()]);
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let mut args = args.to_vec();
+        args.extend(["-o", "json"]);
+        serde_json::from_str(&self.kubectl(&args)).unwrap()
+    }
+
+    fn tool(&self, name: &str) -> Value {
+        self.json(&["get", "tool", name])
+    }
+
+    fn operator(&self, identity: &str) -> (Running, u16, PathBuf) {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let log = self.dir.join(format!("{identity}.log"));
+        let child = Command::new(env!("CARGO_BIN_EXE_toolkit-operator"))
+            .args(["run", "--identity", identity, "--lease-duration", "3s"])
+            .args(["--metrics-addr", &format!("127.0.0.1:{port}")])
+            .env("KUBECONFIG", self.dir.join("kubeconfig"))
+            .env("TOOLKIT_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("start toolkit-operator");
+        (Running(child), port, log)
+    }
+}
+
+/// Polls `check` until it is `Some`, for up to 30 seconds.
+fn eventually<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let started = Instant::now();
+    loop {
+        if let Some(v) = check() {
+            return v;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+fn condition(tool: &Value, type_: &str) -> Value {
+    tool["status"]["conditions"]
+        .as_array()
+        .and_then(|cs| cs.iter().find(|c| c["type"] == type_))
+        .cloned()
+        .unwrap_or(Value::Null)
+}
+
+fn phase(tool: &Value) -> String {
+    tool["status"]["phase"].as_str().unwrap_or_default().to_owned()
+}
+
+fn http_get(port: u16, path: &str) -> String {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
+fn secret_yaml(password: &str) -> String {
+    format!("apiVersion: v1\nkind: Secret\nmetadata: {{name: pg-creds}}\nstringData: {{password: \"{password}\"}}\n")
+}
+
+fn psql(host: &str, port: &str, admin: &str, sql: &str) -> Result<(), String> {
+    let out = Command::new("psql")
+        .args(["-X", "-v", "ON_ERROR_STOP=1", "-h", host, "-p", port, "-U", admin, "-d", "postgres", "-qc", sql])
+        .output()
+        .map_err(|e| format!("psql: {e}"))?;
+    if out.status.success() { Ok(()) } else { Err(String::from_utf8_lossy(&out.stderr).into_owned()) }
+}
+
+#[test]
+fn operator_reconciles_tools_against_an_api_server() {
+    let Some(emulator) = toolkit_testkit::service("TOOLKIT_TEST_KUBE_EMULATOR") else { return };
+    let Some(kubectl) = toolkit_testkit::service("TOOLKIT_TEST_KUBECTL") else { return };
+    let Some(pg_host) = toolkit_testkit::service("TOOLKIT_TEST_PG_HOST") else { return };
+    let Some(redis_host) = toolkit_testkit::service("TOOLKIT_TEST_REDIS_HOST") else { return };
+    let pg_port = std::env::var("TOOLKIT_TEST_PG_PORT").unwrap_or_else(|_| "5432".into());
+    let redis_port = std::env::var("TOOLKIT_TEST_REDIS_PORT").unwrap_or_else(|_| "6379".into());
+    let admin = std::env::var("TOOLKIT_TEST_PG_ADMIN_USER").unwrap_or_else(|_| "postgres".into());
+
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = match Cluster::start(&emulator, kubectl, dir.path()) {
+        Ok(c) => c,
+        Err(why) => return skip(&why),
+    };
+    // A role that logs in with a password (the `toolkit_pw` group has password auth).
+    let role = toolkit_testkit::unique_name("operator_e2e");
+    let (right, wrong) = (toolkit_testkit::canary(), toolkit_testkit::canary());
+    if let Err(why) =
+        psql(&pg_host, &pg_port, &admin, &format!("CREATE ROLE {role} LOGIN PASSWORD '{right}' IN ROLE toolkit_pw"))
+    {
+        return skip(&format!("cannot create a PostgreSQL role with a password: {why}"));
+    }
+    struct DropRole<'a>(&'a str, &'a str, &'a str, &'a str);
+    impl Drop for DropRole<'_> {
+        fn drop(&mut self) {
+            let _ = psql(self.0, self.1, self.2, &format!("DROP ROLE IF EXISTS {}", self.3));
+        }
+    }
+    let _role = DropRole(&pg_host, &pg_port, &admin, &role);
+
+    let crds = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/crds.yaml");
+    cluster.kubectl(&["apply", "--validate=false", "-f", crds.to_str().unwrap()]);
+    cluster.apply(&secret_yaml(&right));
+    let tool = |name: &str, spec: &str| {
+        format!("apiVersion: toolkit.dev/v1alpha1\nkind: Tool\nmetadata: {{name: {name}}}\nspec:\n{spec}\n---\n")
+    };
+    // Probed every hour: a re-probe within the test comes from the Secret's rotation.
+    let pg = format!(
+        "  type: postgres\n  probe: {{interval: 1h, timeout: 5s}}\n  config: {{hostname: \"{pg_host}\", port: {pg_port}, \
+         username: {role}, databaseName: postgres, sslMode: disable, credentialsRef: {{name: pg-creds, key: password}}}}"
+    );
+    let redis = format!("  type: redis\n  config: {{hostname: \"{redis_host}\", port: {redis_port}}}");
+    let broken = "  type: postgres\n  timeout: banana\n  config: {hostname: 127.0.0.1}";
+    cluster.apply(&(tool("pg", &pg) + &tool("cache", &redis) + &tool("broken", broken)));
+
+    let (op_a, metrics_a, log_a) = cluster.operator("replica-a");
+    let pg_ready = eventually("pg Ready", || Some(cluster.tool("pg")).filter(|t| phase(t) == "Ready"));
+    assert_eq!(condition(&pg_ready, "Validated")["status"], "True");
+    assert_eq!(condition(&pg_ready, "CredentialsResolved")["status"], "True");
+    assert_eq!(condition(&pg_ready, "Ready")["reason"], "ProbeSucceeded");
+    assert_eq!(pg_ready["status"]["observedGeneration"], 1);
+    assert!(pg_ready["status"]["lastProbe"]["serverVersion"].as_str().unwrap().starts_with("PostgreSQL"));
+    eventually("cache Ready", || Some(cluster.tool("cache")).filter(|t| phase(t) == "Ready"));
+    let broken = eventually("broken Failed", || Some(cluster.tool("broken")).filter(|t| phase(t) == "Failed"));
+    let validated = condition(&broken, "Validated");
+    assert_eq!(validated["status"], "False");
+    assert!(validated["message"].as_str().unwrap().starts_with("spec.timeout: invalid duration `banana`"));
+
+    // kubectl prints the printer columns.
+    let table = cluster.kubectl(&["get", "tools"]);
+    let header: Vec<&str> =
+        table.lines().next().unwrap().split("  ").filter(|s| !s.is_empty()).map(str::trim).collect();
+    assert_eq!(header, ["NAME", "TYPE", "PHASE", "READY", "LAST PROBE", "AGE"], "{table}");
+    let pg_row: Vec<&str> = table.lines().find(|l| l.starts_with("pg ")).unwrap().split_whitespace().collect();
+    assert_eq!(&pg_row[..4], ["pg", "postgres", "Ready", "True"], "{table}");
+    assert!(cluster.kubectl(&["get", "tl", "broken"]).contains("Failed"));
+
+    // A wrong password after a rotation: Ready=False for authentication, then back.
+    cluster.apply(&secret_yaml(&wrong));
+    let failed =
+        eventually("pg failing on the rotated password", || Some(cluster.tool("pg")).filter(|t| phase(t) == "Failed"));
+    let ready = condition(&failed, "Ready");
+    assert_eq!(ready["status"], "False");
+    assert_eq!(ready["reason"], "AuthenticationFailed", "{ready}");
+    assert_eq!(failed["status"]["lastProbe"]["errorKind"], "auth");
+    cluster.apply(&secret_yaml(&right));
+    eventually("pg Ready again", || Some(cluster.tool("pg")).filter(|t| phase(t) == "Ready"));
+
+    // Events on transitions: Ready, the authentication failure, Ready again; one invalid tool.
+    let events = cluster.json(&["get", "events.events.k8s.io"]);
+    let reasons_of = |name: &str| -> Vec<String> {
+        let mut items: Vec<&Value> =
+            events["items"].as_array().unwrap().iter().filter(|e| e["regarding"]["name"] == name).collect();
+        items.sort_by_key(|e| e["eventTime"].as_str().unwrap_or_default().to_owned());
+        items.iter().map(|e| e["reason"].as_str().unwrap().to_owned()).collect()
+    };
+    assert_eq!(reasons_of("pg"), ["Ready", "AuthenticationFailed", "Ready"]);
+    assert_eq!(reasons_of("broken"), ["FieldInvalid"]);
+
+    // A second replica stands by while the first holds the lease.
+    let (op_b, metrics_b, log_b) = cluster.operator("replica-b");
+    eventually("replica-b standing by", || std::fs::read_to_string(&log_b).ok().filter(|l| l.contains("standing by")));
+    let lease = cluster.json(&["get", "lease", "toolkit-operator"]);
+    assert_eq!(lease["spec"]["holderIdentity"], "replica-a");
+    let metrics = http_get(metrics_a, "/metrics");
+    assert!(metrics.contains("toolkit_operator_leader 1"), "{metrics}");
+    assert!(metrics.contains("toolkit_operator_tools{phase=\"Ready\"} 2"), "{metrics}");
+    assert!(metrics.contains("toolkit_operator_tools{phase=\"Failed\"} 1"), "{metrics}");
+    assert!(metrics.contains("toolkit_operator_reconciles_total{result=\"ok\"}"), "{metrics}");
+    assert!(http_get(metrics_b, "/metrics").contains("toolkit_operator_leader 0"));
+    assert!(http_get(metrics_b, "/healthz").starts_with("HTTP/1.0 200"));
+    assert!(http_get(metrics_b, "/readyz").starts_with("HTTP/1.0 200"));
+    // Everything so far was written by the leader alone.
+    let reporters: Vec<String> = cluster.json(&["get", "events.events.k8s.io"])["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["reportingInstance"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert!(reporters.iter().all(|r| r == "replica-a"), "{reporters:?}");
+
+    // The leader dies without releasing the lease: the other takes over and reconciles.
+    drop(op_a);
+    eventually("replica-b leading", || {
+        Some(cluster.json(&["get", "lease", "toolkit-operator"])).filter(|l| l["spec"]["holderIdentity"] == "replica-b")
+    });
+    cluster.apply(&tool("cache2", &redis));
+    eventually("cache2 Ready", || Some(cluster.tool("cache2")).filter(|t| phase(t) == "Ready"));
+    let events = cluster.json(&["get", "events.events.k8s.io"]);
+    let cache2 = events["items"].as_array().unwrap().iter().find(|e| e["regarding"]["name"] == "cache2").unwrap();
+    assert_eq!(cache2["reportingInstance"], "replica-b");
+    assert!(http_get(metrics_b, "/metrics").contains("toolkit_operator_leader 1"));
+    drop(op_b);
+
+    // No password anywhere: status, Events, logs.
+    let everything = cluster.kubectl(&["get", "tools,events.events.k8s.io,leases", "-o", "json"]);
+    let logs = std::fs::read_to_string(&log_a).unwrap() + &std::fs::read_to_string(&log_b).unwrap();
+    for canary in [&right, &wrong] {
+        assert!(!everything.contains(canary.as_str()), "a password is in the API objects");
+        assert!(!logs.contains(canary.as_str()), "a password is in the operator's logs");
+    }
+    // Secrets were watched by metadata only; only the named one was read whole.
+    let requests = std::fs::read_to_string(dir.path().join("requests.jsonl")).unwrap();
+    for line in requests.lines() {
+        let r: Value = serde_json::from_str(line).unwrap();
+        let path = r["path"].as_str().unwrap();
+        if r["method"] == "GET" && path.ends_with("/secrets") {
+            assert!(r["as"].as_str().is_some_and(|a| a.starts_with("PartialObjectMetadata")), "{line}");
+        }
+        if r["method"] == "GET" && path.contains("/secrets/") {
+            assert!(path.ends_with("/secrets/pg-creds"), "{line}");
+        }
+    }
+}

@@ -1,0 +1,381 @@
+//! Package managers: a query subcommand with known options reads; anything else installs,
+//! removes or builds (and builds run the packages' own code: `cargo check`, `go vet`, `npm
+//! install` are not reads). Configuration queries are sensitive: they print registry tokens.
+
+use super::Rules;
+use crate::shell::words::Arg;
+use crate::verdict::Class;
+
+/// The package managers the rules know.
+pub(super) const MANAGERS: &[&str] = &[
+    "apt",
+    "apt-get",
+    "apt-cache",
+    "yum",
+    "dnf",
+    "apk",
+    "pacman",
+    "zypper",
+    "snap",
+    "brew",
+    "pip",
+    "pip3",
+    "npm",
+    "yarn",
+    "pnpm",
+    "gem",
+    "cargo",
+    "go",
+    "flatpak",
+    "dpkg",
+    "dpkg-query",
+    "rpm",
+    "conda",
+    "poetry",
+    "uv",
+    "helmfile",
+];
+
+/// For each manager: the subcommands (or query options) that only read.
+const READS: &[(&str, &[&str])] = &[
+    ("apt", &["list", "search", "show", "policy", "madison", "depends", "rdepends", "showsrc", "changelog", "help"]),
+    ("apt-get", &["changelog", "help", "check"]),
+    (
+        "apt-cache",
+        &[
+            "search", "show", "showpkg", "showsrc", "policy", "madison", "depends", "rdepends", "pkgnames", "stats",
+            "dump", "unmet",
+        ],
+    ),
+    (
+        "yum",
+        &[
+            "list",
+            "info",
+            "search",
+            "provides",
+            "whatprovides",
+            "repolist",
+            "deplist",
+            "check-update",
+            "repoquery",
+            "help",
+        ],
+    ),
+    ("dnf", &["list", "info", "search", "provides", "repolist", "repoquery", "deplist", "check-update", "help"]),
+    ("apk", &["info", "list", "search", "policy", "stats", "dot"]),
+    (
+        "pacman",
+        &[
+            "-Q", "-Qi", "-Ql", "-Qs", "-Qq", "-Qe", "-Qm", "-Qo", "-Qk", "-Qu", "-Qdt", "-Si", "-Ss", "-Sl", "-Sg",
+            "-Sii", "-Fl", "-Fx", "-Fo",
+        ],
+    ),
+    (
+        "zypper",
+        &[
+            "search",
+            "se",
+            "info",
+            "if",
+            "list-updates",
+            "lu",
+            "packages",
+            "pa",
+            "patterns",
+            "repos",
+            "lr",
+            "products",
+            "patches",
+            "what-provides",
+            "wp",
+        ],
+    ),
+    ("snap", &["list", "info", "find", "version", "connections", "services", "changes", "help"]),
+    (
+        "brew",
+        &[
+            "list",
+            "ls",
+            "info",
+            "search",
+            "outdated",
+            "deps",
+            "uses",
+            "leaves",
+            "--version",
+            "--prefix",
+            "--cellar",
+            "--repository",
+            "home",
+            "desc",
+            "help",
+        ],
+    ),
+    ("pip", &["list", "show", "freeze", "check", "help", "inspect", "--version", "-V", "index"]),
+    ("pip3", &["list", "show", "freeze", "check", "help", "inspect", "--version", "-V", "index"]),
+    (
+        "npm",
+        &[
+            "ls",
+            "list",
+            "ll",
+            "la",
+            "view",
+            "v",
+            "info",
+            "show",
+            "outdated",
+            "--version",
+            "-v",
+            "help",
+            "search",
+            "audit",
+            "why",
+            "explain",
+            "root",
+            "prefix",
+            "query",
+            "fund",
+            "ping",
+        ],
+    ),
+    ("yarn", &["list", "info", "why", "outdated", "--version", "-v", "help", "licenses"]),
+    (
+        "pnpm",
+        &["list", "ls", "ll", "la", "view", "info", "outdated", "why", "--version", "-v", "help", "audit", "root"],
+    ),
+    (
+        "gem",
+        &[
+            "list",
+            "search",
+            "info",
+            "specification",
+            "contents",
+            "dependency",
+            "environment",
+            "outdated",
+            "which",
+            "--version",
+            "help",
+        ],
+    ),
+    (
+        "cargo",
+        &[
+            "metadata",
+            "tree",
+            "--version",
+            "-V",
+            "version",
+            "search",
+            "pkgid",
+            "locate-project",
+            "read-manifest",
+            "help",
+            "--list",
+        ],
+    ),
+    ("go", &["version", "env", "list", "doc", "help"]),
+    ("flatpak", &["list", "info", "search", "remotes", "history", "remote-ls"]),
+    (
+        "dpkg",
+        &[
+            "-l",
+            "-L",
+            "-s",
+            "-S",
+            "-p",
+            "--list",
+            "--listfiles",
+            "--status",
+            "--search",
+            "--print-avail",
+            "--get-selections",
+            "--print-architecture",
+            "--print-foreign-architectures",
+            "--version",
+            "--help",
+            "-c",
+            "--contents",
+            "-I",
+            "--info",
+        ],
+    ),
+    (
+        "dpkg-query",
+        &[
+            "-l",
+            "-L",
+            "-s",
+            "-S",
+            "-p",
+            "-W",
+            "--list",
+            "--listfiles",
+            "--status",
+            "--search",
+            "--print-avail",
+            "--show",
+            "--version",
+            "--help",
+        ],
+    ),
+    (
+        "rpm",
+        &[
+            "-q",
+            "-qa",
+            "-qi",
+            "-ql",
+            "-qf",
+            "-qc",
+            "-qd",
+            "-qR",
+            "-qp",
+            "-qpi",
+            "-qpl",
+            "-qal",
+            "-qai",
+            "--query",
+            "-V",
+            "--verify",
+            "--version",
+            "--help",
+        ],
+    ),
+    ("conda", &["list", "info", "search", "--version", "-V", "help"]),
+    ("poetry", &["show", "check", "--version", "-V", "help", "about"]),
+    ("uv", &["--version", "-V", "version", "help", "tree"]),
+    ("helmfile", &["--version", "version", "help", "list"]),
+];
+
+/// Options the read subcommands may carry, across managers.
+const SAFE_OPTIONS: &[&str] = &[
+    "-a",
+    "--all",
+    "--all-versions",
+    "--installed",
+    "--upgradable",
+    "--upgradeable",
+    "--manual-installed",
+    "-q",
+    "-qq",
+    "--quiet",
+    "-v",
+    "--verbose",
+    "--names-only",
+    "--full",
+    "-h",
+    "--help",
+    "--json",
+    "--format",
+    "-l",
+    "--long",
+    "-g",
+    "--global",
+    "--depth",
+    "--prod",
+    "--production",
+    "--dev",
+    "--parseable",
+    "--outdated",
+    "--uptodate",
+    "--not-required",
+    "--user",
+    "--local",
+    "--path",
+    "--exclude",
+    "--include",
+    "-e",
+    "--editable",
+    "--exclude-editable",
+    "--pre",
+    "-o",
+    "--no-color",
+    "--color",
+    "--no-pager",
+    "--installed-only",
+    "--available",
+    "--updates",
+    "--recent",
+    "--recursive",
+    "-r",
+    "--depth=0",
+    "--omit",
+    "--workspace",
+    "-w",
+    "--workspaces",
+    "--no-deps",
+    "--offline",
+    "--locked",
+    "--frozen",
+    "--manifest-path",
+    "--prefix",
+    "--format-version",
+    "--no-dev",
+    "--only",
+    "--with",
+    "--without",
+    "--tree",
+    "--latest",
+    "--versions",
+    "--remote",
+    "--cask",
+    "--formula",
+    "--formulae",
+    "--casks",
+    "-m",
+    "-f",
+    "--plain",
+    "--no-headers",
+    "--columns",
+    "-j",
+    "--sort",
+    "--fields",
+    "--show-sizes",
+    "--with-size",
+];
+
+impl Rules<'_, '_> {
+    pub(super) fn package_manager(&mut self, name: &str, args: &[Arg]) {
+        let reads = READS.iter().find(|(m, _)| *m == name).map_or(&[][..], |(_, r)| *r);
+        let sub = args.iter().find(|a| !a.text.starts_with('-') || reads.contains(&a.text.as_str()));
+        let query = match sub {
+            Some(a) => reads.contains(&a.text.as_str()),
+            None => args.is_empty() && name != "yarn",
+        };
+        if !query {
+            let what = sub.map_or(String::new(), |a| format!(" {}", a.shown()));
+            self.write(
+                "shell.package-change",
+                format!("`{name}{what}` is not a query the rules know; it may install, remove or build packages"),
+            );
+            return;
+        }
+        let sub_text = sub.map_or("", |a| a.text.as_str());
+        // Subcommands that change things when given more words.
+        let words: Vec<&Arg> = args.iter().filter(|a| !a.text.starts_with('-')).collect();
+        let extra = words.iter().skip(1).map(|a| a.text.as_str()).collect::<Vec<_>>();
+        let changes = match (name, sub_text) {
+            ("npm" | "pnpm", "audit") => extra.contains(&"fix"),
+            ("go", "env") => args.iter().any(|a| a.text.starts_with("-w") || a.text.starts_with("-u")),
+            ("uv" | "poetry" | "npm" | "cargo", "version") => !extra.is_empty(),
+            _ => false,
+        };
+        if changes {
+            self.write("shell.package-change", format!("`{name} {sub_text}` with these arguments changes packages"));
+            return;
+        }
+        for a in args.iter().filter(|a| a.text.starts_with('-') && !reads.contains(&a.text.as_str())) {
+            let option = a.text.split('=').next().unwrap_or_default();
+            if !SAFE_OPTIONS.contains(&option) && !SAFE_OPTIONS.contains(&a.text.as_str()) {
+                self.find(super::unknown_option(&format!("{name} {sub_text}"), &a.shown()));
+            }
+        }
+        if !self.found_above(Class::Read) {
+            self.read("shell.package-query", format!("`{name} {sub_text}` only reads"));
+        }
+    }
+}
