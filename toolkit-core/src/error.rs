@@ -110,9 +110,14 @@ impl Error {
         Self::new(ErrorKind::NotFound, message)
     }
 
-    /// Adds a key-value pair of context, such as `("tool", "prod/pg")`.
+    /// Adds a key-value pair of context, such as `("tool", "prod/pg")`. A pair the error
+    /// already has is not added again: a connector and the pipeline above it may both name the
+    /// tool, and the message names it once.
     pub fn with_context(mut self, key: &'static str, value: impl fmt::Display) -> Self {
-        self.context.push((key, value.to_string()));
+        let value = value.to_string();
+        if !self.context.iter().any(|(k, v)| *k == key && *v == value) {
+            self.context.push((key, value));
+        }
         self
     }
 
@@ -256,6 +261,18 @@ mod tests {
             Error::new(ErrorKind::Unreachable, "connect to the server").with_context("tool", "prod/db").with_source(io);
         assert_eq!(err.to_string(), "connect to the server (tool: prod/db): refused; by peer");
         assert!(err.is_retryable());
+    }
+
+    #[test]
+    fn context_names_each_pair_once() {
+        let err = Error::not_found("open the database file")
+            .with_context("hint", "check spec.config.path")
+            .with_context("tool", "bars/bar-lite")
+            .with_context("tool", "bars/bar-lite");
+        assert_eq!(err.to_string(), "open the database file (hint: check spec.config.path, tool: bars/bar-lite)");
+        // Different values of one key are both kept: a tool and the tool it connects through.
+        let err = err.with_context("tool", "bars/kube");
+        assert_eq!(err.context().len(), 3);
     }
 
     #[test]

@@ -19,7 +19,7 @@ use serde_yaml::Value as Yaml;
 
 use crate::connector::ConnectorRegistry;
 use crate::error::{Error, Result};
-use crate::model::{API_VERSION, ApprovalPolicy, DEFAULT_NAMESPACE, Reference, Tool, ToolRegistry, ToolSpec};
+use crate::model::{API_VERSION, ApprovalPolicy, DEFAULT_NAMESPACE, Reference, Tool, ToolRegistry, ToolSpec, mcp_name};
 use crate::secret::{SecretStore, SecretString};
 use crate::validate::{Diagnostic, FieldError, Severity, check_object_name, closest, validate_registry, validate_tool};
 
@@ -504,6 +504,11 @@ impl Catalog {
             }
             found.push((loaded.reference.clone(), errs));
         }
+        for (reference, err) in self.mcp_name_clashes() {
+            if let Some((_, errs)) = found.iter_mut().find(|(r, _)| *r == reference) {
+                errs.push(err);
+            }
+        }
         for (reference, errs) in found {
             if let Some(loaded) = self.tools.get_mut(&reference) {
                 let resource = Some(format!("tool {reference}"));
@@ -516,6 +521,39 @@ impl Catalog {
             let resource = Some(format!("toolregistry {reference}"));
             self.diagnostics.extend(errs.into_iter().map(|e| Diagnostic::error(file, resource.clone(), e)));
         }
+    }
+
+    /// An error for each tool whose `spec.mcpName` is also the MCP name of another tool (its
+    /// own `spec.mcpName`, or the name it is served under without one), naming the other tool
+    /// and its file.
+    fn mcp_name_clashes(&self) -> Vec<(ToolRef, FieldError)> {
+        let served: Vec<(&LoadedTool, String, bool)> = self
+            .tools
+            .values()
+            .filter_map(|l| {
+                let explicit = l.tool.as_ref()?.spec.mcp_name.clone();
+                let set = explicit.is_some();
+                Some((l, explicit.unwrap_or_else(|| mcp_name::preferred(&l.reference)), set))
+            })
+            .collect();
+        let mut out = Vec::new();
+        for (tool, name, set) in &served {
+            if !set {
+                continue;
+            }
+            let other = served.iter().find(|(o, n, _)| n == name && o.reference != tool.reference);
+            if let Some((other, _, other_set)) = other {
+                let how = if *other_set { "also the MCP name" } else { "the MCP name" };
+                out.push((
+                    tool.reference.clone(),
+                    FieldError::new(
+                        "spec.mcpName",
+                        format!("`{name}` is {how} of tool {} ({})", other.reference, other.source.display()),
+                    ),
+                ));
+            }
+        }
+        out
     }
 
     /// Whether a reference a tool of `namespace` makes resolves; the error says how to fix it.
@@ -753,6 +791,44 @@ mod tests {
         let doc = "apiVersion: toolkit.dev/v1alpha1\nkind: Tool\nmetadata: {name: a}\nspec: {type: x}\n";
         let c = load(&format!("{doc}---\n{doc}"));
         assert!(c.tools[&ToolRef::new("default", "a")].first_error().unwrap().message.contains("declared twice"));
+    }
+
+    #[test]
+    fn mcp_names_are_unique_and_name_both_files() {
+        let tool = |name: &str, extra: &str| {
+            format!(
+                "apiVersion: toolkit.dev/v1alpha1\nkind: Tool\nmetadata: {{name: {name}}}\nspec: {{type: x{extra}}}\n"
+            )
+        };
+        let mut c = Catalog::default();
+        c.add_text(Path::new("one.yaml"), &tool("a", ", mcpName: run_query"));
+        c.add_text(Path::new("two.yaml"), &tool("b", ", mcpName: run_query"));
+        c.add_text(Path::new("three.yaml"), &tool("c", ", mcpName: d"));
+        c.add_text(Path::new("four.yaml"), &tool("d", ""));
+        c.add_text(Path::new("five.yaml"), &tool("e", ", mcpName: 'not ok'"));
+        c.validate(&ConnectorRegistry::new());
+        let errors = |name: &str| -> Vec<String> {
+            c.tools[&ToolRef::new("default", name)]
+                .problems
+                .iter()
+                .filter(|d| d.field.as_deref() == Some("spec.mcpName"))
+                .map(ToString::to_string)
+                .collect()
+        };
+        assert_eq!(
+            errors("a"),
+            ["one.yaml: tool default/a: spec.mcpName: `run_query` is also the MCP name of tool default/b (two.yaml)"]
+        );
+        assert_eq!(
+            errors("b"),
+            ["two.yaml: tool default/b: spec.mcpName: `run_query` is also the MCP name of tool default/a (one.yaml)"]
+        );
+        assert_eq!(
+            errors("c"),
+            ["three.yaml: tool default/c: spec.mcpName: `d` is the MCP name of tool default/d (four.yaml)"]
+        );
+        assert!(errors("d").is_empty());
+        assert!(errors("e")[0].contains("contains ' '"), "{:?}", errors("e"));
     }
 
     #[test]

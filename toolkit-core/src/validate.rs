@@ -116,6 +116,9 @@ pub fn validate_spec(spec: &ToolSpec) -> Vec<FieldError> {
     if let Some(d) = &spec.display_name {
         check_len(e, "spec.displayName", d, 1, 64);
     }
+    if let Some(problem) = spec.mcp_name.as_deref().and_then(crate::model::mcp_name::problem) {
+        e.push(FieldError::new("spec.mcpName", problem));
+    }
     if let Some(d) = &spec.description {
         check_len(e, "spec.description", d, 1, 1024);
     }

@@ -2,7 +2,7 @@
 //! `toolkit tool schema` prints, and the same tools as OpenAI-style function definitions.
 //!
 //! The served tools are the enabled, prepared ones, in namespace/name order, named by
-//! [`names::assign`]. The title is `displayName`, else `annotations.title`. A `readOnly: true`
+//! [`names::assign_with`] (`spec.mcpName` where the manifest sets one). The title is `displayName`, else `annotations.title`. A `readOnly: true`
 //! tool is announced with `readOnlyHint: true` unless its annotations say otherwise.
 
 pub mod names;
@@ -84,7 +84,7 @@ pub fn describe(name: &str, tool: &PreparedTool) -> ToolDescription {
 /// Every tool `runtime` serves, with its reference, in namespace/name order.
 pub fn served(runtime: &Runtime) -> Vec<(ToolRef, ToolDescription)> {
     let enabled: Vec<_> = runtime.tools().filter(|t| t.spec().enabled).collect();
-    let assigned = names::assign(enabled.iter().map(|t| t.reference()));
+    let assigned = names::assign_with(enabled.iter().map(|t| (t.reference(), t.spec().mcp_name.as_deref())));
     let by_ref: std::collections::HashMap<&ToolRef, &str> = assigned.iter().map(|(n, r)| (r, n.as_str())).collect();
     enabled
         .iter()

@@ -43,7 +43,7 @@ pub use permissions::PermissionsReport;
 pub use pipeline::{CallObserver, CallOutcome, Step};
 pub use policy::{CallPolicy, PolicyDecision, PolicyRequest, ReadOnlyPolicy};
 pub use prepared::PreparedTool;
-pub use probe::{DEFAULT_PROBE_TIMEOUT, ProbeOutcome, run_probe};
+pub use probe::{DEFAULT_PROBE_TIMEOUT, PROBE_CONCURRENCY, ProbeOutcome, run_probe};
 pub use toolkit_state::{Decision, Refusal};
 
 /// Where a local-mode runtime reads tools and keeps state.

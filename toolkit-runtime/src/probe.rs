@@ -15,8 +15,9 @@ use crate::Runtime;
 
 /// Time one probe may take unless the tool says otherwise.
 pub const DEFAULT_PROBE_TIMEOUT: Duration = Duration::from_secs(10);
-/// Probes run at once by `probe_all`.
-const PROBE_CONCURRENCY: usize = 8;
+/// Probes run at once by `probe_all`; a caller that probes [`Runtime::probe_targets`] itself
+/// should keep to the same bound.
+pub const PROBE_CONCURRENCY: usize = 8;
 
 /// The outcome of one probe.
 #[derive(Clone, Debug, Serialize)]
@@ -104,15 +105,19 @@ impl Runtime {
         Ok(ProbeOutcome { tool: reference.clone(), phase, probe: record })
     }
 
-    /// Probes every enabled tool that has a probe, several at once, in catalog order.
-    pub async fn probe_all(&self) -> Vec<(ToolRef, Result<ProbeOutcome>)> {
-        let targets: Vec<ToolRef> = self
-            .tools()
+    /// The tools `probe_all` probes, in catalog order: every enabled tool that has a probe and
+    /// does not switch it off.
+    pub fn probe_targets(&self) -> Vec<ToolRef> {
+        self.tools()
             .filter(|t| t.spec().enabled && t.instance().probe().is_some())
             .filter(|t| t.spec().probe.as_ref().is_none_or(|p| p.spec().enabled))
             .map(|t| t.reference().clone())
-            .collect();
-        futures::stream::iter(targets)
+            .collect()
+    }
+
+    /// Probes every [target](Self::probe_targets), several at once, in catalog order.
+    pub async fn probe_all(&self) -> Vec<(ToolRef, Result<ProbeOutcome>)> {
+        futures::stream::iter(self.probe_targets())
             .map(|r| async move {
                 let out = self.probe(&r).await;
                 (r, out)

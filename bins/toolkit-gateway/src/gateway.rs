@@ -323,7 +323,7 @@ impl Gateway {
 
 fn snapshot(runtime: Runtime, tokens: Option<Tokens>, metrics: &Metrics) -> Snapshot {
     let enabled: Vec<_> = runtime.tools().filter(|t| t.spec().enabled).cloned().collect();
-    let assigned = names::assign(enabled.iter().map(|t| t.reference()));
+    let assigned = names::assign_with(enabled.iter().map(|t| (t.reference(), t.spec().mcp_name.as_deref())));
     let by_ref: HashMap<&ToolRef, &str> = assigned.iter().map(|(n, r)| (r, n.as_str())).collect();
     let mut tools = Vec::with_capacity(enabled.len());
     let mut by_name = HashMap::with_capacity(enabled.len());

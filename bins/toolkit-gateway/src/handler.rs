@@ -27,6 +27,7 @@ use toolkit_runtime::{CallObserver, Caller, Scope};
 
 use crate::auth::Identity;
 use crate::gateway::Gateway;
+use crate::session_log::SessionLog;
 use crate::{mapping, names};
 
 /// Characters of a client's name kept in its caller id.
@@ -41,11 +42,12 @@ pub struct McpHandler {
     gateway: Gateway,
     session: CancellationToken,
     stdio: bool,
+    log: SessionLog,
 }
 
 impl McpHandler {
     pub(crate) fn new(gateway: Gateway, stdio: bool) -> Self {
-        Self { gateway, session: CancellationToken::new(), stdio }
+        Self { gateway, session: CancellationToken::new(), stdio, log: SessionLog::default() }
     }
 
     /// Who sent the request of `context`.
@@ -89,10 +91,13 @@ fn client_caller(prefix: &str, client_name: Option<&str>) -> Caller {
 }
 
 impl ServerHandler for McpHandler {
+    #[expect(deprecated, reason = "rmcp marks MCP logging deprecated (SEP-2577); protocol 2025-11-25 has it")]
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().enable_tool_list_changed().build())
-            .with_server_info(Implementation::new("toolkit-gateway", env!("CARGO_PKG_VERSION")).with_title("toolkit"))
-            .with_instructions(INSTRUCTIONS)
+        ServerConfig::new(
+            ServerCapabilities::builder().enable_tools().enable_tool_list_changed().enable_logging().build(),
+        )
+        .with_server_info(Implementation::new("toolkit-gateway", env!("CARGO_PKG_VERSION")).with_title("toolkit"))
+        .with_instructions(INSTRUCTIONS)
     }
 
     async fn list_tools(
@@ -123,6 +128,13 @@ impl ServerHandler for McpHandler {
         let Some(served) = known.filter(|s| caller.may_call(&s.reference)) else {
             // Unknown, or hidden from this caller: audited by the pipeline, answered alike.
             let reference = known.map_or_else(|| reference_of(&request.name), |s| s.reference.clone());
+            // A name that is not served may still map back to a declared tool served under the
+            // name its manifest sets (`spec.mcpName`): refused by scope, so it never runs.
+            let caller = if known.is_none() && snapshot.by_name.values().any(|s| s.reference == reference) {
+                Cow::Owned(Caller::scoped(caller.id.clone(), Arc::new(Scope::none())))
+            } else {
+                caller
+            };
             let _ = snapshot.runtime.call_until(&caller, &reference, arguments, context.ct.cancelled()).await;
             let shown: String = request.name.chars().take(names::MAX_LEN).collect();
             return Err(ErrorData::invalid_params(
@@ -138,11 +150,13 @@ impl ServerHandler for McpHandler {
         // A client that sent a progress token hears of waits (for approval) as progress.
         let progress = context.meta.get_progress_token().map(|token| Progress::new(context.peer.clone(), token));
         let observer = progress.as_ref().map(|p| p as &dyn CallObserver);
+        self.log.call_started(&context.peer, &request.name).await;
         let outcome = snapshot
             .runtime
             .call_observed(&caller, &served.reference, arguments, context.ct.cancelled(), observer)
             .await;
         served.metrics.record(&outcome.as_ref().map(drop), context.ct.is_cancelled(), started.elapsed());
+        self.log.call_ended(&context.peer, &request.name, &outcome).await;
         match &outcome {
             Ok(o) => {
                 tracing::debug!(tool = %served.reference, caller = %caller.id, ms = o.duration.as_millis(), "call ok")
@@ -178,6 +192,16 @@ impl ServerHandler for McpHandler {
                 }
             }
         });
+    }
+
+    #[expect(deprecated, reason = "rmcp marks MCP logging deprecated (SEP-2577); protocol 2025-11-25 has it")]
+    async fn set_level(
+        &self,
+        request: rmcp::model::SetLevelRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        self.log.set(request.level);
+        Ok(())
     }
 
     fn accepted_subscription_filter(&self, _requested: &SubscriptionFilter) -> Option<SubscriptionFilter> {

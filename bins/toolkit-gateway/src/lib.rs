@@ -1,13 +1,16 @@
 //! The toolkit MCP gateway: serves the tools declared in manifests to AI agents over MCP
 //! (streamable HTTP at `/mcp`, or stdio), every call through toolkit's one call pipeline.
 //!
-//! - `tools/list` lists every enabled, valid tool, sorted by namespace and name. A tool in
-//!   namespace `default` is named `NAME`, any other `NAMESPACE__NAME` (see [`names`]).
+//! - `tools/list` lists every enabled, valid tool, sorted by namespace and name. A tool is
+//!   named by its `spec.mcpName`, else `NAME` in namespace `default` and `NAMESPACE__NAME` in
+//!   any other (see [`names`]).
 //! - `tools/call` runs [`toolkit_runtime::Runtime::call_until`] as the caller: `token:<name>`
 //!   with `--tokens` (see [`Tokens`]), else `mcp:<client name>` over HTTP or
 //!   `stdio:<client name>` on stdio. A failed call is a result with `isError: true` and the
 //!   reason; an unknown tool, or one outside the token's scope, is an invalid-params error. A
 //!   call stops when the client cancels it.
+//! - `logging/setLevel` turns on `notifications/message` about the session's own calls, at
+//!   that level and above.
 //! - Rate limits live in memory, or with `--rate-limit-redis` in Redis, shared by replicas.
 //! - `/metrics` exposes calls, errors, durations and rate-limit refusals per tool.
 //! - Sessions belong to the identity that opened them; connections, sessions, calls in flight
@@ -41,6 +44,7 @@ mod metrics;
 pub mod names;
 mod running;
 mod serve;
+mod session_log;
 mod watch;
 
 use std::process::ExitCode;
@@ -144,8 +148,10 @@ fn init_tracing(verbose: u8, format: LogFormat) {
         _ => "trace",
     };
     let filter = EnvFilter::try_from_env("TOOLKIT_LOG").unwrap_or_else(|_| EnvFilter::new(default));
-    // stdout belongs to the MCP stdio transport: logs always go to stderr.
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    // stdout belongs to the MCP stdio transport: logs always go to stderr, coloured only on a
+    // terminal and unless `NO_COLOR` is set (https://no-color.org).
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

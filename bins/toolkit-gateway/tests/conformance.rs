@@ -1,6 +1,8 @@
 //! The MCP conformance suite (npm `@modelcontextprotocol/conformance`, which needs Node 22)
 //! against the `toolkit-gateway` binary over streamable HTTP: every server scenario of the
-//! suite, with the ones that do not apply to a gateway listed in `tests/conformance/baseline.yml`
+//! suite, on the examples' tools plus the builtin tools `tests/conformance/tools.yaml` declares
+//! under the names the scenarios call, with the ones that do not apply to a gateway listed in
+//! `tests/conformance/baseline.yml`
 //! (why: docs/CONFORMANCE.md). The run fails on any other failure, and on a listed scenario
 //! that passes.
 //!
@@ -78,6 +80,7 @@ fn run_suite(node: &Path, cli: &Path, url: &str, gateway_log: impl Fn() -> Strin
 fn conformance_server_scenarios() {
     let Some((node, cli)) = suite() else { return };
     let fixture = Fixture::new();
+    fixture.write("conformance.yaml", include_str!("conformance/tools.yaml"));
     let gateway = Running::start(&fixture, &[]);
     run_suite(&node, &cli, &gateway.url(), || gateway.log());
 }

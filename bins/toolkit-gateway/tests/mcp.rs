@@ -20,10 +20,12 @@ use toolkit_state::{AuditFilter, StateStore};
 
 const WAIT: Duration = Duration::from_secs(10);
 
-/// A client that reports `notifications/tools/list_changed` on a channel.
+/// A client that reports `notifications/tools/list_changed` and `notifications/message` on
+/// channels.
 struct TestClient {
     config: ClientConfig,
     changes: mpsc::UnboundedSender<()>,
+    logs: mpsc::UnboundedSender<Value>,
 }
 
 impl ClientHandler for TestClient {
@@ -34,12 +36,22 @@ impl ClientHandler for TestClient {
     async fn on_tool_list_changed(&self, _context: NotificationContext<RoleClient>) {
         let _ = self.changes.send(());
     }
+
+    #[expect(deprecated, reason = "rmcp marks MCP logging deprecated (SEP-2577)")]
+    async fn on_logging_message(
+        &self,
+        params: rmcp::model::LoggingMessageNotificationParam,
+        _context: NotificationContext<RoleClient>,
+    ) {
+        let _ = self.logs.send(serde_json::to_value(params).unwrap());
+    }
 }
 
 struct Connected {
     gateway: Gateway,
     client: RunningService<RoleClient, TestClient>,
     changes: mpsc::UnboundedReceiver<()>,
+    logs: mpsc::UnboundedReceiver<Value>,
 }
 
 /// How the client starts: the 2025-11-25 `initialize` handshake, or 2026-07-28 `server/discover`.
@@ -61,7 +73,8 @@ async fn connect(fixture: &Fixture, lifecycle: Lifecycle) -> Connected {
     });
     let (tx, changes) = mpsc::unbounded_channel();
     let config = ClientConfig::new(ClientCapabilities::default(), Implementation::new("in-process-test", "1"));
-    let client = TestClient { config, changes: tx };
+    let (log_tx, logs) = mpsc::unbounded_channel();
+    let client = TestClient { config, changes: tx, logs: log_tx };
     let client = match lifecycle {
         Lifecycle::Handshake => {
             let handshake = ClientLifecycleMode::Initialize;
@@ -72,7 +85,7 @@ async fn connect(fixture: &Fixture, lifecycle: Lifecycle) -> Connected {
             serve_client_with_lifecycle(client, client_io, discover).await.unwrap()
         }
     };
-    Connected { gateway, client, changes }
+    Connected { gateway, client, changes, logs }
 }
 
 async fn call(
@@ -277,4 +290,49 @@ async fn shutdown_waits_for_calls_in_flight_and_refuses_new_ones() {
     let refused = call(&c.client, "echo", json!({"message": "late"})).await.unwrap();
     assert_eq!(refused.is_error, Some(true));
     assert!(text(&refused).contains("shutting down"), "{}", text(&refused));
+}
+
+#[tokio::test]
+async fn a_name_set_in_the_manifest_is_served_and_the_generated_one_is_not() {
+    let fixture = Fixture::new();
+    fixture.write(
+        "named.yaml",
+        "apiVersion: toolkit.dev/v1alpha1\nkind: Tool\nmetadata: {name: run-query}\nspec:\n  type: builtin\n  \
+         mcpName: run_query\n  builtin: {name: noop}\n",
+    );
+    let c = connect(&fixture, Lifecycle::Handshake).await;
+    let names: Vec<String> = c.client.list_all_tools().await.unwrap().iter().map(|t| t.name.to_string()).collect();
+    assert!(names.contains(&"run_query".to_owned()) && !names.contains(&"run-query".to_owned()), "{names:?}");
+    let result = call(&c.client, "run_query", json!({"q": 1})).await.unwrap();
+    assert_eq!(result.structured_content, Some(json!({"q": 1})));
+    // The name it would have had without `mcpName` is unknown, and the tool does not run.
+    assert!(call(&c.client, "run-query", json!({})).await.is_err());
+    let audit = StateStore::open(&fixture.state).await.unwrap().audit(&AuditFilter::default()).await.unwrap();
+    let runs = audit.iter().filter(|r| r.tool == ToolRef::new("default", "run-query")).collect::<Vec<_>>();
+    assert_eq!(runs.len(), 2, "{runs:?}");
+    assert_eq!(runs.iter().filter(|r| r.outcome == toolkit_state::Outcome::Ok).count(), 1, "{runs:?}");
+}
+
+#[tokio::test]
+#[expect(deprecated, reason = "rmcp marks MCP logging deprecated (SEP-2577)")]
+async fn calls_are_logged_to_their_session_at_the_level_it_set() {
+    use rmcp::model::{LoggingLevel, SetLevelRequestParams};
+    let fixture = Fixture::new();
+    let mut c = connect(&fixture, Lifecycle::Handshake).await;
+    let caps = c.client.peer_info().unwrap().capabilities.clone();
+    assert!(caps.logging.is_some(), "{caps:?}");
+    // Nothing before a level is set.
+    call(&c.client, "echo", json!({"message": "hi"})).await.unwrap();
+    c.client.set_level(SetLevelRequestParams::new(LoggingLevel::Info)).await.unwrap();
+    call(&c.client, "echo", json!({"message": "hi"})).await.unwrap();
+    call(&c.client, "echo", json!({})).await.unwrap();
+    let mut got = Vec::new();
+    while got.len() < 2 {
+        got.push(tokio::time::timeout(WAIT, c.logs.recv()).await.expect("a log message").unwrap());
+    }
+    assert_eq!((got[0]["level"].as_str(), got[1]["level"].as_str()), (Some("info"), Some("warning")), "{got:?}");
+    assert!(got[0]["data"].as_str().unwrap().starts_with("call echo: ok in "), "{got:?}");
+    assert!(got[1]["data"].as_str().unwrap().contains("invalid arguments"), "{got:?}");
+    // The `debug` start of each call was not sent, nor anything for the call before setLevel.
+    assert!(tokio::time::timeout(Duration::from_millis(200), c.logs.recv()).await.is_err());
 }

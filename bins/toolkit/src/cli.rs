@@ -21,7 +21,8 @@ pub struct Cli {
     #[arg(short, long, global = true, value_enum, default_value_t = Format::Table)]
     pub output: Format,
 
-    /// More log output on stderr (-v info, -vv debug).
+    /// More log output on stderr: toolkit's warnings only by default; -v adds toolkit's info
+    /// and the drivers' warnings, -vv debug from everything. TOOLKIT_LOG (or RUST_LOG) overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 

@@ -81,12 +81,46 @@ fn report(e: &Error) {
 
 fn init_tracing(verbose: u8) {
     use tracing_subscriber::EnvFilter;
-    let default = match verbose {
-        0 => "warn",
-        1 => "info",
+    let filter = ["TOOLKIT_LOG", "RUST_LOG"]
+        .into_iter()
+        .find_map(|var| EnvFilter::try_from_env(var).ok())
+        .unwrap_or_else(|| EnvFilter::new(default_log_filter(verbose)));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_ansi(colour(&std::io::stderr()))
+        .try_init();
+}
+
+/// The log filter of `-v` given `verbose` times. Drivers log their own failures at error level
+/// (a refused login, a closed channel) that the command reports anyway, in its own words; they
+/// are shown from `-v` on. The target `toolkit` covers every crate of the workspace.
+fn default_log_filter(verbose: u8) -> &'static str {
+    match verbose {
+        0 => "off,toolkit=warn",
+        1 => "warn,toolkit=info",
         _ => "debug",
-    };
-    let filter = EnvFilter::try_from_env("TOOLKIT_LOG").unwrap_or_else(|_| EnvFilter::new(default));
-    let _ =
-        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+    }
+}
+
+/// Whether to colour what goes to `stream`: only a terminal, and not when `NO_COLOR` is set
+/// (<https://no-color.org>).
+pub(crate) fn colour(stream: &impl std::io::IsTerminal) -> bool {
+    stream.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::default_log_filter;
+    use tracing_subscriber::EnvFilter;
+
+    #[test]
+    fn default_filter_shows_drivers_only_when_verbose() {
+        for v in 0..3 {
+            EnvFilter::builder().parse(default_log_filter(v)).expect("a valid filter");
+        }
+        assert_eq!(default_log_filter(0), "off,toolkit=warn");
+        assert!(default_log_filter(1).starts_with("warn,"));
+    }
 }

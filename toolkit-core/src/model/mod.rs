@@ -4,6 +4,7 @@
 //! same way from local manifest folders. Every struct rejects unknown fields so that a typo in a
 //! manifest is an error naming the field instead of a silently ignored setting.
 
+pub mod mcp_name;
 mod policy;
 mod registry;
 mod spec;

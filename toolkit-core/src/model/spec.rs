@@ -45,6 +45,12 @@ pub struct ToolSpec {
     /// Human-readable name, 1-64 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub display_name: Option<String>,
+    /// The name agents call the tool by over MCP, instead of `NAME` (`NAMESPACE__NAME` outside
+    /// the default namespace): 1-128 characters of `A-Za-z0-9_-.`, unique in the catalog. For
+    /// names Kubernetes objects cannot have, such as `run_query`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 128), regex(pattern = r"^[A-Za-z0-9_.-]+$"))]
+    pub mcp_name: Option<String>,
     /// What the tool does, shown to agents; 1-1024 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
@@ -109,6 +115,7 @@ pub struct ToolSpec {
 pub const COMMON_FIELDS: &[&str] = &[
     "type",
     "displayName",
+    "mcpName",
     "description",
     "version",
     "tags",
@@ -132,6 +139,7 @@ impl Default for ToolSpec {
         Self {
             type_: String::new(),
             display_name: None,
+            mcp_name: None,
             description: None,
             version: None,
             tags: Vec::new(),
@@ -231,6 +239,7 @@ impl<'de> Visitor<'de> for SpecVisitor {
             match key.as_str() {
                 "type" => spec.type_ = map.next_value()?,
                 "displayName" => spec.display_name = map.next_value()?,
+                "mcpName" => spec.mcp_name = map.next_value()?,
                 "description" => spec.description = map.next_value()?,
                 "version" => spec.version = map.next_value()?,
                 "tags" => spec.tags = map.next_value()?,

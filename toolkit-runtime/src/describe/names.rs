@@ -1,12 +1,14 @@
 //! MCP tool names for toolkit tools, as the gateway serves them and `toolkit tool schema`
 //! prints them.
 //!
-//! A tool in namespace `default` is served as `NAME`; any other as `NAMESPACE__NAME` (two
-//! underscores, which Kubernetes names cannot contain, so the two forms never collide). MCP
-//! allows 1 to 128 characters of `[A-Za-z0-9_.-]`: any other character becomes `_`, and a name
-//! that had to change, is too long, or is already taken gets `-` and eight hex digits of a hash
-//! of `NAMESPACE/NAME` appended (the base shortened to fit). Names are assigned in
-//! namespace/name order, so the same catalog always gives the same names.
+//! A tool whose manifest sets `spec.mcpName` is served under that name (validation has checked
+//! that MCP allows it and that no other tool has it). Any other tool in namespace `default` is
+//! served as `NAME`; in any other namespace as `NAMESPACE__NAME` (two underscores, which
+//! Kubernetes names cannot contain, so the two forms never collide). MCP allows 1 to 128
+//! characters of `[A-Za-z0-9_.-]`: any other character becomes `_`, and a name that had to
+//! change, is too long, or is already taken gets `-` and eight hex digits of a hash of
+//! `NAMESPACE/NAME` appended (the base shortened to fit). Names are assigned in namespace/name
+//! order, the names set in manifests first, so the same catalog always gives the same names.
 //!
 //! OpenAI-style function names allow only `[A-Za-z0-9_-]`, 1 to 64 characters:
 //! [`for_functions`] keeps every MCP name that fits and rewrites the others the same way.
@@ -15,20 +17,33 @@ use std::collections::BTreeMap;
 
 use toolkit_core::ToolRef;
 use toolkit_core::model::DEFAULT_NAMESPACE;
-
-/// The longest tool name MCP allows.
-pub const MAX_LEN: usize = 128;
-
-/// Separator between namespace and name.
-pub const SEPARATOR: &str = "__";
+pub use toolkit_core::model::mcp_name::{MAX_LEN, SEPARATOR, is_allowed, preferred};
 
 /// The longest function name OpenAI-style function calling allows.
 pub const FUNCTION_MAX_LEN: usize = 64;
 
 /// Assigns a unique MCP name to each reference, in the order given.
 pub fn assign<'a>(references: impl IntoIterator<Item = &'a ToolRef>) -> BTreeMap<String, ToolRef> {
+    assign_with(references.into_iter().map(|r| (r, None)))
+}
+
+/// Assigns a unique MCP name to each reference, in the order given, keeping the name a manifest
+/// sets (`spec.mcpName`): those are taken first, so a generated name never displaces one. A set
+/// name that MCP does not allow, or that an earlier tool set too (validation refuses both), is
+/// replaced like a generated one.
+pub fn assign_with<'a>(tools: impl IntoIterator<Item = (&'a ToolRef, Option<&'a str>)>) -> BTreeMap<String, ToolRef> {
+    let tools: Vec<(&ToolRef, Option<&str>)> = tools.into_iter().collect();
     let mut taken = BTreeMap::new();
-    for reference in references {
+    let mut rest = Vec::new();
+    for (reference, set) in tools {
+        match set {
+            Some(name) if toolkit_core::model::mcp_name::problem(name).is_none() && !taken.contains_key(name) => {
+                taken.insert(name.to_owned(), reference.clone());
+            }
+            _ => rest.push(reference),
+        }
+    }
+    for reference in rest {
         let raw = preferred(reference);
         let clean: String = raw.chars().map(|c| if is_allowed(c) { c } else { '_' }).collect();
         let mut name = if clean == raw && !raw.is_empty() && raw.len() <= MAX_LEN {
@@ -46,15 +61,6 @@ pub fn assign<'a>(references: impl IntoIterator<Item = &'a ToolRef>) -> BTreeMap
     taken
 }
 
-/// The name before any cleaning.
-pub fn preferred(reference: &ToolRef) -> String {
-    if reference.namespace == DEFAULT_NAMESPACE {
-        reference.name.clone()
-    } else {
-        format!("{}{SEPARATOR}{}", reference.namespace, reference.name)
-    }
-}
-
 /// The tool an MCP name that is not served would name (`NAMESPACE__NAME`, or `NAME` in the
 /// default namespace), for the audit record of a call to it; cut to [`MAX_LEN`] characters,
 /// control characters dropped.
@@ -64,11 +70,6 @@ pub fn reference_of(name: &str) -> ToolRef {
         Some((ns, rest)) if !ns.is_empty() && !rest.is_empty() => ToolRef::new(ns, rest),
         _ => ToolRef::new(DEFAULT_NAMESPACE, clean),
     }
-}
-
-/// Whether MCP allows `c` in a tool name.
-pub fn is_allowed(c: char) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')
 }
 
 /// Function names for MCP names (unique ones, as [`assign`] gives), in the same order: a name
@@ -173,6 +174,22 @@ mod tests {
         for n in &got {
             assert!(n.chars().all(|c| c.is_ascii_alphanumeric() || "_-".contains(c)), "{n}");
         }
+    }
+
+    #[test]
+    fn names_set_in_manifests_come_first() {
+        let a = ToolRef::new("default", "a");
+        let b = ToolRef::new("default", "b");
+        let c = ToolRef::new("prod", "c");
+        // `b` sets the name `a` would have had: `a` gets a tagged name, `b` keeps its own.
+        let got = assign_with([(&a, None), (&b, Some("a")), (&c, Some("run_query"))]);
+        assert_eq!(got["a"], b);
+        assert_eq!(got["run_query"], c);
+        let of_a = got.iter().find(|(_, r)| **r == a).unwrap().0;
+        assert!(of_a.starts_with("a-"), "{of_a}");
+        // A name MCP does not allow is not used.
+        let got = assign_with([(&a, Some("no good"))]);
+        assert_eq!(got.keys().collect::<Vec<_>>(), ["a"]);
     }
 
     #[test]

@@ -5,6 +5,7 @@ mod audit;
 mod import;
 mod permissions;
 mod policy;
+mod probe;
 mod schema;
 mod tool;
 mod validate;

@@ -4,18 +4,18 @@ use std::io::{IsTerminal as _, Read as _};
 
 use serde_json::Value;
 use toolkit_bastion::{ConnectMode, LocalBastion};
-use toolkit_core::{Error, ErrorKind, Result};
+use toolkit_core::{Error, Result};
 use toolkit_runtime::{Caller, Runtime};
 
 use crate::cli::{Cli, ConnectArgs, ToolCommand};
-use crate::{exit_code, output};
+use crate::output;
 
 pub async fn run(cli: &Cli, cmd: &ToolCommand) -> Result<u8> {
     let rt = super::load(cli).await?;
     let code = match cmd {
         ToolCommand::List => list(cli, &rt).await,
         ToolCommand::Get { name } => get(cli, &rt, name).await,
-        ToolCommand::Probe { name, all } => probe(cli, &rt, name.as_deref(), *all).await,
+        ToolCommand::Probe { name, all } => super::probe::run(cli, &rt, name.as_deref(), *all).await,
         ToolCommand::Exec { name, command } => exec(cli, &rt, name, command).await,
         ToolCommand::Call { name, args } => call(cli, &rt, name, args).await,
         ToolCommand::Schema(args) => super::schema::run(cli, &rt, args),
@@ -79,84 +79,6 @@ async fn get(cli: &Cli, rt: &Runtime, name: &str) -> Result<u8> {
     }
     output::structured(cli.output, &tool)?;
     Ok(0)
-}
-
-async fn probe(cli: &Cli, rt: &Runtime, name: Option<&str>, all: bool) -> Result<u8> {
-    let results = if all {
-        let n = rt.tools().count();
-        if std::io::stderr().is_terminal() {
-            eprintln!("probing {n} tool{}…", if n == 1 { "" } else { "s" });
-        }
-        rt.probe_all().await
-    } else {
-        let reference = super::tool_ref(name.unwrap_or_default())?;
-        let out = rt.probe(&reference).await;
-        if let Err(e) = out {
-            return Err(e);
-        }
-        vec![(reference, out)]
-    };
-    let mut worst: u8 = 0;
-    let mut rows = Vec::new();
-    for (reference, r) in &results {
-        match r {
-            Ok(o) => {
-                if !o.probe.ok {
-                    let kind = o.probe.error_kind.as_deref().map_or(ErrorKind::Upstream, kind_from_str);
-                    worst = worst.max(exit_code(kind));
-                }
-                rows.push(serde_json::to_value(o).unwrap_or_default());
-            }
-            Err(e) => {
-                worst = worst.max(exit_code(e.kind()));
-                rows.push(
-                    serde_json::json!({"tool": reference, "error": e.to_string(), "errorKind": e.kind().as_str()}),
-                );
-            }
-        }
-    }
-    if output::structured(cli.output, &rows)? {
-        return Ok(worst);
-    }
-    let mut t = output::table(&["TOOL", "PHASE", "LATENCY", "SERVER VERSION", "ERROR"]);
-    for (reference, r) in &results {
-        match r {
-            Ok(o) => t.add_row(vec![
-                reference.to_string(),
-                o.phase.to_string(),
-                output::ms(o.probe.latency_ms),
-                output::short(o.probe.server_version.as_deref().unwrap_or_default(), 40),
-                match (&o.probe.error_kind, &o.probe.error) {
-                    (Some(k), Some(e)) => format!("{k}: {e}"),
-                    _ => String::new(),
-                },
-            ]),
-            Err(e) => t.add_row(vec![
-                reference.to_string(),
-                "-".into(),
-                "-".into(),
-                String::new(),
-                format!("{}: {e}", e.kind()),
-            ]),
-        };
-    }
-    println!("{t}");
-    Ok(worst)
-}
-
-fn kind_from_str(s: &str) -> ErrorKind {
-    match s {
-        "config" => ErrorKind::Config,
-        "auth" => ErrorKind::Auth,
-        "unreachable" => ErrorKind::Unreachable,
-        "timeout" => ErrorKind::Timeout,
-        "denied" => ErrorKind::Denied,
-        "invalid_input" => ErrorKind::InvalidInput,
-        "unsupported" => ErrorKind::Unsupported,
-        "not_found" => ErrorKind::NotFound,
-        "internal" => ErrorKind::Internal,
-        _ => ErrorKind::Upstream,
-    }
 }
 
 async fn exec(cli: &Cli, rt: &Runtime, name: &str, command: &[String]) -> Result<u8> {
