@@ -666,7 +666,9 @@ class ApiServer:
         else:
             last = int(since)
             oldest = self.history[0][0] if self.history else 0
-            if last < oldest - 1:
+            # A version newer than any this server made: its state was lost (a restart), and
+            # the client must list again, as after compaction.
+            if last < oldest - 1 or last > self.rv:
                 await send(
                     "ERROR",
                     {"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": 410, "reason": "Expired",

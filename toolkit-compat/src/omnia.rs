@@ -338,7 +338,11 @@ fn discovery(entry: &Fields<'_>, notes: &mut Vec<String>) -> Result<ToolRegistry
             selector.at("port")
         ));
     }
-    Ok(ToolRegistryDiscovery { match_labels, namespaces: selector.string("namespace")?.into_iter().collect() })
+    Ok(ToolRegistryDiscovery {
+        match_labels,
+        namespaces: selector.string("namespace")?.into_iter().collect(),
+        port: None,
+    })
 }
 
 #[cfg(test)]

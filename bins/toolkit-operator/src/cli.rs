@@ -24,7 +24,7 @@ pub struct Cli {
 }
 
 const AFTER_HELP: &str = "The cluster is the one of KUBECONFIG (or ~/.kube/config), else the pod's service account.\n\
-Exit codes: 0 ok, 1 failed (or lost the lease), 2 usage, 3 configuration (no cluster reachable, address in use).";
+Exit codes: 0 ok, 1 failed, 2 usage, 3 configuration (no cluster reachable, address in use).";
 
 /// The commands.
 #[derive(Debug, Subcommand)]
@@ -34,14 +34,15 @@ pub enum Command {
     /// Print everything an install needs (CRDs, ServiceAccounts, RBAC, Deployments, a
     /// Service) for `kubectl apply --server-side -f -`.
     Manifests(ManifestsArgs),
-    /// Reconcile Tools until SIGINT or SIGTERM.
+    /// Reconcile Tools, ToolRegistries and ApprovalPolicies until SIGINT or SIGTERM.
     Run(RunArgs),
 }
 
 /// `toolkit-operator run`.
 #[derive(Clone, Debug, Args)]
 pub struct RunArgs {
-    /// Watch the Tools of this namespace only (and read Secrets there only); all when omitted.
+    /// Watch the resources of this namespace only (and read Secrets there only); all when
+    /// omitted.
     #[arg(long, short = 'n', env = "TOOLKIT_NAMESPACE")]
     pub namespace: Option<String>,
 

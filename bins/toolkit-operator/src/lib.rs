@@ -5,10 +5,20 @@
 //! is probed as `toolkit tool probe` probes it. What was found becomes its status (conditions
 //! `Validated`, `CredentialsResolved` and `Ready`, the phase they lead to, `observedGeneration`
 //! and `lastProbe`), written only when it changed, with an Event for each transition. A tool is
-//! probed again at its `spec.probe.interval` (5 minutes by default), at once when a Secret it
-//! names changes, and retried with backoff when the API server fails. Of several replicas, the
-//! one holding the `coordination.k8s.io` Lease reconciles. `/metrics`, `/healthz` and
-//! `/readyz` are served on `--metrics-addr`.
+//! probed again at its `spec.probe.interval` (5 minutes by default), at once when a Secret or
+//! ConfigMap it names changes, and retried with backoff when the API server fails.
+//!
+//! It reconciles `ToolRegistry` resources too: their inline tools and upstream MCP servers are
+//! checked as `toolkit validate` checks them, the Services of their namespaces labelled
+//! `toolkit.dev/tool: "true"` (or Omnia's `omnia.altairalabs.ai/tool`) and the Tools carrying
+//! their `discovery.matchLabels` are found, and `status.discoveredTools`, `availableTools`,
+//! the conditions `Validated`, `ToolsDiscovered` and `AllToolsReady` and the phase (`Ready`,
+//! `Degraded`, `Failed`) follow; a registry is looked at again when such a Service appears or
+//! goes or such a Tool changes phase. `ApprovalPolicy` resources get a `Validated` condition.
+//!
+//! Of several replicas, the one holding the `coordination.k8s.io` Lease reconciles; one that
+//! loses it (or cannot renew it while the API server is away) stands by again, without a
+//! restart. `/metrics`, `/healthz` and `/readyz` are served on `--metrics-addr`.
 //!
 //! `toolkit-operator crdgen` prints the CustomResourceDefinitions generated from the Rust types
 //! and the connectors compiled in (the checked-in copy is `deploy/crds.yaml`, and CI fails when
@@ -21,16 +31,19 @@
 //! | code | meaning |
 //! |---|---|
 //! | 0 | stopped normally (SIGINT or SIGTERM) |
-//! | 1 | failed while running, or lost the Lease to another replica |
+//! | 1 | failed while running |
 //! | 2 | usage error (unknown command or flag, bad value) |
 //! | 3 | configuration error (no cluster reachable, metrics address refused or in use) |
 
 mod cli;
 mod crd;
+mod discovery;
 mod leader;
 mod manifests;
 mod metrics;
+mod policy;
 mod reconcile;
+mod registry;
 mod run;
 mod secrets;
 mod status;
@@ -50,11 +63,13 @@ pub use manifests::{
     default_image, lease_rules, manifests_yaml, operator_rules,
 };
 pub use metrics::Metrics;
+pub use policy::{policy_resource, reconcile_policy};
 pub use reconcile::{
     Context, DEFAULT_PROBE_INTERVAL, MANAGER, ReconcileError, backoff, error_policy, parse_tool, reconcile,
     tool_resource,
 };
-pub use run::{run as run_operator, tools_naming};
+pub use registry::{parse_registry, reconcile_registry, registry_resource};
+pub use run::{run as run_operator, tools_naming, tools_naming_config_map};
 pub use secrets::KubeSecrets;
 pub use status::{CREDENTIALS_RESOLVED, READY, VALIDATED};
 

@@ -172,7 +172,10 @@ pub fn operator_rules() -> Vec<PolicyRule> {
         // `get` reads the Secrets a tool names; `list` and `watch` serve the metadata-only
         // watch that sees them rotate (RBAC has no verb for metadata alone).
         rule(&[""], &["secrets"], &["get", "list", "watch"]),
-        rule(&[""], &["configmaps"], &["get"]),
+        // ConfigMaps likewise: read when named, watched by metadata to re-probe on a change.
+        rule(&[""], &["configmaps"], &["get", "list", "watch"]),
+        // A ToolRegistry's discovery watches Services by metadata.
+        rule(&[""], &["services"], &["list", "watch"]),
         // kube's Recorder creates an Event, then patches it when the same one recurs.
         rule(&["events.k8s.io"], &["events"], &["create", "patch"]),
     ]

@@ -17,6 +17,8 @@ use toolkit_core::model::{Reference, SecretKeySelector, ToolSpec};
 use toolkit_core::validate::FieldError;
 use toolkit_core::{Connector, ConnectorRegistry, Error, ErrorKind};
 
+mod registry;
+
 use crate::metrics::Metrics;
 use crate::reconcile::{Context, reconcile};
 

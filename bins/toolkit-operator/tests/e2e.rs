@@ -38,21 +38,63 @@ fn skip(why: &str) {
 struct Cluster {
     dir: PathBuf,
     kubectl: String,
-    _api: Running,
+    emulator: String,
+    port: String,
+    api: Option<Running>,
 }
 
 impl Cluster {
     /// Starts the emulator on a port of its own and writes a kubeconfig for it.
     fn start(emulator: &str, kubectl: String, dir: &Path) -> Result<Self, String> {
+        let (api, port) = Self::spawn(emulator, dir, "0")?;
+        let kubeconfig = format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: emulator\n  cluster: {{server: \"http://127.0.0.1:{port}\"}}\n\
+             users:\n- name: tester\n  user: {{}}\ncontexts:\n- name: emulator\n  context: {{cluster: emulator, user: tester, namespace: default}}\n\
+             current-context: emulator\n"
+        );
+        std::fs::write(dir.join("kubeconfig"), kubeconfig).map_err(|e| e.to_string())?;
+        Ok(Self { dir: dir.to_owned(), kubectl, emulator: emulator.to_owned(), port, api: Some(api) })
+    }
+
+    /// Stops the emulator (its state goes with it) for `down`, then starts a new one on the
+    /// same port.
+    fn restart(&mut self, down: Duration) {
+        drop(self.api.take());
+        std::thread::sleep(down);
+        let started = Instant::now();
+        loop {
+            match Self::spawn(&self.emulator, &self.dir, &self.port) {
+                Ok((api, _)) => break self.api = Some(api),
+                // The port may linger for a moment.
+                Err(why) if started.elapsed() < Duration::from_secs(20) => {
+                    eprintln!("restarting the emulator: {why}");
+                    std::thread::sleep(Duration::from_millis(500));
+                }
+                Err(why) => panic!("the emulator did not restart: {why}"),
+            }
+        }
+    }
+
+    /// Starts the emulator on `port` (`0`: any) and returns it with the port it listens on.
+    fn spawn(emulator: &str, dir: &Path, port: &str) -> Result<(Running, String), String> {
         let port_file = dir.join("port");
+        let _ = std::fs::remove_file(&port_file);
         let api = Command::new("python3")
             .arg(emulator)
+            .arg("--port")
+            .arg(port)
             .arg("--port-file")
             .arg(&port_file)
             .arg("--requests")
             .arg(dir.join("requests.jsonl"))
             .stdout(Stdio::null())
-            .stderr(std::fs::File::create(dir.join("apiserver.log")).map_err(|e| e.to_string())?)
+            .stderr(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(dir.join("apiserver.log"))
+                    .map_err(|e| e.to_string())?,
+            )
             .spawn()
             .map_err(|e| format!("python3 could not start the emulator: {e}"))?;
         let mut api = Running(api);
@@ -70,13 +112,7 @@ impl Cluster {
             }
             std::thread::sleep(Duration::from_millis(100));
         };
-        let kubeconfig = format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: emulator\n  cluster: {{server: \"http://127.0.0.1:{port}\"}}\n\
-             users:\n- name: tester\n  user: {{}}\ncontexts:\n- name: emulator\n  context: {{cluster: emulator, user: tester, namespace: default}}\n\
-             current-context: emulator\n"
-        );
-        std::fs::write(dir.join("kubeconfig"), kubeconfig).map_err(|e| e.to_string())?;
-        Ok(Self { dir: dir.to_owned(), kubectl, _api: api })
+        Ok((api, port))
     }
 
     fn kubectl(&self, args: &[&str]) -> String {
@@ -180,7 +216,7 @@ fn operator_reconciles_tools_against_an_api_server() {
     let admin = std::env::var("TOOLKIT_TEST_PG_ADMIN_USER").unwrap_or_else(|_| "postgres".into());
 
     let dir = tempfile::tempdir().unwrap();
-    let cluster = match Cluster::start(&emulator, kubectl, dir.path()) {
+    let mut cluster = match Cluster::start(&emulator, kubectl, dir.path()) {
         Ok(c) => c,
         Err(why) => return skip(&why),
     };
@@ -259,8 +295,62 @@ fn operator_reconciles_tools_against_an_api_server() {
     assert_eq!(reasons_of("pg"), ["Ready", "AuthenticationFailed", "Ready"]);
     assert_eq!(reasons_of("broken"), ["FieldInvalid"]);
 
+    // A ToolRegistry discovers labelled Services (toolkit's label and Omnia's) on a named port,
+    // and follows a Service that appears and goes.
+    let service = |name: &str, label: &str, port: &str| {
+        format!(
+            "apiVersion: v1\nkind: Service\nmetadata:\n  name: {name}\n  labels: {{\"{label}\": \"true\", team: platform}}\n\
+             \x20 annotations: {{toolkit.dev/tool-path: /run}}\nspec:\n  ports: [{{name: {port}, port: 8080}}]\n---\n"
+        )
+    };
+    cluster.apply(
+        &(service("weather", "toolkit.dev/tool", "http")
+            + &service("orders", "omnia.altairalabs.ai/tool", "http")
+            + "apiVersion: toolkit.dev/v1alpha1\nkind: ToolRegistry\nmetadata: {name: shelf}\n\
+               spec: {discovery: {matchLabels: {team: platform}, port: http}}\n"),
+    );
+    let registry = |cluster: &Cluster, phase: &str, found: u64| {
+        let phase = phase.to_owned();
+        eventually(&format!("shelf {phase} with {found} tools"), || {
+            Some(cluster.json(&["get", "toolregistry", "shelf"]))
+                .filter(|r| r["status"]["phase"] == phase.as_str() && r["status"]["discoveredTools"] == found)
+        })
+    };
+    let shelf = registry(&cluster, "Ready", 2);
+    assert_eq!(shelf["status"]["availableTools"], 2);
+    assert_eq!(condition(&shelf, "ToolsDiscovered")["status"], "True");
+    assert_eq!(condition(&shelf, "AllToolsReady")["status"], "True");
+    let endpoints: Vec<&str> =
+        shelf["status"]["tools"].as_array().unwrap().iter().filter_map(|t| t["endpoint"].as_str()).collect();
+    assert_eq!(endpoints, ["http://orders.default.svc:8080/run", "http://weather.default.svc:8080/run"]);
+    let table = cluster.kubectl(&["get", "tr"]);
+    let row: Vec<&str> = table.lines().find(|l| l.starts_with("shelf ")).unwrap().split_whitespace().collect();
+    assert_eq!(&row[..4], ["shelf", "Ready", "2", "2"], "{table}");
+    cluster.apply(&service("slow", "toolkit.dev/tool", "grpc"));
+    let shelf = registry(&cluster, "Degraded", 3);
+    assert_eq!(shelf["status"]["availableTools"], 2);
+    assert_eq!(condition(&shelf, "AllToolsReady")["status"], "False");
+    cluster.kubectl(&["delete", "service", "slow"]);
+    registry(&cluster, "Ready", 2);
+
+    // ApprovalPolicies are validated as local mode validates them.
+    cluster.apply(
+        "apiVersion: toolkit.dev/v1alpha1\nkind: ApprovalPolicy\nmetadata: {name: strict}\nspec: {blockDangerous: true}\n---\n\
+         apiVersion: toolkit.dev/v1alpha1\nkind: ApprovalPolicy\nmetadata: {name: wrong}\nspec: {blockedPatterns: [\"\"]}\n",
+    );
+    let validated = |name: &str, status: &str| {
+        let status = status.to_owned();
+        eventually(&format!("policy {name} Validated={status}"), || {
+            let policy = cluster.json(&["get", "approvalpolicy", name]);
+            Some(condition(&policy, "Validated")).filter(|c| c["status"] == status.as_str())
+        })
+    };
+    validated("strict", "True");
+    let refused = validated("wrong", "False");
+    assert!(refused["message"].as_str().unwrap().starts_with("spec.blockedPatterns[0]"), "{refused}");
+
     // A second replica stands by while the first holds the lease.
-    let (op_b, metrics_b, log_b) = cluster.operator("replica-b");
+    let (mut op_b, metrics_b, log_b) = cluster.operator("replica-b");
     eventually("replica-b standing by", || std::fs::read_to_string(&log_b).ok().filter(|l| l.contains("standing by")));
     let lease = cluster.json(&["get", "lease", "toolkit-operator"]);
     assert_eq!(lease["spec"]["holderIdentity"], "replica-a");
@@ -292,6 +382,24 @@ fn operator_reconciles_tools_against_an_api_server() {
     let cache2 = events["items"].as_array().unwrap().iter().find(|e| e["regarding"]["name"] == "cache2").unwrap();
     assert_eq!(cache2["reportingInstance"], "replica-b");
     assert!(http_get(metrics_b, "/metrics").contains("toolkit_operator_leader 1"));
+
+    // The API server goes away for longer than the lease lasts and returns empty: the operator
+    // keeps running, takes the lease again and reconciles what is applied anew.
+    cluster.restart(Duration::from_secs(8));
+    cluster.kubectl(&["apply", "--validate=false", "-f", crds.to_str().unwrap()]);
+    cluster.apply(&secret_yaml(&right));
+    cluster.apply(&(tool("pg", &pg) + &tool("cache", &redis)));
+    cluster.apply(
+        &(service("weather", "toolkit.dev/tool", "http")
+            + "apiVersion: toolkit.dev/v1alpha1\nkind: ToolRegistry\nmetadata: {name: shelf}\n\
+           spec: {discovery: {matchLabels: {team: platform}, port: http}}\n"),
+    );
+    eventually("pg Ready after the restart", || Some(cluster.tool("pg")).filter(|t| phase(t) == "Ready"));
+    eventually("cache Ready after the restart", || Some(cluster.tool("cache")).filter(|t| phase(t) == "Ready"));
+    registry(&cluster, "Ready", 1);
+    assert!(op_b.0.try_wait().unwrap().is_none(), "the operator exited");
+    let logs_b = std::fs::read_to_string(&log_b).unwrap();
+    assert!(logs_b.contains("stopped reconciling"), "{logs_b}");
     drop(op_b);
 
     // No password anywhere: status, Events, logs.

@@ -63,7 +63,8 @@ fn cluster_mode_installs_everything_with_least_privilege() {
         assert_eq!(verbs(role, "toolkit.dev", &format!("{kind}/status")), ["get", "patch"]);
     }
     assert_eq!(verbs(role, "", "secrets"), ["get", "list", "watch"]);
-    assert_eq!(verbs(role, "", "configmaps"), ["get"]);
+    assert_eq!(verbs(role, "", "configmaps"), ["get", "list", "watch"]);
+    assert_eq!(verbs(role, "", "services"), ["list", "watch"]);
     assert_eq!(verbs(role, "events.k8s.io", "events"), ["create", "patch"]);
     // Nothing the operator does not do: no write of a spec, no delete, no wildcard.
     let all = serde_json::to_string(&role["rules"]).unwrap();

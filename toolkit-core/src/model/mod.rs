@@ -11,9 +11,10 @@ mod spec;
 mod status;
 mod values;
 
-pub use policy::{ApprovalPolicy, ApprovalPolicySpec};
+pub use policy::{ApprovalPolicy, ApprovalPolicySpec, ApprovalPolicyStatus};
 pub use registry::{
-    RegistryTool, RegistryUpstream, ToolRegistry, ToolRegistryDiscovery, ToolRegistrySpec, ToolRegistryStatus,
+    MemberSource, RegistryMember, RegistryTool, RegistryUpstream, ToolRegistry, ToolRegistryDiscovery,
+    ToolRegistrySpec, ToolRegistryStatus,
 };
 pub use spec::*;
 pub use status::{Condition, LastProbe, RegistryPhase, ToolPhase, ToolStatus};

@@ -4,6 +4,7 @@ use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::status::Condition;
 use crate::duration::Duration;
 
 /// How calls of command and SQL tools in a namespace are approved.
@@ -15,7 +16,10 @@ use crate::duration::Duration;
     namespaced,
     doc = "How the calls of command and SQL tools in a namespace are approved: what runs on its own, what waits for a person, what is refused.",
     shortname = "ap",
-    category = "toolkit"
+    category = "toolkit",
+    status = "ApprovalPolicyStatus",
+    printcolumn = r#"{"name":"Valid","type":"string","jsonPath":".status.conditions[?(@.type==\"Validated\")].status"}"#,
+    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
 )]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ApprovalPolicySpec {
@@ -41,4 +45,17 @@ pub struct ApprovalPolicySpec {
     /// Command patterns that are always refused, matched against the parsed command.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub blocked_patterns: Vec<String>,
+}
+
+/// `ApprovalPolicy.status`, written by the operator.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ApprovalPolicyStatus {
+    /// `Validated`: the policy passes the checks local mode applies (known fields, blocked
+    /// patterns that compile).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<Condition>,
+    /// The `metadata.generation` of the spec this status describes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
 }

@@ -22,8 +22,8 @@ use super::values::{Authentication, McpServerSpec};
     shortname = "tr",
     category = "toolkit",
     printcolumn = r#"{"name":"Phase","type":"string","jsonPath":".status.phase"}"#,
-    printcolumn = r#"{"name":"Tools","type":"integer","jsonPath":".status.discoveredCount","description":"Tools found, inline and discovered"}"#,
-    printcolumn = r#"{"name":"Available","type":"integer","jsonPath":".status.availableCount","description":"Tools that are Ready"}"#,
+    printcolumn = r#"{"name":"Tools","type":"integer","jsonPath":".status.discoveredTools","description":"Tools found: inline, upstream, discovered Services and member Tools"}"#,
+    printcolumn = r#"{"name":"Available","type":"integer","jsonPath":".status.availableTools","description":"Tools that are available"}"#,
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
 )]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -103,22 +103,70 @@ pub struct ToolRegistryDiscovery {
     /// Namespaces searched; the registry's own when empty.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub namespaces: Vec<String>,
+    /// Name of the Service port a discovered tool is reached on; the Service's first port
+    /// when omitted. A Service without a port of that name is discovered but unavailable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<String>,
 }
 
 /// `ToolRegistry.status`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ToolRegistryStatus {
-    /// Where the registry stands.
+    /// `Ready` when every tool found is available, `Degraded` when some are, `Failed` when
+    /// none is or the spec is invalid.
     #[serde(default)]
     pub phase: RegistryPhase,
-    /// Tools found (inline and discovered).
-    #[serde(default)]
-    pub discovered_count: u32,
-    /// Tools that are Ready.
-    #[serde(default)]
-    pub available_count: u32,
-    /// Conditions.
+    /// Tools found: inline, upstream, discovered Services and member Tools.
+    #[serde(default, alias = "discoveredCount")]
+    pub discovered_tools: u32,
+    /// Of those, the ones available (a member Tool counts when its phase is `Ready`).
+    #[serde(default, alias = "availableCount")]
+    pub available_tools: u32,
+    /// Each tool found, where it comes from, and whether it is available.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tools: Vec<RegistryMember>,
+    /// `Validated`, `ToolsDiscovered` (at least one tool found) and `AllToolsReady`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<Condition>,
+    /// The `metadata.generation` of the spec this status describes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+}
+
+/// Where a tool of a registry comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+pub enum MemberSource {
+    /// Declared in `spec.tools`.
+    Inline,
+    /// An upstream MCP server of `spec.upstreams` (its tools are imported by the gateway).
+    Upstream,
+    /// A Service labelled `toolkit.dev/tool: "true"` (or `omnia.altairalabs.ai/tool: "true"`).
+    Service,
+    /// A `Tool` carrying `spec.discovery.matchLabels`.
+    Tool,
+}
+
+/// One tool a registry found.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RegistryMember {
+    /// The tool's name (for a Service, its `tool-name` annotation or the Service's name).
+    pub name: String,
+    /// Where it comes from.
+    pub source: MemberSource,
+    /// The namespace of a discovered Service or member Tool.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// Where a discovered Service is reached: `http://NAME.NAMESPACE.svc:PORT/PATH`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    /// What it does, from the Service's `tool-description` annotation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Whether it can be served.
+    pub available: bool,
+    /// Why it is not available, in one line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
