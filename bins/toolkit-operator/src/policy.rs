@@ -17,7 +17,7 @@ use toolkit_core::model::{ApprovalPolicy, ApprovalPolicyStatus, Condition};
 use toolkit_policy::ApprovalSettings;
 use tracing::{info, warn};
 
-use crate::reconcile::{Context, ReconcileError, backoff};
+use crate::reconcile::{Context, ReconcileError, current_status};
 use crate::status::VALIDATED;
 
 /// The `ApiResource` of `ApprovalPolicy`.
@@ -73,18 +73,11 @@ pub async fn reconcile_policy(obj: Arc<DynamicObject>, ctx: Arc<Context>) -> Res
     result
 }
 
-/// After a failed reconcile of a policy: retry with backoff.
-pub fn policy_error_policy(_obj: Arc<DynamicObject>, error: &ReconcileError, _ctx: Arc<Context>) -> Action {
-    warn!(error = %error, "reconcile failed; retrying");
-    Action::requeue(backoff(3))
-}
-
 async fn reconcile_inner(obj: &DynamicObject, ctx: &Context) -> Result<Action, ReconcileError> {
     let namespace = obj.namespace().unwrap_or_else(|| toolkit_core::model::DEFAULT_NAMESPACE.to_owned());
     let name = obj.name_any();
     let qualified = format!("{namespace}/{name}");
-    let old: ApprovalPolicyStatus =
-        obj.data.get("status").and_then(|s| serde_json::from_value(s.clone()).ok()).unwrap_or_default();
+    let old: ApprovalPolicyStatus = current_status(obj);
     let checked = check(obj);
     let new = status(&old, &checked, obj.metadata.generation);
     if new == old {

@@ -119,6 +119,18 @@ pub fn error_policy(obj: Arc<DynamicObject>, error: &ReconcileError, ctx: Arc<Co
     Action::requeue(backoff(n))
 }
 
+/// After a failed reconcile of a registry or a policy: retry after a fixed backoff (their
+/// reconciles read only the API, so a failure is the API's and clears on its own).
+pub fn retry_error_policy(_obj: Arc<DynamicObject>, error: &ReconcileError, _ctx: Arc<Context>) -> Action {
+    warn!(error = %error, "reconcile failed; retrying");
+    Action::requeue(backoff(3))
+}
+
+/// The status an object carries now, or the default when it has none or it does not parse.
+pub fn current_status<T: serde::de::DeserializeOwned + Default>(obj: &DynamicObject) -> T {
+    obj.data.get("status").and_then(|s| serde_json::from_value(s.clone()).ok()).unwrap_or_default()
+}
+
 /// The wait before retry `n` (1-based).
 pub fn backoff(n: u32) -> Duration {
     Duration::from_secs(1u64 << n.saturating_sub(1).min(9)).min(MAX_BACKOFF)
@@ -128,8 +140,7 @@ async fn reconcile_inner(obj: &DynamicObject, ctx: &Context) -> Result<Action, R
     let namespace = obj.namespace().unwrap_or_else(|| toolkit_core::model::DEFAULT_NAMESPACE.to_owned());
     let name = obj.name_any();
     let qualified = format!("{namespace}/{name}");
-    let old: ToolStatus =
-        obj.data.get("status").and_then(|s| serde_json::from_value(s.clone()).ok()).unwrap_or_default();
+    let old: ToolStatus = current_status(obj);
     let secrets = KubeSecrets::new(ctx.client.clone());
     let (findings, interval) = examine(obj, &namespace, &name, ctx, &secrets).await?;
     // An invalid or disabled tool changes only when its spec does, which triggers a reconcile.

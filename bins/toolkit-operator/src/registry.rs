@@ -22,7 +22,7 @@ use toolkit_core::validate::FieldError;
 use tracing::{info, warn};
 
 use crate::discovery;
-use crate::reconcile::{Context, ReconcileError, backoff, tool_resource};
+use crate::reconcile::{Context, ReconcileError, current_status, tool_resource};
 use crate::status::merge_patch;
 
 /// How often a registry is looked at again without a change that triggers it.
@@ -51,18 +51,11 @@ pub async fn reconcile_registry(obj: Arc<DynamicObject>, ctx: Arc<Context>) -> R
     result
 }
 
-/// After a failed reconcile of a registry: retry with backoff.
-pub fn registry_error_policy(_obj: Arc<DynamicObject>, error: &ReconcileError, _ctx: Arc<Context>) -> Action {
-    warn!(error = %error, "reconcile failed; retrying");
-    Action::requeue(backoff(3))
-}
-
 async fn reconcile_inner(obj: &DynamicObject, ctx: &Context) -> Result<Action, ReconcileError> {
     let namespace = obj.namespace().unwrap_or_else(|| toolkit_core::model::DEFAULT_NAMESPACE.to_owned());
     let name = obj.name_any();
     let qualified = format!("{namespace}/{name}");
-    let old: ToolRegistryStatus =
-        obj.data.get("status").and_then(|s| serde_json::from_value(s.clone()).ok()).unwrap_or_default();
+    let old: ToolRegistryStatus = current_status(obj);
     let (problems, members) = match parse_registry(obj) {
         Err(e) => (vec![e], Vec::new()),
         Ok(registry) => {

@@ -19,9 +19,9 @@ use tracing::{info, warn};
 use crate::cli::RunArgs;
 use crate::leader::LeaderElector;
 use crate::metrics::{self, Metrics};
-use crate::policy::{policy_error_policy, policy_resource, reconcile_policy};
-use crate::reconcile::{Context, error_policy, parse_tool, reconcile, tool_resource};
-use crate::registry::{reconcile_registry, registries_discovering_in, registry_error_policy, registry_resource};
+use crate::policy::{policy_resource, reconcile_policy};
+use crate::reconcile::{Context, error_policy, parse_tool, reconcile, retry_error_policy, tool_resource};
+use crate::registry::{reconcile_registry, registries_discovering_in, registry_resource};
 
 /// Runs the operator until `shutdown` resolves: serves the metrics, stands by until this
 /// replica holds the Lease, then reconciles while renewing it. A replica that loses the Lease
@@ -201,7 +201,7 @@ async fn registry_controller(client: Client, namespace: Option<&str>, ctx: Arc<C
             move |t| registries_discovering_in(&by_tool, t.metadata.namespace.as_deref()),
             tool_resource(),
         )
-        .run(reconcile_registry, registry_error_policy, ctx)
+        .run(reconcile_registry, retry_error_policy, ctx)
         .for_each(|result| async move {
             if let Err(e) = result {
                 warn!(error = %e, "registry controller");
@@ -225,7 +225,7 @@ async fn policy_controller(client: Client, namespace: Option<&str>, ctx: Arc<Con
         .applied_objects()
         .filter(generation_changed());
     Controller::for_stream_with(trigger, store, ar)
-        .run(reconcile_policy, policy_error_policy, ctx)
+        .run(reconcile_policy, retry_error_policy, ctx)
         .for_each(|result| async move {
             if let Err(e) = result {
                 warn!(error = %e, "policy controller");
