@@ -143,6 +143,10 @@ pub struct Catalog {
     pub files: Vec<PathBuf>,
     /// The peer formats documents of other systems are read with.
     formats: Formats,
+    /// Whether the documents come from a Kubernetes API rather than files: Secrets are then
+    /// read from the API when a call needs them (not checked here), and file paths in specs
+    /// are not made relative to a folder.
+    cluster: bool,
 }
 
 /// The peer formats of a catalog, listed by name in `Debug`.
@@ -204,6 +208,24 @@ impl Catalog {
     /// An empty catalog that reads documents of `formats` too.
     pub fn with_formats(formats: Vec<Arc<dyn DocumentFormat>>) -> Self {
         Self { formats: Formats(formats), ..Self::default() }
+    }
+
+    /// An empty catalog for objects read from a Kubernetes API, reading documents of `formats`
+    /// too: the Secrets tools name are resolved from the API when a call needs them, so
+    /// validation does not look for them here; ConfigMaps are added by the reader.
+    pub fn for_cluster(formats: Vec<Arc<dyn DocumentFormat>>) -> Self {
+        Self { formats: Formats(formats), cluster: true, ..Self::default() }
+    }
+
+    /// Whether this catalog holds objects of a Kubernetes API ([`for_cluster`](Self::for_cluster)).
+    pub fn is_cluster(&self) -> bool {
+        self.cluster
+    }
+
+    /// Adds one parsed document (a Tool, ToolRegistry, ApprovalPolicy, ConfigMap, or a peer's
+    /// document), read from `source`.
+    pub fn add_value(&mut self, source: &Path, value: Yaml) {
+        self.add_document(source, "document 1", value);
     }
 
     /// Converts a document of one of this catalog's peer formats.
@@ -472,6 +494,9 @@ impl Catalog {
         let declared: BTreeMap<ToolRef, Option<String>> =
             self.tools.iter().map(|(r, l)| (r.clone(), l.tool.as_ref().map(|t| t.spec.type_.clone()))).collect();
         for loaded in self.tools.values_mut() {
+            if self.cluster {
+                break;
+            }
             let (Some(tool), Some(dir)) = (loaded.tool.as_mut(), loaded.source.parent()) else { continue };
             if let Ok(c) = connectors.get(&tool.spec.type_) {
                 c.resolve_paths(&mut Arc::make_mut(tool).spec, dir);
@@ -559,6 +584,17 @@ impl Catalog {
     /// Whether a reference a tool of `namespace` makes resolves; the error says how to fix it.
     pub fn check_reference(&self, namespace: &str, reference: &Reference) -> Option<FieldError> {
         match reference {
+            Reference::Secret { path, selector } if self.cluster => {
+                // Read from the API when a call needs it; only the namespace is known to be wrong.
+                let other = selector.namespace.as_deref().filter(|ns| *ns != namespace)?;
+                Some(FieldError::new(
+                    path.clone(),
+                    format!(
+                        "secret {other}/{} is in another namespace; a tool reads Secrets of its own namespace only",
+                        selector.name
+                    ),
+                ))
+            }
             Reference::Secret { path, selector } => {
                 let ns = selector.namespace.as_deref().unwrap_or(namespace);
                 if self.secrets.has_key(ns, &selector.name, &selector.key) {

@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 
 pub mod behaviour;
+pub mod kube;
 
 /// The value of `var`, or `None` after printing why the test is skipped.
 ///

@@ -19,6 +19,23 @@ pub struct Cli {
     #[arg(long = "tools", env = "TOOLKIT_TOOLS", value_delimiter = ':', default_value = "./tools")]
     pub tools: Vec<PathBuf>,
 
+    /// Read Tools, ToolRegistries and ApprovalPolicies (and the Secrets and ConfigMaps they
+    /// name) from the Kubernetes API instead of --tools, and follow their changes; call counts
+    /// are added to each Tool's status. KUBECONFIG, ~/.kube/config or the pod's service account.
+    #[cfg(feature = "kubernetes")]
+    #[arg(long, env = "TOOLKIT_KUBERNETES", conflicts_with = "tools")]
+    pub kubernetes: bool,
+
+    /// With --kubernetes: the namespace to read (default: every namespace).
+    #[cfg(feature = "kubernetes")]
+    #[arg(long, short = 'n', value_name = "NS", requires = "kubernetes")]
+    pub namespace: Option<String>,
+
+    /// With --kubernetes: how often call counts are added to Tool status.
+    #[cfg(feature = "kubernetes")]
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = positive_duration, requires = "kubernetes")]
+    pub status_interval: Duration,
+
     /// State directory (counters, audit).
     #[arg(long, env = "TOOLKIT_STATE", default_value = "./.toolkit")]
     pub state: PathBuf,
@@ -186,6 +203,13 @@ impl Cli {
         config.calls = CallCaps { per_identity: self.max_calls_per_identity, per_tool: self.max_calls_per_tool };
         config.rate_limits =
             RateLimitConfig { redis: self.rate_limit_redis.clone(), fail_open: self.rate_limit_fail_open };
+        #[cfg(feature = "kubernetes")]
+        if self.kubernetes {
+            config.cluster = Some(crate::config::ClusterConfig {
+                namespace: self.namespace.clone(),
+                status_interval: self.status_interval,
+            });
+        }
         config
     }
 }

@@ -37,6 +37,24 @@ pub struct GatewayConfig {
     pub connectors: ConnectorRegistry,
     /// Caps on tool calls running at once.
     pub calls: CallCaps,
+    /// Read tools from a Kubernetes cluster instead of `tools` (`--kubernetes`).
+    pub cluster: Option<ClusterConfig>,
+}
+
+/// Tools, registries and policies from a Kubernetes API (watched), and call counts reported to
+/// each Tool's status.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClusterConfig {
+    /// The namespace read; every namespace when `None`.
+    pub namespace: Option<String>,
+    /// How often call counts are added to `Tool.status` (`--status-interval`, 30s).
+    pub status_interval: Duration,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        Self { namespace: None, status_interval: Duration::from_secs(30) }
+    }
 }
 
 impl GatewayConfig {
@@ -52,6 +70,7 @@ impl GatewayConfig {
             rate_limits: RateLimitConfig::default(),
             connectors: toolkit_connectors::registry(),
             calls: CallCaps::default(),
+            cluster: None,
         }
     }
 }

@@ -59,6 +59,9 @@ pub struct GatewayOptions {
     pub connectors: ConnectorRegistry,
     /// Caps on tool calls running at once.
     pub calls: CallCaps,
+    /// Read the catalog from a Kubernetes API instead of the manifest paths.
+    #[cfg(feature = "kubernetes")]
+    pub cluster: Option<toolkit_kube::ClusterSource>,
 }
 
 impl Default for GatewayOptions {
@@ -68,6 +71,8 @@ impl Default for GatewayOptions {
             rate_limiter: None,
             connectors: toolkit_connectors::registry(),
             calls: CallCaps::default(),
+            #[cfg(feature = "kubernetes")]
+            cluster: None,
         }
     }
 }
@@ -112,6 +117,8 @@ struct Inner {
     /// The [`Imports::generation`] the current catalog was made at.
     imports_seen: AtomicU64,
     following_imports: AtomicBool,
+    #[cfg(feature = "kubernetes")]
+    cluster: Option<toolkit_kube::ClusterSource>,
 }
 
 /// How long a load waits for newly followed upstreams to list their tools; later ones appear
@@ -148,6 +155,8 @@ impl Gateway {
                 imports: Imports::new(),
                 imports_seen: AtomicU64::new(0),
                 following_imports: AtomicBool::new(false),
+                #[cfg(feature = "kubernetes")]
+                cluster: options.cluster,
             }),
         }
     }
@@ -159,23 +168,18 @@ impl Gateway {
     pub async fn load(&self) -> Result<bool> {
         let _one_at_a_time = self.inner.reloading.lock().await;
         let state = self.inner.state.get_or_try_init(|| StateStore::open(&self.inner.state_dir)).await?.clone();
-        let paths = self.inner.tools.clone();
-        let tokens_file = self.inner.tokens.clone();
-        let connectors = self.inner.connectors.clone();
-        let (catalog, connectors, tokens) = tokio::task::spawn_blocking(move || {
-            let catalog = Catalog::load(&paths, &connectors)?;
-            let tokens = tokens_file.map(|path| Tokens::load(&path, &catalog.secrets)).transpose()?;
-            Ok::<_, Error>((catalog, connectors, tokens))
-        })
-        .await
-        .map_err(|e| Error::internal("load the manifests").with_source(e))??;
-        let runtime = Runtime::builder()
+        let (catalog, tokens) = self.read_catalog().await?;
+        let builder = Runtime::builder()
             .catalog(catalog)
-            .connectors(connectors)
+            .connectors(self.inner.connectors.clone())
             .state(state)
-            .rate_limiter(self.inner.rate_limiter.clone())
-            .build()
-            .await?;
+            .rate_limiter(self.inner.rate_limiter.clone());
+        #[cfg(feature = "kubernetes")]
+        let builder = match &self.inner.cluster {
+            Some(source) => builder.secrets(Arc::new(source.secrets().clone())),
+            None => builder,
+        };
+        let runtime = builder.build().await?;
         report(&runtime);
         // Tools of registry upstreams: follow them, and serve what they list now.
         self.inner.imports.sync(&runtime).await;
@@ -197,6 +201,42 @@ impl Gateway {
             self.inner.changes.send_modify(|generation| *generation += 1);
         }
         Ok(changed)
+    }
+
+    /// Reads the catalog (from the manifest paths, or the cluster) and the tokens file.
+    async fn read_catalog(&self) -> Result<(Catalog, Option<Tokens>)> {
+        let tokens_file = self.inner.tokens.clone();
+        #[cfg(feature = "kubernetes")]
+        if let Some(source) = &self.inner.cluster {
+            let catalog = source.load(&self.inner.connectors).await?;
+            let secrets = catalog.secrets.clone();
+            let tokens =
+                tokio::task::spawn_blocking(move || tokens_file.map(|path| Tokens::load(&path, &secrets)).transpose())
+                    .await
+                    .map_err(|e| Error::internal("load the tokens").with_source(e))??;
+            return Ok((catalog, tokens));
+        }
+        let paths = self.inner.tools.clone();
+        let connectors = self.inner.connectors.clone();
+        tokio::task::spawn_blocking(move || {
+            let catalog = Catalog::load(&paths, &connectors)?;
+            let tokens = tokens_file.map(|path| Tokens::load(&path, &catalog.secrets)).transpose()?;
+            Ok::<_, Error>((catalog, tokens))
+        })
+        .await
+        .map_err(|e| Error::internal("load the manifests").with_source(e))?
+    }
+
+    /// The cluster the catalog is read from, with `--kubernetes`.
+    #[cfg(feature = "kubernetes")]
+    pub(crate) fn cluster(&self) -> Option<&toolkit_kube::ClusterSource> {
+        self.inner.cluster.as_ref()
+    }
+
+    /// The state store, once the first load opened it.
+    #[cfg(feature = "kubernetes")]
+    pub(crate) fn state(&self) -> Option<StateStore> {
+        self.inner.state.get().cloned()
     }
 
     /// Whether a catalog is loaded and the gateway is not shutting down.
@@ -311,8 +351,12 @@ impl Gateway {
         &self.inner.metrics
     }
 
-    /// The manifest paths and the tokens file.
+    /// The manifest paths (none when the catalog comes from a cluster) and the tokens file.
     pub(crate) fn watched_paths(&self) -> Vec<PathBuf> {
+        #[cfg(feature = "kubernetes")]
+        if self.inner.cluster.is_some() {
+            return self.inner.tokens.iter().cloned().collect();
+        }
         self.inner.tools.iter().chain(&self.inner.tokens).cloned().collect()
     }
 

@@ -36,7 +36,14 @@ pub async fn serve(config: GatewayConfig, shutdown: CancellationToken) -> Result
         Transport::Stdio => None,
     };
     let rate_limiter = rate_limiter(&config.rate_limits).await?;
-    let options = GatewayOptions { tokens, rate_limiter, connectors: config.connectors.clone(), calls: config.calls };
+    let options = GatewayOptions {
+        tokens,
+        rate_limiter,
+        connectors: config.connectors.clone(),
+        calls: config.calls,
+        #[cfg(feature = "kubernetes")]
+        cluster: cluster_source(&config).await?,
+    };
     let gateway = Gateway::with_options(config.tools.clone(), config.state_dir.clone(), options);
     let result = match &config.transport {
         Transport::Http(http) => serve_http(&gateway, &config, http, shutdown).await,
@@ -44,6 +51,64 @@ pub async fn serve(config: GatewayConfig, shutdown: CancellationToken) -> Result
     };
     gateway.close().await;
     result
+}
+
+/// The cluster to read, with `--kubernetes`.
+#[cfg(feature = "kubernetes")]
+async fn cluster_source(config: &GatewayConfig) -> Result<Option<toolkit_kube::ClusterSource>> {
+    let Some(cluster) = &config.cluster else { return Ok(None) };
+    let client = toolkit_kube::connect().await?;
+    let scope = cluster.namespace.as_deref().unwrap_or("every namespace");
+    tracing::info!(namespace = scope, "reading tools from the Kubernetes API");
+    Ok(Some(toolkit_kube::ClusterSource::new(client, cluster.namespace.clone())))
+}
+
+/// What follows the catalog's sources while the gateway serves: the manifest (or cluster)
+/// watchers, and the reporter of call counts to Tool status.
+struct Followers {
+    tasks: Vec<JoinHandle<()>>,
+    /// Ends the reporter, which then reports once more.
+    reporter: Option<(CancellationToken, JoinHandle<()>)>,
+}
+
+impl Followers {
+    async fn start(gateway: &Gateway, config: &GatewayConfig, shutdown: &CancellationToken) -> Self {
+        let mut tasks = Vec::new();
+        if config.watch {
+            tasks.push(watch::spawn(gateway.clone(), shutdown.clone()));
+        }
+        #[allow(unused_mut)]
+        let mut reporter = None;
+        #[cfg(feature = "kubernetes")]
+        if let (Some(source), Some(cluster)) = (gateway.cluster(), &config.cluster) {
+            if config.watch {
+                tasks.push(watch::spawn_cluster(gateway.clone(), source.clone(), shutdown.clone()));
+            }
+            if let Some(state) = gateway.state() {
+                match toolkit_kube::CounterReporter::new(source.client().clone(), state).await {
+                    Ok(r) => {
+                        let stop = CancellationToken::new();
+                        reporter = Some((stop.clone(), r.spawn(cluster.status_interval, stop)));
+                    }
+                    Err(e) => tracing::warn!("call counts will not be reported to Tool status: {e}"),
+                }
+            }
+        }
+        Self { tasks, reporter }
+    }
+
+    /// Stops the watchers, and lets the reporter write what is left.
+    async fn stop(self) {
+        for task in self.tasks {
+            task.abort();
+        }
+        if let Some((stop, task)) = self.reporter {
+            stop.cancel();
+            if tokio::time::timeout(CONNECTIONS_GRACE, task).await.is_err() {
+                tracing::warn!("the last call counts were not reported to Tool status in time");
+            }
+        }
+    }
 }
 
 async fn serve_http(
@@ -81,7 +146,7 @@ async fn serve_http(
     if let Some(tokens) = gateway.snapshot().and_then(|s| s.tokens.as_ref().map(|t| t.len())) {
         tracing::info!(tokens, "bearer tokens required on /mcp and /metrics");
     }
-    let watcher = config.watch.then(|| watch::spawn(gateway.clone(), shutdown.clone()));
+    let followers = Followers::start(gateway, config, &shutdown).await;
     // The server stops only when sessions are cancelled below, or when it fails.
     let failed = tokio::select! {
         biased;
@@ -89,9 +154,7 @@ async fn serve_http(
         joined = &mut server => Some(joined),
     };
     if let Some(joined) = failed {
-        if let Some(w) = watcher {
-            w.abort();
-        }
+        followers.stop().await;
         if let Some(m) = metrics_server {
             m.abort();
         }
@@ -107,9 +170,7 @@ async fn serve_http(
         tracing::warn!("connections still open after {CONNECTIONS_GRACE:?}; closing them");
         server.abort();
     }
-    if let Some(w) = watcher {
-        w.abort();
-    }
+    followers.stop().await;
     if let Some(m) = metrics_server {
         m.abort();
     }
@@ -146,7 +207,7 @@ async fn rate_limiter(config: &RateLimitConfig) -> Result<Option<Arc<dyn RateLim
 
 async fn serve_stdio(gateway: &Gateway, config: &GatewayConfig, shutdown: CancellationToken) -> Result<()> {
     gateway.load().await?;
-    let watcher = config.watch.then(|| watch::spawn(gateway.clone(), shutdown.clone()));
+    let followers = Followers::start(gateway, config, &shutdown).await;
     let sessions = CancellationToken::new();
     let starting = gateway.stdio_handler().serve_with_ct(rmcp::transport::stdio_pipes(), sessions.clone());
     let running = tokio::select! {
@@ -178,9 +239,7 @@ async fn serve_stdio(gateway: &Gateway, config: &GatewayConfig, shutdown: Cancel
             Ok(())
         }
     };
-    if let Some(w) = watcher {
-        w.abort();
-    }
+    followers.stop().await;
     result
 }
 

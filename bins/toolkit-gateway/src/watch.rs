@@ -1,4 +1,5 @@
-//! Reloading on manifest changes: the `--tools` paths are watched, a burst of events is
+//! Reloading on manifest changes: the `--tools` paths (or, with `--kubernetes`, the cluster's
+//! Tools, ToolRegistries, ApprovalPolicies and ConfigMaps) are watched, a burst of events is
 //! debounced, then the catalog is reloaded and clients are told when their tool list changed.
 
 use std::path::{Component, Path, PathBuf};
@@ -28,6 +29,9 @@ pub fn spawn(gateway: Gateway, stop: CancellationToken) -> JoinHandle<()> {
     tokio::spawn(async move {
         let (tx, mut rx) = mpsc::unbounded_channel();
         let paths = gateway.watched_paths();
+        if paths.is_empty() {
+            return;
+        }
         // Adding a recursive watch walks the folders: file system work, off the async threads.
         let started = tokio::task::spawn_blocking(move || start(&paths, tx)).await;
         let Ok(Some((watcher, roots))) = started else { return };
@@ -58,6 +62,34 @@ pub fn spawn(gateway: Gateway, stop: CancellationToken) -> JoinHandle<()> {
                 Ok(true) => tracing::info!("tool list changed; clients notified"),
                 Ok(false) => tracing::debug!("manifests reloaded; tool list unchanged"),
                 Err(e) => tracing::warn!("reload manifests (still serving the previous catalog): {e}"),
+            }
+        }
+    })
+}
+
+/// Follows the cluster's changes until `stop` is cancelled, reloading after each burst; a
+/// watch that fails retries with backoff, and the gateway keeps serving what it loaded.
+#[cfg(feature = "kubernetes")]
+pub fn spawn_cluster(gateway: Gateway, source: toolkit_kube::ClusterSource, stop: CancellationToken) -> JoinHandle<()> {
+    use futures::StreamExt as _;
+    tokio::spawn(async move {
+        let mut changes = source.changes();
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => return,
+                change = changes.next() => if change.is_none() { return },
+            }
+            loop {
+                tokio::select! {
+                    () = stop.cancelled() => return,
+                    () = tokio::time::sleep(DEBOUNCE) => break,
+                    change = changes.next() => if change.is_none() { return },
+                }
+            }
+            match gateway.load().await {
+                Ok(true) => tracing::info!("tool list changed in the cluster; clients notified"),
+                Ok(false) => tracing::debug!("cluster objects reloaded; tool list unchanged"),
+                Err(e) => tracing::warn!("reload from the cluster (still serving the previous catalog): {e}"),
             }
         }
     })

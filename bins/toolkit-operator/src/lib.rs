@@ -45,7 +45,6 @@ mod policy;
 mod reconcile;
 mod registry;
 mod run;
-mod secrets;
 mod status;
 #[cfg(test)]
 mod tests;
@@ -59,8 +58,8 @@ pub use cli::{Cli, Command, LogFormat, ManifestsArgs, RunArgs};
 pub use crd::{crds_yaml, make_structural, tool_spec_schema};
 pub use leader::LeaderElector;
 pub use manifests::{
-    DEFAULT_NAMESPACE, GATEWAY, GATEWAY_PORT, GATEWAY_TOKENS, GATEWAY_TOOLS, Install, METRICS_PORT, OPERATOR,
-    default_image, lease_rules, manifests_yaml, operator_rules,
+    DEFAULT_NAMESPACE, GATEWAY, GATEWAY_PORT, GATEWAY_TOKENS, Install, METRICS_PORT, OPERATOR, default_image,
+    lease_rules, manifests_yaml, operator_rules,
 };
 pub use metrics::Metrics;
 pub use policy::{policy_resource, reconcile_policy};
@@ -70,8 +69,8 @@ pub use reconcile::{
 };
 pub use registry::{parse_registry, reconcile_registry, registry_resource};
 pub use run::{run as run_operator, tools_naming, tools_naming_config_map};
-pub use secrets::KubeSecrets;
 pub use status::{CREDENTIALS_RESOLVED, READY, VALIDATED};
+pub use toolkit_kube::KubeSecrets;
 
 /// Exit code of a failure of `kind`.
 pub fn exit_code(kind: ErrorKind) -> u8 {

@@ -7,18 +7,17 @@
 //! cluster-scoped but the CRDs. The RBAC grants what the operator does and nothing more: it
 //! reads and watches the three kinds and patches their status, reads the Secrets and ConfigMaps
 //! a tool names, watches the metadata of Secrets to see rotations, records `events.k8s.io`
-//! Events, and holds a Lease in its own namespace. The gateway serves the tools of a
-//! ConfigMap mounted as its `--tools` folder; it does not talk to the API server, so its
-//! ServiceAccount has no role and no token mounted.
+//! Events, and holds a Lease in its own namespace. The gateway runs with `--kubernetes`: it
+//! reads and watches the three kinds, reads the Secrets, ConfigMaps, Services and ark
+//! MCPServers its tools name, and patches Tool status with call counts; nothing else.
 
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
 use k8s_openapi::api::core::v1::{
-    Capabilities, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, EnvVar, EnvVarSource,
-    HTTPGetAction, Namespace, ObjectFieldSelector, PodSecurityContext, PodSpec, PodTemplateSpec, Probe,
-    ResourceRequirements, SeccompProfile, SecretVolumeSource, SecurityContext, Service, ServiceAccount, ServicePort,
-    ServiceSpec, Volume, VolumeMount,
+    Capabilities, Container, ContainerPort, EmptyDirVolumeSource, EnvVar, EnvVarSource, HTTPGetAction, Namespace,
+    ObjectFieldSelector, PodSecurityContext, PodSpec, PodTemplateSpec, Probe, ResourceRequirements, SeccompProfile,
+    SecretVolumeSource, SecurityContext, Service, ServiceAccount, ServicePort, ServiceSpec, Volume, VolumeMount,
 };
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, RoleRef, Subject};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
@@ -35,8 +34,6 @@ pub const DEFAULT_NAMESPACE: &str = "toolkit-system";
 pub const OPERATOR: &str = "toolkit-operator";
 /// The gateway's name: its Deployment, ServiceAccount and Service.
 pub const GATEWAY: &str = "toolkit-gateway";
-/// The ConfigMap whose keys are the manifests the gateway serves.
-pub const GATEWAY_TOOLS: &str = "toolkit-gateway-tools";
 /// The Secret holding the gateway's tokens file under the key `tokens.yaml`.
 pub const GATEWAY_TOKENS: &str = "toolkit-gateway-tokens";
 /// The port of MCP streamable HTTP on the gateway.
@@ -80,6 +77,27 @@ pub fn manifests_yaml(connectors: &ConnectorRegistry, install: &Install) -> Resu
     }
     for name in [OPERATOR, GATEWAY] {
         push(&mut out, &service_account(ns, name))?;
+    }
+    if cluster {
+        push(
+            &mut out,
+            &ClusterRole {
+                metadata: meta(GATEWAY, None, "gateway"),
+                rules: Some(gateway_rules()),
+                ..Default::default()
+            },
+        )?;
+        push(
+            &mut out,
+            &ClusterRoleBinding {
+                metadata: meta(GATEWAY, None, "gateway"),
+                role_ref: role_ref("ClusterRole", GATEWAY),
+                subjects: Some(vec![subject(ns, GATEWAY)]),
+            },
+        )?;
+    } else {
+        push(&mut out, &role(ns, GATEWAY, gateway_rules()))?;
+        push(&mut out, &role_binding(ns, GATEWAY, GATEWAY))?;
     }
     if cluster {
         push(
@@ -146,8 +164,8 @@ fn component_of(name: &str) -> &'static str {
 fn service_account(ns: &str, name: &str) -> ServiceAccount {
     ServiceAccount {
         metadata: meta(name, Some(ns), component_of(name)),
-        // Only the operator calls the API server.
-        automount_service_account_token: Some(name == OPERATOR),
+        // Both read the API server; no other pod of the namespace should get these tokens.
+        automount_service_account_token: Some(true),
         ..ServiceAccount::default()
     }
 }
@@ -174,10 +192,27 @@ pub fn operator_rules() -> Vec<PolicyRule> {
         rule(&[""], &["secrets"], &["get", "list", "watch"]),
         // ConfigMaps likewise: read when named, watched by metadata to re-probe on a change.
         rule(&[""], &["configmaps"], &["get", "list", "watch"]),
-        // A ToolRegistry's discovery watches Services by metadata.
-        rule(&[""], &["services"], &["list", "watch"]),
+        // A ToolRegistry's discovery watches Services by metadata; an agent named by a tool
+        // is reached through its Service.
+        rule(&[""], &["services"], &["get", "list", "watch"]),
+        // `spec.mcp.serverRef` names an ark MCPServer.
+        rule(&["ark.mckinsey.com"], &["mcpservers"], &["get"]),
         // kube's Recorder creates an Event, then patches it when the same one recurs.
         rule(&["events.k8s.io"], &["events"], &["create", "patch"]),
+    ]
+}
+
+/// What `toolkit-gateway --kubernetes` does: reads and watches the three kinds and the
+/// ConfigMaps, reads the Secrets, Services and MCPServers its tools name, and adds call counts
+/// to Tool status. It writes no spec and watches no Secret.
+pub fn gateway_rules() -> Vec<PolicyRule> {
+    vec![
+        rule(&[GROUP], &KINDS, &["get", "list", "watch"]),
+        rule(&[GROUP], &["tools/status"], &["get", "patch"]),
+        rule(&[""], &["secrets"], &["get"]),
+        rule(&[""], &["configmaps"], &["get", "list", "watch"]),
+        rule(&[""], &["services"], &["get", "list"]),
+        rule(&["ark.mckinsey.com"], &["mcpservers"], &["get"]),
     ]
 }
 
@@ -340,11 +375,13 @@ fn gateway_deployment(install: &Install) -> Deployment {
         format!("0.0.0.0:{METRICS_PORT}"),
         "--tokens".into(),
         "/etc/toolkit/tokens/tokens.yaml".into(),
-        "--tools".into(),
-        "/etc/toolkit/tools".into(),
+        "--kubernetes".into(),
         "--state".into(),
         "/var/lib/toolkit".into(),
     ];
+    if let Some(ns) = &install.namespace {
+        args.extend(["--namespace".into(), ns.clone()]);
+    }
     for host in [GATEWAY.to_owned(), format!("{GATEWAY}.{ns}"), format!("{GATEWAY}.{ns}.svc")] {
         args.extend(["--allowed-host".into(), host]);
     }
@@ -358,7 +395,6 @@ fn gateway_deployment(install: &Install) -> Deployment {
         resources: resources("100m", "128Mi", "512Mi"),
         security_context: hardened(),
         volume_mounts: Some(vec![
-            mount("tools", "/etc/toolkit/tools", true),
             mount("tokens", "/etc/toolkit/tokens", true),
             mount("state", "/var/lib/toolkit", false),
             mount("tmp", "/tmp", false),
@@ -367,19 +403,9 @@ fn gateway_deployment(install: &Install) -> Deployment {
     };
     let pod = PodSpec {
         service_account_name: Some(GATEWAY.into()),
-        automount_service_account_token: Some(false),
         security_context: pod_security(),
         containers: vec![container],
         volumes: Some(vec![
-            Volume {
-                name: "tools".into(),
-                config_map: Some(ConfigMapVolumeSource {
-                    name: GATEWAY_TOOLS.into(),
-                    optional: Some(true),
-                    ..ConfigMapVolumeSource::default()
-                }),
-                ..Volume::default()
-            },
             Volume {
                 name: "tokens".into(),
                 secret: Some(SecretVolumeSource {

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use k8s_openapi::api::core::v1::ObjectReference;
 use kube::api::{Patch, PatchParams};
-use kube::core::{ApiResource, DynamicObject};
+use kube::core::DynamicObject;
 use kube::runtime::controller::Action;
 use kube::runtime::events::{Event, EventType};
 use kube::{Api, Resource as _, ResourceExt as _};
@@ -20,10 +20,7 @@ use tracing::{info, warn};
 use crate::reconcile::{Context, ReconcileError, current_status};
 use crate::status::VALIDATED;
 
-/// The `ApiResource` of `ApprovalPolicy`.
-pub fn policy_resource() -> ApiResource {
-    ApiResource::erase::<ApprovalPolicy>(&())
-}
+pub use toolkit_kube::policy_resource;
 
 /// Whether a policy passes the checks of local mode: `Ok`, or one line naming the field.
 pub fn check(obj: &DynamicObject) -> Result<(), String> {

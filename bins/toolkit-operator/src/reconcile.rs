@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::ObjectReference;
 use kube::api::{Patch, PatchParams};
-use kube::core::{ApiResource, DynamicObject};
+use kube::core::DynamicObject;
 use kube::runtime::controller::Action;
 use kube::runtime::events::{Event, EventType, Recorder};
 use kube::runtime::reflector::ObjectRef;
@@ -25,11 +25,14 @@ use toolkit_core::{ConnectorRegistry, manifest};
 use tracing::{info, warn};
 
 use crate::metrics::Metrics;
-use crate::secrets::{KubeSecrets, resolve_all};
 use crate::status::{self, Finding, Findings};
+pub use toolkit_kube::tool_resource;
+use toolkit_kube::{KubeSecrets, has_cluster_references, resolve_all, resolve_references};
 
 /// How often a tool is probed when its spec does not say.
 pub const DEFAULT_PROBE_INTERVAL: Duration = Duration::from_secs(300);
+/// How soon a tool naming an object that does not exist (yet) is looked at again.
+const UNRESOLVED_RETRY: Duration = Duration::from_secs(60);
 /// The longest wait between retries after API errors.
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
 /// The name the operator writes status and Events under.
@@ -86,11 +89,6 @@ pub enum ReconcileError {
         /// One line naming the field and the object.
         message: String,
     },
-}
-
-/// The `ApiResource` of `Tool`.
-pub fn tool_resource() -> ApiResource {
-    ApiResource::erase::<Tool>(&())
 }
 
 /// Reconciles one tool: see the module docs.
@@ -183,14 +181,39 @@ async fn examine(
     secrets: &KubeSecrets,
 ) -> Result<(Findings, Duration), ReconcileError> {
     let pending = |why: &str| Finding::unknown("NotChecked", format!("not checked: {why}"));
+    let mut value = serde_json::to_value(obj).unwrap_or(Value::Null);
+    let cluster_refs = if has_cluster_references(&value) {
+        match resolve_references(&ctx.client, namespace, &mut value).await {
+            Ok(lines) => Some(Finding::yes("Resolved", lines.join("; "))),
+            Err(u) if u.api_failure => {
+                return Err(ReconcileError::References { tool: format!("{namespace}/{name}"), message: u.message });
+            }
+            Err(u) => {
+                let waiting = || pending("a reference does not resolve");
+                let findings = Findings {
+                    disabled: false,
+                    references: Some(Finding::no(u.reason, u.message)),
+                    validated: waiting(),
+                    credentials: waiting(),
+                    ready: waiting(),
+                    probe: None,
+                };
+                // The objects it names are not watched: look again soon.
+                return Ok((findings, UNRESOLVED_RETRY));
+            }
+        }
+    } else {
+        None
+    };
     let invalid = |message: String| Findings {
         disabled: false,
+        references: cluster_refs.clone(),
         validated: Finding::no("FieldInvalid", message),
         credentials: pending("the spec is invalid"),
         ready: pending("the spec is invalid"),
         probe: None,
     };
-    let tool = match parse_tool(obj) {
+    let tool = match parse_tool_value(value) {
         Ok(t) => t,
         Err(e) => return Ok((invalid(e.to_string()), DEFAULT_PROBE_INTERVAL)),
     };
@@ -205,7 +228,15 @@ async fn examine(
     let validated = Finding::yes("Valid", "the spec passes the checks of `toolkit validate`");
     if !spec.enabled {
         let off = || Finding::unknown("Disabled", "spec.enabled is false: the tool is neither served nor probed");
-        return Ok((Findings { disabled: true, validated, credentials: off(), ready: off(), probe: None }, interval));
+        let findings = Findings {
+            disabled: true,
+            references: cluster_refs,
+            validated,
+            credentials: off(),
+            ready: off(),
+            probe: None,
+        };
+        return Ok((findings, interval));
     }
     let references = manifest::references(spec, &ctx.connectors);
     let config_maps = match resolve_all(&ctx.client, secrets, namespace, &references).await {
@@ -216,6 +247,7 @@ async fn examine(
         Err(u) => {
             let findings = Findings {
                 disabled: false,
+                references: cluster_refs,
                 validated,
                 credentials: Finding::no(u.reason, u.message),
                 ready: pending("credentials are not resolved"),
@@ -229,7 +261,7 @@ async fn examine(
         n => Finding::yes("Resolved", format!("{n} reference{} resolved", if n == 1 { "" } else { "s" })),
     };
     let (ready, probe) = probe(&tool, namespace, name, ctx, secrets, config_maps, probe_settings.enabled).await;
-    Ok((Findings { disabled: false, validated, credentials, ready, probe }, interval))
+    Ok((Findings { disabled: false, references: cluster_refs, validated, credentials, ready, probe }, interval))
 }
 
 /// Builds the tool's instance and runs its probe, as `toolkit tool probe` does.
@@ -281,8 +313,12 @@ async fn probe(
 
 /// Parses a watched object as a `Tool`; the error names the field, under `spec.`.
 pub fn parse_tool(obj: &DynamicObject) -> Result<Arc<Tool>, toolkit_core::validate::FieldError> {
-    let mut value =
-        serde_json::to_value(obj).map_err(|e| toolkit_core::validate::FieldError::new("", e.to_string()))?;
+    let value = serde_json::to_value(obj).map_err(|e| toolkit_core::validate::FieldError::new("", e.to_string()))?;
+    parse_tool_value(value)
+}
+
+/// [`parse_tool`] of the object as JSON.
+fn parse_tool_value(mut value: Value) -> Result<Arc<Tool>, toolkit_core::validate::FieldError> {
     if let Some(map) = value.as_object_mut() {
         // Status is the operator's; a status it cannot read is rewritten, not a spec error.
         map.remove("status");

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::{ObjectReference, Service};
 use kube::api::{ListParams, Patch, PatchParams};
-use kube::core::{ApiResource, DynamicObject};
+use kube::core::DynamicObject;
 use kube::runtime::controller::Action;
 use kube::runtime::events::{Event, EventType};
 use kube::runtime::reflector::{ObjectRef, Store};
@@ -28,10 +28,7 @@ use crate::status::merge_patch;
 /// How often a registry is looked at again without a change that triggers it.
 const RESYNC: Duration = Duration::from_secs(300);
 
-/// The `ApiResource` of `ToolRegistry`.
-pub fn registry_resource() -> ApiResource {
-    ApiResource::erase::<ToolRegistry>(&())
-}
+pub use toolkit_kube::registry_resource;
 
 /// Parses a watched object as a `ToolRegistry`; the error names the field.
 pub fn parse_registry(obj: &DynamicObject) -> Result<ToolRegistry, FieldError> {

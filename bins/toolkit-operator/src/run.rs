@@ -32,10 +32,7 @@ pub async fn run(
     connectors: ConnectorRegistry,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
-    let client = Client::try_default().await.map_err(|e| {
-        Error::config("connect to the Kubernetes API (KUBECONFIG, ~/.kube/config or the pod's service account)")
-            .with_source(e)
-    })?;
+    let client = toolkit_kube::connect().await?;
     let metrics = Arc::new(Metrics::new());
     let listener = metrics::bind(args.metrics_addr).await?;
     info!(addr = %args.metrics_addr, "serving /metrics, /healthz and /readyz");

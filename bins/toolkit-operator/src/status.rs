@@ -6,6 +6,9 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 use toolkit_core::model::{Condition, LastProbe, ToolPhase, ToolStatus};
 
+/// The objects the spec names in the cluster (an `MCPServer`, an agent's Service) exist and
+/// were read; only tools that name such objects have this condition.
+pub const REFERENCES_RESOLVED: &str = "ReferencesResolved";
 /// The spec passes the checks of `toolkit validate`.
 pub const VALIDATED: &str = "Validated";
 /// Every Secret and ConfigMap key the spec names exists and was read.
@@ -46,6 +49,8 @@ impl Finding {
 pub struct Findings {
     /// Whether `spec.enabled` is false.
     pub disabled: bool,
+    /// The `ReferencesResolved` condition, for a tool that names objects of the cluster.
+    pub references: Option<Finding>,
     /// The `Validated` condition.
     pub validated: Finding,
     /// The `CredentialsResolved` condition.
@@ -60,7 +65,7 @@ impl Findings {
     /// The phase the conditions lead to: `Disabled` when the tool is off, `Failed` when any
     /// condition is `False`, `Ready` when all three are `True`, `Pending` otherwise.
     pub fn phase(&self) -> ToolPhase {
-        let all = [&self.validated, &self.credentials, &self.ready];
+        let all: Vec<&Finding> = self.conditions().into_iter().map(|(_, f)| f).collect();
         if self.disabled {
             ToolPhase::Disabled
         } else if all.iter().any(|c| c.status == "False") {
@@ -74,10 +79,17 @@ impl Findings {
 
     /// The condition that decided the phase: the first that does not hold, else `Ready`.
     pub fn deciding(&self) -> (&'static str, &Finding) {
-        [(VALIDATED, &self.validated), (CREDENTIALS_RESOLVED, &self.credentials), (READY, &self.ready)]
-            .into_iter()
-            .find(|(_, c)| c.status != "True")
-            .unwrap_or((READY, &self.ready))
+        self.conditions().into_iter().find(|(_, c)| c.status != "True").unwrap_or((READY, &self.ready))
+    }
+
+    /// The conditions in the order they are checked.
+    fn conditions(&self) -> Vec<(&'static str, &Finding)> {
+        let mut all = Vec::with_capacity(4);
+        if let Some(r) = &self.references {
+            all.push((REFERENCES_RESOLVED, r));
+        }
+        all.extend([(VALIDATED, &self.validated), (CREDENTIALS_RESOLVED, &self.credentials), (READY, &self.ready)]);
+        all
     }
 
     /// The status to write over `old`: conditions keep their transition time while their
@@ -99,11 +111,7 @@ impl Findings {
         };
         ToolStatus {
             phase: self.phase(),
-            conditions: vec![
-                condition(VALIDATED, &self.validated),
-                condition(CREDENTIALS_RESOLVED, &self.credentials),
-                condition(READY, &self.ready),
-            ],
+            conditions: self.conditions().into_iter().map(|(type_, f)| condition(type_, f)).collect(),
             observed_generation: generation,
             last_probe: self.probe.clone().or_else(|| old.last_probe.clone()),
             invocation_count: old.invocation_count,
@@ -195,6 +203,7 @@ mod tests {
     fn ready() -> Findings {
         Findings {
             disabled: false,
+            references: None,
             validated: Finding::yes("Valid", "the spec is valid"),
             credentials: Finding::yes("Resolved", "1 secret key resolved"),
             ready: Finding::yes("ProbeSucceeded", "answered"),

@@ -291,6 +291,50 @@ async fn a_disabled_tool_is_disabled_without_reading_secrets() {
     assert!(!seen.iter().any(|s| s.path.contains("/secrets/")));
 }
 
+#[tokio::test]
+async fn a_missing_mcp_server_is_references_resolved_false() {
+    let spec = json!({"type": "mcp", "mcp": {"serverRef": {"name": "nowhere"}, "toolName": "echo"}});
+    let seen = reconcile_with(tool(spec, None), cluster(None)).await;
+    assert!(
+        seen.iter().any(|s| s.path.starts_with("/apis/ark.mckinsey.com/v1alpha1/namespaces/team/mcpservers/nowhere"))
+    );
+    let status = status_patch(&seen);
+    assert_eq!(status["phase"], "Failed");
+    let references = condition(status, "ReferencesResolved");
+    assert_eq!(references["status"], "False");
+    assert_eq!(references["reason"], "McpServerNotFound");
+    assert_eq!(
+        references["message"],
+        "spec.mcp.serverRef: MCPServer team/nowhere (ark.mckinsey.com/v1alpha1) does not exist"
+    );
+    assert_eq!(condition(status, "Validated")["status"], "Unknown");
+    assert_eq!(status["conditions"][0]["type"], "ReferencesResolved");
+}
+
+#[tokio::test]
+async fn an_agent_by_name_is_reached_through_its_service() {
+    let spec = json!({"type": "agent", "agent": {"name": "helper"}});
+    let seen = reconcile_with(tool(spec, None), |method, path| match (method, path) {
+        ("GET", p) if p.starts_with("/api/v1/namespaces/team/services?") => {
+            assert!(p.contains("labelSelector=toolkit.dev%2Fagent%3Dhelper"), "{p}");
+            (200, json!({"apiVersion": "v1", "kind": "ServiceList", "metadata": {}, "items": []}))
+        }
+        ("GET", p) if p.starts_with("/api/v1/namespaces/team/services/helper") => (
+            200,
+            json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "helper", "namespace": "team"},
+                   "spec": {"ports": [{"name": "metrics", "port": 9090}, {"name": "mcp", "port": 8000}]}}),
+        ),
+        (m, p) => cluster(None)(m, p),
+    })
+    .await;
+    let references = condition(status_patch(&seen), "ReferencesResolved").clone();
+    assert_eq!(references["status"], "True", "{references}");
+    assert_eq!(
+        references["message"],
+        "spec.agent.name: agent team/helper is served at http://helper.team.svc:8000/mcp"
+    );
+}
+
 #[test]
 fn backoff_doubles_up_to_five_minutes() {
     use std::time::Duration;

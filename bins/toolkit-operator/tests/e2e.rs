@@ -8,177 +8,28 @@
 
 use std::io::{Read as _, Write as _};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use serde_json::Value;
+use toolkit_testkit::kube::{Cluster, PasswordRole, Running, condition, eventually, skip};
 
-/// A child process killed when the test ends, however it ends.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
-}
-
-/// Skips (or fails under CI) with `why`.
-fn skip(why: &str) {
-    assert!(!in_ci(), "{why}");
-    eprintln!("skipped: {why}");
-}
-
-struct Cluster {
-    dir: PathBuf,
-    kubectl: String,
-    emulator: String,
-    port: String,
-    api: Option<Running>,
-}
-
-impl Cluster {
-    /// Starts the emulator on a port of its own and writes a kubeconfig for it.
-    fn start(emulator: &str, kubectl: String, dir: &Path) -> Result<Self, String> {
-        let (api, port) = Self::spawn(emulator, dir, "0")?;
-        let kubeconfig = format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: emulator\n  cluster: {{server: \"http://127.0.0.1:{port}\"}}\n\
-             users:\n- name: tester\n  user: {{}}\ncontexts:\n- name: emulator\n  context: {{cluster: emulator, user: tester, namespace: default}}\n\
-             current-context: emulator\n"
-        );
-        std::fs::write(dir.join("kubeconfig"), kubeconfig).map_err(|e| e.to_string())?;
-        Ok(Self { dir: dir.to_owned(), kubectl, emulator: emulator.to_owned(), port, api: Some(api) })
-    }
-
-    /// Stops the emulator (its state goes with it) for `down`, then starts a new one on the
-    /// same port.
-    fn restart(&mut self, down: Duration) {
-        drop(self.api.take());
-        std::thread::sleep(down);
-        let started = Instant::now();
-        loop {
-            match Self::spawn(&self.emulator, &self.dir, &self.port) {
-                Ok((api, _)) => break self.api = Some(api),
-                // The port may linger for a moment.
-                Err(why) if started.elapsed() < Duration::from_secs(20) => {
-                    eprintln!("restarting the emulator: {why}");
-                    std::thread::sleep(Duration::from_millis(500));
-                }
-                Err(why) => panic!("the emulator did not restart: {why}"),
-            }
-        }
-    }
-
-    /// Starts the emulator on `port` (`0`: any) and returns it with the port it listens on.
-    fn spawn(emulator: &str, dir: &Path, port: &str) -> Result<(Running, String), String> {
-        let port_file = dir.join("port");
-        let _ = std::fs::remove_file(&port_file);
-        let api = Command::new("python3")
-            .arg(emulator)
-            .arg("--port")
-            .arg(port)
-            .arg("--port-file")
-            .arg(&port_file)
-            .arg("--requests")
-            .arg(dir.join("requests.jsonl"))
-            .stdout(Stdio::null())
-            .stderr(
-                std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(dir.join("apiserver.log"))
-                    .map_err(|e| e.to_string())?,
-            )
-            .spawn()
-            .map_err(|e| format!("python3 could not start the emulator: {e}"))?;
-        let mut api = Running(api);
-        let started = Instant::now();
-        let port = loop {
-            if let Ok(p) = std::fs::read_to_string(&port_file) {
-                break p;
-            }
-            if let Ok(Some(status)) = api.0.try_wait() {
-                let log = std::fs::read_to_string(dir.join("apiserver.log")).unwrap_or_default();
-                return Err(format!("the emulator exited ({status}); is aiohttp installed? {log}"));
-            }
-            if started.elapsed() > Duration::from_secs(20) {
-                return Err("the emulator did not start within 20s".into());
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        };
-        Ok((api, port))
-    }
-
-    fn kubectl(&self, args: &[&str]) -> String {
-        let out = Command::new(&self.kubectl)
-            .args(args)
-            .env("KUBECONFIG", self.dir.join("kubeconfig"))
-            .env("KUBECACHEDIR", self.dir.join("kube-cache"))
-            .output()
-            .expect("run kubectl");
-        assert!(out.status.success(), "kubectl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8(out.stdout).unwrap()
-    }
-
-    /// `kubectl apply` of a YAML text (the emulator serves no OpenAPI, hence no client-side
-    /// validation).
-    fn apply(&self, yaml: &str) {
-        static APPLIED: AtomicUsize = AtomicUsize::new(0);
-        let file = self.dir.join(format!("apply-{}.yaml", APPLIED.fetch_add(1, Ordering::Relaxed)));
-        std::fs::write(&file, yaml).unwrap();
-        self.kubectl(&["apply", "--validate=false", "-f", file.to_str().unwrap()]);
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let mut args = args.to_vec();
-        args.extend(["-o", "json"]);
-        serde_json::from_str(&self.kubectl(&args)).unwrap()
-    }
-
-    fn tool(&self, name: &str) -> Value {
-        self.json(&["get", "tool", name])
-    }
-
-    fn operator(&self, identity: &str) -> (Running, u16, PathBuf) {
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let log = self.dir.join(format!("{identity}.log"));
-        let child = Command::new(env!("CARGO_BIN_EXE_toolkit-operator"))
-            .args(["run", "--identity", identity, "--lease-duration", "3s"])
-            .args(["--metrics-addr", &format!("127.0.0.1:{port}")])
-            .env("KUBECONFIG", self.dir.join("kubeconfig"))
-            .env("TOOLKIT_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .expect("start toolkit-operator");
-        (Running(child), port, log)
-    }
-}
-
-/// Polls `check` until it is `Some`, for up to 30 seconds.
-fn eventually<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
-    let started = Instant::now();
-    loop {
-        if let Some(v) = check() {
-            return v;
-        }
-        assert!(started.elapsed() < Duration::from_secs(30), "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(250));
-    }
-}
-
-fn condition(tool: &Value, type_: &str) -> Value {
-    tool["status"]["conditions"]
-        .as_array()
-        .and_then(|cs| cs.iter().find(|c| c["type"] == type_))
-        .cloned()
-        .unwrap_or(Value::Null)
+/// Starts `toolkit-operator run` as `identity` against `cluster`; returns it with its metrics
+/// port and log file.
+fn operator(cluster: &Cluster, identity: &str) -> (Running, u16, PathBuf) {
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let log = cluster.dir().join(format!("{identity}.log"));
+    let child = Command::new(env!("CARGO_BIN_EXE_toolkit-operator"))
+        .args(["run", "--identity", identity, "--lease-duration", "3s"])
+        .args(["--metrics-addr", &format!("127.0.0.1:{port}")])
+        .env("KUBECONFIG", cluster.kubeconfig())
+        .env("TOOLKIT_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .expect("start toolkit-operator");
+    (Running(child), port, log)
 }
 
 fn phase(tool: &Value) -> String {
@@ -197,47 +48,23 @@ fn secret_yaml(password: &str) -> String {
     format!("apiVersion: v1\nkind: Secret\nmetadata: {{name: pg-creds}}\nstringData: {{password: \"{password}\"}}\n")
 }
 
-fn psql(host: &str, port: &str, admin: &str, sql: &str) -> Result<(), String> {
-    let out = Command::new("psql")
-        .args(["-X", "-v", "ON_ERROR_STOP=1", "-h", host, "-p", port, "-U", admin, "-d", "postgres", "-qc", sql])
-        .output()
-        .map_err(|e| format!("psql: {e}"))?;
-    if out.status.success() { Ok(()) } else { Err(String::from_utf8_lossy(&out.stderr).into_owned()) }
-}
-
 #[test]
 fn operator_reconciles_tools_against_an_api_server() {
-    let Some(emulator) = toolkit_testkit::service("TOOLKIT_TEST_KUBE_EMULATOR") else { return };
-    let Some(kubectl) = toolkit_testkit::service("TOOLKIT_TEST_KUBECTL") else { return };
     let Some(pg_host) = toolkit_testkit::service("TOOLKIT_TEST_PG_HOST") else { return };
     let Some(redis_host) = toolkit_testkit::service("TOOLKIT_TEST_REDIS_HOST") else { return };
     let pg_port = std::env::var("TOOLKIT_TEST_PG_PORT").unwrap_or_else(|_| "5432".into());
     let redis_port = std::env::var("TOOLKIT_TEST_REDIS_PORT").unwrap_or_else(|_| "6379".into());
-    let admin = std::env::var("TOOLKIT_TEST_PG_ADMIN_USER").unwrap_or_else(|_| "postgres".into());
 
     let dir = tempfile::tempdir().unwrap();
-    let mut cluster = match Cluster::start(&emulator, kubectl, dir.path()) {
-        Ok(c) => c,
+    let Some(mut cluster) = Cluster::from_env(dir.path()) else { return };
+    let (right, wrong) = (toolkit_testkit::canary(), toolkit_testkit::canary());
+    let pg_role = match PasswordRole::create("operator_e2e", &right) {
+        Ok(r) => r,
         Err(why) => return skip(&why),
     };
-    // A role that logs in with a password (the `toolkit_pw` group has password auth).
-    let role = toolkit_testkit::unique_name("operator_e2e");
-    let (right, wrong) = (toolkit_testkit::canary(), toolkit_testkit::canary());
-    if let Err(why) =
-        psql(&pg_host, &pg_port, &admin, &format!("CREATE ROLE {role} LOGIN PASSWORD '{right}' IN ROLE toolkit_pw"))
-    {
-        return skip(&format!("cannot create a PostgreSQL role with a password: {why}"));
-    }
-    struct DropRole<'a>(&'a str, &'a str, &'a str, &'a str);
-    impl Drop for DropRole<'_> {
-        fn drop(&mut self) {
-            let _ = psql(self.0, self.1, self.2, &format!("DROP ROLE IF EXISTS {}", self.3));
-        }
-    }
-    let _role = DropRole(&pg_host, &pg_port, &admin, &role);
+    let role = &pg_role.name;
 
-    let crds = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/crds.yaml");
-    cluster.kubectl(&["apply", "--validate=false", "-f", crds.to_str().unwrap()]);
+    cluster.apply_crds();
     cluster.apply(&secret_yaml(&right));
     let tool = |name: &str, spec: &str| {
         format!("apiVersion: toolkit.dev/v1alpha1\nkind: Tool\nmetadata: {{name: {name}}}\nspec:\n{spec}\n---\n")
@@ -251,7 +78,7 @@ fn operator_reconciles_tools_against_an_api_server() {
     let broken = "  type: postgres\n  timeout: banana\n  config: {hostname: 127.0.0.1}";
     cluster.apply(&(tool("pg", &pg) + &tool("cache", &redis) + &tool("broken", broken)));
 
-    let (op_a, metrics_a, log_a) = cluster.operator("replica-a");
+    let (op_a, metrics_a, log_a) = operator(&cluster, "replica-a");
     let pg_ready = eventually("pg Ready", || Some(cluster.tool("pg")).filter(|t| phase(t) == "Ready"));
     assert_eq!(condition(&pg_ready, "Validated")["status"], "True");
     assert_eq!(condition(&pg_ready, "CredentialsResolved")["status"], "True");
@@ -350,7 +177,7 @@ fn operator_reconciles_tools_against_an_api_server() {
     assert!(refused["message"].as_str().unwrap().starts_with("spec.blockedPatterns[0]"), "{refused}");
 
     // A second replica stands by while the first holds the lease.
-    let (mut op_b, metrics_b, log_b) = cluster.operator("replica-b");
+    let (mut op_b, metrics_b, log_b) = operator(&cluster, "replica-b");
     eventually("replica-b standing by", || std::fs::read_to_string(&log_b).ok().filter(|l| l.contains("standing by")));
     let lease = cluster.json(&["get", "lease", "toolkit-operator"]);
     assert_eq!(lease["spec"]["holderIdentity"], "replica-a");
@@ -371,6 +198,35 @@ fn operator_reconciles_tools_against_an_api_server() {
         .collect();
     assert!(reporters.iter().all(|r| r == "replica-a"), "{reporters:?}");
 
+    // What a tool names in the cluster: an ark MCPServer that does not exist is a condition
+    // naming it; one that exists, and an agent's Service, give the tool its URL.
+    let ark_crd = toolkit_testkit::fixture("ark-mcpserver-crd.yaml");
+    cluster.kubectl(&["apply", "--validate=false", "-f", ark_crd.to_str().unwrap()]);
+    cluster.apply(&tool("relay-lost", "  type: mcp\n  mcp: {serverRef: {name: nowhere}, toolName: echo}"));
+    let lost = eventually("relay-lost Failed", || Some(cluster.tool("relay-lost")).filter(|t| phase(t) == "Failed"));
+    let refs = condition(&lost, "ReferencesResolved");
+    assert_eq!(refs["status"], "False", "{lost}");
+    assert_eq!(refs["reason"], "McpServerNotFound");
+    assert!(refs["message"].as_str().unwrap().contains("MCPServer default/nowhere"), "{refs}");
+    cluster.apply(
+        "apiVersion: ark.mckinsey.com/v1alpha1\nkind: MCPServer\nmetadata: {name: upstream}\n\
+         spec: {address: {value: \"http://127.0.0.1:9/mcp\"}, transport: http}\n---\n\
+         apiVersion: v1\nkind: Service\nmetadata: {name: helper}\nspec: {ports: [{name: mcp, port: 8000}]}\n",
+    );
+    cluster.apply(
+        &(tool("relay", "  type: mcp\n  mcp: {serverRef: {name: upstream}, toolName: echo}")
+            + &tool("ask", "  type: agent\n  agent: {name: helper}")),
+    );
+    for (name, url) in [("relay", "http://127.0.0.1:9/mcp"), ("ask", "http://helper.default.svc:8000/mcp")] {
+        let resolved = eventually(&format!("{name} references resolved"), || {
+            Some(condition(&cluster.tool(name), "ReferencesResolved")).filter(|c| c["status"] == "True")
+        });
+        assert!(resolved["message"].as_str().unwrap().contains(url), "{resolved}");
+    }
+    for name in ["relay-lost", "relay", "ask"] {
+        cluster.kubectl(&["delete", "tool", name]);
+    }
+
     // The leader dies without releasing the lease: the other takes over and reconciles.
     drop(op_a);
     eventually("replica-b leading", || {
@@ -386,7 +242,7 @@ fn operator_reconciles_tools_against_an_api_server() {
     // The API server goes away for longer than the lease lasts and returns empty: the operator
     // keeps running, takes the lease again and reconciles what is applied anew.
     cluster.restart(Duration::from_secs(8));
-    cluster.kubectl(&["apply", "--validate=false", "-f", crds.to_str().unwrap()]);
+    cluster.apply_crds();
     cluster.apply(&secret_yaml(&right));
     cluster.apply(&(tool("pg", &pg) + &tool("cache", &redis)));
     cluster.apply(
@@ -426,13 +282,8 @@ fn operator_reconciles_tools_against_an_api_server() {
 /// What `toolkit-operator manifests` prints is accepted by `kubectl apply`, in both modes.
 #[test]
 fn manifests_apply_with_kubectl() {
-    let Some(emulator) = toolkit_testkit::service("TOOLKIT_TEST_KUBE_EMULATOR") else { return };
-    let Some(kubectl) = toolkit_testkit::service("TOOLKIT_TEST_KUBECTL") else { return };
     let dir = tempfile::tempdir().unwrap();
-    let cluster = match Cluster::start(&emulator, kubectl, dir.path()) {
-        Ok(c) => c,
-        Err(why) => return skip(&why),
-    };
+    let Some(cluster) = Cluster::from_env(dir.path()) else { return };
     let manifests = |args: &[&str]| {
         let out = Command::new(env!("CARGO_BIN_EXE_toolkit-operator")).arg("manifests").args(args).output().unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

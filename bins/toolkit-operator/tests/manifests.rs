@@ -64,7 +64,8 @@ fn cluster_mode_installs_everything_with_least_privilege() {
     }
     assert_eq!(verbs(role, "", "secrets"), ["get", "list", "watch"]);
     assert_eq!(verbs(role, "", "configmaps"), ["get", "list", "watch"]);
-    assert_eq!(verbs(role, "", "services"), ["list", "watch"]);
+    assert_eq!(verbs(role, "", "services"), ["get", "list", "watch"]);
+    assert_eq!(verbs(role, "ark.mckinsey.com", "mcpservers"), ["get"]);
     assert_eq!(verbs(role, "events.k8s.io", "events"), ["create", "patch"]);
     // Nothing the operator does not do: no write of a spec, no delete, no wildcard.
     let all = serde_json::to_string(&role["rules"]).unwrap();
@@ -88,8 +89,21 @@ fn cluster_mode_installs_everything_with_least_privilege() {
     );
     let gateway = find(&objects, "Deployment", "toolkit-gateway");
     assert!(args(gateway).contains(&"--tokens".to_owned()));
-    // Only the operator talks to the API server.
-    assert_eq!(gateway["spec"]["template"]["spec"]["automountServiceAccountToken"], false);
+    assert!(args(gateway).contains(&"--kubernetes".to_owned()));
+    // The gateway reads what it serves and adds call counts to status; it writes no spec and
+    // reads a Secret only by name.
+    let role = find(&objects, "ClusterRole", "toolkit-gateway");
+    for kind in ["tools", "toolregistries", "approvalpolicies"] {
+        assert_eq!(verbs(role, "toolkit.dev", kind), ["get", "list", "watch"]);
+    }
+    assert_eq!(verbs(role, "toolkit.dev", "tools/status"), ["get", "patch"]);
+    assert_eq!(verbs(role, "toolkit.dev", "toolregistries/status"), Vec::<String>::new());
+    assert_eq!(verbs(role, "", "secrets"), ["get"]);
+    let all = serde_json::to_string(&role["rules"]).unwrap();
+    for verb in ["\"*\"", "create", "delete", "update", "deletecollection", "escalate", "bind", "impersonate"] {
+        assert!(!all.contains(verb), "{verb} granted to the gateway: {all}");
+    }
+    assert_eq!(find(&objects, "ClusterRoleBinding", "toolkit-gateway")["subjects"][0]["name"], "toolkit-gateway");
     let service = find(&objects, "Service", "toolkit-gateway");
     assert_eq!(service["spec"]["selector"]["app.kubernetes.io/name"], "toolkit-gateway");
     assert_eq!(service["spec"]["ports"][0]["port"], 8787);
@@ -136,6 +150,10 @@ fn namespaced_mode_has_nothing_cluster_scoped_but_the_crds() {
     assert_eq!(verbs(role, "", "secrets"), ["get", "list", "watch"]);
     let binding = find(&objects, "RoleBinding", "toolkit-operator");
     assert_eq!(binding["roleRef"]["kind"], "Role");
+    assert_eq!(verbs(find(&objects, "Role", "toolkit-gateway"), "", "secrets"), ["get"]);
+    let gateway = args(find(&objects, "Deployment", "toolkit-gateway"));
+    let at = gateway.iter().position(|a| a == "--namespace").expect("the gateway's --namespace");
+    assert_eq!(gateway[at + 1], "team");
     let operator = find(&objects, "Deployment", "toolkit-operator");
     let args = args(operator);
     let at = args.iter().position(|a| a == "--namespace").expect("--namespace");

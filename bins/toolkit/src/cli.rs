@@ -13,6 +13,18 @@ pub struct Cli {
     #[arg(long = "tools", global = true, env = "TOOLKIT_TOOLS", value_delimiter = ':', default_value = "./tools")]
     pub tools: Vec<PathBuf>,
 
+    /// Read Tools, ToolRegistries and ApprovalPolicies (and the Secrets and ConfigMaps they
+    /// name) from the Kubernetes API instead of --tools: KUBECONFIG, ~/.kube/config or the
+    /// pod's service account.
+    #[cfg(feature = "kubernetes")]
+    #[arg(long, global = true, env = "TOOLKIT_KUBERNETES", conflicts_with = "tools")]
+    pub kubernetes: bool,
+
+    /// With --kubernetes: the namespace to read (default: every namespace).
+    #[cfg(feature = "kubernetes")]
+    #[arg(long, global = true, value_name = "NS", requires = "kubernetes")]
+    pub namespace: Option<String>,
+
     /// State directory (status, counters, audit, sessions).
     #[arg(long, global = true, env = "TOOLKIT_STATE", default_value = "./.toolkit")]
     pub state: PathBuf,

@@ -268,7 +268,7 @@ impl McpConfig {
         if mcp.server_ref.is_some() {
             errs.push(FieldError::new(
                 "spec.mcp.serverRef",
-                "is not resolved yet (that needs the operator); give the server's `url` or `command` instead",
+                "names an MCPServer of a cluster, which only toolkit-operator and `--kubernetes` resolve; give the server's `url` or `command` instead",
             ));
         }
         let server = ServerConfig::read("spec.mcp", &mcp.server(), authentication.as_ref(), &mut errs);

@@ -28,12 +28,16 @@ impl Running {
     /// [`start`](Self::start) with the log filter `filter` (`TOOLKIT_LOG`). The listener is
     /// `127.0.0.1:0` unless `extra` has a `--listen`.
     pub fn start_logging(fixture: &Fixture, extra: &[&str], filter: &str) -> Self {
+        let mut command = Command::new(BIN);
+        command.arg("--tools").arg(&fixture.tools).arg("--state").arg(&fixture.state);
+        Self::spawn(command, extra, filter)
+    }
+
+    /// Starts `command` (the gateway with its source and state flags) on a free loopback port
+    /// with `extra` flags and the log filter `filter`, and waits until it serves.
+    pub fn spawn(mut command: Command, extra: &[&str], filter: &str) -> Self {
         let listen: &[&str] = if extra.contains(&"--listen") { &[] } else { &["--listen", "127.0.0.1:0"] };
-        let mut child = Command::new(BIN)
-            .arg("--tools")
-            .arg(&fixture.tools)
-            .arg("--state")
-            .arg(&fixture.state)
+        let mut child = command
             .args(listen)
             .args(["--log-format", "json"])
             .args(extra)

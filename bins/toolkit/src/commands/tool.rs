@@ -34,10 +34,7 @@ async fn list(cli: &Cli, rt: &Runtime) -> Result<u8> {
         return Ok(0);
     }
     if tools.is_empty() {
-        println!(
-            "no tools declared in {}",
-            cli.tools.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
-        );
+        println!("no tools declared in {}", super::source_label(cli));
         return Ok(0);
     }
     let mut t = output::table(&["TOOL", "TYPE", "PHASE", "SERVED", "CALLS", "ERRORS", "LATENCY", "NOTES"]);

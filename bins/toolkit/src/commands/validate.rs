@@ -24,9 +24,8 @@ struct ToolReport<'a> {
     valid: bool,
 }
 
-pub fn run(cli: &Cli, paths: &[PathBuf]) -> Result<u8> {
-    let paths = if paths.is_empty() { cli.tools.clone() } else { paths.to_vec() };
-    let catalog = Catalog::load(&paths, &cli.connectors)?;
+pub async fn run(cli: &Cli, paths: &[PathBuf]) -> Result<u8> {
+    let catalog = catalog(cli, paths).await?;
     let diagnostics = catalog.all_diagnostics();
     let valid = !catalog.has_errors();
     let report = Report {
@@ -49,15 +48,34 @@ pub fn run(cli: &Cli, paths: &[PathBuf]) -> Result<u8> {
             }
         }
         let bad = report.tools.iter().filter(|t| !t.valid).count();
+        let place = if catalog.is_cluster() {
+            super::source_label(cli)
+        } else {
+            format!("{} file{}", report.files, if report.files == 1 { "" } else { "s" })
+        };
         println!(
-            "{} tool{} in {} file{}: {} valid, {} invalid",
+            "{} tool{} in {place}: {} valid, {} invalid",
             report.tools.len(),
             if report.tools.len() == 1 { "" } else { "s" },
-            report.files,
-            if report.files == 1 { "" } else { "s" },
             report.tools.len() - bad,
             bad
         );
     }
     Ok(if valid { 0 } else { 3 })
+}
+
+/// The files under `paths` (or `--tools`), or with `--kubernetes` and no paths the cluster's
+/// objects.
+async fn catalog(cli: &Cli, paths: &[PathBuf]) -> Result<Catalog> {
+    #[cfg(feature = "kubernetes")]
+    if paths.is_empty()
+        && let Some(source) = super::cluster(cli).await?
+    {
+        return source.load(&cli.connectors).await;
+    }
+    let paths = if paths.is_empty() { cli.tools.clone() } else { paths.to_vec() };
+    let connectors = cli.connectors.clone();
+    tokio::task::spawn_blocking(move || Catalog::load(&paths, &connectors))
+        .await
+        .map_err(|e| toolkit_core::Error::internal("read the manifests").with_source(e))?
 }

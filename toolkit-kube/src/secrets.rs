@@ -96,6 +96,28 @@ pub struct Unresolved {
     pub api_failure: bool,
 }
 
+impl Unresolved {
+    /// An object or key that is absent or wrong: fixing the cluster fixes it.
+    pub fn new(reason: &'static str, message: impl Into<String>) -> Self {
+        Self { reason, message: message.into(), api_failure: false }
+    }
+
+    /// The API server failed while reading what the field `at` names: worth a retry.
+    pub(crate) fn api(at: &str, e: &Error) -> Self {
+        Self {
+            reason: "ApiError",
+            message: format!("{at}: {}", toolkit_core::error::one_line(e.message())),
+            api_failure: true,
+        }
+    }
+}
+
+impl std::fmt::Display for Unresolved {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
 /// Resolves every reference of a tool in `namespace`: each Secret key through `secrets` (which
 /// then holds the values for the tool's build and probe), each ConfigMap key read into the
 /// returned [`ConfigMaps`]. Stops at the first that does not resolve.
@@ -153,7 +175,7 @@ fn unresolved(path: &str, e: &Error, what: &str) -> Unresolved {
 
 /// An API failure reading `kind` `namespace/name`, as one line naming the object (a Secret's
 /// data is never part of an API error).
-fn api_error(e: kube::Error, kind: &str, namespace: &str, name: &str) -> Error {
+pub(crate) fn api_error(e: kube::Error, kind: &str, namespace: &str, name: &str) -> Error {
     let kind_of = match &e {
         kube::Error::Api(s) if s.code == 403 => ErrorKind::Denied,
         _ => ErrorKind::Unreachable,

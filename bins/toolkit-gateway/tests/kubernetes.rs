@@ -1,0 +1,96 @@
+//! `toolkit-gateway --kubernetes` end to end: Tools applied with real kubectl to the API
+//! emulator of `.ci/kube-apiserver`, listed and called with the official MCP Python SDK
+//! (`tests/e2e/kube_client.py`), followed as they change, and their call counts reported to
+//! their status. The PostgreSQL tool's password is a canary, read from a Secret in the cluster.
+//!
+//! Needs the emulator, kubectl and PostgreSQL of `.ci/services.sh` and the Python SDK; without
+//! them the test is skipped with the reason (under `CI=true` it fails).
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::process::{BIN, Running};
+use serde_json::Value;
+use toolkit_testkit::kube::{Cluster, PasswordRole, eventually, skip};
+
+fn tool(name: &str, spec: &str) -> String {
+    format!("apiVersion: toolkit.dev/v1alpha1\nkind: Tool\nmetadata: {{name: {name}}}\nspec:\n{spec}\n---\n")
+}
+
+#[test]
+fn gateway_serves_and_follows_the_tools_of_a_cluster() {
+    let Some(pg_host) = toolkit_testkit::service("TOOLKIT_TEST_PG_HOST") else { return };
+    if !common::python_sdk() {
+        return;
+    }
+    let pg_port = std::env::var("TOOLKIT_TEST_PG_PORT").unwrap_or_else(|_| "5432".into());
+    let dir = tempfile::tempdir().unwrap();
+    let Some(cluster) = Cluster::from_env(dir.path()) else { return };
+    let canary = toolkit_testkit::canary();
+    let role = match PasswordRole::create("gateway_kube", &canary) {
+        Ok(r) => r,
+        Err(why) => return skip(&why),
+    };
+
+    cluster.apply_crds();
+    let ark_crd = toolkit_testkit::fixture("ark-mcpserver-crd.yaml");
+    cluster.kubectl(&["apply", "--validate=false", "-f", ark_crd.to_str().unwrap()]);
+    cluster.apply(&format!(
+        "apiVersion: v1\nkind: Secret\nmetadata: {{name: pg-creds}}\nstringData: {{password: \"{canary}\"}}\n"
+    ));
+    let echo = std::fs::read_to_string(common::examples().join("tools/builtin.yaml")).unwrap();
+    let echo = echo.split("\n---\n").next().unwrap().to_owned() + "\n---\n";
+    let pg = format!(
+        "  type: postgres\n  readOnly: true\n  config: {{hostname: \"{pg_host}\", port: {pg_port}, username: {}, \
+         databaseName: postgres, sslMode: disable, credentialsRef: {{name: pg-creds, key: password}}}}",
+        role.name
+    );
+    cluster.apply(&(echo + &tool("pg", &pg) + &tool("broken", "  type: postgres\n  timeout: banana")));
+
+    let state = dir.path().join("state");
+    let mut command = Command::new(BIN);
+    command.args(["--kubernetes", "--status-interval", "1s", "--state"]).arg(&state);
+    command.env("KUBECONFIG", cluster.kubeconfig());
+    let mut gateway = Running::spawn(command, &[], "info,rmcp=warn,kube=warn");
+
+    let out = Command::new("python3")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/kube_client.py"))
+        .args(["--http", &gateway.url(), "--kubectl", cluster.kubectl_bin()])
+        .arg("--kubeconfig")
+        .arg(cluster.kubeconfig())
+        .arg("--dir")
+        .arg(dir.path())
+        .args(["--pg-role", &role.name, "--canary", &canary])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "python client failed ({}):\nstdout:\n{}\nstderr:\n{}\ngateway log:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+        gateway.log(),
+    );
+
+    // Calls are added to each Tool's status, in batches.
+    let counts = |name: &str| {
+        let t = cluster.tool(name);
+        (t["status"]["invocationCount"].as_u64().unwrap_or(0), t["status"]["errorCount"].as_u64().unwrap_or(0))
+    };
+    // echo: hi, the canary, and once through relay; pg: one query and one refused write.
+    eventually("echo's calls in its status", || Some(counts("echo")).filter(|c| c.0 >= 3));
+    let pg_counts = eventually("pg's calls in its status", || Some(counts("pg")).filter(|c| c.0 >= 2));
+    assert!(pg_counts.1 >= 1, "the refused write is not counted as an error: {pg_counts:?}");
+    let log = gateway.log();
+    assert!(log.contains("broken"), "the invalid tool is not reported: {log}");
+
+    // Shutdown reports what is left; nothing leaked the password.
+    gateway.terminate();
+    let log = gateway.log();
+    assert!(!log.contains(&canary), "the canary reached the gateway log");
+    toolkit_testkit::assert_not_in_dir(&state, &canary);
+    let objects: Value = cluster.json(&["get", "tools,events.events.k8s.io"]);
+    assert!(!objects.to_string().contains(&canary), "the canary reached the API objects");
+}
