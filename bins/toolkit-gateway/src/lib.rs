@@ -18,6 +18,9 @@
 //!   [`CallCaps`]).
 //! - Manifests are watched: after a change the catalog is reloaded and swapped in, and clients
 //!   get `notifications/tools/list_changed`.
+//! - With `--kubernetes` the catalog comes from a cluster's Tools, ToolRegistries and
+//!   ApprovalPolicies instead (watched the same way), Secrets are read from the API when a call
+//!   needs them, and the calls served are added to each Tool's status in batches.
 //!
 //! [`run`] is the command line (`main` is one line); [`serve`] embeds the gateway in another
 //! program, and [`Gateway`] with [`router`] gives finer control.
