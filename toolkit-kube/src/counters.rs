@@ -1,10 +1,12 @@
-//! Call counts reported to `Tool.status`: a gateway counts calls in its state store, and this
-//! adds what was counted since the last report to the Tool's `status.invocationCount` and
-//! `status.errorCount` (with `lastError`), in batches, never on the call path. Adding (rather
-//! than writing totals) lets several gateways report to the same Tool; each write carries the
+//! Call counts reported to `Tool.status`: a gateway counts the calls it serves, and this adds
+//! what it counted since the last report to the Tool's `status.invocationCount` and
+//! `status.errorCount` (with `lastError` from the state store), in batches, never on the call
+//! path. Each process adds only the calls it served itself (not the state store's counters,
+//! which replicas may share), so several gateways add up; each write carries the
 //! `resourceVersion` it read, so two reports never overwrite each other.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use kube::api::{Patch, PatchParams};
@@ -14,7 +16,6 @@ use serde_json::{Value, json};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use toolkit_core::ToolRef;
-use toolkit_core::model::ToolStatus;
 use toolkit_state::StateStore;
 
 use crate::catalog::tool_resource;
@@ -25,10 +26,14 @@ pub const DEFAULT_REPORT_INTERVAL: Duration = Duration::from_secs(30);
 /// Attempts at one Tool's write when another writer got there first.
 const CONFLICT_RETRIES: usize = 5;
 
-/// Adds the calls a state store counted to the status of the Tools they were made to.
+/// The calls this process served, per tool, since it started: `(tool, calls, errors)`.
+pub type CallCounts = Arc<dyn Fn() -> Vec<(ToolRef, u64, u64)> + Send + Sync>;
+
+/// Adds the calls a process served to the status of the Tools they were made to.
 pub struct CounterReporter {
     client: Client,
-    state: StateStore,
+    counts: CallCounts,
+    state: Option<StateStore>,
     /// Counts (calls, errors) already reported, per tool.
     reported: HashMap<ToolRef, (u64, u64)>,
 }
@@ -40,27 +45,28 @@ impl std::fmt::Debug for CounterReporter {
 }
 
 impl CounterReporter {
-    /// A reporter that starts from what `state` counts now: calls counted before are not
-    /// reported (they were, by the run that made them, or they belong to another cluster).
-    pub async fn new(client: Client, state: StateStore) -> toolkit_core::Result<Self> {
-        let reported = state.statuses().await?.into_iter().map(|(r, s)| (r, counts(&s))).collect();
-        Ok(Self { client, state, reported })
+    /// A reporter of what `counts` says, with the latest error of a tool read from `state`.
+    pub fn new(client: Client, counts: CallCounts, state: Option<StateStore>) -> Self {
+        Self { client, counts, state, reported: HashMap::new() }
     }
 
     /// Reports what was counted since the last report; returns how many Tools were written.
     /// A Tool that is gone is skipped; a Tool that could not be written is tried again at the
-    /// next report.
-    pub async fn report(&mut self) -> toolkit_core::Result<usize> {
+    /// next report, with what was counted meanwhile.
+    pub async fn report(&mut self) -> usize {
         let mut written = 0;
-        for (tool, status) in self.state.statuses().await? {
-            let now = counts(&status);
+        for (tool, total, failed) in (self.counts)() {
+            let now = (total, failed);
             let before = self.reported.get(&tool).copied().unwrap_or_default();
             let (calls, errors) = (now.0.saturating_sub(before.0), now.1.saturating_sub(before.1));
             if calls == 0 && errors == 0 {
                 continue;
             }
-            let last_error = if errors > 0 { status.last_error.as_deref() } else { None };
-            match self.add(&tool, calls, errors, last_error).await {
+            let last_error = match &self.state {
+                Some(state) if errors > 0 => state.status(&tool).await.ok().flatten().and_then(|s| s.last_error),
+                _ => None,
+            };
+            match self.add(&tool, calls, errors, last_error.as_deref()).await {
                 Ok(found) => {
                     self.reported.insert(tool, now);
                     written += usize::from(found);
@@ -68,7 +74,7 @@ impl CounterReporter {
                 Err(e) => tracing::warn!(tool = %tool, "report call counts to the Tool's status: {e}"),
             }
         }
-        Ok(written)
+        written
     }
 
     /// Adds to one Tool's counters; `false` when the Tool does not exist.
@@ -111,9 +117,8 @@ impl CounterReporter {
                     _ = ticks.tick() => false,
                 };
                 match self.report().await {
-                    Ok(0) => {}
-                    Ok(n) => tracing::debug!(tools = n, "call counts reported to Tool status"),
-                    Err(e) => tracing::warn!("report call counts: {e}"),
+                    0 => {}
+                    n => tracing::debug!(tools = n, "call counts reported to Tool status"),
                 }
                 if last {
                     return;
@@ -121,8 +126,4 @@ impl CounterReporter {
             }
         })
     }
-}
-
-fn counts(status: &ToolStatus) -> (u64, u64) {
-    (status.invocation_count, status.error_count)
 }

@@ -16,7 +16,7 @@ mod references;
 mod secrets;
 
 pub use catalog::{Changes, ClusterSource, connect, object_source, policy_resource, registry_resource, tool_resource};
-pub use counters::{CounterReporter, DEFAULT_REPORT_INTERVAL};
+pub use counters::{CallCounts, CounterReporter, DEFAULT_REPORT_INTERVAL};
 pub use references::{
     AGENT_LABEL, AGENT_PATH_ANNOTATION, has_cluster_references, mcp_server_resource, resolve_references, service_port,
     service_url,

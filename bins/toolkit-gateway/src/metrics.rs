@@ -146,6 +146,16 @@ impl Metrics {
         }
     }
 
+    /// Calls each tool served since this process started, and how many of them failed.
+    #[cfg(feature = "kubernetes")]
+    pub(crate) fn call_counts(&self) -> Vec<(ToolRef, u64, u64)> {
+        let series = self.series.lock().unwrap_or_else(PoisonError::into_inner);
+        series
+            .iter()
+            .map(|(tool, s)| (tool.clone(), s.ok.get() + s.failed.get() + s.cancelled.get(), s.failed.get()))
+            .collect()
+    }
+
     /// The series of `tool`, made on first use and kept.
     pub(crate) fn tool(&self, tool: &ToolRef) -> Arc<ToolSeries> {
         let mut series = self.series.lock().unwrap_or_else(PoisonError::into_inner);

@@ -72,7 +72,7 @@ struct Followers {
 }
 
 impl Followers {
-    async fn start(gateway: &Gateway, config: &GatewayConfig, shutdown: &CancellationToken) -> Self {
+    fn start(gateway: &Gateway, config: &GatewayConfig, shutdown: &CancellationToken) -> Self {
         let mut tasks = Vec::new();
         if config.watch {
             tasks.push(watch::spawn(gateway.clone(), shutdown.clone()));
@@ -84,15 +84,11 @@ impl Followers {
             if config.watch {
                 tasks.push(watch::spawn_cluster(gateway.clone(), source.clone(), shutdown.clone()));
             }
-            if let Some(state) = gateway.state() {
-                match toolkit_kube::CounterReporter::new(source.client().clone(), state).await {
-                    Ok(r) => {
-                        let stop = CancellationToken::new();
-                        reporter = Some((stop.clone(), r.spawn(cluster.status_interval, stop)));
-                    }
-                    Err(e) => tracing::warn!("call counts will not be reported to Tool status: {e}"),
-                }
-            }
+            let metrics = gateway.clone();
+            let counts: toolkit_kube::CallCounts = Arc::new(move || metrics.metrics().call_counts());
+            let r = toolkit_kube::CounterReporter::new(source.client().clone(), counts, gateway.state());
+            let stop = CancellationToken::new();
+            reporter = Some((stop.clone(), r.spawn(cluster.status_interval, stop)));
         }
         Self { tasks, reporter }
     }
@@ -146,7 +142,7 @@ async fn serve_http(
     if let Some(tokens) = gateway.snapshot().and_then(|s| s.tokens.as_ref().map(|t| t.len())) {
         tracing::info!(tokens, "bearer tokens required on /mcp and /metrics");
     }
-    let followers = Followers::start(gateway, config, &shutdown).await;
+    let followers = Followers::start(gateway, config, &shutdown);
     // The server stops only when sessions are cancelled below, or when it fails.
     let failed = tokio::select! {
         biased;
@@ -207,7 +203,7 @@ async fn rate_limiter(config: &RateLimitConfig) -> Result<Option<Arc<dyn RateLim
 
 async fn serve_stdio(gateway: &Gateway, config: &GatewayConfig, shutdown: CancellationToken) -> Result<()> {
     gateway.load().await?;
-    let followers = Followers::start(gateway, config, &shutdown).await;
+    let followers = Followers::start(gateway, config, &shutdown);
     let sessions = CancellationToken::new();
     let starting = gateway.stdio_handler().serve_with_ct(rmcp::transport::stdio_pipes(), sessions.clone());
     let running = tokio::select! {
