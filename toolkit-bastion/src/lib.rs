@@ -9,6 +9,9 @@
 //! terminal's access and modification times, as `w(1)` does; without a terminal, the idle
 //! timeout bounds the session's whole life.
 
+#[cfg(feature = "kubernetes")]
+pub mod pod;
+
 use std::io::IsTerminal as _;
 use std::os::unix::fs::MetadataExt as _;
 use std::process::ExitStatus;

@@ -192,6 +192,15 @@ pub trait Connector: Send + Sync + 'static {
         None
     }
 
+    /// A session of this tool described without reading a secret, for a session that runs
+    /// elsewhere (a bastion pod): the native client's image and command, and its environment
+    /// with each credential named by its Secret key. `None` when the type has no such session,
+    /// or the spec is invalid.
+    fn session_template(&self, spec: &ToolSpec) -> Option<SessionTemplate> {
+        let _ = spec;
+        None
+    }
+
     /// Builds the instance of one tool. Clients and pools are created here but connect lazily,
     /// and credentials are resolved on first use.
     fn build(&self, ctx: BuildContext) -> Result<Arc<dyn ToolInstance>>;
@@ -404,6 +413,66 @@ impl EnvEntry {
     pub fn secret(name: &str, value: SecretString) -> Self {
         Self { name: name.to_owned(), value: EnvValue::Secret(value) }
     }
+}
+
+/// Where one variable of a [`SessionTemplate`]'s environment comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EnvSource {
+    /// A value safe to show (a host name, a port).
+    Value(String),
+    /// A Secret key of the tool's namespace, read only where the session runs.
+    Secret(crate::model::SecretKeySelector),
+}
+
+/// One variable of a [`SessionTemplate`]'s environment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EnvTemplate {
+    /// Name, such as `PGPASSWORD`.
+    pub name: String,
+    /// Where its value comes from.
+    pub source: EnvSource,
+}
+
+impl EnvTemplate {
+    /// A value safe to show.
+    pub fn value(name: &str, value: impl Into<String>) -> Self {
+        Self { name: name.to_owned(), source: EnvSource::Value(value.into()) }
+    }
+
+    /// A Secret key.
+    pub fn secret(name: &str, selector: &crate::model::SecretKeySelector) -> Self {
+        Self { name: name.to_owned(), source: EnvSource::Secret(selector.clone()) }
+    }
+}
+
+impl EnvTemplate {
+    /// The entries of a local session: each Secret key of `templates` read through `secrets`
+    /// from `namespace`, now.
+    pub async fn resolve_all(
+        templates: &[EnvTemplate],
+        secrets: &dyn crate::SecretResolver,
+        namespace: &str,
+    ) -> Result<Vec<EnvEntry>> {
+        let mut out = Vec::with_capacity(templates.len());
+        for t in templates {
+            out.push(match &t.source {
+                EnvSource::Value(v) => EnvEntry::plain(&t.name, v.clone()),
+                EnvSource::Secret(selector) => EnvEntry::secret(&t.name, secrets.resolve(namespace, selector).await?),
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// A session of a tool described without its secrets: what a bastion pod runs.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SessionTemplate {
+    /// The container image with the native client (`docker.io/library/postgres:17-alpine`).
+    pub image: String,
+    /// The native client (`["psql"]`).
+    pub client: Vec<String>,
+    /// The client's environment.
+    pub env: Vec<EnvTemplate>,
 }
 
 /// A live connection to the tool's system.

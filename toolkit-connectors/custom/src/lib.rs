@@ -9,7 +9,9 @@ use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use toolkit_core::connector::{BuildContext, Capabilities, Connector, EnvEntry, Probe, Session, ToolInstance};
+use toolkit_core::connector::{
+    BuildContext, Capabilities, Connector, EnvEntry, EnvTemplate, Probe, Session, ToolInstance,
+};
 use toolkit_core::secret::SecretResolver;
 use toolkit_core::validate::{FieldError, config_error};
 use toolkit_core::{ConnectorRegistry, Reference, Result, SpecPart, ToolSpec, TypeInfo};
@@ -60,6 +62,16 @@ impl Connector for CustomConnector {
         toolkit_core::config::secret_fields(spec.config.as_ref(), "spec.config", &["credentialsRef"])
     }
 
+    fn session_template(&self, spec: &ToolSpec) -> Option<toolkit_core::SessionTemplate> {
+        let config = CustomConfig::from_spec(spec).ok()?;
+        // A custom tool's pod runs its own image, with a shell.
+        Some(toolkit_core::SessionTemplate {
+            image: config.image.clone()?,
+            client: vec!["/bin/sh".to_owned()],
+            env: env_template(&config),
+        })
+    }
+
     fn build(&self, ctx: BuildContext) -> Result<Arc<dyn ToolInstance>> {
         let config = CustomConfig::from_spec(ctx.spec())
             .map_err(|errs| config_error(format_args!("build custom tool {}", ctx.qualified_name()), &errs))?;
@@ -89,25 +101,29 @@ impl fmt::Debug for CustomTool {
     }
 }
 
+/// The manifest's `env`, then `TOOLKIT_HOST`, `TOOLKIT_PORT`, `TOOLKIT_USER` where set and the
+/// credential as the secret `TOOLKIT_PASSWORD`.
+fn env_template(c: &CustomConfig) -> Vec<EnvTemplate> {
+    let mut env: Vec<EnvTemplate> = c.env.iter().map(|(k, v)| EnvTemplate::value(k, v.clone())).collect();
+    if let Some(h) = &c.host {
+        env.push(EnvTemplate::value("TOOLKIT_HOST", h.clone()));
+    }
+    if let Some(p) = c.port {
+        env.push(EnvTemplate::value("TOOLKIT_PORT", p.to_string()));
+    }
+    if let Some(u) = &c.username {
+        env.push(EnvTemplate::value("TOOLKIT_USER", u.clone()));
+    }
+    if let Some(sel) = &c.credentials_ref {
+        env.push(EnvTemplate::secret("TOOLKIT_PASSWORD", sel));
+    }
+    env
+}
+
 impl CustomTool {
-    /// The manifest's `env`, then `TOOLKIT_HOST`, `TOOLKIT_PORT`, `TOOLKIT_USER` where set and
-    /// the credential as the secret `TOOLKIT_PASSWORD`, resolved now.
+    /// The session's environment, the credential resolved now.
     async fn env(&self) -> Result<Vec<EnvEntry>> {
-        let c = &self.config;
-        let mut env: Vec<EnvEntry> = c.env.iter().map(|(k, v)| EnvEntry::plain(k, v.clone())).collect();
-        if let Some(h) = &c.host {
-            env.push(EnvEntry::plain("TOOLKIT_HOST", h.clone()));
-        }
-        if let Some(p) = c.port {
-            env.push(EnvEntry::plain("TOOLKIT_PORT", p.to_string()));
-        }
-        if let Some(u) = &c.username {
-            env.push(EnvEntry::plain("TOOLKIT_USER", u.clone()));
-        }
-        if let Some(sel) = &c.credentials_ref {
-            env.push(EnvEntry::secret("TOOLKIT_PASSWORD", self.secrets.resolve(&self.namespace, sel).await?));
-        }
-        Ok(env)
+        EnvTemplate::resolve_all(&env_template(&self.config), self.secrets.as_ref(), &self.namespace).await
     }
 }
 

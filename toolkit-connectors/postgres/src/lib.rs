@@ -85,6 +85,10 @@ impl Connector for PostgresConnector {
         Some(toolkit_connector_sql::invoke::input_schema())
     }
 
+    fn session_template(&self, spec: &ToolSpec) -> Option<toolkit_core::SessionTemplate> {
+        config::from_spec(spec).ok().map(|c| session::template(&c))
+    }
+
     fn build(&self, ctx: BuildContext) -> Result<Arc<dyn ToolInstance>> {
         Ok(Arc::new(PostgresTool::new(ctx)?))
     }

@@ -93,6 +93,10 @@ impl Connector for RedisConnector {
         }))
     }
 
+    fn session_template(&self, spec: &ToolSpec) -> Option<toolkit_core::SessionTemplate> {
+        RedisConfig::from_spec(spec).ok().map(|c| session::template(&c))
+    }
+
     fn build(&self, ctx: BuildContext) -> Result<Arc<dyn ToolInstance>> {
         let spec = ctx.spec();
         let config = RedisConfig::from_spec(spec)

@@ -12,6 +12,26 @@ use std::sync::Arc;
 use crate::command::{ReadOnlyGuard, check_argv, check_supported};
 use crate::invoke::run;
 
+/// The image of a bastion pod: it has `redis-cli`.
+pub(crate) const IMAGE: &str = "docker.io/library/redis:7-alpine";
+
+/// A bastion pod's session: `redis-cli` on the tool's URL, the password from its Secret (the
+/// only setting redis-cli reads from the environment). A CA file is a path on this machine, so
+/// a pod does not get it.
+pub(crate) fn template(config: &crate::RedisConfig) -> toolkit_core::SessionTemplate {
+    let url = config.public_url();
+    let mut env = vec![toolkit_core::EnvTemplate::value("REDIS_URL", url.clone())];
+    if let Some(p) = &config.password_ref {
+        env.push(toolkit_core::EnvTemplate::secret("REDISCLI_AUTH", p));
+    }
+    toolkit_core::SessionTemplate { image: IMAGE.to_owned(), client: client(&url), env }
+}
+
+fn client(url: &str) -> Vec<String> {
+    // redis-cli reads only the password from the environment; the rest goes on the line.
+    vec!["redis-cli".into(), "-u".into(), url.to_owned()]
+}
+
 /// A live session. Unlike tool calls it has a connection of its own, so `SELECT`, `MULTI` and
 /// `EXEC` work in it.
 pub(crate) struct RedisSession {
@@ -33,8 +53,7 @@ impl Session for RedisSession {
     }
 
     fn client(&self) -> Option<Vec<String>> {
-        // redis-cli reads only the password from the environment; the rest goes on the line.
-        Some(vec!["redis-cli".into(), "-u".into(), self.url.clone()])
+        Some(client(&self.url))
     }
 
     async fn exec(&self, command: &[String], limits: &CallLimits) -> Result<InvokeOutput> {

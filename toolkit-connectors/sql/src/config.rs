@@ -389,3 +389,56 @@ mod tests {
         assert_eq!(paths(&errs), ["spec.permissions.rules"]);
     }
 }
+
+/// What one variable of a native client's environment holds, as an engine lists them once for
+/// both kinds of session: a local one (the values resolved) and a bastion pod (the credentials
+/// named by their Secret keys).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SessionVar {
+    /// A setting safe to show (host, port, database, TLS mode).
+    Setting(String),
+    /// The user the tool connects as.
+    User,
+    /// The password, when the tool has one.
+    Password,
+    /// A file on this machine (a CA certificate): set for a local session, left out of a pod.
+    LocalPath(String),
+}
+
+/// An engine's list of its client's environment variables.
+pub type SessionEnv = fn(&ServerConfig) -> Vec<(&'static str, SessionVar)>;
+
+/// The environment of a local session: `vars` with the login `creds` resolved.
+pub fn session_entries(
+    vars: Vec<(&'static str, SessionVar)>,
+    creds: &crate::Credentials,
+) -> Vec<toolkit_core::connector::EnvEntry> {
+    use toolkit_core::connector::EnvEntry;
+    vars.into_iter()
+        .filter_map(|(name, var)| match var {
+            SessionVar::Setting(v) => Some(EnvEntry::plain(name, v)),
+            SessionVar::User => Some(EnvEntry::plain(name, &creds.username)),
+            SessionVar::Password => creds.password.clone().map(|p| EnvEntry::secret(name, p)),
+            SessionVar::LocalPath(p) => Some(EnvEntry::plain(name, p)),
+        })
+        .collect()
+}
+
+/// The environment of a session run elsewhere: `vars` with the login named by its Secret keys.
+pub fn session_template_env(
+    vars: Vec<(&'static str, SessionVar)>,
+    config: &ServerConfig,
+) -> Vec<toolkit_core::EnvTemplate> {
+    use toolkit_core::EnvTemplate;
+    vars.into_iter()
+        .filter_map(|(name, var)| match var {
+            SessionVar::Setting(v) => Some(EnvTemplate::value(name, v)),
+            SessionVar::User => Some(match &config.username {
+                Username::Literal(u) => EnvTemplate::value(name, u.clone()),
+                Username::Secret(s) => EnvTemplate::secret(name, s),
+            }),
+            SessionVar::Password => config.credentials.as_ref().map(|s| EnvTemplate::secret(name, s)),
+            SessionVar::LocalPath(_) => None,
+        })
+        .collect()
+}

@@ -7,7 +7,9 @@ pub mod permissions;
 pub mod session;
 pub mod tool;
 
-pub use config::{ServerConfig, ServerDefaults, Username};
+pub use config::{
+    ServerConfig, ServerDefaults, SessionEnv, SessionVar, Username, session_entries, session_template_env,
+};
 pub use connect::{Credentials, Phase, with_tool};
 pub use invoke::Outcome;
 pub use permissions::{GrantRule, HeldPrivilege, Revocation, RuleScope, RuleSyntax, undeclared};

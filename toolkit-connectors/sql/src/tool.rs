@@ -8,7 +8,7 @@ use std::sync::Arc;
 use sqlx::pool::{Pool, PoolConnection};
 use sqlx::{Connection, Database};
 use tokio::sync::OnceCell;
-use toolkit_core::connector::{BuildContext, CallLimits, Capabilities, EnvEntry, Invocation, InvokeOutput};
+use toolkit_core::connector::{BuildContext, CallLimits, Capabilities, Invocation, InvokeOutput};
 use toolkit_core::model::PermissionsSpec;
 use toolkit_core::{Error, Request, Result, SecretResolver, Verdict};
 use toolkit_policy::SqlDialect;
@@ -210,16 +210,12 @@ impl<E: SqlEngine> ServerTool<E> {
     }
 
     /// Opens a session now (so a session that opens is known to work) for the native client run
-    /// as `client`, with the environment `env` writes for the settings and credentials.
-    pub async fn open_session(
-        &self,
-        client: Vec<String>,
-        env: impl FnOnce(&ServerConfig, &Credentials) -> Vec<EnvEntry>,
-    ) -> Result<SqlSession<E>> {
+    /// as `client`, with the environment the engine lists in `env`.
+    pub async fn open_session(&self, client: Vec<String>, env: crate::SessionEnv) -> Result<SqlSession<E>> {
         let (conn, creds) = self.connect_once().await?;
         let settings = SessionSettings {
             tool: self.qualified_name.clone(),
-            env: env(&self.config, &creds),
+            env: crate::session_entries(env(&self.config), &creds),
             client,
             read_only: self.read_only,
             options: E::connect_options(&self.config, &creds),
