@@ -113,3 +113,26 @@ impl std::fmt::Debug for StateStore {
         f.debug_struct("StateStore").field("backend", &self.backend.describe()).finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn postgres_urls_are_told_from_directories() {
+        for url in ["postgres://u@h/db", "postgresql://h", "POSTGRES://h"] {
+            assert!(is_postgres_url(url), "{url}");
+        }
+        for dir in ["/var/lib/toolkit", "postgres", "./postgres:/x", "sqlite:/x", ""] {
+            assert!(!is_postgres_url(dir), "{dir}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_location_that_is_no_url_is_a_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = StateStore::open_location(&dir.path().display().to_string()).await.unwrap();
+        assert_eq!(state.describe(), format!("sqlite:{}", dir.path().join(DB_FILE).display()));
+        state.close().await;
+    }
+}

@@ -618,3 +618,41 @@ impl StateBackend for PostgresState {
         PostgresState::close(self).await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_store_is_named_without_its_password() {
+        let url = "postgres://app:p%40ss%2Fw0rd@db.example:6543/toolkit?sslmode=require";
+        let options = PgConnectOptions::from_str(url).unwrap();
+        assert_eq!(name(&options), "postgres://app@db.example:6543/toolkit");
+
+        let found: Vec<_> = passwords(url).iter().map(|p| p.expose().to_owned()).collect();
+        assert_eq!(found, ["p%40ss%2Fw0rd", "p@ss/w0rd"]);
+        assert!(passwords("postgres://app@db/toolkit").is_empty());
+        let store = Store { name: name(&options), passwords: passwords(url) };
+        let e = store.redact(Error::internal("failed for p@ss/w0rd").with_context("url", url));
+        assert!(!e.to_string().contains("w0rd"), "{e}");
+    }
+
+    #[test]
+    fn driver_errors_are_classified() {
+        let store = Store { name: "postgres://app@db:5432/toolkit".into(), passwords: Vec::new() };
+        let e = store.fail(sqlx::Error::PoolTimedOut, "count call");
+        assert_eq!(e.kind(), ErrorKind::Unreachable);
+        assert!(e.to_string().starts_with("count call in postgres://app@db:5432/toolkit: "), "{e}");
+        let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        assert_eq!(kind(&sqlx::Error::Io(refused)), ErrorKind::Unreachable);
+        assert_eq!(kind(&sqlx::Error::PoolClosed), ErrorKind::Unreachable);
+        assert_eq!(kind(&sqlx::Error::RowNotFound), ErrorKind::Internal);
+        assert_eq!(store.timed_out("read audit records").kind(), ErrorKind::Timeout);
+    }
+
+    #[test]
+    fn text_loses_only_its_nul_characters() {
+        assert!(matches!(pg_text("plain"), Cow::Borrowed("plain")));
+        assert_eq!(pg_text("a\0b"), "a\u{fffd}b");
+    }
+}
