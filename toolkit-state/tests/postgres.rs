@@ -2,7 +2,7 @@
 //!
 //! Needs `TOOLKIT_TEST_PG_HOST`, `TOOLKIT_TEST_PG_PORT` and `TOOLKIT_TEST_PG_ADMIN_USER` (a
 //! superuser reachable without a password); without them the tests are skipped (and fail under
-//! CI). Each test works in a database of its own, dropped at the end.
+//! CI). Each test works in a database of its own, dropped at the end (also when it fails).
 
 #![cfg(feature = "postgres")]
 
@@ -21,6 +21,7 @@ use toolkit_state::{
     SessionRecord, SessionState, StateBackend, StateStore,
 };
 
+#[derive(Clone)]
 struct Server {
     host: String,
     port: u16,
@@ -67,11 +68,24 @@ impl Db {
     async fn open(&self) -> PostgresState {
         PostgresState::open(&self.url()).await.expect("open the postgres state")
     }
+}
 
-    async fn drop(self) {
-        let mut admin = admin(&self.server).await;
-        admin.execute(format!("DROP DATABASE {} WITH (FORCE)", self.name).as_str()).await.expect("drop database");
-        admin.close().await.ok();
+impl Drop for Db {
+    /// Drops the database, also when the test failed: on a thread of its own, as the test's
+    /// runtime may be the one being dropped.
+    fn drop(&mut self) {
+        let (server, name) = (self.server.clone(), self.name.clone());
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+            runtime.block_on(async {
+                let mut admin = admin(&server).await;
+                admin.execute(format!("DROP DATABASE {name} WITH (FORCE)").as_str()).await.map(drop)
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Ok(()))) {
+            eprintln!("could not drop the test database {}", self.name);
+        }
     }
 }
 
@@ -298,7 +312,7 @@ async fn every_operation_round_trips_like_sqlite() {
 
     sqlite.close().await;
     postgres.close().await;
-    db.drop().await;
+    drop(db);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -349,7 +363,7 @@ async fn approvals_are_decided_once_across_stores() {
 
     a.close().await;
     b.close().await;
-    db.drop().await;
+    drop(db);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -383,7 +397,7 @@ async fn concurrent_call_audits_from_two_stores_are_all_counted() {
     for store in &stores {
         store.close().await;
     }
-    db.drop().await;
+    drop(db);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -421,7 +435,7 @@ async fn stores_migrating_one_fresh_database_at_once_all_succeed() {
     for store in &stores {
         store.close().await;
     }
-    db.drop().await;
+    drop(db);
 }
 
 /// A closed port on this machine.
@@ -465,7 +479,7 @@ async fn an_unreachable_store_fails_quickly_and_names_no_password() {
     );
     assert!(!format!("{state:?}").contains(&canary));
     state.close().await;
-    db.drop().await;
+    drop(db);
 }
 
 /// A TCP proxy to the server that can be taken down (every connection cut, the port closed)
@@ -553,5 +567,5 @@ async fn a_store_that_goes_away_fails_quickly_and_works_again_when_it_returns() 
 
     state.close().await;
     proxy.down();
-    db.drop().await;
+    drop(db);
 }
