@@ -6,10 +6,10 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
 use toolkit_core::{Error, ErrorKind, Result, ToolRef};
 
-use crate::{SqliteState, db_error, now, parse_time};
+use crate::codec::{Columns, now, parse_time, time_text};
+use crate::{SqliteState, db_error};
 
 /// Where a request stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -26,7 +26,7 @@ pub enum ApprovalState {
 }
 
 impl ApprovalState {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             ApprovalState::Pending => "pending",
             ApprovalState::Approved => "approved",
@@ -95,7 +95,8 @@ pub struct NewApproval<'a> {
     pub expires_at: DateTime<Utc>,
 }
 
-const COLUMNS: &str =
+/// The columns [`from_row`] reads, in order.
+pub(crate) const COLUMNS: &str =
     "id, time, expires_at, namespace, name, caller, arguments, class, reasons, state, decided_by, decided_at, reason";
 
 impl SqliteState {
@@ -106,13 +107,13 @@ impl SqliteState {
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending') RETURNING id",
         )
         .bind(now())
-        .bind(new.expires_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+        .bind(time_text(new.expires_at))
         .bind(&new.tool.namespace)
         .bind(&new.tool.name)
         .bind(new.caller)
         .bind(new.arguments.to_string())
         .bind(new.class)
-        .bind(serde_json::Value::from(new.reasons.to_vec()).to_string())
+        .bind(reasons_text(new.reasons))
         .fetch_one(&self.pool)
         .await
         .map_err(|e| db_error(e, "record approval request"))?;
@@ -126,7 +127,7 @@ impl SqliteState {
             .fetch_optional(&self.pool)
             .await
             .map_err(|e| db_error(e, "read approval request"))?;
-        Ok(row.as_ref().map(record))
+        Ok(row.as_ref().map(from_row))
     }
 
     /// Pending requests that have not lapsed, oldest first; with `all`, every request, newest
@@ -142,7 +143,7 @@ impl SqliteState {
             .fetch_all(&self.pool)
             .await
             .map_err(|e| db_error(e, "read approval requests"))?;
-        Ok(rows.iter().map(record).collect())
+        Ok(rows.iter().map(from_row).collect())
     }
 
     /// Approves or rejects a pending request as `by`. Refused when the request is unknown,
@@ -171,20 +172,11 @@ impl SqliteState {
         .await
         .map_err(|e| db_error(e, "record approval decision"))?
         .rows_affected();
-        let current = self
-            .approval(id)
-            .await?
-            .ok_or_else(|| Error::not_found(format!("decide approval request {id}: there is no such request")))?;
+        let current = self.approval(id).await?.ok_or_else(|| missing("decide", id))?;
         if done == 1 {
             return Ok(current);
         }
-        Err(if current.caller == by {
-            Error::new(ErrorKind::Denied, format!("decide approval request {id}: a caller cannot decide its own call"))
-        } else if current.state != ApprovalState::Pending {
-            Error::invalid_input(format!("decide approval request {id}: it is {} already", current.state.as_str()))
-        } else {
-            Error::invalid_input(format!("decide approval request {id}: it expired"))
-        })
+        Err(refusal(&current, by))
     }
 
     /// Marks a pending request expired; returns the request as it stands afterwards (a decision
@@ -196,27 +188,47 @@ impl SqliteState {
             .execute(&self.pool)
             .await
             .map_err(|e| db_error(e, "expire approval request"))?;
-        self.approval(id)
-            .await?
-            .ok_or_else(|| Error::not_found(format!("expire approval request {id}: there is no such request")))
+        self.approval(id).await?.ok_or_else(|| missing("expire", id))
     }
 }
 
-fn record(row: &SqliteRow) -> ApprovalRecord {
-    let text = |i: usize| row.get::<Option<String>, _>(i);
+/// The error for a request `id` that does not exist, when trying to `verb` it.
+pub(crate) fn missing(verb: &str, id: i64) -> Error {
+    Error::not_found(format!("{verb} approval request {id}: there is no such request"))
+}
+
+/// Why `by` could not decide `current`: its own call, decided already, or lapsed.
+pub(crate) fn refusal(current: &ApprovalRecord, by: &str) -> Error {
+    let id = current.id;
+    if current.caller == by {
+        Error::new(ErrorKind::Denied, format!("decide approval request {id}: a caller cannot decide its own call"))
+    } else if current.state != ApprovalState::Pending {
+        Error::invalid_input(format!("decide approval request {id}: it is {} already", current.state.as_str()))
+    } else {
+        Error::invalid_input(format!("decide approval request {id}: it expired"))
+    }
+}
+
+/// The reasons as stored: a JSON array of strings.
+pub(crate) fn reasons_text(reasons: &[String]) -> String {
+    serde_json::Value::from(reasons.to_vec()).to_string()
+}
+
+/// A request read from the columns of [`COLUMNS`].
+pub(crate) fn from_row(row: &impl Columns) -> ApprovalRecord {
     ApprovalRecord {
-        id: row.get(0),
-        time: parse_time(&row.get::<String, _>(1)),
-        expires_at: parse_time(&row.get::<String, _>(2)),
-        tool: ToolRef::new(row.get::<String, _>(3), row.get::<String, _>(4)),
-        caller: row.get(5),
-        arguments: serde_json::from_str(&row.get::<String, _>(6)).unwrap_or_default(),
-        class: row.get(7),
-        reasons: serde_json::from_str(&row.get::<String, _>(8)).unwrap_or_default(),
-        state: ApprovalState::parse(&row.get::<String, _>(9)),
-        decided_by: text(10),
-        decided_at: text(11).map(|t| parse_time(&t)),
-        reason: text(12),
+        id: row.int(0),
+        time: parse_time(&row.text(1)),
+        expires_at: parse_time(&row.text(2)),
+        tool: ToolRef::new(row.text(3), row.text(4)),
+        caller: row.text(5),
+        arguments: serde_json::from_str(&row.text(6)).unwrap_or_default(),
+        class: row.text(7),
+        reasons: serde_json::from_str(&row.text(8)).unwrap_or_default(),
+        state: ApprovalState::parse(&row.text(9)),
+        decided_by: row.text_opt(10),
+        decided_at: row.text_opt(11).map(|t| parse_time(&t)),
+        reason: row.text_opt(12),
     }
 }
 

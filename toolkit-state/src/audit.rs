@@ -2,10 +2,10 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sqlx::Row;
 use toolkit_core::{Result, ToolRef};
 
-use crate::{Decision, SqliteState, db_error, parse_time};
+use crate::codec::{Columns, parse_time, time_text};
+use crate::{Decision, SqliteState, db_error};
 
 /// How an audited operation ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,43 +76,88 @@ impl SqliteState {
     pub async fn audit(&self, filter: &AuditFilter) -> Result<Vec<AuditRecord>> {
         let limit = i64::from(filter.limit.unwrap_or(100));
         let rows = match &filter.tool {
-            Some(t) => sqlx::query(
-                "SELECT id, time, caller, namespace, name, operation, arguments, decision, duration_ms, outcome, error_kind, error, decision_detail
-                 FROM audit WHERE namespace = ? AND name = ? ORDER BY id DESC LIMIT ?",
-            )
-            .bind(&t.namespace)
-            .bind(&t.name)
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await,
-            None => sqlx::query(
-                "SELECT id, time, caller, namespace, name, operation, arguments, decision, duration_ms, outcome, error_kind, error, decision_detail
-                 FROM audit ORDER BY id DESC LIMIT ?",
-            )
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await,
+            Some(t) => {
+                sqlx::query(&format!(
+                    "SELECT {COLUMNS} FROM audit WHERE namespace = ? AND name = ? ORDER BY id DESC LIMIT ?"
+                ))
+                .bind(&t.namespace)
+                .bind(&t.name)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await
+            }
+            None => {
+                sqlx::query(&format!("SELECT {COLUMNS} FROM audit ORDER BY id DESC LIMIT ?"))
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await
+            }
         }
         .map_err(|e| db_error(e, "read audit records"))?;
-        Ok(rows
-            .into_iter()
-            .map(|row| AuditRecord {
-                id: row.get(0),
-                time: parse_time(&row.get::<String, _>(1)),
-                caller: row.get(2),
-                tool: ToolRef::new(row.get::<String, _>(3), row.get::<String, _>(4)),
-                operation: row.get(5),
-                arguments: row.get::<Option<String>, _>(6).and_then(|s| serde_json::from_str(&s).ok()),
-                decision: row
-                    .get::<Option<String>, _>(12)
-                    .and_then(|d| serde_json::from_str(&d).ok())
-                    .unwrap_or_else(|| Decision::Recorded { text: row.get(7) }),
-                duration_ms: row.get(8),
-                outcome: if row.get::<String, _>(9) == "ok" { Outcome::Ok } else { Outcome::Error },
-                error_kind: row.get(10),
-                error: row.get(11),
-            })
-            .collect())
+        Ok(rows.iter().map(from_row).collect())
+    }
+}
+
+/// The columns [`from_row`] reads, in order.
+pub(crate) const COLUMNS: &str = "id, time, caller, namespace, name, operation, arguments, decision, duration_ms, outcome, error_kind, error, decision_detail";
+
+/// A record read from the columns of [`COLUMNS`].
+pub(crate) fn from_row(row: &impl Columns) -> AuditRecord {
+    AuditRecord {
+        id: row.int(0),
+        time: parse_time(&row.text(1)),
+        caller: row.text(2),
+        tool: ToolRef::new(row.text(3), row.text(4)),
+        operation: row.text(5),
+        arguments: row.text_opt(6).and_then(|s| serde_json::from_str(&s).ok()),
+        decision: row
+            .text_opt(12)
+            .and_then(|d| serde_json::from_str(&d).ok())
+            .unwrap_or_else(|| Decision::Recorded { text: row.text(7) }),
+        duration_ms: row.real(8),
+        outcome: if row.text(9) == "ok" { Outcome::Ok } else { Outcome::Error },
+        error_kind: row.text_opt(10),
+        error: row.text_opt(11),
+    }
+}
+
+/// A record's values as written, in the order of the columns `time, caller, namespace, name,
+/// operation, arguments, decision, decision_detail, duration_ms, outcome, error_kind, error`.
+pub(crate) struct Values<'a> {
+    pub time: String,
+    pub caller: &'a str,
+    pub namespace: &'a str,
+    pub name: &'a str,
+    pub operation: &'a str,
+    pub arguments: Option<String>,
+    pub decision: String,
+    pub decision_detail: Option<String>,
+    pub duration_ms: f64,
+    pub outcome: &'static str,
+    pub error_kind: Option<&'a str>,
+    pub error: Option<&'a str>,
+}
+
+impl<'a> Values<'a> {
+    /// The values that store `r`.
+    pub(crate) fn of(r: &'a AuditRecord) -> Self {
+        Values {
+            time: time_text(r.time),
+            caller: &r.caller,
+            namespace: &r.tool.namespace,
+            name: &r.tool.name,
+            operation: &r.operation,
+            arguments: r.arguments.as_ref().map(ToString::to_string),
+            decision: r.decision.to_string(),
+            decision_detail: serde_json::to_string(&r.decision).ok(),
+            duration_ms: r.duration_ms,
+            outcome: match r.outcome {
+                Outcome::Ok => "ok",
+                Outcome::Error => "error",
+            },
+            error_kind: r.error_kind.as_deref(),
+            error: r.error.as_deref(),
+        }
     }
 }
 

@@ -1,111 +1,55 @@
 //! State: tool status and counters, probe history, audit records, sessions and pending
 //! approvals, behind the [`StateBackend`] trait. [`StateStore`] is the cheap-to-clone handle the
-//! runtime holds; [`StateStore::open`] gives the local-mode backend, [`SqliteState`]: one SQLite
-//! database under the state directory, and [`StateStore::new`] takes any other.
+//! runtime holds. [`StateStore::open_location`] opens a state by where it is: a
+//! `postgres://` or `postgresql://` URL gives [`PostgresState`], a database that several
+//! gateways and CLIs on several machines can share; anything else is a directory, and
+//! [`StateStore::open`] gives the local-mode backend there, [`SqliteState`]: one SQLite
+//! database. [`StateStore::new`] takes any other backend.
 //!
 //! With SQLite, several CLI processes and a gateway may use the same directory at once: the database runs in
 //! WAL mode with a busy timeout, counters are updated with single atomic statements, and audit
 //! records are committed with `synchronous = FULL` before a call's reply is returned. Concurrent
 //! calls share commits: one writer task gathers the records that arrive while a commit is under
-//! way and writes them in the next transaction, so many calls cost one `fsync`. Nothing
-//! here ever holds a secret value: callers hand over arguments and errors already redacted.
+//! way and writes them in the next transaction, so many calls cost one `fsync`.
+//!
+//! With PostgreSQL (the `postgres` feature, on by default), the schema is created by numbered
+//! migrations applied under an advisory lock, counters are updated by single atomic statements,
+//! audit records are group-committed by the same writer task, and a decision on an approval is
+//! one conditional `UPDATE`, so that of two processes deciding at once one wins. Records read
+//! back as they do from SQLite. When the server cannot be reached, each operation fails with
+//! [`ErrorKind::Unreachable`](toolkit_core::ErrorKind::Unreachable) within seconds, and works
+//! again once it is back.
+//!
+//! Nothing here holds a secret value but a PostgreSQL URL's password, kept in a
+//! [`SecretString`](toolkit_core::SecretString) and named in no message: callers hand over
+//! arguments and errors already redacted.
 
 mod approvals;
 mod audit;
 mod backend;
+mod codec;
 mod decision;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod sessions;
+mod sqlite;
 mod status;
 mod writer;
 
-use std::path::{Path, PathBuf};
-use std::str::FromStr;
+use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
-use toolkit_core::{Error, ErrorKind, Result};
+use toolkit_core::Result;
 
 pub use approvals::{ApprovalRecord, ApprovalState, NewApproval};
 pub use audit::{AuditFilter, AuditRecord, Outcome};
 pub use backend::StateBackend;
 pub use decision::{Decision, Refusal};
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresState;
 pub use sessions::{SessionRecord, SessionState};
-
-const SCHEMA: &str = r#"
-CREATE TABLE IF NOT EXISTS tool_status (
-    namespace TEXT NOT NULL,
-    name TEXT NOT NULL,
-    phase TEXT NOT NULL DEFAULT 'Pending',
-    last_probe TEXT,
-    invocation_count INTEGER NOT NULL DEFAULT 0,
-    error_count INTEGER NOT NULL DEFAULT 0,
-    last_error TEXT,
-    updated_at TEXT NOT NULL,
-    PRIMARY KEY (namespace, name)
-);
-CREATE TABLE IF NOT EXISTS probes (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    namespace TEXT NOT NULL,
-    name TEXT NOT NULL,
-    time TEXT NOT NULL,
-    ok INTEGER NOT NULL,
-    latency_ms REAL NOT NULL,
-    server_version TEXT,
-    error_kind TEXT,
-    error TEXT
-);
-CREATE INDEX IF NOT EXISTS probes_tool ON probes (namespace, name, id);
-CREATE TABLE IF NOT EXISTS audit (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    time TEXT NOT NULL,
-    caller TEXT NOT NULL,
-    namespace TEXT NOT NULL,
-    name TEXT NOT NULL,
-    operation TEXT NOT NULL,
-    arguments TEXT,
-    decision TEXT NOT NULL,
-    decision_detail TEXT,
-    duration_ms REAL NOT NULL,
-    outcome TEXT NOT NULL,
-    error_kind TEXT,
-    error TEXT
-);
-CREATE INDEX IF NOT EXISTS audit_tool ON audit (namespace, name, id);
-CREATE TABLE IF NOT EXISTS sessions (
-    id TEXT PRIMARY KEY,
-    namespace TEXT NOT NULL,
-    name TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    pid INTEGER,
-    started_at TEXT NOT NULL,
-    last_seen_at TEXT NOT NULL,
-    idle_timeout_secs INTEGER NOT NULL,
-    state TEXT NOT NULL,
-    ended_at TEXT,
-    end_reason TEXT
-);
-CREATE INDEX IF NOT EXISTS sessions_state ON sessions (state);
-CREATE TABLE IF NOT EXISTS approvals (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    time TEXT NOT NULL,
-    expires_at TEXT NOT NULL,
-    namespace TEXT NOT NULL,
-    name TEXT NOT NULL,
-    caller TEXT NOT NULL,
-    arguments TEXT NOT NULL,
-    class TEXT NOT NULL,
-    reasons TEXT NOT NULL,
-    state TEXT NOT NULL,
-    decided_by TEXT,
-    decided_at TEXT,
-    reason TEXT
-);
-CREATE INDEX IF NOT EXISTS approvals_state ON approvals (state, id);
-"#;
-
-/// The file name of the database inside the state directory.
-pub const DB_FILE: &str = "state.db";
+pub(crate) use sqlite::db_error;
+pub use sqlite::{DB_FILE, SqliteState};
 
 /// The state a runtime keeps, whatever holds it; cheap to clone. It dereferences to the
 /// [`StateBackend`], so `state.audit(...)` calls the backend.
@@ -120,6 +64,24 @@ impl StateStore {
         Ok(Self::new(SqliteState::open(dir).await?))
     }
 
+    /// The state at `location`: a `postgres://` or `postgresql://` URL opens [`PostgresState`]
+    /// (an error without the `postgres` feature), anything else is a directory for
+    /// [`StateStore::open`].
+    pub async fn open_location(location: &str) -> Result<Self> {
+        if !is_postgres_url(location) {
+            return Self::open(Path::new(location)).await;
+        }
+        #[cfg(feature = "postgres")]
+        {
+            let url = toolkit_core::SecretString::new(location);
+            Ok(Self::new(PostgresState::open(&url).await?))
+        }
+        #[cfg(not(feature = "postgres"))]
+        Err(toolkit_core::Error::unsupported(
+            "open the state store: this build has no PostgreSQL support (the `postgres` feature of toolkit-state)",
+        ))
+    }
+
     /// State kept by `backend`.
     pub fn new(backend: impl StateBackend + 'static) -> Self {
         Self { backend: Arc::new(backend) }
@@ -129,6 +91,13 @@ impl StateStore {
     pub fn from_arc(backend: Arc<dyn StateBackend>) -> Self {
         Self { backend }
     }
+}
+
+/// Whether a state location is a PostgreSQL URL rather than a directory.
+pub fn is_postgres_url(location: &str) -> bool {
+    ["postgres://", "postgresql://"]
+        .iter()
+        .any(|scheme| location.get(..scheme.len()).is_some_and(|prefix| prefix.eq_ignore_ascii_case(scheme)))
 }
 
 impl std::ops::Deref for StateStore {
@@ -145,155 +114,25 @@ impl std::fmt::Debug for StateStore {
     }
 }
 
-/// The local-mode backend: one SQLite database in the state directory; cheap to clone.
-#[derive(Clone, Debug)]
-pub struct SqliteState {
-    pool: SqlitePool,
-    dir: PathBuf,
-    writer: writer::Writer,
-}
-
-impl SqliteState {
-    /// Opens (creating when needed) the state in `dir`.
-    ///
-    /// The state is private: a directory made here is readable by its owner only (0700), and
-    /// the database file (and the journal files SQLite makes beside it, which take its mode) is
-    /// 0600, tightened if an earlier version left it wider.
-    pub async fn open(dir: &Path) -> Result<Self> {
-        let hint = "pass --state DIR (or set TOOLKIT_STATE) to a writable directory";
-        private_dir(dir).map_err(|e| {
-            Error::config(format!("create state directory {}", dir.display())).with_source(e).with_context("hint", hint)
-        })?;
-        private_file(&dir.join(DB_FILE)).map_err(|e| {
-            Error::config(format!("create the state database in {}", dir.display()))
-                .with_source(e)
-                .with_context("hint", hint)
-        })?;
-        let options = SqliteConnectOptions::from_str("sqlite:")
-            .map_err(|e| Error::internal("build sqlite options").with_source(e))?
-            .filename(dir.join(DB_FILE))
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
-            .await
-            .map_err(|e| db_error(e, format!("open state database in {}", dir.display())))?;
-        sqlx::raw_sql(SCHEMA).execute(&pool).await.map_err(|e| db_error(e, "create state tables"))?;
-        migrate(&pool).await?;
-        let writer = writer::Writer::start(pool.clone());
-        Ok(Self { pool, dir: dir.to_owned(), writer })
-    }
-
-    /// The state directory.
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
-    /// Closes the database.
-    pub async fn close(&self) {
-        self.pool.close().await;
-    }
-}
-
-/// Creates `dir` and its missing parents, each readable by its owner only.
-fn private_dir(dir: &Path) -> std::io::Result<()> {
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir)
-}
-
-/// Creates `file` if missing, with mode 0600, and narrows an existing one to 0600.
-fn private_file(file: &Path) -> std::io::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.create(true).append(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
-        options.mode(0o600);
-        let f = options.open(file)?;
-        if f.metadata()?.permissions().mode() & 0o077 != 0 {
-            f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-        }
-        for suffix in ["-wal", "-shm"] {
-            let mut side = file.as_os_str().to_owned();
-            side.push(suffix);
-            if let Ok(m) = std::fs::metadata(&side)
-                && m.permissions().mode() & 0o077 != 0
-            {
-                std::fs::set_permissions(&side, std::fs::Permissions::from_mode(0o600))?;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    options.open(file)?;
-    Ok(())
-}
-
-/// Brings a database made by an earlier version up to date; each step is safe to repeat.
-async fn migrate(pool: &SqlitePool) -> Result<()> {
-    let columns: Vec<String> = sqlx::query_scalar("SELECT name FROM pragma_table_info('audit')")
-        .fetch_all(pool)
-        .await
-        .map_err(|e| db_error(e, "read the audit table's columns"))?;
-    if !columns.iter().any(|c| c == "decision_detail") {
-        sqlx::query("ALTER TABLE audit ADD COLUMN decision_detail TEXT")
-            .execute(pool)
-            .await
-            .map_err(|e| db_error(e, "add the audit table's decision_detail column"))?;
-    }
-    Ok(())
-}
-
-pub(crate) fn db_error(e: sqlx::Error, what: impl Into<String>) -> Error {
-    let kind = match &e {
-        sqlx::Error::Database(d) if d.message().contains("locked") || d.message().contains("busy") => {
-            ErrorKind::Timeout
-        }
-        sqlx::Error::PoolTimedOut => ErrorKind::Timeout,
-        _ => ErrorKind::Internal,
-    };
-    Error::new(kind, what).with_source(e)
-}
-
-pub(crate) fn now() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
-}
-
-pub(crate) fn parse_time(s: &str) -> chrono::DateTime<chrono::Utc> {
-    chrono::DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&chrono::Utc)).unwrap_or_default()
-}
-
-#[cfg(all(test, unix))]
+#[cfg(test)]
 mod tests {
-    use std::os::unix::fs::PermissionsExt as _;
-
     use super::*;
 
-    fn mode(p: &Path) -> u32 {
-        std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+    #[test]
+    fn postgres_urls_are_told_from_directories() {
+        for url in ["postgres://u@h/db", "postgresql://h", "POSTGRES://h"] {
+            assert!(is_postgres_url(url), "{url}");
+        }
+        for dir in ["/var/lib/toolkit", "postgres", "./postgres:/x", "sqlite:/x", ""] {
+            assert!(!is_postgres_url(dir), "{dir}");
+        }
     }
 
     #[tokio::test]
-    async fn state_is_private() {
-        let root = tempfile::tempdir().unwrap();
-        let dir = root.path().join("a/state");
-        let state = SqliteState::open(&dir).await.unwrap();
-        state.close().await;
-        assert_eq!((mode(&dir), mode(&root.path().join("a"))), (0o700, 0o700));
-        assert_eq!(mode(&dir.join(DB_FILE)), 0o600);
-        // A database an earlier version left readable by all is narrowed.
-        std::fs::set_permissions(dir.join(DB_FILE), std::fs::Permissions::from_mode(0o644)).unwrap();
-        let state = SqliteState::open(&dir).await.unwrap();
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            assert_eq!(mode(&path), 0o600, "{}", path.display());
-        }
+    async fn a_location_that_is_no_url_is_a_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = StateStore::open_location(&dir.path().display().to_string()).await.unwrap();
+        assert_eq!(state.describe(), format!("sqlite:{}", dir.path().join(DB_FILE).display()));
         state.close().await;
     }
 }

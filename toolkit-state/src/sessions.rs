@@ -2,10 +2,10 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::Row;
 use toolkit_core::{Result, ToolRef};
 
-use crate::{SqliteState, db_error, now, parse_time};
+use crate::codec::{Columns, now, parse_time};
+use crate::{SqliteState, db_error};
 
 /// Whether a session is running.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -130,26 +130,32 @@ impl SqliteState {
     /// Sessions, newest first; only active ones unless `all`.
     pub async fn sessions(&self, all: bool) -> Result<Vec<SessionRecord>> {
         let sql = if all {
-            "SELECT id, namespace, name, kind, pid, started_at, last_seen_at, idle_timeout_secs, state, ended_at, end_reason FROM sessions ORDER BY started_at DESC LIMIT 200"
+            format!("SELECT {COLUMNS} FROM sessions ORDER BY started_at DESC LIMIT 200")
         } else {
-            "SELECT id, namespace, name, kind, pid, started_at, last_seen_at, idle_timeout_secs, state, ended_at, end_reason FROM sessions WHERE state = 'active' ORDER BY started_at DESC"
+            format!("SELECT {COLUMNS} FROM sessions WHERE state = 'active' ORDER BY started_at DESC")
         };
-        let rows = sqlx::query(sql).fetch_all(&self.pool).await.map_err(|e| db_error(e, "list sessions"))?;
-        Ok(rows
-            .into_iter()
-            .map(|row| SessionRecord {
-                id: row.get(0),
-                tool: ToolRef::new(row.get::<String, _>(1), row.get::<String, _>(2)),
-                kind: row.get(3),
-                pid: row.get::<Option<i64>, _>(4).and_then(|p| u32::try_from(p).ok()),
-                started_at: parse_time(&row.get::<String, _>(5)),
-                last_seen_at: parse_time(&row.get::<String, _>(6)),
-                idle_timeout_secs: u64::try_from(row.get::<i64, _>(7)).unwrap_or_default(),
-                state: if row.get::<String, _>(8) == "active" { SessionState::Active } else { SessionState::Ended },
-                ended_at: row.get::<Option<String>, _>(9).map(|s| parse_time(&s)),
-                end_reason: row.get(10),
-            })
-            .collect())
+        let rows = sqlx::query(&sql).fetch_all(&self.pool).await.map_err(|e| db_error(e, "list sessions"))?;
+        Ok(rows.iter().map(from_row).collect())
+    }
+}
+
+/// The columns [`from_row`] reads, in order.
+pub(crate) const COLUMNS: &str =
+    "id, namespace, name, kind, pid, started_at, last_seen_at, idle_timeout_secs, state, ended_at, end_reason";
+
+/// A session read from the columns of [`COLUMNS`].
+pub(crate) fn from_row(row: &impl Columns) -> SessionRecord {
+    SessionRecord {
+        id: row.text(0),
+        tool: ToolRef::new(row.text(1), row.text(2)),
+        kind: row.text(3),
+        pid: row.int_opt(4).and_then(|p| u32::try_from(p).ok()),
+        started_at: parse_time(&row.text(5)),
+        last_seen_at: parse_time(&row.text(6)),
+        idle_timeout_secs: u64::try_from(row.int(7)).unwrap_or_default(),
+        state: if row.text(8) == "active" { SessionState::Active } else { SessionState::Ended },
+        ended_at: row.text_opt(9).map(|s| parse_time(&s)),
+        end_reason: row.text_opt(10),
     }
 }
 
