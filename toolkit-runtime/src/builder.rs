@@ -89,7 +89,8 @@ impl RuntimeBuilder {
         self
     }
 
-    /// Local state in `dir` (used when no [`state`](Self::state) is given).
+    /// The state at `dir`, a directory for SQLite or a `postgres://` URL (used when no
+    /// [`state`](Self::state) is given).
     pub fn state_dir(mut self, dir: &Path) -> Self {
         self.state_dir = Some(dir.to_owned());
         self
@@ -130,7 +131,7 @@ impl RuntimeBuilder {
         };
         let state = match (&self.state, &self.state_dir) {
             (Some(s), _) => s.clone(),
-            (None, Some(dir)) => StateStore::open(dir).await?,
+            (None, Some(dir)) => StateStore::open_path(dir).await?,
             (None, None) => {
                 return Err(Error::config("build the runtime: give it a state store or a state directory"));
             }

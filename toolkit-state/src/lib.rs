@@ -64,6 +64,15 @@ impl StateStore {
         Ok(Self::new(SqliteState::open(dir).await?))
     }
 
+    /// The state a `--state` flag names: a `postgres://` URL, else a directory (kept exactly,
+    /// even when it is not UTF-8).
+    pub async fn open_path(location: &Path) -> Result<Self> {
+        match location.to_str() {
+            Some(text) if is_postgres_url(text) => Self::open_location(text).await,
+            _ => Self::open(location).await,
+        }
+    }
+
     /// The state at `location`: a `postgres://` or `postgresql://` URL opens [`PostgresState`]
     /// (an error without the `postgres` feature), anything else is a directory for
     /// [`StateStore::open`].

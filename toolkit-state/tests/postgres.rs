@@ -20,6 +20,7 @@ use toolkit_state::{
     ApprovalRecord, ApprovalState, AuditFilter, AuditRecord, Decision, NewApproval, Outcome, PostgresState, Refusal,
     SessionRecord, SessionState, StateBackend, StateStore,
 };
+use toolkit_testkit::pg::TcpProxy;
 
 #[derive(Clone)]
 struct Server {
@@ -482,54 +483,10 @@ async fn an_unreachable_store_fails_quickly_and_names_no_password() {
     drop(db);
 }
 
-/// A TCP proxy to the server that can be taken down (every connection cut, the port closed)
-/// and brought back on the same port.
-struct Proxy {
-    port: u16,
-    target: (String, u16),
-    tasks: JoinSet<()>,
-}
-
-impl Proxy {
-    async fn start(target: (String, u16)) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let mut proxy = Self { port, target, tasks: JoinSet::new() };
-        proxy.serve(listener);
-        proxy
-    }
-
-    fn serve(&mut self, listener: TcpListener) {
-        let target = self.target.clone();
-        self.tasks.spawn(async move {
-            let mut connections = JoinSet::new();
-            while let Ok((mut client, _)) = listener.accept().await {
-                let target = target.clone();
-                connections.spawn(async move {
-                    if let Ok(mut server) = tokio::net::TcpStream::connect((target.0.as_str(), target.1)).await {
-                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
-                    }
-                });
-            }
-        });
-    }
-
-    fn down(&mut self) {
-        // Aborting the accept task drops the listener and, with its JoinSet, every connection.
-        self.tasks.abort_all();
-    }
-
-    async fn up(&mut self) {
-        while self.tasks.join_next().await.is_some() {}
-        let listener = TcpListener::bind(("127.0.0.1", self.port)).await.unwrap();
-        self.serve(listener);
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_store_that_goes_away_fails_quickly_and_works_again_when_it_returns() {
     let Some(db) = Db::new().await else { return };
-    let mut proxy = Proxy::start((db.server.host.clone(), db.server.port)).await;
+    let mut proxy = TcpProxy::start((db.server.host.clone(), db.server.port)).await;
     let canary = toolkit_testkit::canary();
     let url = SecretString::new(format!(
         "postgres://{}:{canary}@127.0.0.1:{}/{}?sslmode=disable",

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 pub mod behaviour;
 pub mod kube;
+pub mod pg;
 
 /// The value of `var`, or `None` after printing why the test is skipped.
 ///

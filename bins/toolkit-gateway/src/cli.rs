@@ -36,8 +36,10 @@ pub struct Cli {
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = positive_duration, requires = "kubernetes")]
     pub status_interval: Duration,
 
-    /// State directory (counters, audit).
-    #[arg(long, env = "TOOLKIT_STATE", default_value = "./.toolkit")]
+    /// State (counters, audit, approvals): a directory for SQLite, or a postgres:// URL shared
+    /// by several gateways and CLIs (give a URL with a password through TOOLKIT_STATE, not on
+    /// the command line).
+    #[arg(long, env = "TOOLKIT_STATE", hide_env_values = true, default_value = "./.toolkit")]
     pub state: PathBuf,
 
     /// Address of the HTTP listener; a non-loopback address needs --tokens (or --insecure).

@@ -167,7 +167,7 @@ impl Gateway {
     /// file) the previous catalog and tokens stay.
     pub async fn load(&self) -> Result<bool> {
         let _one_at_a_time = self.inner.reloading.lock().await;
-        let state = self.inner.state.get_or_try_init(|| StateStore::open(&self.inner.state_dir)).await?.clone();
+        let state = self.inner.state.get_or_try_init(|| StateStore::open_path(&self.inner.state_dir)).await?.clone();
         let (catalog, tokens) = self.read_catalog().await?;
         let builder = Runtime::builder()
             .catalog(catalog)

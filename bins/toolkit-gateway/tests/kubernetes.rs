@@ -13,7 +13,8 @@ use std::process::Command;
 
 use common::process::{BIN, Running};
 use serde_json::Value;
-use toolkit_testkit::kube::{Cluster, PasswordRole, eventually, skip};
+use toolkit_testkit::kube::{Cluster, eventually, skip};
+use toolkit_testkit::pg::PasswordRole;
 
 fn tool(name: &str, spec: &str) -> String {
     format!("apiVersion: toolkit.dev/v1alpha1\nkind: Tool\nmetadata: {{name: {name}}}\nspec:\n{spec}\n---\n")

@@ -13,7 +13,8 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
-use toolkit_testkit::kube::{Cluster, PasswordRole, Running, condition, eventually, skip};
+use toolkit_testkit::kube::{Cluster, Running, condition, eventually, skip};
+use toolkit_testkit::pg::PasswordRole;
 
 /// Starts `toolkit-operator run` as `identity` against `cluster`; returns it with its metrics
 /// port and log file.

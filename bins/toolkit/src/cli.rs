@@ -25,8 +25,10 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "NS", requires = "kubernetes")]
     pub namespace: Option<String>,
 
-    /// State directory (status, counters, audit, sessions).
-    #[arg(long, global = true, env = "TOOLKIT_STATE", default_value = "./.toolkit")]
+    /// State (status, counters, audit, sessions, approvals): a directory for SQLite, or a
+    /// postgres:// URL shared by several gateways and CLIs (give a URL with a password through
+    /// TOOLKIT_STATE, not on the command line).
+    #[arg(long, global = true, env = "TOOLKIT_STATE", hide_env_values = true, default_value = "./.toolkit")]
     pub state: PathBuf,
 
     /// Output format.

@@ -8,7 +8,8 @@
 use std::process::{Command, Output};
 
 use serde_json::Value;
-use toolkit_testkit::kube::{Cluster, PasswordRole, skip};
+use toolkit_testkit::kube::{Cluster, skip};
+use toolkit_testkit::pg::PasswordRole;
 
 fn tool(name: &str, spec: &str) -> String {
     format!("apiVersion: toolkit.dev/v1alpha1\nkind: Tool\nmetadata: {{name: {name}}}\nspec:\n{spec}\n---\n")

@@ -9,7 +9,7 @@ use crate::cli::{ApprovalsCommand, Cli};
 use crate::output;
 
 pub async fn run(cli: &Cli, cmd: &ApprovalsCommand) -> Result<u8> {
-    let state = StateStore::open(&cli.state).await?;
+    let state = StateStore::open_path(&cli.state).await?;
     let result = match cmd {
         ApprovalsCommand::List { all } => list(cli, &state, *all).await,
         ApprovalsCommand::Approve { id } => decide(cli, &state, *id, true, None).await,

@@ -8,7 +8,7 @@ use crate::cli::{AuditArgs, Cli};
 use crate::output;
 
 pub async fn run(cli: &Cli, args: &AuditArgs) -> Result<u8> {
-    let state = StateStore::open(&cli.state).await?;
+    let state = StateStore::open_path(&cli.state).await?;
     let tool = args.tool.as_deref().map(super::tool_ref).transpose()?;
     let records = state.audit(&AuditFilter { tool, limit: Some(args.limit) }).await?;
     let views: Vec<View<'_>> = records.iter().map(View::of).collect();
