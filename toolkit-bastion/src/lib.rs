@@ -10,7 +10,11 @@
 //! timeout bounds the session's whole life.
 
 #[cfg(feature = "kubernetes")]
+pub mod cluster;
+#[cfg(feature = "kubernetes")]
 pub mod pod;
+#[cfg(feature = "kubernetes")]
+mod terminal;
 
 use std::io::IsTerminal as _;
 use std::os::unix::fs::MetadataExt as _;

@@ -203,6 +203,7 @@ mod tests {
             image: "docker.io/library/postgres:17-alpine".into(),
             client: vec!["psql".into()],
             env: vec![EnvTemplate::value("PGHOST", "orders-db"), EnvTemplate::secret("PGPASSWORD", &password)],
+            exec: toolkit_core::ExecForm::default(),
         }
     }
 

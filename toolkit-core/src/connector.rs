@@ -473,6 +473,31 @@ pub struct SessionTemplate {
     pub client: Vec<String>,
     /// The client's environment.
     pub env: Vec<EnvTemplate>,
+    /// How one command runs through the client (`toolkit tool exec`).
+    pub exec: ExecForm,
+}
+
+/// How a command runs through a native client in a pod: `prefix`, then the command's words,
+/// joined by spaces into one argument (`psql -c "select 1"`) or each its own (`redis-cli GET k`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ExecForm {
+    /// The client and its options before the command.
+    pub prefix: Vec<String>,
+    /// Whether the command's words become one argument.
+    pub joined: bool,
+}
+
+impl ExecForm {
+    /// The command line that runs `command`.
+    pub fn argv(&self, command: &[String]) -> Vec<String> {
+        let mut argv = self.prefix.clone();
+        if self.joined {
+            argv.push(command.join(" "));
+        } else {
+            argv.extend(command.iter().cloned());
+        }
+        argv
+    }
 }
 
 /// A live connection to the tool's system.

@@ -18,7 +18,7 @@ pub mod validate;
 pub mod verdict;
 
 pub use connector::{
-    BuildContext, Capabilities, Connector, ConnectorRegistry, EnvSource, EnvTemplate, Invocation, InvokeOutput,
+    BuildContext, Capabilities, Connector, ConnectorRegistry, EnvSource, EnvTemplate, ExecForm, Invocation, InvokeOutput,
     Invoker, PermissionPlan, PermissionProvisioner, Probe, ProbeReport, Request, Session, SessionTemplate, SpecPart,
     ToolInstance, ToolLookup, ToolReference, TypeInfo,
 };

@@ -90,7 +90,7 @@ impl Runtime {
                     format!("policy blocked the {what}: {}", reasons.join("; ")),
                 ));
             }
-            Action::RequireApproval if matches!(work, Work::Exec(_)) => {
+            Action::RequireApproval if matches!(work, Work::Exec(..)) => {
                 *decision = Decision::OwnCommand { class: verdict.class };
                 return Ok(());
             }

@@ -40,7 +40,7 @@ pub use caller::{Caller, Scope};
 pub use imports::Imports;
 pub use limits::{MemoryRateLimiter, RETRY_AFTER_MS, RateLimiter, ToolLimiter, quota_numbers, retry_after};
 pub use permissions::PermissionsReport;
-pub use pipeline::{CallObserver, CallOutcome, Step};
+pub use pipeline::{CallObserver, CallOutcome, SessionOpener, Step};
 pub use policy::{CallPolicy, PolicyDecision, PolicyRequest, ReadOnlyPolicy};
 pub use prepared::PreparedTool;
 pub use probe::{DEFAULT_PROBE_TIMEOUT, PROBE_CONCURRENCY, ProbeOutcome, run_probe};

@@ -69,13 +69,21 @@ pub trait CallObserver: Send + Sync {
     fn waiting(&self, message: &str);
 }
 
+/// Opens the session a command runs through, when it is not the tool instance's own (a
+/// bastion pod, whose credentials the process running the pipeline never reads).
+#[async_trait::async_trait]
+pub trait SessionOpener: Send + Sync + std::fmt::Debug {
+    /// A session of `tool`, closed by the pipeline when the command ends.
+    async fn open(&self, tool: &crate::PreparedTool) -> Result<Box<dyn toolkit_core::Session>>;
+}
+
 /// What goes through the pipeline.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Work<'a> {
     /// An agent's call with its arguments.
     Call(&'a Value),
-    /// A person's command through a session.
-    Exec(&'a [String]),
+    /// A person's command through a session: the tool instance's, or one `opener` opens.
+    Exec(&'a [String], Option<&'a dyn SessionOpener>),
 }
 
 impl Work<'_> {
@@ -83,7 +91,7 @@ impl Work<'_> {
     fn operation(&self) -> &'static str {
         match self {
             Work::Call(_) => "call",
-            Work::Exec(_) => "exec",
+            Work::Exec(..) => "exec",
         }
     }
 
@@ -91,7 +99,7 @@ impl Work<'_> {
     pub(crate) fn noun(&self) -> &'static str {
         match self {
             Work::Call(_) => "call",
-            Work::Exec(_) => "command",
+            Work::Exec(..) => "command",
         }
     }
 
@@ -99,7 +107,7 @@ impl Work<'_> {
     fn as_json(&self) -> Value {
         match self {
             Work::Call(args) => (*args).clone(),
-            Work::Exec(command) => Value::from(command.to_vec()),
+            Work::Exec(command, _) => Value::from(command.to_vec()),
         }
     }
 }
@@ -153,7 +161,20 @@ impl Runtime {
         command: &[String],
         cancelled: impl Future<Output = ()>,
     ) -> Result<InvokeOutput> {
-        self.run(caller, reference, Work::Exec(command), cancelled, None).await.map(|o| o.output)
+        self.run(caller, reference, Work::Exec(command, None), cancelled, None).await.map(|o| o.output)
+    }
+
+    /// [`exec_until`](Self::exec_until) through a session `opener` opens instead of the tool
+    /// instance's (a bastion pod): the same steps, audit included.
+    pub async fn exec_in(
+        &self,
+        caller: &Caller,
+        reference: &ToolRef,
+        command: &[String],
+        opener: &dyn SessionOpener,
+        cancelled: impl Future<Output = ()>,
+    ) -> Result<InvokeOutput> {
+        self.run(caller, reference, Work::Exec(command, Some(opener)), cancelled, None).await.map(|o| o.output)
     }
 
     async fn run(
@@ -257,7 +278,7 @@ impl Runtime {
                 }
                 Request::Call(args)
             }
-            Work::Exec(command) => {
+            Work::Exec(command, _) => {
                 if command.iter().all(|w| w.trim().is_empty()) {
                     *decision = Decision::denied(Refusal::Arguments);
                     return Err(ctx(Error::invalid_input("run a command: the command is empty")));
@@ -317,8 +338,12 @@ impl Runtime {
                     ))),
                 }
             }
-            Work::Exec(command) => {
-                let session = tool.instance().open_session().await.map_err(ctx)?;
+            Work::Exec(command, opener) => {
+                let session = match opener {
+                    Some(o) => o.open(tool).await,
+                    None => tool.instance().open_session().await,
+                }
+                .map_err(ctx)?;
                 let out = tokio::time::timeout(limits.timeout, session.exec(command, &limits)).await;
                 session.close().await;
                 match out {
@@ -337,7 +362,7 @@ impl Runtime {
 fn verb(work: Work<'_>) -> &'static str {
     match work {
         Work::Call(_) => "call",
-        Work::Exec(_) => "run a command on",
+        Work::Exec(..) => "run a command on",
     }
 }
 

@@ -66,6 +66,11 @@ pub struct RunArgs {
     /// How long the Lease holds without renewal; a follower takes over after it.
     #[arg(long, default_value = "15s")]
     pub lease_duration: Duration,
+
+    /// How often the leader deletes the bastion pods whose session Lease was not renewed for
+    /// the tool's idle timeout.
+    #[arg(long, default_value = "30s")]
+    pub reap_interval: Duration,
 }
 
 /// `toolkit-operator manifests`.

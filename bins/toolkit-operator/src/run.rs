@@ -57,8 +57,9 @@ pub async fn run(
         let tools = controller(client.clone(), namespace, ctx.clone(), metrics.clone());
         let registries = registry_controller(client.clone(), namespace, ctx.clone());
         let policies = policy_controller(client.clone(), namespace, ctx.clone());
+        let reaper = reap_sessions(client.clone(), namespace, args.reap_interval.get());
         let lost = tokio::select! {
-            ((), (), ()) = async { tokio::join!(tools, registries, policies) } => None,
+            ((), (), (), ()) = async { tokio::join!(tools, registries, policies, reaper) } => None,
             lost = keep_lease(&elector) => Some(lost),
             () = &mut shutdown => None,
         };
@@ -73,6 +74,23 @@ pub async fn run(
                 }
                 return Ok(());
             }
+        }
+    }
+}
+
+/// Deletes, every `every`, the bastion pods (and Leases) of sessions whose holder stopped
+/// renewing them for longer than the tool's idle timeout.
+async fn reap_sessions(client: Client, namespace: Option<&str>, every: std::time::Duration) {
+    let bastion = toolkit_bastion::cluster::PodBastion::new(client);
+    loop {
+        tokio::time::sleep(every).await;
+        match bastion.reap(namespace).await {
+            Ok(reaped) => {
+                for pod in reaped {
+                    info!(pod = %format!("{}/{}", pod.namespace, pod.name), session = %pod.id, "reaped an idle session");
+                }
+            }
+            Err(e) => warn!(error = %e, "could not reap idle sessions"),
         }
     }
 }

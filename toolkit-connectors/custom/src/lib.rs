@@ -69,6 +69,8 @@ impl Connector for CustomConnector {
             image: config.image.clone()?,
             client: vec!["/bin/sh".to_owned()],
             env: env_template(&config),
+            // A command runs as given.
+            exec: toolkit_core::ExecForm::default(),
         })
     }
 

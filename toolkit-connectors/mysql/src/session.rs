@@ -21,6 +21,10 @@ pub(crate) fn template(config: &ServerConfig) -> SessionTemplate {
         image: IMAGE.to_owned(),
         client: client(config),
         env: toolkit_connector_sql::session_template_env(env(config), config),
+        exec: toolkit_core::ExecForm {
+            prefix: vec!["mysql".to_owned(), config.database.clone(), "-e".to_owned()],
+            joined: true,
+        },
     }
 }
 

@@ -21,6 +21,10 @@ pub(crate) fn template(config: &ServerConfig) -> SessionTemplate {
         image: IMAGE.to_owned(),
         client: vec!["psql".to_owned()],
         env: toolkit_connector_sql::session_template_env(env(config), config),
+        exec: toolkit_core::ExecForm {
+            prefix: ["psql", "-X", "-v", "ON_ERROR_STOP=1", "-c"].map(String::from).to_vec(),
+            joined: true,
+        },
     }
 }
 

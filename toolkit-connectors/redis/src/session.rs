@@ -24,7 +24,8 @@ pub(crate) fn template(config: &crate::RedisConfig) -> toolkit_core::SessionTemp
     if let Some(p) = &config.password_ref {
         env.push(toolkit_core::EnvTemplate::secret("REDISCLI_AUTH", p));
     }
-    toolkit_core::SessionTemplate { image: IMAGE.to_owned(), client: client(&url), env }
+    let exec = toolkit_core::ExecForm { prefix: client(&url), joined: false };
+    toolkit_core::SessionTemplate { image: IMAGE.to_owned(), client: client(&url), env, exec }
 }
 
 fn client(url: &str) -> Vec<String> {

@@ -4,6 +4,8 @@ mod approvals;
 mod audit;
 mod import;
 mod permissions;
+#[cfg(feature = "kubernetes")]
+mod pods;
 mod policy;
 mod probe;
 mod schema;

@@ -12,6 +12,20 @@ use crate::output;
 
 pub async fn run(cli: &Cli, cmd: &ToolCommand) -> Result<u8> {
     let rt = super::load(cli).await?;
+    #[cfg(feature = "kubernetes")]
+    if let Some(source) = super::cluster(cli).await? {
+        let pods = match cmd {
+            ToolCommand::Connect(args) => Some(super::pods::connect(&source, &rt, args).await),
+            ToolCommand::Exec { name, command } => Some(super::pods::exec(cli, &source, &rt, name, command).await),
+            ToolCommand::Status { .. } => Some(super::pods::status(cli, &source).await),
+            ToolCommand::Pause { target } => Some(super::pods::pause(&source, target).await),
+            _ => None,
+        };
+        if let Some(code) = pods {
+            rt.shutdown().await;
+            return code;
+        }
+    }
     let code = match cmd {
         ToolCommand::List => list(cli, &rt).await,
         ToolCommand::Get { name } => get(cli, &rt, name).await,
@@ -200,7 +214,7 @@ async fn pause(rt: &Runtime, target: &str) -> Result<u8> {
 }
 
 /// Completes on Ctrl-C; never, when the signal cannot be watched.
-async fn interrupted() {
+pub(super) async fn interrupted() {
     if tokio::signal::ctrl_c().await.is_err() {
         std::future::pending::<()>().await;
     }
