@@ -33,8 +33,8 @@ It also stands in for the kubelet, on this machine:
   or ConfigMap is written in its namespace. Images, init containers, probes, volumes and
   restarts are not emulated; a pod is deleted at once, without a grace period;
 - `pods/exec` over a websocket with the channel protocols `v5.channel.k8s.io` and
-  `v4.channel.k8s.io` (the best the client offers; kube-rs offers both, kubectl v5 and older
-  ones): the command runs here as a local process with the container's environment (its
+  `v4.channel.k8s.io` (v5 when the client offers it: kube-rs offers both, kubectl 1.37 only
+  v5): the command runs here as a local process with the container's environment (its
   `env`, `envFrom`, Secret and ConfigMap references resolved, PATH and HOME from here when the
   pod sets none), on a pseudo-terminal when `tty=true` (stderr then goes to the terminal, and
   resizes on channel 4 set its size), in `workingDir` or `/`. Its exit is written on channel 3
@@ -1207,8 +1207,6 @@ async def main():
     if args.port_file:
         with open(args.port_file + ".tmp", "w") as f:
             f.write(str(port))
-        import os
-
         os.replace(args.port_file + ".tmp", args.port_file)
     print(f"kube-apiserver emulator on http://{args.host}:{port}", flush=True)
     await asyncio.Event().wait()
