@@ -1130,8 +1130,8 @@ class ExecSession:
 
     def outputs(self):
         """(read, channel) of each output: the terminal (stdout and stderr at once) or pipes."""
-        if self.tty:
-            return [(lambda: read_fd(self.terminal), STDOUT)] if self.stdout else []
+        if self.tty:  # read even when stdout is not wanted, lest the command block on it
+            return [(lambda: read_fd(self.terminal), STDOUT if self.stdout else None)]
         out = []
         if self.stdout:
             out.append((lambda: self.proc.stdout.read(65536), STDOUT))
@@ -1141,27 +1141,30 @@ class ExecSession:
 
     async def pump(self, read, channel):
         while data := await read():
-            await self.send(channel, data)
+            if channel is not None:
+                await self.send(channel, data)
 
     async def from_client(self):
         """Stdin, resizes and (v5) the close of stdin from the client; the process is killed
         when the client goes away before it ends."""
         try:
             async for msg in self.ws:
-                if msg.type != web.WSMsgType.BINARY or not msg.data:
-                    continue
-                channel, data = msg.data[0], msg.data[1:]
-                if channel == STDIN and self.stdin:
-                    await self.write_stdin(data)
-                elif channel == RESIZE and self.tty:
-                    size = json.loads(data)
-                    set_size(self.terminal, int(size.get("Width", 0)), int(size.get("Height", 0)))
-                elif channel == CLOSE and self.can_close and data[:1] == bytes([STDIN]):
-                    self.close_stdin()
-        except (ValueError, OSError):
-            pass
+                if msg.type == web.WSMsgType.BINARY and msg.data:
+                    try:
+                        await self.from_channel(msg.data[0], msg.data[1:])
+                    except (ValueError, TypeError, AttributeError, OSError):
+                        pass  # a malformed resize, or a process that has just ended
         finally:
             kill_group(self.proc)  # only ever running here when the client went first
+
+    async def from_channel(self, channel, data):
+        if channel == STDIN and self.stdin:
+            await self.write_stdin(data)
+        elif channel == RESIZE and self.tty and self.terminal is not None:
+            size = json.loads(data)
+            set_size(self.terminal, int(size.get("Width", 0)), int(size.get("Height", 0)))
+        elif channel == CLOSE and self.can_close and data[:1] == bytes([STDIN]):
+            self.close_stdin()
 
     async def write_stdin(self, data):
         if self.tty:

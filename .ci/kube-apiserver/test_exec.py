@@ -214,7 +214,8 @@ class Exec(Case):
         self.assertEqual((protocol, status), ("v4.channel.k8s.io", {"metadata": {}, "status": "Success"}))
 
     async def test_with_tty_stdin_is_typed_and_resizes_are_honoured(self):
-        send = [(4, json.dumps({"Width": 100, "Height": 40}).encode()), (0, b"stty size; echo hi $TERM; exit\n")]
+        resize = (4, json.dumps({"Width": 100, "Height": 40}).encode())
+        send = [(4, b"not a size"), resize, (0, b"stty size; echo hi $TERM; exit\n")]
         _, out, status = await self.exec("bastion", ["sh"], tty=True, stdin=True, send=send)
         # The terminal echoes what is typed, and the shell's prompt may come before an output.
         lines = out.get(1, b"").decode().splitlines()
