@@ -18,25 +18,55 @@ It keeps objects in memory and serves what kube-rs controllers and kubectl use:
 - watches from a resourceVersion (410 Gone when it is older than the history kept), with
   bookmarks and `timeoutSeconds`;
 - `as=PartialObjectMetadata[List]` (metadata-only lists and watches) and `as=Table` with the
-  CRD's printer columns (`kubectl get`).
+  CRD's printer columns (`kubectl get`);
+- the garbage collector, simplified: deleting an object deletes at once the objects of its
+  namespace whose `ownerReferences` name its uid (a Lease that owns a bastion pod), even those
+  that name other owners still there.
+
+It also stands in for the kubelet, on this machine:
+
+- a pod is reported running shortly after it is created (a MODIFIED event with `phase: Running`,
+  the PodScheduled, Initialized, ContainersReady and Ready conditions, a running and ready
+  status per container, `podIP` 127.0.0.1 and `startTime`), unless a container's environment
+  names a Secret, ConfigMap or key that is not there and not `optional`: then it stays Pending
+  with `CreateContainerConfigError` and the kubelet's message, and is tried again when a Secret
+  or ConfigMap is written in its namespace. Images, init containers, probes, volumes and
+  restarts are not emulated; a pod is deleted at once, without a grace period;
+- `pods/exec` over a websocket with the channel protocols `v5.channel.k8s.io` and
+  `v4.channel.k8s.io` (v5 when the client offers it: kube-rs offers both, kubectl 1.37 only
+  v5): the command runs here as a local process with the container's environment (its
+  `env`, `envFrom`, Secret and ConfigMap references resolved, PATH and HOME from here when the
+  pod sets none), on a pseudo-terminal when `tty=true` (stderr then goes to the terminal, and
+  resizes on channel 4 set its size), in `workingDir` or `/`. Its exit is written on channel 3
+  as the kubelet's v1.Status (NonZeroExitCode with an ExitCode cause, 128+N for a signal). The
+  process is killed when the client goes away or the pod is deleted; when a v5 client closes
+  stdin, a pipe is closed and a terminal hung up (SIGHUP). SPDY (what kubectl falls back to) is
+  not served.
 
 Not emulated: authentication and authorization (every request is allowed), admission,
 OpenAPI schemas and validation (kubectl needs `--validate=false`), field managers, and
 pagination (a list returns everything).
 
-Every request is appended as one JSON line to the file given with `--requests`, so a test can
-check what a client asked for (for instance that no Secret's data was listed).
+Every request (exec ones too) is appended as one JSON line to the file given with `--requests`,
+so a test can check what a client asked for (for instance that no Secret's data was listed); a
+repeated query parameter (exec's `command`) is logged as a list.
 
 Usage: python3 apiserver.py --port PORT [--port-file FILE] [--requests FILE]
 """
 
 import argparse
 import asyncio
+import base64
 import copy
 import datetime
+import fcntl
 import json
+import os
 import re
+import signal
+import struct
 import sys
+import termios
 import uuid
 
 import aiohttp.web as web
@@ -47,6 +77,10 @@ except ImportError:  # server-side apply bodies are JSON from kubectl and kube-r
     yaml = None
 
 HISTORY = 20000
+KUBELET_DELAY = 0.2  # seconds between a pod's creation and the kubelet reporting it started
+EXEC_PROTOCOLS = ["v5.channel.k8s.io", "v4.channel.k8s.io"]  # best first
+STDIN, STDOUT, STDERR, ERROR, RESIZE, CLOSE = 0, 1, 2, 3, 4, 255  # channels of the exec protocols
+EXEC_DRAIN = 5  # seconds to send what a command wrote before it exited, once it has
 
 CORE = [
     ("namespaces", "Namespace", False),
@@ -297,6 +331,15 @@ def human_duration(ts):
     return f"{h // 24}d"
 
 
+def logged_query(query):
+    """The query as a JSON object; a repeated parameter (exec's `command`) as a list."""
+    out = {}
+    for key in query:
+        values = query.getall(key)
+        out[key] = values[0] if len(values) == 1 else values
+    return out
+
+
 # --- the server ----------------------------------------------------------------------------------
 
 
@@ -308,6 +351,7 @@ class ApiServer:
         self.history = []  # (rv, (group, plural), type, object)
         self.changed = asyncio.Condition()
         self.requests_log = requests_log
+        self.execs = {}  # pod uid -> the processes exec started in it
         for plural, kind, ns in CORE:
             self.add_resource(Resource("", "v1", plural, kind, ns))
         for (g, v), items in BUILTIN_GROUPS.items():
@@ -340,6 +384,8 @@ class ApiServer:
         del self.history[:-HISTORY]
         if res.plural == "customresourcedefinitions":
             self.sync_crd(obj, event)
+        if not res.group:
+            self.kubelet_sees(res, ns, obj, event)
         asyncio.get_event_loop().create_task(self.notify())
         return obj
 
@@ -414,6 +460,8 @@ class ApiServer:
                 return status_error(404, "NotFound", f"the server could not find the requested resource ({path})")
             name = rest[1] if len(rest) > 1 else None
             sub = rest[2] if len(rest) > 2 else None
+            if (group, rest[0], sub) == ("", "pods", "exec") and len(rest) == 3 and request.method in ("GET", "POST"):
+                return await self.exec(request, ns, name)
             if sub not in (None, "status") or (sub == "status" and not res.status):
                 return status_error(404, "NotFound", f"the server could not find the requested resource ({path})")
             return await self.dispatch(request, res, ns, name, sub, accept)
@@ -429,7 +477,7 @@ class ApiServer:
                         {
                             "method": request.method,
                             "path": request.path,
-                            "query": dict(request.query),
+                            "query": logged_query(request.query),
                             "as": shape.group(1) if shape else None,
                         }
                     )
@@ -633,7 +681,21 @@ class ApiServer:
                 new["metadata"]["deletionTimestamp"] = timestamp()
                 return self.store(res, ns, new, "MODIFIED")
             return obj
-        return self.store(res, ns, copy.deepcopy(obj), "DELETED")
+        gone = self.store(res, ns, copy.deepcopy(obj), "DELETED")
+        self.collect_garbage(gone)
+        return gone
+
+    def collect_garbage(self, owner):
+        """What the garbage collector does once an owner is gone (background propagation):
+        delete the objects whose `ownerReferences` name it. Simplified: at once, within the
+        owner's namespace, and even when a dependent names other owners still there."""
+        uid, ns = owner["metadata"].get("uid"), owner["metadata"].get("namespace")
+        kinds = {(r.group, r.plural): r for r in self.resources.values()}
+        for key, res in kinds.items():
+            for (ons, oname), obj in list(self.objects.get(key, {}).items()):
+                refs = obj["metadata"].get("ownerReferences") or []
+                if ons == ns and any(ref.get("uid") == uid for ref in refs) and (ons, oname) in self.objects[key]:
+                    self.delete(res, ons, oname)
 
     # --- watch ---
 
@@ -701,6 +763,156 @@ class ApiServer:
             meta["annotations"] = {"k8s.io/initial-events-end": "true"}
         return {"kind": res.kind, "apiVersion": res.api_version, "metadata": meta}
 
+    # --- the kubelet stand-in: pods run, exec runs commands here ---
+
+    def kubelet_sees(self, res, ns, obj, event):
+        """A new pod is started shortly after; a pod that waits for a Secret or ConfigMap is
+        tried again when one appears in its namespace, as the kubelet retries."""
+        pods = self.objects[("", "pods")]
+        if res.plural == "pods" and event == "ADDED":
+            targets = [obj]
+        elif res.plural in ("secrets", "configmaps") and event != "DELETED":
+            targets = [p for (pns, _), p in pods.items() if pns == ns and (p.get("status") or {}).get("phase") != "Running"]
+        elif res.plural == "pods" and event == "DELETED":
+            self.kill_execs(obj["metadata"].get("uid"))
+            return
+        else:
+            return
+        for pod in targets:
+            meta = pod["metadata"]
+            asyncio.get_event_loop().call_later(KUBELET_DELAY, self.start_pod, ns, meta["name"], meta["uid"])
+
+    def start_pod(self, ns, name, uid):
+        """Store the status the kubelet reports once it has started the pod's containers, or
+        failed to make their configuration (a MODIFIED event, as for the kubelet's update)."""
+        res = self.resources[("", "v1", "pods")]
+        pod = self.objects[("", "pods")].get((ns, name))
+        if pod is None or pod["metadata"].get("uid") != uid or pod["metadata"].get("deletionTimestamp"):
+            return
+        if (pod.get("status") or {}).get("phase") == "Running":
+            return
+        new = copy.deepcopy(pod)
+        new["status"] = self.pod_status(new)
+        if new["status"] != pod.get("status"):
+            self.store(res, ns, new, "MODIFIED")
+
+    def pod_status(self, pod):
+        """Running with every container ready, or Pending when a container's environment names
+        a Secret (ConfigMap) or key that is not there: the kubelet's CreateContainerConfigError.
+        Init containers, images, probes and volumes are not looked at."""
+        started = (pod.get("status") or {}).get("startTime") or timestamp()
+        statuses, unready = [], []
+        for c in (pod.get("spec") or {}).get("containers") or []:
+            status = {"name": c.get("name", ""), "image": c.get("image", ""), "imageID": "", "restartCount": 0, "lastState": {}}
+            try:
+                self.container_env(pod, c)
+            except ValueError as e:
+                unready.append(status["name"])
+                status.update(ready=False, started=False, state={"waiting": {"reason": "CreateContainerConfigError", "message": str(e)}})
+            else:
+                status.update(ready=True, started=True, containerID=f"emulator://{uuid.uuid4().hex}", state={"running": {"startedAt": timestamp()}})
+            statuses.append(status)
+
+        def condition(kind, ok):
+            out = {"type": kind, "status": "True" if ok else "False", "lastProbeTime": None, "lastTransitionTime": timestamp()}
+            if not ok:
+                out["reason"] = "ContainersNotReady"
+                out["message"] = f"containers with unready status: [{' '.join(unready)}]"
+            return out
+
+        ready = not unready
+        return {
+            "phase": "Running" if ready else "Pending",
+            "conditions": [
+                condition("PodScheduled", True),
+                condition("Initialized", True),
+                condition("ContainersReady", ready),
+                condition("Ready", ready),
+            ],
+            "hostIP": "127.0.0.1",
+            "hostIPs": [{"ip": "127.0.0.1"}],
+            "podIP": "127.0.0.1",
+            "podIPs": [{"ip": "127.0.0.1"}],
+            "startTime": started,
+            "containerStatuses": statuses,
+            "qosClass": "BestEffort",
+        }
+
+    def container_env(self, pod, container):
+        """The environment the kubelet makes for a container: `envFrom` Secrets and ConfigMaps,
+        then `env` values, `secretKeyRef`s, `configMapKeyRef`s and `fieldRef`s. A missing
+        source or key that is not `optional` raises ValueError with the kubelet's message."""
+        ns = pod["metadata"].get("namespace")
+        env = {}
+        for src in container.get("envFrom") or []:
+            kind, ref = ("Secret", src["secretRef"]) if src.get("secretRef") else ("ConfigMap", src.get("configMapRef"))
+            data = self.env_source(ns, kind, ref.get("name", ""), ref.get("optional")) if ref else None
+            for key, value in (data or {}).items():
+                env[src.get("prefix", "") + key] = value
+        for var in container.get("env") or []:
+            source = var.get("valueFrom")
+            if not source:
+                env[var["name"]] = var.get("value", "")
+            elif source.get("fieldRef"):
+                value = dotted(pod, source["fieldRef"].get("fieldPath", ""))
+                env[var["name"]] = "" if value is None else str(value)
+            for kind, field in (("Secret", "secretKeyRef"), ("ConfigMap", "configMapKeyRef")):
+                ref = (source or {}).get(field)
+                if not ref:
+                    continue
+                data = self.env_source(ns, kind, ref.get("name", ""), ref.get("optional"))
+                if data is not None and ref.get("key") in data:
+                    env[var["name"]] = data[ref["key"]]
+                elif data is not None and not ref.get("optional"):
+                    raise ValueError(f"couldn't find key {ref.get('key')} in {kind} {ns}/{ref.get('name', '')}")
+        return env
+
+    def env_source(self, ns, kind, name, optional):
+        """The data of a Secret (base64-decoded, with `stringData`) or ConfigMap; None when an
+        optional one is missing."""
+        obj = self.objects[("", kind.lower() + "s")].get((ns, name))
+        if obj is None:
+            if optional:
+                return None
+            raise ValueError(f'{kind.lower()} "{name}" not found')
+        data = dict(obj.get("data") or {})
+        if kind == "Secret":
+            data = {k: base64.b64decode(v).decode(errors="replace") for k, v in data.items()}
+            data.update(obj.get("stringData") or {})  # a real server folds it into data on write
+        return data
+
+    def kill_execs(self, uid):
+        """A pod's containers stop when it is deleted, and what exec started in them with them."""
+        for proc in self.execs.pop(uid, set()):
+            kill_group(proc)
+
+    async def exec(self, request, ns, name):
+        """`pods/exec` over a websocket with the channel protocols v4 and v5, the command run
+        here (on a pseudo-terminal when `tty`), as the kubelet runs it in the container."""
+        q = request.query
+        res = self.resources[("", "v1", "pods")]
+        try:
+            pod = self.get(res, ns, name)
+            container = exec_container(pod, q.get("container"))
+            phase = (pod.get("status") or {}).get("phase", "Pending")
+            if phase != "Running":
+                raise ApiError(400, "BadRequest", f'container not found ("{container["name"]}"): pod {name} is {phase}, not Running')
+            argv = q.getall("command", [])
+            if not argv:
+                raise ApiError(400, "BadRequest", "you must specify at least one command for the container")
+            flags = {k: q.get(k) in ("1", "true") for k in ("stdin", "stdout", "stderr", "tty")}
+            if not (flags["stdin"] or flags["stdout"] or flags["stderr"]):
+                raise ApiError(400, "BadRequest", "you must specify at least 1 of stdin, stdout, stderr")
+            if request.headers.get("Upgrade", "").lower() != "websocket":
+                raise ApiError(400, "BadRequest", "Upgrade request required")
+            protocol = exec_protocol(request.headers.get("Sec-WebSocket-Protocol", ""))
+        except ApiError as e:
+            return e.response()
+        ws = web.WebSocketResponse(protocols=(protocol,), compress=False, autoping=True)
+        await ws.prepare(request)
+        await ExecSession(self, ws, protocol, pod, container, argv, **flags).run()
+        return ws
+
     # --- tables ---
 
     def table(self, res, items, q):
@@ -740,6 +952,246 @@ class ApiServer:
         }
 
 
+# --- exec: a command run for pods/exec ---------------------------------------------------------
+
+
+def exec_container(pod, name):
+    """The container exec runs in: the one named, or the only one (the API server's rule)."""
+    containers = (pod.get("spec") or {}).get("containers") or []
+    pod_name = pod["metadata"]["name"]
+    if not name:
+        if len(containers) != 1:
+            names = " ".join(c.get("name", "") for c in containers)
+            raise ApiError(400, "BadRequest", f"a container name must be specified for pod {pod_name}, choose one of: [{names}]")
+        return containers[0]
+    for c in containers:
+        if c.get("name") == name:
+            return c
+    raise ApiError(400, "BadRequest", f"container {name} is not valid for pod {pod_name}")
+
+
+def exec_protocol(offered):
+    """The best channel protocol the client offers (v5, which can close stdin, before v4)."""
+    offered = [p.strip() for p in offered.split(",") if p.strip()]
+    for p in EXEC_PROTOCOLS:
+        if p in offered:
+            return p
+    raise ApiError(
+        400,
+        "BadRequest",
+        f"requested protocol(s) are not supported: [{' '.join(offered)}]; supports [{' '.join(EXEC_PROTOCOLS)}]",
+    )
+
+
+def exit_status(argv, code):
+    """The v1.Status the kubelet writes on the error channel when a command has ended."""
+    if code == 0:
+        return {"metadata": {}, "status": "Success"}
+    return {
+        "metadata": {},
+        "status": "Failure",
+        "message": f"command terminated with non-zero exit code: error executing command [{' '.join(argv)}], exit code {code}",
+        "reason": "NonZeroExitCode",
+        "details": {"causes": [{"reason": "ExitCode", "message": str(code)}]},
+    }
+
+
+def start_failure(command, error):
+    """The status when the command could not be started (an InternalError from the kubelet,
+    with the container runtime's words for a command that is not there)."""
+    if isinstance(error, FileNotFoundError):
+        error = f'exec: "{command}": executable file not found in $PATH'
+    elif isinstance(error, OSError):
+        error = f'exec: "{command}": {error.strerror}'
+    cause = f"error executing command in container: failed to exec in container: {error}"
+    return {
+        "metadata": {},
+        "status": "Failure",
+        "message": f"Internal error occurred: {cause}",
+        "reason": "InternalError",
+        "details": {"causes": [{"message": cause}]},
+        "code": 500,
+    }
+
+
+def kill_group(proc):
+    if proc.returncode is None:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def controlling_terminal():
+    """In the child, after setsid: its terminal (fd 0) becomes its controlling terminal."""
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+def set_size(fd, width, height):
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", height, width, 0, 0))
+
+
+async def read_fd(fd):
+    """The next bytes from a non-blocking terminal, b"" once its other side is closed (EIO)."""
+    loop = asyncio.get_running_loop()
+    while True:
+        try:
+            return os.read(fd, 65536)
+        except BlockingIOError:
+            ready = loop.create_future()
+            loop.add_reader(fd, lambda: ready.done() or ready.set_result(None))
+            try:
+                await ready
+            finally:
+                loop.remove_reader(fd)
+        except OSError:
+            return b""
+
+
+class ExecSession:
+    """One exec: the process, the channels between it and the websocket, its exit status."""
+
+    def __init__(self, server, ws, protocol, pod, container, argv, stdin, stdout, stderr, tty):
+        self.server, self.ws, self.pod, self.container, self.argv = server, ws, pod, container, argv
+        self.can_close = protocol == "v5.channel.k8s.io"
+        self.stdin, self.stdout, self.stderr, self.tty = stdin, stdout, stderr and not tty, tty
+        self.proc, self.terminal = None, None
+
+    def environment(self):
+        """The container's environment, with PATH and HOME from here when the pod sets none,
+        and TERM for a terminal as the container runtime sets it."""
+        env = self.server.container_env(self.pod, self.container)
+        for key in ("PATH", "HOME"):
+            if key not in env and key in os.environ:
+                env[key] = os.environ[key]
+        env.setdefault("HOSTNAME", self.pod["metadata"]["name"])
+        if self.tty:
+            env.setdefault("TERM", "xterm")
+        return env
+
+    async def start(self):
+        cwd = self.container.get("workingDir") or "/"
+        devnull = asyncio.subprocess.DEVNULL
+        if self.tty:
+            self.terminal, child = os.openpty()
+            set_size(self.terminal, 80, 24)
+            try:
+                self.proc = await asyncio.create_subprocess_exec(
+                    *self.argv, stdin=child, stdout=child, stderr=child, env=self.environment(), cwd=cwd,
+                    start_new_session=True, preexec_fn=controlling_terminal,
+                )
+            finally:
+                os.close(child)
+            os.set_blocking(self.terminal, False)
+        else:
+            pipe = asyncio.subprocess.PIPE
+            self.proc = await asyncio.create_subprocess_exec(
+                *self.argv,
+                stdin=pipe if self.stdin else devnull,
+                stdout=pipe if self.stdout else devnull,
+                stderr=pipe if self.stderr else devnull,
+                env=self.environment(),
+                cwd=cwd,
+                start_new_session=True,
+            )
+        self.server.execs.setdefault(self.pod["metadata"]["uid"], set()).add(self.proc)
+
+    async def send(self, channel, data):
+        try:
+            await self.ws.send_bytes(bytes([channel]) + data)
+        except (ConnectionResetError, RuntimeError):
+            pass  # the client has gone
+
+    async def run(self):
+        try:
+            await self.start()
+        except (OSError, ValueError) as e:
+            self.close_terminal()
+            await self.send(ERROR, json.dumps(start_failure(self.argv[0], e)).encode())
+            await self.ws.close()
+            return
+        pumps = [asyncio.create_task(self.pump(read, channel)) for read, channel in self.outputs()]
+        client = asyncio.create_task(self.from_client())
+        code = await self.proc.wait()
+        self.server.execs.get(self.pod["metadata"]["uid"], set()).discard(self.proc)
+        if pumps:
+            await asyncio.wait(pumps, timeout=EXEC_DRAIN)
+        for task in pumps:
+            task.cancel()
+        await self.send(ERROR, json.dumps(exit_status(self.argv, 128 - code if code < 0 else code)).encode())
+        await self.ws.close()
+        client.cancel()
+        self.close_terminal()
+
+    def close_terminal(self):
+        if self.terminal is not None:
+            os.close(self.terminal)
+            self.terminal = None
+
+    def outputs(self):
+        """(read, channel) of each output: the terminal (stdout and stderr at once) or pipes."""
+        if self.tty:  # read even when stdout is not wanted, lest the command block on it
+            return [(lambda: read_fd(self.terminal), STDOUT if self.stdout else None)]
+        out = []
+        if self.stdout:
+            out.append((lambda: self.proc.stdout.read(65536), STDOUT))
+        if self.stderr:
+            out.append((lambda: self.proc.stderr.read(65536), STDERR))
+        return out
+
+    async def pump(self, read, channel):
+        while data := await read():
+            if channel is not None:
+                await self.send(channel, data)
+
+    async def from_client(self):
+        """Stdin, resizes and (v5) the close of stdin from the client; the process is killed
+        when the client goes away before it ends."""
+        try:
+            async for msg in self.ws:
+                if msg.type == web.WSMsgType.BINARY and msg.data:
+                    try:
+                        await self.from_channel(msg.data[0], msg.data[1:])
+                    except (ValueError, TypeError, AttributeError, OSError):
+                        pass  # a malformed resize, or a process that has just ended
+        finally:
+            kill_group(self.proc)  # only ever running here when the client went first
+
+    async def from_channel(self, channel, data):
+        if channel == STDIN and self.stdin:
+            await self.write_stdin(data)
+        elif channel == RESIZE and self.tty and self.terminal is not None:
+            size = json.loads(data)
+            set_size(self.terminal, int(size.get("Width", 0)), int(size.get("Height", 0)))
+        elif channel == CLOSE and self.can_close and data[:1] == bytes([STDIN]):
+            self.close_stdin()
+
+    async def write_stdin(self, data):
+        if self.tty:
+            while data:
+                try:
+                    data = data[os.write(self.terminal, data):]
+                except BlockingIOError:
+                    await asyncio.sleep(0.01)
+            return
+        try:
+            self.proc.stdin.write(data)
+            await self.proc.stdin.drain()
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    def close_stdin(self):
+        """A pipe is closed; a terminal is hung up, as the container runtime closes its
+        console when the client's stdin ends."""
+        if self.tty:
+            try:
+                os.killpg(self.proc.pid, signal.SIGHUP)
+            except ProcessLookupError:
+                pass
+        elif self.proc.stdin:
+            self.proc.stdin.close()
+
+
 async def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
@@ -758,8 +1210,6 @@ async def main():
     if args.port_file:
         with open(args.port_file + ".tmp", "w") as f:
             f.write(str(port))
-        import os
-
         os.replace(args.port_file + ".tmp", args.port_file)
     print(f"kube-apiserver emulator on http://{args.host}:{port}", flush=True)
     await asyncio.Event().wait()
