@@ -232,10 +232,9 @@ impl PodBastion {
                 let spec = lease.spec.clone().unwrap_or_default();
                 let acquired = spec.acquire_time.map_or(now, |t| t.0);
                 let renewed = spec.renew_time.map_or(acquired, |t| t.0);
-                let pod = pods
-                    .items
-                    .iter()
-                    .find(|p| p.metadata.namespace.as_deref() == Some(&ns) && p.metadata.name.as_deref() == Some(&name));
+                let pod = pods.items.iter().find(|p| {
+                    p.metadata.namespace.as_deref() == Some(&ns) && p.metadata.name.as_deref() == Some(&name)
+                });
                 PodSessionInfo {
                     id: label(SESSION_LABEL),
                     tool: ToolRef::new(&ns, label(TOOL_LABEL)),
@@ -270,15 +269,22 @@ impl PodBastion {
         let what = format!("run a command in the session's pod {}/{}", open.namespace, open.name);
         let params = AttachParams::default().stdin(false).stdout(true).stderr(true);
         let work = async {
-            let mut process =
-                self.pods(&open.namespace).exec(&open.name, argv.to_vec(), &params).await.map_err(|e| api_error(&what, &e))?;
+            let mut process = self
+                .pods(&open.namespace)
+                .exec(&open.name, argv.to_vec(), &params)
+                .await
+                .map_err(|e| api_error(&what, &e))?;
             let status = process.take_status();
             let (mut stdout, mut stderr) = (String::new(), String::new());
             if let Some(mut out) = process.stdout() {
-                out.read_to_string(&mut stdout).await.map_err(|e| Error::new(ErrorKind::Unreachable, what.clone()).with_source(e))?;
+                out.read_to_string(&mut stdout)
+                    .await
+                    .map_err(|e| Error::new(ErrorKind::Unreachable, what.clone()).with_source(e))?;
             }
             if let Some(mut err) = process.stderr() {
-                err.read_to_string(&mut stderr).await.map_err(|e| Error::new(ErrorKind::Unreachable, what.clone()).with_source(e))?;
+                err.read_to_string(&mut stderr)
+                    .await
+                    .map_err(|e| Error::new(ErrorKind::Unreachable, what.clone()).with_source(e))?;
             }
             let code = match status {
                 Some(s) => exit_code(s.await),
@@ -297,8 +303,11 @@ impl PodBastion {
     pub async fn attach(&self, open: &OpenPod, argv: &[String]) -> Result<i32> {
         let what = format!("attach to the session's pod {}/{}", open.namespace, open.name);
         let params = AttachParams::interactive_tty();
-        let mut process =
-            self.pods(&open.namespace).exec(&open.name, argv.to_vec(), &params).await.map_err(|e| api_error(&what, &e))?;
+        let mut process = self
+            .pods(&open.namespace)
+            .exec(&open.name, argv.to_vec(), &params)
+            .await
+            .map_err(|e| api_error(&what, &e))?;
         let status = process.take_status();
         let mut stdin = process.stdin();
         let mut stdout = process.stdout();
@@ -311,12 +320,22 @@ impl PodBastion {
                 }
             });
         }
+        // Stdin is read on a thread of its own: a read cannot be cancelled, and a blocking task
+        // of the runtime would keep the process from exiting when the session ends first.
+        let (keys, mut typed) = tokio::sync::mpsc::channel::<Vec<u8>>(16);
+        std::thread::spawn(move || {
+            let mut local = std::io::stdin();
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = std::io::Read::read(&mut local, &mut buf) {
+                if n == 0 || keys.blocking_send(buf[..n].to_vec()).is_err() {
+                    break;
+                }
+            }
+        });
         let input = tokio::spawn(async move {
             let Some(remote) = stdin.as_mut() else { return };
-            let mut local = tokio::io::stdin();
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = local.read(&mut buf).await {
-                if n == 0 || remote.write_all(&buf[..n]).await.is_err() {
+            while let Some(chunk) = typed.recv().await {
+                if remote.write_all(&chunk).await.is_err() {
                     break;
                 }
                 let _ = remote.flush().await;

@@ -4,9 +4,9 @@
 
 use std::io::IsTerminal as _;
 
-use kube::api::TerminalSize;
 use futures::SinkExt as _;
 use futures::channel::mpsc::Sender;
+use kube::api::TerminalSize;
 
 /// Raw mode on this process's terminal until dropped; nothing when stdin is not a terminal.
 pub(crate) struct RawMode(bool);

@@ -18,9 +18,9 @@ pub mod validate;
 pub mod verdict;
 
 pub use connector::{
-    BuildContext, Capabilities, Connector, ConnectorRegistry, EnvSource, EnvTemplate, ExecForm, Invocation, InvokeOutput,
-    Invoker, PermissionPlan, PermissionProvisioner, Probe, ProbeReport, Request, Session, SessionTemplate, SpecPart,
-    ToolInstance, ToolLookup, ToolReference, TypeInfo,
+    BuildContext, Capabilities, Connector, ConnectorRegistry, EnvSource, EnvTemplate, ExecForm, Invocation,
+    InvokeOutput, Invoker, PermissionPlan, PermissionProvisioner, Probe, ProbeReport, Request, Session,
+    SessionTemplate, SpecPart, ToolInstance, ToolLookup, ToolReference, TypeInfo,
 };
 pub use error::{Error, ErrorKind, Result};
 pub use manifest::{Catalog, LoadedTool, ToolRef};

@@ -197,6 +197,9 @@ pub fn operator_rules() -> Vec<PolicyRule> {
         rule(&[""], &["services"], &["get", "list", "watch"]),
         // `spec.mcp.serverRef` names an ark MCPServer.
         rule(&["ark.mckinsey.com"], &["mcpservers"], &["get"]),
+        // Idle bastion sessions are reaped: their Lease and pod deleted.
+        rule(&["coordination.k8s.io"], &["leases"], &["list", "delete"]),
+        rule(&[""], &["pods"], &["list", "delete"]),
         // kube's Recorder creates an Event, then patches it when the same one recurs.
         rule(&["events.k8s.io"], &["events"], &["create", "patch"]),
     ]

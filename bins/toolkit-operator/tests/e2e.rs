@@ -22,7 +22,7 @@ fn operator(cluster: &Cluster, identity: &str) -> (Running, u16, PathBuf) {
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let log = cluster.dir().join(format!("{identity}.log"));
     let child = Command::new(env!("CARGO_BIN_EXE_toolkit-operator"))
-        .args(["run", "--identity", identity, "--lease-duration", "3s"])
+        .args(["run", "--identity", identity, "--lease-duration", "3s", "--reap-interval", "1s"])
         .args(["--metrics-addr", &format!("127.0.0.1:{port}")])
         .env("KUBECONFIG", cluster.kubeconfig())
         .env("TOOLKIT_LOG", "info")
@@ -227,6 +227,30 @@ fn operator_reconciles_tools_against_an_api_server() {
     for name in ["relay-lost", "relay", "ask"] {
         cluster.kubectl(&["delete", "tool", name]);
     }
+
+    // A session whose holder stopped renewing its Lease is reaped with its pod; a live one stays.
+    let session = |name: &str, renewed: &str| {
+        format!(
+            "apiVersion: coordination.k8s.io/v1\nkind: Lease\nmetadata: {{name: {name}, labels: {{toolkit.dev/session: {name}, toolkit.dev/tool: pg}}}}\n\
+             spec: {{holderIdentity: ana, leaseDurationSeconds: 60, acquireTime: \"{renewed}\", renewTime: \"{renewed}\"}}\n---\n\
+             apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, labels: {{toolkit.dev/session: {name}, toolkit.dev/tool: pg}}}}\n\
+             spec: {{containers: [{{name: session, image: busybox}}]}}\n---\n"
+        )
+    };
+    let now = chrono::Utc::now();
+    let stale = (now - chrono::Duration::minutes(5)).format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
+    let fresh = now.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
+    cluster.apply(&(session("toolkit-session-stale", &stale) + &session("toolkit-session-fresh", &fresh)));
+    eventually("the idle session reaped", || {
+        let left = cluster.json(&["get", "pods,leases", "-l", "toolkit.dev/session"]);
+        let names: Vec<String> = left["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["metadata"]["name"].as_str().unwrap().to_owned())
+            .collect();
+        names.iter().all(|n| n == "toolkit-session-fresh").then_some(names).filter(|n| n.len() == 2)
+    });
 
     // The leader dies without releasing the lease: the other takes over and reconciles.
     drop(op_a);

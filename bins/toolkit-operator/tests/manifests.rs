@@ -67,10 +67,17 @@ fn cluster_mode_installs_everything_with_least_privilege() {
     assert_eq!(verbs(role, "", "services"), ["get", "list", "watch"]);
     assert_eq!(verbs(role, "ark.mckinsey.com", "mcpservers"), ["get"]);
     assert_eq!(verbs(role, "events.k8s.io", "events"), ["create", "patch"]);
-    // Nothing the operator does not do: no write of a spec, no delete, no wildcard.
-    let all = serde_json::to_string(&role["rules"]).unwrap();
-    for verb in ["\"*\"", "delete", "update", "deletecollection", "escalate", "bind", "impersonate"] {
-        assert!(!all.contains(verb), "{verb} granted: {all}");
+    // Idle bastion sessions are reaped.
+    assert_eq!(verbs(role, "coordination.k8s.io", "leases"), ["delete", "list"]);
+    assert_eq!(verbs(role, "", "pods"), ["delete", "list"]);
+    // Nothing the operator does not do: no write of a spec, no other delete, no wildcard.
+    for rule in role["rules"].as_array().unwrap() {
+        let text = rule.to_string();
+        let reaping =
+            rule["resources"] == serde_json::json!(["leases"]) || rule["resources"] == serde_json::json!(["pods"]);
+        for verb in ["\"*\"", "\"delete\"", "update", "deletecollection", "escalate", "bind", "impersonate"] {
+            assert!(reaping && verb == "\"delete\"" || !text.contains(verb), "{verb} granted: {text}");
+        }
     }
     let binding = find(&objects, "ClusterRoleBinding", "toolkit-operator");
     assert_eq!(binding["subjects"][0]["namespace"], "toolkit-system");

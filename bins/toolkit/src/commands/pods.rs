@@ -33,7 +33,8 @@ fn holder() -> String {
 fn template(rt: &Runtime, reference: &ToolRef) -> Result<SessionTemplate> {
     let loaded = rt.catalog().get(reference)?;
     let tool = loaded.tool.as_ref().ok_or_else(|| {
-        Error::config(format!("tool {reference} is invalid")).with_context("hint", "run `toolkit --kubernetes validate`")
+        Error::config(format!("tool {reference} is invalid"))
+            .with_context("hint", "run `toolkit --kubernetes validate`")
     })?;
     let connector = rt.connectors().get(&tool.spec.type_)?;
     connector.session_template(&tool.spec).ok_or_else(|| {
@@ -51,7 +52,12 @@ fn idle_timeout(rt: &Runtime, reference: &ToolRef) -> Duration {
 }
 
 /// Opens a session pod, telling progress on stderr when it is a terminal.
-async fn open(bastion: &PodBastion, reference: &ToolRef, template: &SessionTemplate, idle: Duration) -> Result<OpenPod> {
+async fn open(
+    bastion: &PodBastion,
+    reference: &ToolRef,
+    template: &SessionTemplate,
+    idle: Duration,
+) -> Result<OpenPod> {
     let id = uuid::Uuid::new_v4().to_string();
     let holder = holder();
     let session = PodSession {
