@@ -197,8 +197,9 @@ pub fn operator_rules() -> Vec<PolicyRule> {
         rule(&[""], &["services"], &["get", "list", "watch"]),
         // `spec.mcp.serverRef` names an ark MCPServer.
         rule(&["ark.mckinsey.com"], &["mcpservers"], &["get"]),
-        // Idle bastion sessions are reaped: their Lease and pod deleted.
-        rule(&["coordination.k8s.io"], &["leases"], &["list", "delete"]),
+        // Bastion sessions are counted (their Leases watched) and idle ones reaped: their Lease
+        // and pod deleted.
+        rule(&["coordination.k8s.io"], &["leases"], &["list", "watch", "delete"]),
         rule(&[""], &["pods"], &["list", "delete"]),
         // kube's Recorder creates an Event, then patches it when the same one recurs.
         rule(&["events.k8s.io"], &["events"], &["create", "patch"]),

@@ -140,7 +140,9 @@ async fn reconcile_inner(obj: &DynamicObject, ctx: &Context) -> Result<Action, R
     let qualified = format!("{namespace}/{name}");
     let old: ToolStatus = current_status(obj);
     let secrets = KubeSecrets::new(ctx.client.clone());
-    let (findings, interval) = examine(obj, &namespace, &name, ctx, &secrets).await?;
+    let (mut findings, interval) = examine(obj, &namespace, &name, ctx, &secrets).await?;
+    findings.bastion = bastion(obj, ctx, &findings);
+    findings.active_sessions = active_sessions(&ctx.client, &namespace, &name).await;
     // An invalid or disabled tool changes only when its spec does, which triggers a reconcile.
     let next = if findings.validated.status == "False" || findings.disabled {
         Action::await_change()
@@ -172,6 +174,32 @@ async fn reconcile_inner(obj: &DynamicObject, ctx: &Context) -> Result<Action, R
     Ok(next)
 }
 
+/// `BastionReady` for a tool whose type runs sessions in pods: true once its credentials
+/// resolve (the pod's `secretKeyRef`s will then too).
+fn bastion(obj: &DynamicObject, ctx: &Context, findings: &Findings) -> Option<Finding> {
+    let tool = parse_tool(obj).ok()?;
+    let template = ctx.connectors.get(&tool.spec.type_).ok()?.session_template(&tool.spec)?;
+    Some(match findings.credentials.status {
+        "True" => Finding::yes("PodSessionAvailable", format!("sessions run in pods of {}", template.image)),
+        _ => Finding::no("CredentialsNotResolved", "a session's pod would not start: its credentials do not resolve"),
+    })
+}
+
+/// The tool's bastion sessions whose Lease was renewed within its duration.
+async fn active_sessions(client: &Client, namespace: &str, name: &str) -> u32 {
+    let leases: Api<k8s_openapi::api::coordination::v1::Lease> = Api::namespaced(client.clone(), namespace);
+    let selector = format!("{},{}={name}", toolkit_bastion::pod::SESSION_LABEL, toolkit_bastion::pod::TOOL_LABEL);
+    let Ok(list) = leases.list(&kube::api::ListParams::default().labels(&selector)).await else { return 0 };
+    let now = chrono::Utc::now();
+    let live = list.items.iter().filter(|l| {
+        let spec = l.spec.clone().unwrap_or_default();
+        let renewed = spec.renew_time.or(spec.acquire_time).map(|t| t.0);
+        let duration = chrono::Duration::seconds(i64::from(spec.lease_duration_seconds.unwrap_or(0)));
+        renewed.is_some_and(|r| r + duration > now)
+    });
+    u32::try_from(live.count()).unwrap_or(u32::MAX)
+}
+
 /// Validates, resolves and probes, and says what was found and when to look again.
 async fn examine(
     obj: &DynamicObject,
@@ -197,6 +225,8 @@ async fn examine(
                     credentials: waiting(),
                     ready: waiting(),
                     probe: None,
+                    bastion: None,
+                    active_sessions: 0,
                 };
                 // The objects it names are not watched: look again soon.
                 return Ok((findings, UNRESOLVED_RETRY));
@@ -212,6 +242,8 @@ async fn examine(
         credentials: pending("the spec is invalid"),
         ready: pending("the spec is invalid"),
         probe: None,
+        bastion: None,
+        active_sessions: 0,
     };
     let tool = match parse_tool_value(value) {
         Ok(t) => t,
@@ -235,6 +267,8 @@ async fn examine(
             credentials: off(),
             ready: off(),
             probe: None,
+            bastion: None,
+            active_sessions: 0,
         };
         return Ok((findings, interval));
     }
@@ -252,6 +286,8 @@ async fn examine(
                 credentials: Finding::no(u.reason, u.message),
                 ready: pending("credentials are not resolved"),
                 probe: None,
+                bastion: None,
+                active_sessions: 0,
             };
             return Ok((findings, interval));
         }
@@ -261,7 +297,17 @@ async fn examine(
         n => Finding::yes("Resolved", format!("{n} reference{} resolved", if n == 1 { "" } else { "s" })),
     };
     let (ready, probe) = probe(&tool, namespace, name, ctx, secrets, config_maps, probe_settings.enabled).await;
-    Ok((Findings { disabled: false, references: cluster_refs, validated, credentials, ready, probe }, interval))
+    let findings = Findings {
+        disabled: false,
+        references: cluster_refs,
+        validated,
+        credentials,
+        ready,
+        probe,
+        bastion: None,
+        active_sessions: 0,
+    };
+    Ok((findings, interval))
 }
 
 /// Builds the tool's instance and runs its probe, as `toolkit tool probe` does.

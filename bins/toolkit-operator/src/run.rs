@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use futures::StreamExt as _;
+use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service};
 use kube::core::{DynamicObject, PartialObjectMeta};
 use kube::runtime::reflector::{self, ObjectRef, Store};
@@ -150,9 +151,13 @@ async fn controller(client: Client, namespace: Option<&str>, ctx: Arc<Context>, 
         Some(ns) => (
             Api::namespaced_with(client.clone(), ns, &ar),
             Api::namespaced(client.clone(), ns),
-            Api::namespaced(client, ns),
+            Api::namespaced(client.clone(), ns),
         ),
-        None => (Api::all_with(client.clone(), &ar), Api::all(client.clone()), Api::all(client)),
+        None => (Api::all_with(client.clone(), &ar), Api::all(client.clone()), Api::all(client.clone())),
+    };
+    let leases: Api<Lease> = match namespace {
+        Some(ns) => Api::namespaced(client, ns),
+        None => Api::all(client),
     };
     let writer = reflector::store::Writer::new(ar.clone());
     let store = writer.as_reader();
@@ -169,11 +174,16 @@ async fn controller(client: Client, namespace: Option<&str>, ctx: Arc<Context>, 
     // ConfigMaps likewise: a changed one re-probes the tools that name it.
     let config_map_changes =
         metadata_watcher(config_maps, watcher::Config::default()).default_backoff().touched_objects();
+    // Bastion sessions opening and ending change a tool's count of active sessions.
+    let session_config = watcher::Config::default().labels(toolkit_bastion::pod::SESSION_LABEL);
+    let session_changes = changed_or_deleted(metadata_watcher(leases, session_config).default_backoff());
+    let session_ar = ar.clone();
     let (lookup, connectors) = (store.clone(), ctx.connectors.clone());
     let (cm_lookup, cm_connectors) = (store.clone(), ctx.connectors.clone());
     Controller::for_stream_with(trigger, store, ar)
         .watches_stream(secret_changes, move |secret| tools_naming(&lookup, &connectors, &secret))
         .watches_stream(config_map_changes, move |map| tools_naming_config_map(&cm_lookup, &cm_connectors, &map))
+        .watches_stream(session_changes, move |lease| session_tool(&lease, &session_ar))
         .run(reconcile, error_policy, ctx)
         .for_each(|result| async move {
             if let Err(e) = result {
@@ -320,6 +330,13 @@ pub fn tools_naming(
         })
         .map(|t| ObjectRef::from_obj_with(t.as_ref(), tool_resource()))
         .collect()
+}
+
+/// The Tool a bastion session's Lease belongs to.
+fn session_tool(lease: &PartialObjectMeta<Lease>, ar: &kube::core::ApiResource) -> Option<ObjectRef<DynamicObject>> {
+    let ns = lease.metadata.namespace.as_deref()?;
+    let tool = lease.metadata.labels.as_ref()?.get(toolkit_bastion::pod::TOOL_LABEL)?;
+    Some(ObjectRef::new_with(tool, ar.clone()).within(ns))
 }
 
 /// The Tools in `store` that name `config_map` (of their own namespace).

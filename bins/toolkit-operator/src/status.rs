@@ -15,6 +15,10 @@ pub const VALIDATED: &str = "Validated";
 pub const CREDENTIALS_RESOLVED: &str = "CredentialsResolved";
 /// The latest probe succeeded.
 pub const READY: &str = "Ready";
+/// Sessions of the tool can run in bastion pods (its type has a pod session and its
+/// credentials resolve); only tools whose type has pod sessions have this condition, and it
+/// does not decide the phase.
+pub const BASTION_READY: &str = "BastionReady";
 
 /// One condition as a reconcile found it, before it gets its transition time.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -59,6 +63,10 @@ pub struct Findings {
     pub ready: Finding,
     /// The probe that ran, if one did.
     pub probe: Option<LastProbe>,
+    /// The `BastionReady` condition, for a type with pod sessions.
+    pub bastion: Option<Finding>,
+    /// Bastion sessions open now.
+    pub active_sessions: u32,
 }
 
 impl Findings {
@@ -111,12 +119,18 @@ impl Findings {
         };
         ToolStatus {
             phase: self.phase(),
-            conditions: self.conditions().into_iter().map(|(type_, f)| condition(type_, f)).collect(),
+            conditions: self
+                .conditions()
+                .into_iter()
+                .chain(self.bastion.as_ref().map(|b| (BASTION_READY, b)))
+                .map(|(type_, f)| condition(type_, f))
+                .collect(),
             observed_generation: generation,
             last_probe: self.probe.clone().or_else(|| old.last_probe.clone()),
             invocation_count: old.invocation_count,
             error_count: old.error_count,
             last_error: old.last_error.clone(),
+            active_sessions: self.active_sessions,
         }
     }
 }
@@ -208,6 +222,8 @@ mod tests {
             credentials: Finding::yes("Resolved", "1 secret key resolved"),
             ready: Finding::yes("ProbeSucceeded", "answered"),
             probe: None,
+            bastion: None,
+            active_sessions: 0,
         }
     }
 

@@ -251,6 +251,19 @@ fn operator_reconciles_tools_against_an_api_server() {
             .collect();
         names.iter().all(|n| n == "toolkit-session-fresh").then_some(names).filter(|n| n.len() == 2)
     });
+    // The tool counts its open session, and says its sessions can run in pods.
+    let pg_tool = eventually("pg with one active session", || {
+        Some(cluster.tool("pg")).filter(|t| t["status"]["activeSessions"] == 1)
+    });
+    let bastion = condition(&pg_tool, "BastionReady");
+    assert_eq!(bastion["status"], "True", "{bastion}");
+    assert!(bastion["message"].as_str().unwrap().contains("postgres:17-alpine"), "{bastion}");
+    assert_eq!(phase(&pg_tool), "Ready", "BastionReady does not decide the phase");
+    cluster.kubectl(&["delete", "lease", "toolkit-session-fresh"]);
+    eventually("pg with no active session", || {
+        Some(cluster.tool("pg")).filter(|t| t["status"].get("activeSessions").is_none_or(|n| n == 0))
+    });
+    cluster.kubectl(&["delete", "pod", "toolkit-session-fresh"]);
 
     // The leader dies without releasing the lease: the other takes over and reconciles.
     drop(op_a);

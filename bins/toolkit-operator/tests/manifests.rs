@@ -68,7 +68,7 @@ fn cluster_mode_installs_everything_with_least_privilege() {
     assert_eq!(verbs(role, "ark.mckinsey.com", "mcpservers"), ["get"]);
     assert_eq!(verbs(role, "events.k8s.io", "events"), ["create", "patch"]);
     // Idle bastion sessions are reaped.
-    assert_eq!(verbs(role, "coordination.k8s.io", "leases"), ["delete", "list"]);
+    assert_eq!(verbs(role, "coordination.k8s.io", "leases"), ["delete", "list", "watch"]);
     assert_eq!(verbs(role, "", "pods"), ["delete", "list"]);
     // Nothing the operator does not do: no write of a spec, no other delete, no wildcard.
     for rule in role["rules"].as_array().unwrap() {

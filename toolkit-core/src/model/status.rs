@@ -123,6 +123,13 @@ pub struct ToolStatus {
     /// The latest call error, with secrets redacted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
+    /// Bastion sessions open now (their Lease renewed within the idle timeout).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub active_sessions: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// Where a registry stands.
