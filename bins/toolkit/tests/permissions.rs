@@ -183,23 +183,38 @@ spec:
     env.expect(&["tool", "exec", "cache", "--", "ACL", "DELUSER", &user], 0);
 }
 
-/// Kubernetes plans are manifests: printed as one YAML stream whose documents parse back into
-/// the RBAC objects, with no server needed to plan in declare mode.
+/// Kubernetes plans are manifests: stdout is one YAML stream whose documents parse back into
+/// the RBAC objects (no server needed to plan in declare mode), and `kubectl apply -f -` takes
+/// it unchanged.
 #[test]
 fn kubernetes_permissions_print_as_a_yaml_stream() {
     let env = Env::new();
     let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/tools/kubernetes.yaml");
     env.write("kubernetes.yaml", &std::fs::read_to_string(example).unwrap());
     let text = env.expect(&["tool", "permissions", "cluster-reader"], 0);
-    let stream = text.split_once("planned:\n").map(|(_, rest)| rest).unwrap_or_default();
-    let stream = stream.split_once("\n\n").map(|(yaml, _)| yaml).unwrap_or_default();
-    let kinds: Vec<String> = stream
-        .split("\n---\n")
+    let kinds: Vec<String> = serde_yaml::Deserializer::from_str(&text)
         .map(|doc| {
-            let value: serde_json::Value = serde_yaml::from_str(doc).unwrap_or_else(|e| panic!("{e}: {doc}"));
+            let value: serde_json::Value =
+                serde::Deserialize::deserialize(doc).unwrap_or_else(|e| panic!("{e}: {text}"));
             value["kind"].as_str().unwrap_or_default().to_owned()
         })
         .collect();
     assert_eq!(kinds, ["ServiceAccount", "Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding"], "{text}");
     assert!(!text.contains("example-only-token"), "{text}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let Some(cluster) = toolkit_testkit::kube::Cluster::from_env(dir.path()) else { return };
+    let plan = dir.path().join("plan.yaml");
+    std::fs::write(&plan, &text).unwrap();
+    let namespaces: std::collections::BTreeSet<String> = serde_yaml::Deserializer::from_str(&text)
+        .filter_map(|doc| {
+            let value: serde_json::Value = serde::Deserialize::deserialize(doc).ok()?;
+            value["metadata"]["namespace"].as_str().map(str::to_owned)
+        })
+        .collect();
+    for ns in namespaces {
+        cluster.apply(&format!("apiVersion: v1\nkind: Namespace\nmetadata: {{name: {ns}}}\n"));
+    }
+    let applied = cluster.kubectl(&["apply", "--validate=false", "-f", plan.to_str().unwrap()]);
+    assert_eq!(applied.lines().count(), 5, "{applied}");
 }

@@ -14,20 +14,29 @@ pub async fn run(cli: &Cli, rt: &Runtime, name: &str, apply: bool) -> Result<u8>
         return Ok(0);
     }
     let mode = serde_json::to_value(report.mode).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
-    println!("tool:      {}", report.tool);
-    println!("principal: {}", report.plan.principal);
-    println!("mode:      {mode}{}", if report.applied { " (applied)" } else { "" });
+    let header = format!(
+        "tool:      {}\nprincipal: {}\nmode:      {mode}{}",
+        report.tool,
+        report.plan.principal,
+        if report.applied { " (applied)" } else { "" }
+    );
     if report.plan.statements.iter().any(|s| s.contains('\n')) {
-        // Manifests (Kubernetes RBAC) read best as one YAML stream, as `kubectl apply` takes it.
-        println!("planned:");
+        // Manifests (Kubernetes RBAC): stdout is one YAML stream that `kubectl apply -f -`
+        // takes unchanged; what is said about it goes to stderr.
+        eprintln!("{header}");
         for (i, s) in report.plan.statements.iter().enumerate() {
             if i > 0 {
                 println!("---");
             }
             println!("{}", s.trim_end());
         }
-        println!();
-    } else {
+        let granted =
+            if report.plan.current.is_empty() { "(nothing)".to_owned() } else { report.plan.current.join(", ") };
+        eprintln!("granted now: {granted}");
+        return Ok(0);
+    }
+    println!("{header}");
+    {
         let mut t = output::table(&["PLANNED"]);
         for s in &report.plan.statements {
             t.add_row(vec![s.clone()]);
