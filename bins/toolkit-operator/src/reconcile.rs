@@ -21,7 +21,7 @@ use toolkit_core::connector::{BuildContext, NoTools};
 use toolkit_core::model::{Tool, ToolPhase, ToolStatus};
 use toolkit_core::secret::{Redactor, SecretResolver as _};
 use toolkit_core::validate::validate_tool;
-use toolkit_core::{ConnectorRegistry, manifest};
+use toolkit_core::{ConnectorRegistry, ErrorKind, manifest};
 use tracing::{info, warn};
 
 use crate::metrics::Metrics;
@@ -171,6 +171,17 @@ async fn reconcile_inner(obj: &DynamicObject, ctx: &Context) -> Result<Action, R
         }
         publish(ctx, obj, new.phase, condition, finding).await;
     }
+    if let Some((type_, finding, _)) = &findings.permissions {
+        let before = old.conditions.iter().find(|c| c.type_ == *type_);
+        let changed = before.is_none_or(|c| c.status != finding.status || c.reason.as_deref() != Some(finding.reason));
+        let drifted = finding.reason == "DriftCorrected";
+        if changed || drifted {
+            let ok = finding.status == "True";
+            let reason = if ok && !drifted { type_ } else { finding.reason };
+            publish_event(ctx, obj, !ok || drifted, reason, format!("{type_} {}: {}", finding.status, finding.message))
+                .await;
+        }
+    }
     Ok(next)
 }
 
@@ -227,6 +238,7 @@ async fn examine(
                     probe: None,
                     bastion: None,
                     active_sessions: 0,
+                    permissions: None,
                 };
                 // The objects it names are not watched: look again soon.
                 return Ok((findings, UNRESOLVED_RETRY));
@@ -244,6 +256,7 @@ async fn examine(
         probe: None,
         bastion: None,
         active_sessions: 0,
+        permissions: None,
     };
     let tool = match parse_tool_value(value) {
         Ok(t) => t,
@@ -269,6 +282,7 @@ async fn examine(
             probe: None,
             bastion: None,
             active_sessions: 0,
+            permissions: None,
         };
         return Ok((findings, interval));
     }
@@ -288,6 +302,7 @@ async fn examine(
                 probe: None,
                 bastion: None,
                 active_sessions: 0,
+                permissions: None,
             };
             return Ok((findings, interval));
         }
@@ -296,7 +311,8 @@ async fn examine(
         0 => Finding::yes("NoneNeeded", "the tool names no Secret or ConfigMap"),
         n => Finding::yes("Resolved", format!("{n} reference{} resolved", if n == 1 { "" } else { "s" })),
     };
-    let (ready, probe) = probe(&tool, namespace, name, ctx, secrets, config_maps, probe_settings.enabled).await;
+    let (ready, probe, permissions) =
+        probe(&tool, namespace, name, ctx, secrets, config_maps, probe_settings.enabled).await;
     let findings = Findings {
         disabled: false,
         references: cluster_refs,
@@ -306,11 +322,17 @@ async fn examine(
         probe,
         bastion: None,
         active_sessions: 0,
+        permissions,
     };
     Ok((findings, interval))
 }
 
-/// Builds the tool's instance and runs its probe, as `toolkit tool probe` does.
+/// What planning (and in `enforce` mode applying) `spec.permissions` found.
+type PermissionsFinding = Option<(&'static str, Finding, toolkit_core::model::PermissionsStatus)>;
+
+/// Builds the tool's instance and runs its probe, as `toolkit tool probe` does; then, when the
+/// tool answered and declares `spec.permissions`, plans them (and applies them in `enforce`
+/// mode), as `toolkit tool permissions [--apply]` does.
 async fn probe(
     tool: &Arc<Tool>,
     namespace: &str,
@@ -319,9 +341,9 @@ async fn probe(
     secrets: &KubeSecrets,
     config_maps: toolkit_core::manifest::ConfigMaps,
     enabled: bool,
-) -> (Finding, Option<toolkit_core::model::LastProbe>) {
+) -> (Finding, Option<toolkit_core::model::LastProbe>, PermissionsFinding) {
     let Ok(connector) = ctx.connectors.get(&tool.spec.type_) else {
-        return (Finding::no("TypeNotInBuild", "the type is not in this build"), None);
+        return (Finding::no("TypeNotInBuild", "the type is not in this build"), None, None);
     };
     let build = BuildContext {
         tool: tool.clone(),
@@ -334,7 +356,7 @@ async fn probe(
     };
     let instance = match connector.build(build) {
         Ok(i) => i,
-        Err(e) => return (Finding::no("BuildFailed", toolkit_core::error::one_line(&e.to_string())), None),
+        Err(e) => return (Finding::no("BuildFailed", toolkit_core::error::one_line(&e.to_string())), None, None),
     };
     let outcome = match instance.probe() {
         None => (Finding::yes("NoProbe", "valid with its credentials resolved; this type has no probe"), None),
@@ -353,8 +375,83 @@ async fn probe(
             (finding, Some(record))
         }
     };
+    let permissions = match (&tool.spec.permissions, outcome.0.status) {
+        (Some(spec), "True") => Some(permissions(instance.as_ref(), spec.mode, &secrets.known_values(namespace)).await),
+        _ => None,
+    };
     instance.shutdown().await;
-    outcome
+    (outcome.0, outcome.1, permissions)
+}
+
+/// Plans the tool's permissions and, in `enforce` mode, applies the plan and reads the grants
+/// again. A plan that changed what was granted corrected a drift, and says so.
+async fn permissions(
+    instance: &dyn toolkit_core::ToolInstance,
+    mode: toolkit_core::model::PermissionMode,
+    secrets: &[toolkit_core::SecretString],
+) -> (&'static str, Finding, toolkit_core::model::PermissionsStatus) {
+    use toolkit_core::model::{PermissionMode, PermissionsStatus};
+    let condition = match mode {
+        PermissionMode::Declare => status::PERMISSIONS_DECLARED,
+        PermissionMode::Enforce => status::PERMISSIONS_APPLIED,
+    };
+    let line = |e: &toolkit_core::Error| {
+        toolkit_core::error::one_line(&toolkit_core::secret::redact_text(&e.to_string(), secrets))
+    };
+    let failed = |e: &toolkit_core::Error| {
+        let reason = match e.kind() {
+            ErrorKind::Denied | ErrorKind::Auth => "PermissionDenied",
+            ErrorKind::Unsupported => "Unsupported",
+            _ => "PlanFailed",
+        };
+        (condition, Finding::no(reason, line(e)), PermissionsStatus { mode, ..PermissionsStatus::default() })
+    };
+    let Some(provisioner) = instance.permissions() else {
+        let e = toolkit_core::Error::unsupported("this type has no engine grants to plan");
+        return failed(&e);
+    };
+    let plan = match provisioner.plan().await {
+        Ok(p) => p,
+        Err(e) => return failed(&e),
+    };
+    let recorded = |p: &toolkit_core::PermissionPlan| PermissionsStatus {
+        mode,
+        principal: p.principal.clone(),
+        statements: p.statements.clone(),
+        current: p.current.clone(),
+    };
+    let count = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+    if mode == PermissionMode::Declare {
+        let message = format!(
+            "{} planned for {} ({} held); not applied: spec.permissions.mode is declare",
+            count(plan.statements.len(), "statement"),
+            plan.principal,
+            count(plan.current.len(), "grant"),
+        );
+        return (condition, Finding::yes("Planned", message), recorded(&plan));
+    }
+    let after = match provisioner.apply(&plan).await {
+        Ok(()) => provisioner.plan().await,
+        Err(e) => Err(e),
+    };
+    match after {
+        Ok(after) => {
+            let drifted = after.current != plan.current;
+            let (reason, how) = if drifted {
+                ("DriftCorrected", "; the grants had drifted and were corrected")
+            } else {
+                ("Applied", "")
+            };
+            let message = format!(
+                "{} applied to {} ({} held){how}",
+                count(plan.statements.len(), "statement"),
+                after.principal,
+                count(after.current.len(), "grant"),
+            );
+            (condition, Finding::yes(reason, message), recorded(&after))
+        }
+        Err(e) => failed(&e),
+    }
 }
 
 /// Parses a watched object as a `Tool`; the error names the field, under `spec.`.
@@ -384,6 +481,12 @@ fn redact_status(status: ToolStatus, redactor: &Redactor) -> ToolStatus {
 }
 
 async fn publish(ctx: &Context, obj: &DynamicObject, phase: ToolPhase, condition: &str, finding: &Finding) {
+    let reason = if phase == ToolPhase::Ready { "Ready" } else { finding.reason };
+    let note = format!("{phase}: {condition} {}: {}", finding.status, finding.message);
+    publish_event(ctx, obj, phase == ToolPhase::Failed, reason, note).await;
+}
+
+async fn publish_event(ctx: &Context, obj: &DynamicObject, warning: bool, reason: &str, note: String) {
     let reference = ObjectReference {
         api_version: Some(Tool::api_version(&()).into_owned()),
         kind: Some(Tool::kind(&()).into_owned()),
@@ -394,9 +497,9 @@ async fn publish(ctx: &Context, obj: &DynamicObject, phase: ToolPhase, condition
         ..ObjectReference::default()
     };
     let event = Event {
-        type_: if phase == ToolPhase::Failed { EventType::Warning } else { EventType::Normal },
-        reason: if phase == ToolPhase::Ready { "Ready".into() } else { finding.reason.into() },
-        note: Some(format!("{phase}: {condition} {}: {}", finding.status, finding.message)),
+        type_: if warning { EventType::Warning } else { EventType::Normal },
+        reason: reason.into(),
+        note: Some(note),
         action: "Reconcile".into(),
         secondary: None,
     };

@@ -15,6 +15,10 @@ pub const VALIDATED: &str = "Validated";
 pub const CREDENTIALS_RESOLVED: &str = "CredentialsResolved";
 /// The latest probe succeeded.
 pub const READY: &str = "Ready";
+/// `spec.permissions` in `declare` mode: the plan was made and recorded in the status.
+pub const PERMISSIONS_DECLARED: &str = "PermissionsDeclared";
+/// `spec.permissions` in `enforce` mode: the plan was applied.
+pub const PERMISSIONS_APPLIED: &str = "PermissionsApplied";
 /// Sessions of the tool can run in bastion pods (its type has a pod session and its
 /// credentials resolve); only tools whose type has pod sessions have this condition, and it
 /// does not decide the phase.
@@ -67,6 +71,9 @@ pub struct Findings {
     pub bastion: Option<Finding>,
     /// Bastion sessions open now.
     pub active_sessions: u32,
+    /// `PermissionsDeclared` or `PermissionsApplied`, and the plan, for a tool with
+    /// `spec.permissions` that could be reached.
+    pub permissions: Option<(&'static str, Finding, toolkit_core::model::PermissionsStatus)>,
 }
 
 impl Findings {
@@ -122,6 +129,7 @@ impl Findings {
             conditions: self
                 .conditions()
                 .into_iter()
+                .chain(self.permissions.as_ref().map(|(type_, f, _)| (*type_, f)))
                 .chain(self.bastion.as_ref().map(|b| (BASTION_READY, b)))
                 .map(|(type_, f)| condition(type_, f))
                 .collect(),
@@ -131,6 +139,8 @@ impl Findings {
             error_count: old.error_count,
             last_error: old.last_error.clone(),
             active_sessions: self.active_sessions,
+            // A plan stays until the tool is reached again.
+            permissions: self.permissions.as_ref().map(|(_, _, p)| p.clone()).or_else(|| old.permissions.clone()),
         }
     }
 }
@@ -198,9 +208,11 @@ pub fn worth_writing(old: &ToolStatus, new: &ToolStatus, refresh: chrono::Durati
 /// Whether going from `old` to `new` is a transition worth an Event: another phase, or the same
 /// phase for another reason (a wrong password after the server went away).
 pub fn is_transition(old: &ToolStatus, new: &ToolStatus) -> bool {
+    let main = [REFERENCES_RESOLVED, VALIDATED, CREDENTIALS_RESOLVED, READY];
     let deciding = |s: &ToolStatus| {
         s.conditions
             .iter()
+            .filter(|c| main.contains(&c.type_.as_str()))
             .find(|c| c.status != "True")
             .or_else(|| s.conditions.iter().find(|c| c.type_ == READY))
             .map(|c| (c.type_.clone(), c.reason.clone()))
@@ -224,6 +236,7 @@ mod tests {
             probe: None,
             bastion: None,
             active_sessions: 0,
+            permissions: None,
         }
     }
 

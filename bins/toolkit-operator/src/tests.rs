@@ -12,7 +12,10 @@ use kube::core::DynamicObject;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use toolkit_core::connector::{BuildContext, Capabilities, Probe, ProbeReport, SpecPart, ToolInstance, TypeInfo};
+use toolkit_core::connector::{
+    BuildContext, Capabilities, PermissionPlan, PermissionProvisioner, Probe, ProbeReport, SpecPart, ToolInstance,
+    TypeInfo,
+};
 use toolkit_core::model::{Reference, SecretKeySelector, ToolSpec};
 use toolkit_core::validate::FieldError;
 use toolkit_core::{Connector, ConnectorRegistry, Error, ErrorKind};
@@ -39,7 +42,7 @@ impl Connector for Fake {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities { probe: true, ..Capabilities::default() }
+        Capabilities { probe: true, permissions_plan: true, permissions_apply: true, ..Capabilities::default() }
     }
 
     fn validate(&self, spec: &ToolSpec) -> Vec<FieldError> {
@@ -78,6 +81,31 @@ struct FakeInstance {
 impl ToolInstance for FakeInstance {
     fn probe(&self) -> Option<&dyn Probe> {
         Some(self)
+    }
+
+    fn permissions(&self) -> Option<&dyn PermissionProvisioner> {
+        Some(self)
+    }
+}
+
+/// The grant the fake engine holds, shared by every instance (the operator builds one per
+/// reconcile): set by `apply`, taken away by a test to make a drift.
+static GRANTED: std::sync::Mutex<bool> = std::sync::Mutex::new(false);
+
+#[async_trait]
+impl PermissionProvisioner for FakeInstance {
+    async fn plan(&self) -> toolkit_core::Result<PermissionPlan> {
+        let held = *GRANTED.lock().unwrap();
+        Ok(PermissionPlan {
+            principal: "app".into(),
+            statements: vec!["GRANT SELECT ON orders TO app".into()],
+            current: if held { vec!["SELECT ON orders".into()] } else { Vec::new() },
+        })
+    }
+
+    async fn apply(&self, _plan: &PermissionPlan) -> toolkit_core::Result<()> {
+        *GRANTED.lock().unwrap() = true;
+        Ok(())
     }
 }
 
@@ -333,6 +361,62 @@ async fn an_agent_by_name_is_reached_through_its_service() {
         references["message"],
         "spec.agent.name: agent team/helper is served at http://helper.team.svc:8000/mcp"
     );
+}
+
+/// `old` with the JSON merge patch `patch` applied.
+fn merged(old: &Value, patch: &Value) -> Value {
+    match (old, patch) {
+        (Value::Object(o), Value::Object(p)) => {
+            let mut out = o.clone();
+            for (k, v) in p {
+                if v.is_null() {
+                    out.remove(k);
+                } else {
+                    let next = merged(out.get(k).unwrap_or(&Value::Null), v);
+                    out.insert(k.clone(), next);
+                }
+            }
+            Value::Object(out)
+        }
+        _ => patch.clone(),
+    }
+}
+
+#[tokio::test]
+async fn permissions_are_declared_or_applied_and_a_drift_is_corrected() {
+    let mut spec = valid_spec();
+    spec["permissions"] = json!({"mode": "declare"});
+    let seen = reconcile_with(tool(spec.clone(), None), cluster(Some("right-password"))).await;
+    let status = status_patch(&seen);
+    assert_eq!(status["phase"], "Ready");
+    let declared = condition(status, "PermissionsDeclared");
+    assert_eq!(declared["reason"], "Planned", "{declared}");
+    assert_eq!(status["permissions"]["statements"], json!(["GRANT SELECT ON orders TO app"]));
+    assert_eq!(status["permissions"]["mode"], "declare");
+    assert!(!*GRANTED.lock().unwrap(), "declare mode applied the plan");
+
+    spec["permissions"] = json!({"mode": "enforce"});
+    let seen = reconcile_with(tool(spec.clone(), None), cluster(Some("right-password"))).await;
+    let status = status_patch(&seen).clone();
+    let applied = condition(&status, "PermissionsApplied");
+    assert_eq!(applied["status"], "True");
+    assert_eq!(applied["reason"], "DriftCorrected", "nothing was granted before: {applied}");
+    assert_eq!(status["permissions"]["current"], json!(["SELECT ON orders"]));
+    let event =
+        seen.iter().find(|s| s.method == "POST" && s.body["reason"] == "DriftCorrected").expect("a drift event");
+    assert_eq!(event.body["type"], "Warning");
+
+    // In sync: applied again without a drift, then nothing new to write.
+    let seen = reconcile_with(tool(spec.clone(), Some(status.clone())), cluster(Some("right-password"))).await;
+    let status = merged(&status, status_patch(&seen));
+    assert_eq!(condition(&status, "PermissionsApplied")["reason"], "Applied");
+    assert!(!seen.iter().any(|s| s.method == "POST" && s.body["reason"] == "DriftCorrected"));
+    let seen = reconcile_with(tool(spec.clone(), Some(status.clone())), cluster(Some("right-password"))).await;
+    assert!(seen.iter().all(|s| s.method == "GET"), "an unchanged status is not written: {seen:?}");
+    // Taken away behind the operator's back: corrected, with an Event.
+    *GRANTED.lock().unwrap() = false;
+    let seen = reconcile_with(tool(spec, Some(status)), cluster(Some("right-password"))).await;
+    assert!(seen.iter().any(|s| s.method == "POST" && s.body["reason"] == "DriftCorrected"), "{seen:?}");
 }
 
 #[test]

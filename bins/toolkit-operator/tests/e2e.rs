@@ -265,6 +265,18 @@ fn operator_reconciles_tools_against_an_api_server() {
     });
     cluster.kubectl(&["delete", "pod", "toolkit-session-fresh"]);
 
+    // Declared permissions are planned against the real server and recorded in the status.
+    let planned =
+        pg.clone() + "\n  permissions: {mode: declare, rules: [{schema: public, tables: ['*'], privileges: [SELECT]}]}";
+    cluster.apply(&tool("pg-plan", &planned));
+    let with_plan = eventually("pg-plan's permissions declared", || {
+        Some(cluster.tool("pg-plan")).filter(|t| condition(t, "PermissionsDeclared")["status"] == "True")
+    });
+    let statements = with_plan["status"]["permissions"]["statements"].to_string();
+    assert!(statements.contains("GRANT SELECT") && statements.contains(role.as_str()), "{with_plan}");
+    assert_eq!(with_plan["status"]["permissions"]["mode"], "declare");
+    cluster.kubectl(&["delete", "tool", "pg-plan"]);
+
     // The leader dies without releasing the lease: the other takes over and reconciles.
     drop(op_a);
     eventually("replica-b leading", || {

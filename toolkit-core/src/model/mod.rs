@@ -17,7 +17,7 @@ pub use registry::{
     ToolRegistrySpec, ToolRegistryStatus,
 };
 pub use spec::*;
-pub use status::{Condition, LastProbe, RegistryPhase, ToolPhase, ToolStatus};
+pub use status::{Condition, LastProbe, PermissionsStatus, RegistryPhase, ToolPhase, ToolStatus};
 pub use values::*;
 
 /// The API group of the resources.

@@ -126,6 +126,27 @@ pub struct ToolStatus {
     /// Bastion sessions open now (their Lease renewed within the idle timeout).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub active_sessions: u32,
+    /// The engine grants planned from `spec.permissions` (and applied, in `enforce` mode).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permissions: Option<PermissionsStatus>,
+}
+
+/// `Tool.status.permissions`: the plan the operator made from `spec.permissions`, and what the
+/// engine said was granted.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PermissionsStatus {
+    /// `declare` (planned only) or `enforce` (applied).
+    pub mode: crate::model::PermissionMode,
+    /// The engine identity the plan is for.
+    #[serde(default)]
+    pub principal: String,
+    /// The statements (SQL GRANTs, `ACL SETUSER`, RBAC manifests) in the order they apply.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub statements: Vec<String>,
+    /// What the engine says is granted (after applying, in `enforce` mode).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub current: Vec<String>,
 }
 
 fn is_zero(n: &u32) -> bool {
