@@ -16,7 +16,7 @@ use serde_json::json;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use toolkit_core::{Error, ErrorKind, Result, ToolRef};
 
-use crate::pod::{PodSession, SESSION_LABEL, TOOL_LABEL};
+use crate::pod::{PodSession, SESSION_LABEL, TOOL_LABEL, TOOL_NAMESPACE_LABEL};
 
 /// Container states that will not become running by waiting.
 const STUCK: &[&str] =
@@ -53,6 +53,8 @@ pub struct PodSessionInfo {
     pub id: String,
     /// The tool.
     pub tool: ToolRef,
+    /// The namespace of the pod (and Lease): the tool's, or its ServiceAccount's.
+    pub namespace: String,
     /// The pod (and Lease).
     pub pod: String,
     /// Who holds it.
@@ -112,7 +114,7 @@ impl PodBastion {
         wait: Duration,
         progress: &mut (dyn FnMut(&str) + Send),
     ) -> Result<OpenPod> {
-        let namespace = session.tool.namespace.clone();
+        let namespace = session.namespace();
         let name = session.name();
         let lease = self
             .leases(&namespace)
@@ -235,9 +237,11 @@ impl PodBastion {
                 let pod = pods.items.iter().find(|p| {
                     p.metadata.namespace.as_deref() == Some(&ns) && p.metadata.name.as_deref() == Some(&name)
                 });
+                let tool_ns = Some(label(TOOL_NAMESPACE_LABEL)).filter(|n| !n.is_empty()).unwrap_or_else(|| ns.clone());
                 PodSessionInfo {
                     id: label(SESSION_LABEL),
-                    tool: ToolRef::new(&ns, label(TOOL_LABEL)),
+                    tool: ToolRef::new(tool_ns, label(TOOL_LABEL)),
+                    namespace: ns.clone(),
                     pod: name.clone(),
                     holder: spec.holder_identity.unwrap_or_default(),
                     phase: pod.map_or_else(|| "Gone".to_owned(), |p| pod_state(p).0),
@@ -256,8 +260,8 @@ impl PodBastion {
         let mut reaped = Vec::new();
         for s in self.sessions(namespace).await? {
             if s.idle_timeout_secs > 0 && s.idle_secs > s.idle_timeout_secs {
-                self.end(&s.tool.namespace, &s.pod).await?;
-                reaped.push(OpenPod { id: s.id, namespace: s.tool.namespace, name: s.pod });
+                self.end(&s.namespace, &s.pod).await?;
+                reaped.push(OpenPod { id: s.id, namespace: s.namespace, name: s.pod });
             }
         }
         Ok(reaped)

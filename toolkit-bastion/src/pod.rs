@@ -27,6 +27,8 @@ use toolkit_core::{EnvSource, SessionTemplate, ToolRef};
 
 /// The label naming the tool a session pod serves.
 pub const TOOL_LABEL: &str = "toolkit.dev/tool";
+/// The label naming the tool's namespace (a Kubernetes tool's pod may run in another).
+pub const TOOL_NAMESPACE_LABEL: &str = "toolkit.dev/tool-namespace";
 /// The label carrying the session id.
 pub const SESSION_LABEL: &str = "toolkit.dev/session";
 
@@ -60,19 +62,30 @@ impl PodSession<'_> {
     fn labels(&self) -> BTreeMap<String, String> {
         BTreeMap::from([
             (TOOL_LABEL.to_owned(), self.tool.name.clone()),
+            (TOOL_NAMESPACE_LABEL.to_owned(), self.tool.namespace.clone()),
             (SESSION_LABEL.to_owned(), self.id.to_owned()),
             ("app.kubernetes.io/managed-by".to_owned(), "toolkit".to_owned()),
         ])
     }
 
+    /// The namespace of the pod and its Lease: the template's, else the tool's.
+    pub fn namespace(&self) -> String {
+        self.template.namespace.clone().unwrap_or_else(|| self.tool.namespace.clone())
+    }
+
     fn meta(&self) -> ObjectMeta {
         ObjectMeta {
             name: Some(self.name()),
-            namespace: Some(self.tool.namespace.clone()),
+            namespace: Some(self.namespace()),
             labels: Some(self.labels()),
             annotations: Some(BTreeMap::from([("toolkit.dev/holder".to_owned(), self.holder.to_owned())])),
             ..ObjectMeta::default()
         }
+    }
+
+    /// The ServiceAccount the pod runs as: the one given, else the template's.
+    pub fn service_account(&self) -> Option<&str> {
+        self.service_account.or(self.template.service_account.as_deref())
     }
 
     /// The session's Lease, acquired and renewed `now`.
@@ -139,8 +152,8 @@ impl PodSession<'_> {
             spec: Some(PodSpec {
                 containers: vec![container],
                 restart_policy: Some("Never".to_owned()),
-                service_account_name: self.service_account.map(str::to_owned),
-                automount_service_account_token: Some(self.service_account.is_some()),
+                service_account_name: self.service_account().map(str::to_owned),
+                automount_service_account_token: Some(self.service_account().is_some()),
                 enable_service_links: Some(false),
                 termination_grace_period_seconds: Some(5),
                 security_context: Some(PodSecurityContext {
@@ -204,6 +217,8 @@ mod tests {
             client: vec!["psql".into()],
             env: vec![EnvTemplate::value("PGHOST", "orders-db"), EnvTemplate::secret("PGPASSWORD", &password)],
             exec: toolkit_core::ExecForm::default(),
+            service_account: None,
+            namespace: None,
         }
     }
 
@@ -245,6 +260,31 @@ mod tests {
         assert_eq!(lease.metadata.name, pod.metadata.name);
         assert_eq!(lease.spec.as_ref().unwrap().lease_duration_seconds, Some(900));
         assert_eq!(lease.spec.as_ref().unwrap().holder_identity.as_deref(), Some("ana@laptop"));
+    }
+
+    #[test]
+    fn a_template_with_a_service_account_runs_in_its_namespace() {
+        let tool = ToolRef::new("team", "cluster");
+        let template = SessionTemplate {
+            service_account: Some("toolkit-reader".into()),
+            namespace: Some("apps".into()),
+            ..template()
+        };
+        let session = PodSession {
+            tool: &tool,
+            id: "abc",
+            template: &template,
+            image: None,
+            service_account: None,
+            holder: "ana@laptop",
+            idle_timeout_secs: 60,
+        };
+        let pod = session.pod("u");
+        assert_eq!(pod.metadata.namespace.as_deref(), Some("apps"));
+        assert_eq!(pod.metadata.labels.as_ref().unwrap()[TOOL_NAMESPACE_LABEL], "team");
+        let spec = pod.spec.unwrap();
+        assert_eq!(spec.service_account_name.as_deref(), Some("toolkit-reader"));
+        assert_eq!(spec.automount_service_account_token, Some(true));
     }
 
     #[test]

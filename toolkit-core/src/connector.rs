@@ -475,6 +475,12 @@ pub struct SessionTemplate {
     pub env: Vec<EnvTemplate>,
     /// How one command runs through the client (`toolkit tool exec`).
     pub exec: ExecForm,
+    /// The ServiceAccount whose token the pod gets (a Kubernetes tool's own, bound to its
+    /// declared RBAC); no token is mounted without one.
+    pub service_account: Option<String>,
+    /// The namespace the pod must run in when it is not the tool's (where the ServiceAccount
+    /// is).
+    pub namespace: Option<String>,
 }
 
 /// How a command runs through a native client in a pod: `prefix`, then the command's words,

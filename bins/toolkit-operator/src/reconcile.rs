@@ -199,7 +199,12 @@ fn bastion(obj: &DynamicObject, ctx: &Context, findings: &Findings) -> Option<Fi
 /// The tool's bastion sessions whose Lease was renewed within its duration.
 async fn active_sessions(client: &Client, namespace: &str, name: &str) -> u32 {
     let leases: Api<k8s_openapi::api::coordination::v1::Lease> = Api::namespaced(client.clone(), namespace);
-    let selector = format!("{},{}={name}", toolkit_bastion::pod::SESSION_LABEL, toolkit_bastion::pod::TOOL_LABEL);
+    let selector = format!(
+        "{},{}={name},{}={namespace}",
+        toolkit_bastion::pod::SESSION_LABEL,
+        toolkit_bastion::pod::TOOL_LABEL,
+        toolkit_bastion::pod::TOOL_NAMESPACE_LABEL,
+    );
     let Ok(list) = leases.list(&kube::api::ListParams::default().labels(&selector)).await else { return 0 };
     let now = chrono::Utc::now();
     let live = list.items.iter().filter(|l| {

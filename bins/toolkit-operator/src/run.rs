@@ -334,8 +334,10 @@ pub fn tools_naming(
 
 /// The Tool a bastion session's Lease belongs to.
 fn session_tool(lease: &PartialObjectMeta<Lease>, ar: &kube::core::ApiResource) -> Option<ObjectRef<DynamicObject>> {
-    let ns = lease.metadata.namespace.as_deref()?;
-    let tool = lease.metadata.labels.as_ref()?.get(toolkit_bastion::pod::TOOL_LABEL)?;
+    let labels = lease.metadata.labels.as_ref()?;
+    let ns = labels.get(toolkit_bastion::pod::TOOL_NAMESPACE_LABEL).map(String::as_str);
+    let ns = ns.or(lease.metadata.namespace.as_deref())?;
+    let tool = labels.get(toolkit_bastion::pod::TOOL_LABEL)?;
     Some(ObjectRef::new_with(tool, ar.clone()).within(ns))
 }
 

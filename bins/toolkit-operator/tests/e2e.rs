@@ -231,9 +231,9 @@ fn operator_reconciles_tools_against_an_api_server() {
     // A session whose holder stopped renewing its Lease is reaped with its pod; a live one stays.
     let session = |name: &str, renewed: &str| {
         format!(
-            "apiVersion: coordination.k8s.io/v1\nkind: Lease\nmetadata: {{name: {name}, labels: {{toolkit.dev/session: {name}, toolkit.dev/tool: pg}}}}\n\
+            "apiVersion: coordination.k8s.io/v1\nkind: Lease\nmetadata: {{name: {name}, labels: {{toolkit.dev/session: {name}, toolkit.dev/tool: pg, toolkit.dev/tool-namespace: default}}}}\n\
              spec: {{holderIdentity: ana, leaseDurationSeconds: 60, acquireTime: \"{renewed}\", renewTime: \"{renewed}\"}}\n---\n\
-             apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, labels: {{toolkit.dev/session: {name}, toolkit.dev/tool: pg}}}}\n\
+             apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, labels: {{toolkit.dev/session: {name}, toolkit.dev/tool: pg, toolkit.dev/tool-namespace: default}}}}\n\
              spec: {{containers: [{{name: session, image: busybox}}]}}\n---\n"
         )
     };

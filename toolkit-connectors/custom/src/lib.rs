@@ -71,6 +71,8 @@ impl Connector for CustomConnector {
             env: env_template(&config),
             // A command runs as given.
             exec: toolkit_core::ExecForm::default(),
+            service_account: config.service_account_name.clone(),
+            namespace: None,
         })
     }
 

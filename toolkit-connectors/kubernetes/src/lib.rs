@@ -94,6 +94,28 @@ impl Connector for KubernetesConnector {
         }))
     }
 
+    /// A pod with kubectl that runs as the ServiceAccount `spec.permissions.role`, which the
+    /// tool's RBAC plan binds (applied with `kubectl apply` or by the operator), in the namespace
+    /// the plan puts it in; so the pod's cluster is the tool's. No plan, no pod session.
+    fn session_template(&self, spec: &ToolSpec) -> Option<toolkit_core::SessionTemplate> {
+        let config = KubeConfig::from_spec(spec).ok()?;
+        let ns = config.namespace_set.then(|| config.namespace.clone());
+        let plan = RbacPlan::from_spec(spec.permissions.as_ref()?, "tool", ns.as_deref(), DEFAULT_NAMESPACE).ok()?;
+        let service_account = plan.service_account.clone()?;
+        let mut client = vec!["kubectl".to_owned()];
+        if let Some(ns) = &ns {
+            client.extend(["--namespace".to_owned(), ns.clone()]);
+        }
+        Some(toolkit_core::SessionTemplate {
+            image: "docker.io/bitnami/kubectl:1.33".to_owned(),
+            exec: toolkit_core::ExecForm { prefix: client.clone(), joined: false },
+            client,
+            env: Vec::new(),
+            service_account: Some(service_account),
+            namespace: Some(plan.namespace),
+        })
+    }
+
     fn build(&self, ctx: BuildContext) -> Result<Arc<dyn ToolInstance>> {
         let spec = ctx.spec();
         let config = KubeConfig::from_spec(spec)
@@ -155,5 +177,22 @@ mod tests {
         let problems: Vec<String> = catalog.all_diagnostics().iter().map(|d| format!("{d:?}")).collect();
         assert!(!catalog.has_errors(), "{problems:#?}");
         assert_eq!(catalog.tools.len(), 1);
+    }
+
+    #[test]
+    fn a_pod_session_runs_as_the_planned_service_account() {
+        let mut registry = ConnectorRegistry::new();
+        register(&mut registry);
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/tools/kubernetes.yaml");
+        let catalog = Catalog::load(&[root], &registry).unwrap();
+        let tool = catalog.tools.values().next().and_then(|t| t.tool.clone()).unwrap();
+        let template = KubernetesConnector.session_template(&tool.spec).expect("a template");
+        assert_eq!(template.service_account.as_deref(), Some("toolkit-reader"));
+        assert_eq!(template.namespace.as_deref(), Some("apps"));
+        assert_eq!(template.client, ["kubectl", "--namespace", "apps"]);
+        assert!(template.env.is_empty(), "the ServiceAccount's token is the credential");
+        let mut without = tool.spec.clone();
+        without.permissions = None;
+        assert!(KubernetesConnector.session_template(&without).is_none());
     }
 }

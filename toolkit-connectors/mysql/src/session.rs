@@ -25,6 +25,8 @@ pub(crate) fn template(config: &ServerConfig) -> SessionTemplate {
             prefix: vec!["mysql".to_owned(), config.database.clone(), "-e".to_owned()],
             joined: true,
         },
+        service_account: None,
+        namespace: None,
     }
 }
 

@@ -25,6 +25,8 @@ pub(crate) fn template(config: &ServerConfig) -> SessionTemplate {
             prefix: ["psql", "-X", "-v", "ON_ERROR_STOP=1", "-c"].map(String::from).to_vec(),
             joined: true,
         },
+        service_account: None,
+        namespace: None,
     }
 }
 

@@ -25,7 +25,14 @@ pub(crate) fn template(config: &crate::RedisConfig) -> toolkit_core::SessionTemp
         env.push(toolkit_core::EnvTemplate::secret("REDISCLI_AUTH", p));
     }
     let exec = toolkit_core::ExecForm { prefix: client(&url), joined: false };
-    toolkit_core::SessionTemplate { image: IMAGE.to_owned(), client: client(&url), env, exec }
+    toolkit_core::SessionTemplate {
+        image: IMAGE.to_owned(),
+        client: client(&url),
+        env,
+        exec,
+        service_account: None,
+        namespace: None,
+    }
 }
 
 fn client(url: &str) -> Vec<String> {

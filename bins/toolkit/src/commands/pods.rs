@@ -40,7 +40,7 @@ fn template(rt: &Runtime, reference: &ToolRef) -> Result<SessionTemplate> {
     connector.session_template(&tool.spec).ok_or_else(|| {
         Error::unsupported(format!(
             "open a bastion pod for {reference}: `{}` tools have no pod session (postgres, cockroachdb, redshift, \
-             mysql, redis, and custom tools with spec.config.image do)",
+             mysql, redis, custom tools with spec.config.image, and kubernetes tools with spec.permissions.role do)",
             tool.spec.type_
         ))
     })
@@ -65,7 +65,7 @@ async fn open(
         id: &id,
         template,
         image: None,
-        service_account: None,
+        service_account: None, // the template's, for a Kubernetes tool
         holder: &holder,
         idle_timeout_secs: i32::try_from(idle.as_secs()).unwrap_or(i32::MAX).max(1),
     };
@@ -234,7 +234,7 @@ pub async fn pause(source: &ClusterSource, target: &str) -> Result<u8> {
             .with_context("hint", "run `toolkit --kubernetes tool status` to list sessions"));
     }
     for s in &chosen {
-        bastion.end(&s.tool.namespace, &s.pod).await?;
+        bastion.end(&s.namespace, &s.pod).await?;
     }
     println!("ended {} session{}", chosen.len(), if chosen.len() == 1 { "" } else { "s" });
     Ok(0)
