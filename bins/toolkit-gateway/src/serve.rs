@@ -63,6 +63,40 @@ async fn cluster_source(config: &GatewayConfig) -> Result<Option<toolkit_kube::C
     Ok(Some(toolkit_kube::ClusterSource::new(client, cluster.namespace.clone())))
 }
 
+/// With `--kubernetes`, a first load that failed because the cluster cannot be read yet (its
+/// toolkit CRDs not installed, the API server away, a permission missing) is not fatal: the
+/// gateway serves nothing (`/readyz` 503) and loads again every few seconds, and when the
+/// objects change, until it can. A broken tokens file is still fatal.
+fn waits_for_the_cluster(gateway: &Gateway, error: &Error, shutdown: &CancellationToken) -> bool {
+    #[cfg(feature = "kubernetes")]
+    if gateway.cluster().is_some()
+        && matches!(error.kind(), ErrorKind::NotFound | ErrorKind::Unreachable | ErrorKind::Denied)
+    {
+        tracing::warn!("cannot read the cluster's tools yet; serving none until it can: {error}");
+        let (gateway, shutdown) = (gateway.clone(), shutdown.clone());
+        tokio::spawn(async move {
+            let mut wait = Duration::from_secs(2);
+            while gateway.snapshot().is_none() {
+                tokio::select! {
+                    () = shutdown.cancelled() => return,
+                    () = tokio::time::sleep(wait) => {}
+                }
+                if gateway.snapshot().is_some() {
+                    return;
+                }
+                match gateway.load().await {
+                    Ok(_) => tracing::info!("the cluster's tools can be read now"),
+                    Err(e) => tracing::debug!("the cluster's tools still cannot be read: {e}"),
+                }
+                wait = (wait * 2).min(Duration::from_secs(30));
+            }
+        });
+        return true;
+    }
+    let _ = (gateway, error, shutdown);
+    false
+}
+
 /// What follows the catalog's sources while the gateway serves: the manifest (or cluster)
 /// watchers, and the reporter of call counts to Tool status.
 struct Followers {
@@ -134,7 +168,9 @@ async fn serve_http(
     let stop_accepting = sessions.clone();
     let mut server = tokio::spawn(listener::serve(listener, app, http.limits.clone(), stop_accepting));
     tracing::info!(url = %format!("http://{addr}{}", http::MCP_PATH), stateless = http.stateless, "listening");
-    if let Err(e) = gateway.load().await {
+    if let Err(e) = gateway.load().await
+        && !waits_for_the_cluster(gateway, &e, &shutdown)
+    {
         sessions.cancel();
         server.abort();
         return Err(e);

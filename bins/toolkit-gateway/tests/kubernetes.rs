@@ -95,3 +95,41 @@ fn gateway_serves_and_follows_the_tools_of_a_cluster() {
     let objects: Value = cluster.json(&["get", "tools,events.events.k8s.io"]);
     assert!(!objects.to_string().contains(&canary), "the canary reached the API objects");
 }
+
+/// A gateway started before the CRDs are installed serves nothing (not ready) and waits, and
+/// serves the tools once they are applied.
+#[test]
+fn gateway_waits_for_a_cluster_without_its_crds() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(cluster) = Cluster::from_env(dir.path()) else { return };
+    let cluster = std::sync::Arc::new(cluster);
+    let installer = {
+        let cluster = cluster.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_secs(3));
+            cluster.apply_crds();
+            cluster.apply(&tool(
+                "late",
+                "  type: builtin\n  description: Applied after the gateway started.\n  builtin: {name: noop}",
+            ));
+        })
+    };
+    let mut command = Command::new(BIN);
+    command.args(["--kubernetes", "--state"]).arg(dir.path().join("state"));
+    command.env("KUBECONFIG", cluster.kubeconfig());
+    // Returns once a catalog is loaded: after the CRDs and the Tool were applied.
+    let gateway = Running::spawn(command, &["--stateless"], "info,rmcp=warn,kube=warn");
+    installer.join().unwrap();
+    let log = gateway.log();
+    assert!(log.contains("cannot read the cluster's tools yet"), "{log}");
+    let ready = common::process::request(gateway.addr, "GET", "/readyz", &[], "");
+    assert_eq!(ready.status, 200);
+    let headers = [
+        ("Content-Type", "application/json"),
+        ("Accept", "application/json, text/event-stream"),
+        ("MCP-Protocol-Version", "2025-11-25"),
+    ];
+    let body = r#"{"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}"#;
+    let listed = common::process::request(gateway.addr, "POST", "/mcp", &headers, body).json();
+    assert_eq!(listed["result"]["tools"][0]["name"], "late", "{listed}");
+}
