@@ -102,6 +102,14 @@ impl Tokens {
         })
     }
 
+    /// The Secret keys the tokens file at `path` names (`tokenRef`s); empty when it cannot be
+    /// read or parsed ([`load`](Self::load) then says why).
+    pub fn references(path: &Path) -> Vec<SecretKeySelector> {
+        let Ok(text) = std::fs::read_to_string(path) else { return Vec::new() };
+        let Ok(file) = serde_yaml::from_str::<TokensFile>(&text) else { return Vec::new() };
+        file.tokens.into_iter().filter_map(|t| t.token_ref).collect()
+    }
+
     fn parse(text: &str, secrets: &SecretStore) -> Result<Self> {
         let file: TokensFile =
             serde_path_to_error::deserialize(serde_yaml::Deserializer::from_str(text)).map_err(|e| {
@@ -135,8 +143,10 @@ impl Tokens {
                 })?,
                 (None, Some(selector)) => {
                     let token = secrets.get(DEFAULT_NAMESPACE, selector).map_err(|e| {
-                        Error::config(format!("{}: {}", at("tokenRef"), e.message()))
-                            .with_context("hint", "add the Secret to a --tools folder")
+                        Error::config(format!("{}: {}", at("tokenRef"), e.message())).with_context(
+                            "hint",
+                            "add the Secret to a --tools folder (with --kubernetes, to the cluster)",
+                        )
                     })?;
                     if token.expose().chars().count() < MIN_TOKEN_CHARS {
                         return Err(Error::config(format!(

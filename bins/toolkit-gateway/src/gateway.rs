@@ -209,7 +209,10 @@ impl Gateway {
         #[cfg(feature = "kubernetes")]
         if let Some(source) = &self.inner.cluster {
             let catalog = source.load(&self.inner.connectors).await?;
-            let secrets = catalog.secrets.clone();
+            let secrets = match &tokens_file {
+                Some(path) => token_secrets(source, path).await?,
+                None => catalog.secrets.clone(),
+            };
             let tokens =
                 tokio::task::spawn_blocking(move || tokens_file.map(|path| Tokens::load(&path, &secrets)).transpose())
                     .await
@@ -363,6 +366,48 @@ impl Gateway {
     pub(crate) fn state_dir(&self) -> &PathBuf {
         &self.inner.state_dir
     }
+}
+
+/// The Secrets the tokens file's `tokenRef`s name, read from the cluster: a reference without a
+/// namespace reads the gateway's own (`POD_NAMESPACE`, else `--namespace`, else `default`). A
+/// Secret or key that does not exist fails the load, naming it.
+#[cfg(feature = "kubernetes")]
+async fn token_secrets(
+    source: &toolkit_kube::ClusterSource,
+    path: &std::path::Path,
+) -> Result<toolkit_core::secret::SecretStore> {
+    use toolkit_core::SecretResolver as _;
+    let own = std::env::var("POD_NAMESPACE")
+        .ok()
+        .filter(|n| !n.is_empty())
+        .or_else(|| source.namespace().map(str::to_owned))
+        .unwrap_or_else(|| toolkit_core::model::DEFAULT_NAMESPACE.to_owned());
+    let mut found: std::collections::BTreeMap<(String, String), std::collections::BTreeMap<String, _>> =
+        std::collections::BTreeMap::new();
+    for selector in Tokens::references(path) {
+        let ns = selector.namespace.clone().unwrap_or_else(|| own.clone());
+        match source.secrets().resolve(&ns, &selector).await {
+            Ok(value) => {
+                // Filed where the tokens file looks it up.
+                let at =
+                    selector.namespace.clone().unwrap_or_else(|| toolkit_core::model::DEFAULT_NAMESPACE.to_owned());
+                found.entry((at, selector.name.clone())).or_default().insert(selector.key.clone(), value);
+            }
+            Err(e) if e.kind() == toolkit_core::ErrorKind::NotFound => {
+                return Err(Error::config(format!(
+                    "load the tokens file {}: tokenRef: {}",
+                    path.display(),
+                    e.message()
+                )));
+            }
+            Err(e) => return Err(e.with_context("tokens file", path.display())),
+        }
+    }
+    let mut store = toolkit_core::secret::SecretStore::default();
+    for ((ns, name), data) in found {
+        store.insert(&ns, &name, data);
+    }
+    Ok(store)
 }
 
 fn snapshot(runtime: Runtime, tokens: Option<Tokens>, metrics: &Metrics) -> Snapshot {

@@ -133,3 +133,40 @@ fn gateway_waits_for_a_cluster_without_its_crds() {
     let listed = common::process::request(gateway.addr, "POST", "/mcp", &headers, body).json();
     assert_eq!(listed["result"]["tools"][0]["name"], "late", "{listed}");
 }
+
+/// With `--kubernetes`, a `tokenRef` of the tokens file reads its Secret from the cluster.
+#[test]
+fn token_refs_read_their_secret_from_the_cluster() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(cluster) = Cluster::from_env(dir.path()) else { return };
+    cluster.apply_crds();
+    let token = toolkit_testkit::canary();
+    cluster.apply(&format!(
+        "apiVersion: v1\nkind: Secret\nmetadata: {{name: gateway-tokens}}\nstringData: {{ops: \"{token}\"}}\n"
+    ));
+    cluster.apply(&tool("echo", "  type: builtin\n  builtin: {name: noop}"));
+    let tokens = dir.path().join("tokens.yaml");
+    std::fs::write(&tokens, "tokens:\n- name: ops\n  tokenRef: {name: gateway-tokens, key: ops}\n").unwrap();
+    let mut command = Command::new(BIN);
+    command.args(["--kubernetes", "--state"]).arg(dir.path().join("state")).arg("--tokens").arg(&tokens);
+    command.env("KUBECONFIG", cluster.kubeconfig()).env_remove("POD_NAMESPACE");
+    let gateway = Running::spawn(command, &["--stateless"], "info,rmcp=warn,kube=warn");
+    let list = |bearer: Option<&str>| {
+        let auth = bearer.map(|t| format!("Bearer {t}"));
+        let mut headers = vec![
+            ("Content-Type", "application/json"),
+            ("Accept", "application/json, text/event-stream"),
+            ("MCP-Protocol-Version", "2025-11-25"),
+        ];
+        if let Some(a) = &auth {
+            headers.push(("Authorization", a.as_str()));
+        }
+        let body = r#"{"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}"#;
+        common::process::request(gateway.addr, "POST", "/mcp", &headers, body)
+    };
+    assert_eq!(list(None).status, 401);
+    let answered = list(Some(&token));
+    assert_eq!(answered.status, 200, "{}", answered.body);
+    assert_eq!(answered.json()["result"]["tools"][0]["name"], "echo");
+    assert!(!gateway.log().contains(&token), "the token reached the log");
+}

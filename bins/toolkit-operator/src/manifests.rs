@@ -393,6 +393,8 @@ fn gateway_deployment(install: &Install) -> Deployment {
         name: GATEWAY.into(),
         image: Some(install.image_gateway.clone()),
         args: Some(args),
+        // A tokenRef of the tokens file without a namespace reads the gateway's own.
+        env: Some(vec![env_from_field("POD_NAMESPACE", "metadata.namespace")]),
         ports: Some(vec![port("mcp", GATEWAY_PORT), port("metrics", METRICS_PORT)]),
         liveness_probe: http_probe("/healthz", "metrics", 20),
         readiness_probe: http_probe("/readyz", "metrics", 10),
