@@ -19,6 +19,6 @@ pub use catalog::{Changes, ClusterSource, connect, object_source, policy_resourc
 pub use counters::{CallCounts, CounterReporter, DEFAULT_REPORT_INTERVAL};
 pub use references::{
     AGENT_LABEL, AGENT_PATH_ANNOTATION, has_cluster_references, mcp_server_resource, resolve_references, service_port,
-    service_url,
+    service_url, service_url_with,
 };
 pub use secrets::{KubeSecrets, Unresolved, resolve_all};

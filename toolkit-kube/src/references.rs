@@ -232,10 +232,15 @@ pub fn service_port(svc: &Service, wanted: Option<&str>, preferred: &[&str]) -> 
     })
 }
 
-/// The in-cluster URL of a Service port, with `path` (a leading `/` added when missing).
+/// The in-cluster HTTP URL of a Service port, with `path` (a leading `/` added when missing).
 pub fn service_url(namespace: &str, name: &str, port: i32, path: &str) -> String {
+    service_url_with("http", namespace, name, port, path)
+}
+
+/// [`service_url`] with another scheme (`grpc`).
+pub fn service_url_with(scheme: &str, namespace: &str, name: &str, port: i32, path: &str) -> String {
     let path = if path.is_empty() || path.starts_with('/') { path.to_owned() } else { format!("/{path}") };
-    format!("http://{name}.{namespace}.svc:{port}{path}")
+    format!("{scheme}://{name}.{namespace}.svc:{port}{path}")
 }
 
 #[cfg(test)]

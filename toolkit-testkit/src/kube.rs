@@ -225,3 +225,14 @@ pub fn condition(object: &Value, type_: &str) -> Value {
         .cloned()
         .unwrap_or(Value::Null)
 }
+
+/// A `Tool` of the default namespace named `name` whose spec is the YAML lines `spec` (indented
+/// two spaces), ending with a document separator.
+pub fn tool_manifest(name: &str, spec: &str) -> String {
+    format!("apiVersion: toolkit.dev/v1alpha1\nkind: Tool\nmetadata: {{name: {name}}}\nspec:\n{spec}\n---\n")
+}
+
+/// A `Secret` of the default namespace named `name` holding `key: value`.
+pub fn secret_manifest(name: &str, key: &str, value: &str) -> String {
+    format!("apiVersion: v1\nkind: Secret\nmetadata: {{name: {name}}}\nstringData: {{{key}: \"{value}\"}}\n")
+}

@@ -144,3 +144,18 @@ impl TcpProxy {
         self.serve(listener);
     }
 }
+
+/// The spec lines (for [`tool_manifest`](crate::kube::tool_manifest)) of a read-only postgres
+/// tool on the PostgreSQL of the environment, logging in as `role` with the password of the
+/// Secret `pg-creds`, key `password`; `extra` lines (indented two spaces) are added.
+///
+/// # Panics
+/// When `TOOLKIT_TEST_PG_HOST` is not set.
+pub fn postgres_spec(role: &str, extra: &str) -> String {
+    let host = std::env::var("TOOLKIT_TEST_PG_HOST").expect("TOOLKIT_TEST_PG_HOST");
+    let port = std::env::var("TOOLKIT_TEST_PG_PORT").unwrap_or_else(|_| "5432".into());
+    format!(
+        "  type: postgres\n  readOnly: true\n{extra}  config: {{hostname: \"{host}\", port: {port}, username: {role}, \
+         databaseName: postgres, sslMode: disable, credentialsRef: {{name: pg-creds, key: password}}}}"
+    )
+}

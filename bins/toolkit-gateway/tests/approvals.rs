@@ -12,42 +12,11 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::process::Running;
-use common::{Fixture, python_sdk};
-use toolkit_state::{ApprovalRecord, ApprovalState, AuditFilter, StateStore};
-
-const GUARDED: &str = "apiVersion: toolkit.dev/v1alpha1
-kind: Tool
-metadata: {name: guarded}
-spec:
-  type: builtin
-  description: A noop that a person must approve.
-  builtin: {name: noop}
-  approval: {required: always, timeout: 30s}
----
-apiVersion: toolkit.dev/v1alpha1
-kind: Tool
-metadata: {name: hasty}
-spec:
-  type: builtin
-  description: A noop whose approval lapses quickly.
-  builtin: {name: noop}
-  approval: {required: always, timeout: 2s, onTimeout: reject}
-";
+use common::{Fixture, GUARDED, next_pending, python_sdk};
+use toolkit_state::{ApprovalState, AuditFilter, StateStore};
 
 /// The MCP caller of the Python client (`mcp:<client name>` without tokens).
 const CALLER: &str = "mcp:e2e-approvals";
-
-async fn next_pending(state: &StateStore, after: i64) -> ApprovalRecord {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let pending = state.approvals(false).await.unwrap();
-        if let Some(r) = pending.into_iter().find(|r| r.id > after && r.state == ApprovalState::Pending) {
-            return r;
-        }
-        assert!(Instant::now() < deadline, "no call came to wait for approval");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_client_waits_for_approve_reject_and_timeout() {

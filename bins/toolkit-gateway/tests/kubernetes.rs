@@ -13,20 +13,17 @@ use std::process::Command;
 
 use common::process::{BIN, Running};
 use serde_json::Value;
-use toolkit_testkit::kube::{Cluster, eventually, skip};
-use toolkit_testkit::pg::PasswordRole;
-
-fn tool(name: &str, spec: &str) -> String {
-    format!("apiVersion: toolkit.dev/v1alpha1\nkind: Tool\nmetadata: {{name: {name}}}\nspec:\n{spec}\n---\n")
-}
+use toolkit_testkit::kube::{Cluster, eventually, secret_manifest, skip, tool_manifest as tool};
+use toolkit_testkit::pg::{PasswordRole, postgres_spec};
 
 #[test]
 fn gateway_serves_and_follows_the_tools_of_a_cluster() {
-    let Some(pg_host) = toolkit_testkit::service("TOOLKIT_TEST_PG_HOST") else { return };
+    if toolkit_testkit::service("TOOLKIT_TEST_PG_HOST").is_none() {
+        return;
+    }
     if !common::python_sdk() {
         return;
     }
-    let pg_port = std::env::var("TOOLKIT_TEST_PG_PORT").unwrap_or_else(|_| "5432".into());
     let dir = tempfile::tempdir().unwrap();
     let Some(cluster) = Cluster::from_env(dir.path()) else { return };
     let canary = toolkit_testkit::canary();
@@ -38,16 +35,10 @@ fn gateway_serves_and_follows_the_tools_of_a_cluster() {
     cluster.apply_crds();
     let ark_crd = toolkit_testkit::fixture("ark-mcpserver-crd.yaml");
     cluster.kubectl(&["apply", "--validate=false", "-f", ark_crd.to_str().unwrap()]);
-    cluster.apply(&format!(
-        "apiVersion: v1\nkind: Secret\nmetadata: {{name: pg-creds}}\nstringData: {{password: \"{canary}\"}}\n"
-    ));
+    cluster.apply(&secret_manifest("pg-creds", "password", &canary));
     let echo = std::fs::read_to_string(common::examples().join("tools/builtin.yaml")).unwrap();
     let echo = echo.split("\n---\n").next().unwrap().to_owned() + "\n---\n";
-    let pg = format!(
-        "  type: postgres\n  readOnly: true\n  config: {{hostname: \"{pg_host}\", port: {pg_port}, username: {}, \
-         databaseName: postgres, sslMode: disable, credentialsRef: {{name: pg-creds, key: password}}}}",
-        role.name
-    );
+    let pg = postgres_spec(&role.name, "");
     cluster.apply(&(echo + &tool("pg", &pg) + &tool("broken", "  type: postgres\n  timeout: banana")));
 
     let state = dir.path().join("state");

@@ -14,41 +14,10 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::process::{BIN, Running};
-use common::{Fixture, python_sdk};
+use common::{Fixture, GUARDED, next_pending, python_sdk};
 use toolkit_core::ToolRef;
-use toolkit_state::{ApprovalRecord, ApprovalState, AuditFilter, Outcome, StateStore};
+use toolkit_state::{AuditFilter, Outcome, StateStore};
 use toolkit_testkit::pg::Database;
-
-const GUARDED: &str = "apiVersion: toolkit.dev/v1alpha1
-kind: Tool
-metadata: {name: guarded}
-spec:
-  type: builtin
-  description: A noop that a person must approve.
-  builtin: {name: noop}
-  approval: {required: always, timeout: 30s}
----
-apiVersion: toolkit.dev/v1alpha1
-kind: Tool
-metadata: {name: hasty}
-spec:
-  type: builtin
-  description: A noop whose approval lapses quickly.
-  builtin: {name: noop}
-  approval: {required: always, timeout: 2s, onTimeout: reject}
-";
-
-async fn next_pending(state: &StateStore, after: i64) -> ApprovalRecord {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let pending = state.approvals(false).await.unwrap();
-        if let Some(r) = pending.into_iter().find(|r| r.id > after && r.state == ApprovalState::Pending) {
-            return r;
-        }
-        assert!(Instant::now() < deadline, "no call came to wait for approval");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 /// Runs the Python client against `gateway` while approving its first call, rejecting its
 /// second and leaving its third to time out, through `state`; returns the last request's id.

@@ -101,11 +101,6 @@ pub fn service(svc: &Service, port: Option<&str>) -> RegistryMember {
     let namespace = svc.metadata.namespace.clone().unwrap_or_default();
     let annotations = svc.metadata.annotations.as_ref();
     let annotation = |keys: [&str; 2]| keys.iter().find_map(|k| annotations.and_then(|a| a.get(*k)).cloned());
-    let ports = svc.spec.as_ref().and_then(|s| s.ports.as_ref()).map(Vec::as_slice).unwrap_or_default();
-    let chosen = match port {
-        Some(wanted) => ports.iter().find(|p| p.name.as_deref() == Some(wanted)),
-        None => ports.first(),
-    };
     let mut found = member(
         &annotation(NAME_ANNOTATIONS).unwrap_or_else(|| name.clone()),
         MemberSource::Service,
@@ -113,22 +108,18 @@ pub fn service(svc: &Service, port: Option<&str>) -> RegistryMember {
         None,
     );
     found.description = annotation(DESCRIPTION_ANNOTATIONS);
-    match chosen {
-        Some(p) => {
+    match toolkit_kube::service_port(svc, port, &[]) {
+        Ok((_, number)) => {
             let path = annotation(PATH_ANNOTATIONS).unwrap_or_default();
-            let path = if path.is_empty() || path.starts_with('/') { path } else { format!("/{path}") };
             let scheme = match annotation(TYPE_ANNOTATIONS).as_deref() {
                 Some("grpc") => "grpc",
                 _ => "http",
             };
-            found.endpoint = Some(format!("{scheme}://{name}.{namespace}.svc:{}{path}", p.port));
+            found.endpoint = Some(toolkit_kube::service_url_with(scheme, &namespace, &name, number, &path));
         }
-        None => {
+        Err(message) => {
             found.available = false;
-            found.message = Some(match port {
-                Some(wanted) => format!("service {namespace}/{name} has no port named `{wanted}`"),
-                None => format!("service {namespace}/{name} has no port"),
-            });
+            found.message = Some(message);
         }
     }
     found

@@ -8,34 +8,33 @@
 use std::process::{Command, Output};
 
 use serde_json::Value;
-use toolkit_testkit::kube::{Cluster, skip};
-use toolkit_testkit::pg::PasswordRole;
+use toolkit_testkit::kube::{Cluster, secret_manifest, skip, tool_manifest as tool};
+use toolkit_testkit::pg::{PasswordRole, postgres_spec};
 
-fn tool(name: &str, spec: &str) -> String {
-    format!("apiVersion: toolkit.dev/v1alpha1\nkind: Tool\nmetadata: {{name: {name}}}\nspec:\n{spec}\n---\n")
+/// An emulated cluster with the CRDs and the Secret `pg-creds` holding the password (a canary)
+/// of a PostgreSQL role that logs in with it; `None` after saying why the test is skipped.
+fn cluster_with_a_password(prefix: &str) -> Option<(tempfile::TempDir, Cluster, String, PasswordRole)> {
+    toolkit_testkit::service("TOOLKIT_TEST_PG_HOST")?;
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = Cluster::from_env(dir.path())?;
+    let canary = toolkit_testkit::canary();
+    let role = match PasswordRole::create(prefix, &canary) {
+        Ok(r) => r,
+        Err(why) => {
+            skip(&why);
+            return None;
+        }
+    };
+    cluster.apply_crds();
+    cluster.apply(&secret_manifest("pg-creds", "password", &canary));
+    Some((dir, cluster, canary, role))
 }
 
 #[test]
 fn cli_reads_the_tools_of_a_cluster() {
-    let Some(pg_host) = toolkit_testkit::service("TOOLKIT_TEST_PG_HOST") else { return };
-    let pg_port = std::env::var("TOOLKIT_TEST_PG_PORT").unwrap_or_else(|_| "5432".into());
-    let dir = tempfile::tempdir().unwrap();
-    let Some(cluster) = Cluster::from_env(dir.path()) else { return };
-    let canary = toolkit_testkit::canary();
-    let role = match PasswordRole::create("cli_kube", &canary) {
-        Ok(r) => r,
-        Err(why) => return skip(&why),
-    };
-    cluster.apply_crds();
+    let Some((dir, cluster, canary, role)) = cluster_with_a_password("cli_kube") else { return };
     cluster.apply("apiVersion: v1\nkind: Namespace\nmetadata: {name: empty}\n");
-    cluster.apply(&format!(
-        "apiVersion: v1\nkind: Secret\nmetadata: {{name: pg-creds}}\nstringData: {{password: \"{canary}\"}}\n"
-    ));
-    let pg = format!(
-        "  type: postgres\n  readOnly: true\n  config: {{hostname: \"{pg_host}\", port: {pg_port}, username: {}, \
-         databaseName: postgres, sslMode: disable, credentialsRef: {{name: pg-creds, key: password}}}}",
-        role.name
-    );
+    let pg = postgres_spec(&role.name, "");
     let lost = "  type: postgres\n  config: {hostname: 127.0.0.1, username: x, databaseName: postgres, credentialsRef: {name: pg-creds, key: pasword}}";
     cluster.apply(
         &(tool("pg", &pg)
@@ -96,24 +95,8 @@ fn cli_reads_the_tools_of_a_cluster() {
 
 #[test]
 fn bastion_pods_hold_sessions_without_the_cli_reading_the_secret() {
-    let Some(pg_host) = toolkit_testkit::service("TOOLKIT_TEST_PG_HOST") else { return };
-    let pg_port = std::env::var("TOOLKIT_TEST_PG_PORT").unwrap_or_else(|_| "5432".into());
-    let dir = tempfile::tempdir().unwrap();
-    let Some(cluster) = Cluster::from_env(dir.path()) else { return };
-    let canary = toolkit_testkit::canary();
-    let role = match PasswordRole::create("cli_pods", &canary) {
-        Ok(r) => r,
-        Err(why) => return skip(&why),
-    };
-    cluster.apply_crds();
-    cluster.apply(&format!(
-        "apiVersion: v1\nkind: Secret\nmetadata: {{name: pg-creds}}\nstringData: {{password: \"{canary}\"}}\n"
-    ));
-    let pg = format!(
-        "  type: postgres\n  readOnly: true\n  idleTimeout: 10m\n  config: {{hostname: \"{pg_host}\", port: {pg_port}, \
-         username: {}, databaseName: postgres, sslMode: disable, credentialsRef: {{name: pg-creds, key: password}}}}",
-        role.name
-    );
+    let Some((dir, cluster, canary, role)) = cluster_with_a_password("cli_pods") else { return };
+    let pg = postgres_spec(&role.name, "  idleTimeout: 10m\n");
     cluster.apply(&(tool("pg", &pg) + &tool("echo", "  type: builtin\n  builtin: {name: noop}")));
     // What the test itself asked of the API server so far (kubectl apply reads the Secret).
     let before = std::fs::read_to_string(cluster.dir().join("requests.jsonl")).unwrap().lines().count();

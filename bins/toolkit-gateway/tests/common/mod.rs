@@ -6,6 +6,9 @@
 pub mod process;
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use toolkit_state::{ApprovalRecord, ApprovalState, StateStore};
 
 /// The examples folder of the repository.
 pub fn examples() -> PathBuf {
@@ -70,4 +73,38 @@ pub fn python_sdk() -> bool {
     }
     eprintln!("skipped: {reason} (pip install mcp)");
     false
+}
+
+/// Two builtin tools that need approval: `guarded` (30 s to decide) and `hasty` (2 s, then
+/// refused).
+pub const GUARDED: &str = "apiVersion: toolkit.dev/v1alpha1
+kind: Tool
+metadata: {name: guarded}
+spec:
+  type: builtin
+  description: A noop that a person must approve.
+  builtin: {name: noop}
+  approval: {required: always, timeout: 30s}
+---
+apiVersion: toolkit.dev/v1alpha1
+kind: Tool
+metadata: {name: hasty}
+spec:
+  type: builtin
+  description: A noop whose approval lapses quickly.
+  builtin: {name: noop}
+  approval: {required: always, timeout: 2s, onTimeout: reject}
+";
+
+/// The first pending approval request after id `after`, waiting up to 30 seconds.
+pub async fn next_pending(state: &StateStore, after: i64) -> ApprovalRecord {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let pending = state.approvals(false).await.unwrap();
+        if let Some(r) = pending.into_iter().find(|r| r.id > after && r.state == ApprovalState::Pending) {
+            return r;
+        }
+        assert!(Instant::now() < deadline, "no call came to wait for approval");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
