@@ -823,6 +823,23 @@ mod tests {
     }
 
     #[test]
+    fn a_cluster_catalog_reads_secrets_later_but_never_across_namespaces() {
+        let mut c = Catalog::for_cluster(Vec::new());
+        let at = |name: &str| crate::model::SecretKeySelector { name: name.into(), key: "k".into(), namespace: None };
+        let own = Reference::Secret { path: "spec.config.credentialsRef".into(), selector: at("db") };
+        assert!(c.check_reference("team", &own).is_none(), "a Secret of the cluster is read when a call needs it");
+        let other = crate::model::SecretKeySelector { namespace: Some("kube-system".into()), ..at("admin") };
+        let across = Reference::Secret { path: "spec.config.credentialsRef".into(), selector: other.clone() };
+        let err = c.check_reference("team", &across).expect("refused").to_string();
+        assert!(err.contains("secret kube-system/admin is in another namespace"), "{err}");
+        let same = crate::model::SecretKeySelector { namespace: Some("team".into()), ..other };
+        assert!(c.check_reference("team", &Reference::Secret { path: "p".into(), selector: same }).is_none());
+        // Files keep checking that the Secret is declared beside them.
+        c.cluster = false;
+        assert!(c.check_reference("team", &own).is_some());
+    }
+
+    #[test]
     fn duplicate_tools_are_errors() {
         let doc = "apiVersion: toolkit.dev/v1alpha1\nkind: Tool\nmetadata: {name: a}\nspec: {type: x}\n";
         let c = load(&format!("{doc}---\n{doc}"));
