@@ -81,6 +81,11 @@ impl Cluster {
         self.dir.join("kubeconfig")
     }
 
+    /// The emulator's address, `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
     /// The kubectl binary.
     pub fn kubectl_bin(&self) -> &str {
         &self.kubectl

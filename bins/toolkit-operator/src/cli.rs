@@ -89,6 +89,14 @@ pub struct ManifestsArgs {
     /// The gateway's image; `ghcr.io/toolkit-dev/toolkit-gateway:<version>` by default.
     #[arg(long, value_name = "IMAGE")]
     pub image_gateway: Option<String>,
+
+    /// Let the operator apply the RBAC plans of kubernetes tools in `enforce` mode that
+    /// connect as the operator itself (no token of their own): create, patch and delete
+    /// ServiceAccounts, Roles, RoleBindings (and, in cluster mode, ClusterRoles and
+    /// ClusterRoleBindings), with `bind` and `escalate` to grant what it does not hold. Without
+    /// it those tools report PermissionsApplied False (PermissionDenied).
+    #[arg(long)]
+    pub grant_rbac: bool,
 }
 
 /// Log formats.

@@ -111,6 +111,7 @@ pub fn run_with(connectors: ConnectorRegistry) -> ExitCode {
                 namespace: args.namespace,
                 image_operator: args.image_operator.unwrap_or_else(|| default_image(OPERATOR)),
                 image_gateway: args.image_gateway.unwrap_or_else(|| default_image(GATEWAY)),
+                grant_rbac: args.grant_rbac,
             };
             match manifests_yaml(&connectors, &install) {
                 Ok(text) => {

@@ -7,7 +7,8 @@
 //! cluster-scoped but the CRDs. The RBAC grants what the operator does and nothing more: it
 //! reads and watches the three kinds and patches their status, reads the Secrets and ConfigMaps
 //! a tool names, watches the metadata of Secrets to see rotations, records `events.k8s.io`
-//! Events, and holds a Lease in its own namespace. The gateway runs with `--kubernetes`: it
+//! Events, and holds a Lease in its own namespace; with `--grant-rbac` it may also apply the
+//! RBAC plans of kubernetes tools in `enforce` mode (RBAC write with `bind` and `escalate`). The gateway runs with `--kubernetes`: it
 //! reads and watches the three kinds, reads the Secrets, ConfigMaps, Services and ark
 //! MCPServers its tools name, and patches Tool status with call counts; nothing else.
 
@@ -53,6 +54,8 @@ pub struct Install {
     pub image_operator: String,
     /// The gateway's image.
     pub image_gateway: String,
+    /// Whether the operator may apply kubernetes tools' RBAC plans as itself.
+    pub grant_rbac: bool,
 }
 
 impl Install {
@@ -104,7 +107,7 @@ pub fn manifests_yaml(connectors: &ConnectorRegistry, install: &Install) -> Resu
             &mut out,
             &ClusterRole {
                 metadata: meta(OPERATOR, None, "operator"),
-                rules: Some(operator_rules()),
+                rules: Some(operator_rules(install.grant_rbac)),
                 ..Default::default()
             },
         )?;
@@ -117,7 +120,7 @@ pub fn manifests_yaml(connectors: &ConnectorRegistry, install: &Install) -> Resu
             },
         )?;
     } else {
-        push(&mut out, &role(ns, OPERATOR, operator_rules()))?;
+        push(&mut out, &role(ns, OPERATOR, operator_rules(install.grant_rbac)))?;
         push(&mut out, &role_binding(ns, OPERATOR, OPERATOR))?;
     }
     let election = format!("{OPERATOR}-leader-election");
@@ -180,11 +183,12 @@ fn rule(groups: &[&str], resources: &[&str], verbs: &[&str]) -> PolicyRule {
     }
 }
 
-/// What `toolkit-operator run` does in the namespaces it reconciles.
-pub fn operator_rules() -> Vec<PolicyRule> {
+/// What `toolkit-operator run` does in the namespaces it reconciles; with `grant_rbac`, also
+/// what applying a kubernetes tool's RBAC plan as the operator needs.
+pub fn operator_rules(grant_rbac: bool) -> Vec<PolicyRule> {
     let status: Vec<String> = KINDS.iter().map(|k| format!("{k}/status")).collect();
     let status: Vec<&str> = status.iter().map(String::as_str).collect();
-    vec![
+    let mut rules = vec![
         rule(&[GROUP], &KINDS, &["get", "list", "watch"]),
         rule(&[GROUP], &status, &["get", "patch"]),
         // `get` reads the Secrets a tool names; `list` and `watch` serve the metadata-only
@@ -203,7 +207,18 @@ pub fn operator_rules() -> Vec<PolicyRule> {
         rule(&[""], &["pods"], &["list", "delete"]),
         // kube's Recorder creates an Event, then patches it when the same one recurs.
         rule(&["events.k8s.io"], &["events"], &["create", "patch"]),
-    ]
+    ];
+    if grant_rbac {
+        // A plan's ServiceAccount, roles and bindings; `bind` and `escalate` because a plan
+        // grants what the operator itself does not hold.
+        rules.push(rule(&[""], &["serviceaccounts"], &["get", "create", "patch"]));
+        rules.push(rule(
+            &["rbac.authorization.k8s.io"],
+            &["roles", "rolebindings", "clusterroles", "clusterrolebindings"],
+            &["get", "create", "patch", "delete", "bind", "escalate"],
+        ));
+    }
+    rules
 }
 
 /// What `toolkit-gateway --kubernetes` does: reads and watches the three kinds and the

@@ -277,6 +277,25 @@ fn operator_reconciles_tools_against_an_api_server() {
     assert_eq!(with_plan["status"]["permissions"]["mode"], "declare");
     cluster.kubectl(&["delete", "tool", "pg-plan"]);
 
+    // A kubernetes tool in enforce mode: its RBAC plan applied to the API server it names,
+    // bound to the ServiceAccount its bastion pods run as.
+    let rbac = format!(
+        "  type: kubernetes\n  config: {{apiserver: \"{}\", namespace: apps}}\n  permissions: {{mode: enforce, role: agent-reader, \
+         rules: [{{resources: [pods, pods/log], verbs: [get, list]}}]}}",
+        cluster.url()
+    );
+    cluster.apply(&tool("k8s-rbac", &rbac));
+    let applied = eventually("k8s-rbac's permissions applied", || {
+        Some(cluster.tool("k8s-rbac")).filter(|t| condition(t, "PermissionsApplied")["status"] == "True")
+    });
+    assert_eq!(applied["status"]["permissions"]["principal"], "system:serviceaccount:apps:agent-reader");
+    let k8s_role = cluster.json(&["get", "role", "toolkit-k8s-rbac", "-n", "apps"]);
+    assert_eq!(k8s_role["rules"][0]["resources"], serde_json::json!(["pods", "pods/log"]));
+    let binding = cluster.json(&["get", "rolebinding", "toolkit-k8s-rbac", "-n", "apps"]);
+    assert_eq!(binding["subjects"][0]["name"], "agent-reader");
+    cluster.json(&["get", "serviceaccount", "agent-reader", "-n", "apps"]);
+    cluster.kubectl(&["delete", "tool", "k8s-rbac"]);
+
     // The leader dies without releasing the lease: the other takes over and reconciles.
     drop(op_a);
     eventually("replica-b leading", || {

@@ -117,6 +117,25 @@ fn cluster_mode_installs_everything_with_least_privilege() {
 }
 
 #[test]
+fn rbac_plans_are_applied_by_the_operator_only_when_asked() {
+    let role = |objects: &[Value]| find(objects, "ClusterRole", "toolkit-operator").clone();
+    let plain = role(&manifests(&[]));
+    assert_eq!(verbs(&plain, "rbac.authorization.k8s.io", "roles"), Vec::<String>::new());
+    assert_eq!(verbs(&plain, "", "serviceaccounts"), Vec::<String>::new());
+    let granted = role(&manifests(&["--grant-rbac"]));
+    for kind in ["roles", "rolebindings", "clusterroles", "clusterrolebindings"] {
+        assert_eq!(
+            verbs(&granted, "rbac.authorization.k8s.io", kind),
+            ["bind", "create", "delete", "escalate", "get", "patch"]
+        );
+    }
+    assert_eq!(verbs(&granted, "", "serviceaccounts"), ["create", "get", "patch"]);
+    let namespaced = manifests(&["--grant-rbac", "--namespace", "team-a"]);
+    let role = find(&namespaced, "Role", "toolkit-operator");
+    assert_eq!(verbs(role, "rbac.authorization.k8s.io", "rolebindings").len(), 6);
+}
+
+#[test]
 fn pods_are_hardened() {
     for deployment in manifests(&[]).iter().filter(|o| o["kind"] == "Deployment") {
         let pod = &deployment["spec"]["template"]["spec"];

@@ -49,7 +49,7 @@ impl Connector for KubernetesConnector {
             session: true,
             invoke: true,
             permissions_plan: true,
-            permissions_apply: false,
+            permissions_apply: true,
             // Calls have no write operation at all: read-only by construction.
             read_only: true,
         }

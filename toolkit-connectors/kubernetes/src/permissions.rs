@@ -2,17 +2,21 @@
 //! `role` names one), a Role and RoleBinding for the namespaced rules and a ClusterRole and
 //! ClusterRoleBinding for rules with `clusterScope: true` (or all rules, when the tool sets no
 //! namespace). Built with k8s-openapi types and serialized with serde_yaml, one document per
-//! statement. Plans are declared only: applying them is left to kubectl or the operator.
+//! statement. `apply` (enforce mode: `toolkit tool permissions --apply`, the operator) applies
+//! them with server-side apply through the tool's own connection and deletes the objects of the
+//! tool's name that the plan no longer holds; what a plan reads as granted now is those objects.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use k8s_openapi::api::core::v1::ServiceAccount;
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, RoleRef, Subject};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::api::{Api, DeleteParams, Patch, PatchParams};
 use serde::Deserialize;
 use toolkit_core::connector::{PermissionPlan, PermissionProvisioner};
-use toolkit_core::model::PermissionsSpec;
+use toolkit_core::model::{PermissionMode, PermissionsSpec};
 use toolkit_core::validate::FieldError;
 use toolkit_core::{Error, Result};
 
@@ -40,6 +44,15 @@ pub const VERBS: &[&str] = &[
 ];
 
 const RBAC_GROUP: &str = "rbac.authorization.k8s.io";
+
+/// The label every object of a plan carries; only objects with it are deleted by `apply`.
+const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "toolkit");
+
+/// The field manager of server-side apply.
+const FIELD_MANAGER: &str = "toolkit";
+
+/// How long one request of planning or applying may take.
+const REQUEST_DEADLINE: Duration = Duration::from_secs(30);
 
 /// One rule of `spec.permissions.rules`.
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
@@ -166,43 +179,64 @@ impl RbacPlan {
         }
     }
 
-    /// The objects as YAML documents, in the order they apply.
-    pub fn statements(&self) -> Result<Vec<String>> {
-        let mut docs = Vec::new();
+    /// The objects of the plan, typed; absent ones are not part of it.
+    pub fn objects(&self) -> RbacObjects {
         let subject = self.service_account.as_ref().map(|sa| Subject {
             kind: "ServiceAccount".into(),
             name: sa.clone(),
             namespace: Some(self.namespace.clone()),
             api_group: None,
         });
-        if let Some(sa) = &self.service_account {
-            docs.push(yaml(&ServiceAccount { metadata: self.meta(sa, true), ..ServiceAccount::default() })?);
-        }
+        let mut objects = RbacObjects {
+            service_account: self
+                .service_account
+                .as_ref()
+                .map(|sa| ServiceAccount { metadata: self.meta(sa, true), ..ServiceAccount::default() }),
+            ..RbacObjects::default()
+        };
         if !self.namespaced.is_empty() {
             let rules = self.namespaced.iter().map(RbacRule::policy_rule).collect();
-            docs.push(yaml(&Role { metadata: self.meta(&self.name, true), rules: Some(rules) })?);
-            if let Some(s) = &subject {
-                docs.push(yaml(&RoleBinding {
-                    metadata: self.meta(&self.name, true),
-                    role_ref: role_ref("Role", &self.name),
-                    subjects: Some(vec![s.clone()]),
-                })?);
-            }
+            objects.role = Some(Role { metadata: self.meta(&self.name, true), rules: Some(rules) });
+            objects.role_binding = subject.as_ref().map(|s| RoleBinding {
+                metadata: self.meta(&self.name, true),
+                role_ref: role_ref("Role", &self.name),
+                subjects: Some(vec![s.clone()]),
+            });
         }
         if !self.cluster.is_empty() {
             let rules = self.cluster.iter().map(RbacRule::policy_rule).collect();
-            docs.push(yaml(&ClusterRole {
+            objects.cluster_role = Some(ClusterRole {
                 metadata: self.meta(&self.name, false),
                 rules: Some(rules),
                 aggregation_rule: None,
-            })?);
-            if let Some(s) = &subject {
-                docs.push(yaml(&ClusterRoleBinding {
-                    metadata: self.meta(&self.name, false),
-                    role_ref: role_ref("ClusterRole", &self.name),
-                    subjects: Some(vec![s.clone()]),
-                })?);
-            }
+            });
+            objects.cluster_role_binding = subject.as_ref().map(|s| ClusterRoleBinding {
+                metadata: self.meta(&self.name, false),
+                role_ref: role_ref("ClusterRole", &self.name),
+                subjects: Some(vec![s.clone()]),
+            });
+        }
+        objects
+    }
+
+    /// The objects as YAML documents, in the order they apply.
+    pub fn statements(&self) -> Result<Vec<String>> {
+        let o = self.objects();
+        let mut docs = Vec::new();
+        if let Some(x) = &o.service_account {
+            docs.push(yaml(x)?);
+        }
+        if let Some(x) = &o.role {
+            docs.push(yaml(x)?);
+        }
+        if let Some(x) = &o.role_binding {
+            docs.push(yaml(x)?);
+        }
+        if let Some(x) = &o.cluster_role {
+            docs.push(yaml(x)?);
+        }
+        if let Some(x) = &o.cluster_role_binding {
+            docs.push(yaml(x)?);
         }
         Ok(docs)
     }
@@ -211,10 +245,97 @@ impl RbacPlan {
         ObjectMeta {
             name: Some(name.to_owned()),
             namespace: namespaced.then(|| self.namespace.clone()),
-            labels: Some(BTreeMap::from([("app.kubernetes.io/managed-by".to_owned(), "toolkit".to_owned())])),
+            labels: Some(BTreeMap::from([(MANAGED_BY.0.to_owned(), MANAGED_BY.1.to_owned())])),
             ..ObjectMeta::default()
         }
     }
+}
+
+/// The objects of one plan, or those of its names that a cluster holds.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RbacObjects {
+    /// The ServiceAccount `spec.permissions.role`.
+    pub service_account: Option<ServiceAccount>,
+    /// The namespaced rules.
+    pub role: Option<Role>,
+    /// The Role bound to the ServiceAccount.
+    pub role_binding: Option<RoleBinding>,
+    /// The cluster-wide rules.
+    pub cluster_role: Option<ClusterRole>,
+    /// The ClusterRole bound to the ServiceAccount.
+    pub cluster_role_binding: Option<ClusterRoleBinding>,
+}
+
+impl RbacObjects {
+    /// One line per grant, comparable between a plan and what a cluster holds: the
+    /// ServiceAccount, each rule of the roles and each binding.
+    pub fn grants(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(sa) = &self.service_account {
+            out.push(format!("ServiceAccount {}", qualified(&sa.metadata)));
+        }
+        let rules = |out: &mut Vec<String>, kind: &str, meta: &ObjectMeta, rules: &Option<Vec<PolicyRule>>| {
+            for r in rules.iter().flatten() {
+                out.push(format!("{kind} {}: {}", qualified(meta), describe_rule(r)));
+            }
+        };
+        if let Some(role) = &self.role {
+            rules(&mut out, "Role", &role.metadata, &role.rules);
+        }
+        if let Some(b) = &self.role_binding {
+            out.push(format!("RoleBinding {}: {}", qualified(&b.metadata), describe_binding(&b.role_ref, &b.subjects)));
+        }
+        if let Some(role) = &self.cluster_role {
+            rules(&mut out, "ClusterRole", &role.metadata, &role.rules);
+        }
+        if let Some(b) = &self.cluster_role_binding {
+            out.push(format!(
+                "ClusterRoleBinding {}: {}",
+                qualified(&b.metadata),
+                describe_binding(&b.role_ref, &b.subjects)
+            ));
+        }
+        out
+    }
+}
+
+fn qualified(meta: &ObjectMeta) -> String {
+    let name = meta.name.as_deref().unwrap_or_default();
+    match &meta.namespace {
+        Some(ns) => format!("{ns}/{name}"),
+        None => name.to_owned(),
+    }
+}
+
+/// `get,list on pods,deployments.apps [names: a,b]`.
+fn describe_rule(rule: &PolicyRule) -> String {
+    let groups = rule.api_groups.clone().unwrap_or_default();
+    let mut resources = Vec::new();
+    for resource in rule.resources.iter().flatten() {
+        if groups.is_empty() {
+            resources.push(resource.clone());
+        }
+        for g in &groups {
+            resources.push(if g.is_empty() { resource.clone() } else { format!("{resource}.{g}") });
+        }
+    }
+    let mut line = format!("{} on {}", rule.verbs.join(","), resources.join(","));
+    if let Some(names) = rule.resource_names.as_ref().filter(|n| !n.is_empty()) {
+        line.push_str(&format!(" [names: {}]", names.join(",")));
+    }
+    line
+}
+
+fn describe_binding(role: &RoleRef, subjects: &Option<Vec<Subject>>) -> String {
+    let to: Vec<String> = subjects
+        .iter()
+        .flatten()
+        .map(|s| match &s.namespace {
+            Some(ns) => format!("{} {ns}/{}", s.kind, s.name),
+            None => format!("{} {}", s.kind, s.name),
+        })
+        .collect();
+    format!("{} {} to {}", role.kind, role.name, if to.is_empty() { "nobody".to_owned() } else { to.join(", ") })
 }
 
 fn role_ref(kind: &str, name: &str) -> RoleRef {
@@ -235,15 +356,143 @@ fn object_name(tool: &str) -> String {
 
 #[async_trait]
 impl PermissionProvisioner for KubeTool {
+    /// The plan's YAML, and the grants the objects of its names hold now. In `declare` mode a
+    /// cluster the tool cannot read (or may not read RBAC in) leaves "granted now" empty: the
+    /// plan is still printed for someone who may apply it.
     async fn plan(&self) -> Result<PermissionPlan> {
         let plan = self.rbac_plan()?;
-        Ok(PermissionPlan { principal: plan.principal(), statements: plan.statements()?, current: Vec::new() })
+        let current = match self.held(&plan).await {
+            Ok(held) => held.grants(),
+            Err(_) if self.permissions.as_ref().is_some_and(|p| p.mode == PermissionMode::Declare) => Vec::new(),
+            Err(e) => return Err(e),
+        };
+        Ok(PermissionPlan { principal: plan.principal(), statements: plan.statements()?, current })
     }
 
-    async fn apply(&self, _plan: &PermissionPlan) -> Result<()> {
-        Err(Error::unsupported(
-            "apply kubernetes permissions: toolkit does not create RBAC objects yet; apply the plan's YAML with kubectl",
-        ))
+    /// Applies each object of the plan (server-side apply, field manager `toolkit`), then
+    /// deletes the Role, RoleBinding, ClusterRole and ClusterRoleBinding of the tool's name that
+    /// the plan no longer holds and toolkit made. The ServiceAccount is never deleted.
+    async fn apply(&self, plan: &PermissionPlan) -> Result<()> {
+        let rbac = self.rbac_plan()?;
+        if plan.principal != rbac.principal() || plan.statements != rbac.statements()? {
+            return Err(Error::invalid_input("apply kubernetes permissions")
+                .with_context("tool", &self.name)
+                .with_context("hint", "the plan differs from what spec.permissions gives now; plan again"));
+        }
+        let held = self.held(&rbac).await?;
+        let want = rbac.objects();
+        let client = self.conn.client().await?;
+        let ns = rbac.namespace.as_str();
+        let apply = PatchParams::apply(FIELD_MANAGER).force();
+        let r = async {
+            if let Some(o) = &want.service_account {
+                self.apply_object(Api::<ServiceAccount>::namespaced(client.clone(), ns), o, &apply).await?;
+            }
+            if let Some(o) = &want.role {
+                self.apply_object(Api::<Role>::namespaced(client.clone(), ns), o, &apply).await?;
+            }
+            if let Some(o) = &want.role_binding {
+                self.apply_object(Api::<RoleBinding>::namespaced(client.clone(), ns), o, &apply).await?;
+            }
+            if let Some(o) = &want.cluster_role {
+                self.apply_object(Api::<ClusterRole>::all(client.clone()), o, &apply).await?;
+            }
+            if let Some(o) = &want.cluster_role_binding {
+                self.apply_object(Api::<ClusterRoleBinding>::all(client.clone()), o, &apply).await?;
+            }
+            // Bindings go before the roles they name.
+            if want.role_binding.is_none() && held.role_binding.as_ref().is_some_and(|o| managed(&o.metadata)) {
+                self.delete_object(Api::<RoleBinding>::namespaced(client.clone(), ns), &rbac.name).await?;
+            }
+            if want.cluster_role_binding.is_none()
+                && held.cluster_role_binding.as_ref().is_some_and(|o| managed(&o.metadata))
+            {
+                self.delete_object(Api::<ClusterRoleBinding>::all(client.clone()), &rbac.name).await?;
+            }
+            if want.role.is_none() && held.role.as_ref().is_some_and(|o| managed(&o.metadata)) {
+                self.delete_object(Api::<Role>::namespaced(client.clone(), ns), &rbac.name).await?;
+            }
+            if want.cluster_role.is_none() && held.cluster_role.as_ref().is_some_and(|o| managed(&o.metadata)) {
+                self.delete_object(Api::<ClusterRole>::all(client.clone()), &rbac.name).await?;
+            }
+            Ok(())
+        }
+        .await;
+        self.conn.checked(r).await
+    }
+}
+
+fn managed(meta: &ObjectMeta) -> bool {
+    meta.labels.as_ref().and_then(|l| l.get(MANAGED_BY.0)).is_some_and(|v| v == MANAGED_BY.1)
+}
+
+/// The kind of a typed object, for messages.
+fn kind_of<K: kube::Resource<DynamicType = ()>>() -> String {
+    K::kind(&()).into_owned()
+}
+
+impl KubeTool {
+    /// The objects of the plan's names that the cluster holds now.
+    async fn held(&self, plan: &RbacPlan) -> Result<RbacObjects> {
+        let client = self.conn.client().await?;
+        let ns = plan.namespace.as_str();
+        let r = async {
+            Ok(RbacObjects {
+                service_account: match &plan.service_account {
+                    Some(sa) => self.read_object(Api::<ServiceAccount>::namespaced(client.clone(), ns), sa).await?,
+                    None => None,
+                },
+                role: self.read_object(Api::<Role>::namespaced(client.clone(), ns), &plan.name).await?,
+                role_binding: self.read_object(Api::<RoleBinding>::namespaced(client.clone(), ns), &plan.name).await?,
+                cluster_role: self.read_object(Api::<ClusterRole>::all(client.clone()), &plan.name).await?,
+                cluster_role_binding: self
+                    .read_object(Api::<ClusterRoleBinding>::all(client.clone()), &plan.name)
+                    .await?,
+            })
+        }
+        .await;
+        self.conn.checked(r).await
+    }
+
+    async fn read_object<K>(&self, api: Api<K>, name: &str) -> Result<Option<K>>
+    where
+        K: kube::Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+    {
+        let action = format!("read {} {name}", kind_of::<K>());
+        match tokio::time::timeout(REQUEST_DEADLINE, api.get_opt(name)).await {
+            Ok(r) => r.map_err(|e| self.conn.classify(e, &action)),
+            Err(_) => Err(self.conn.timeout(&action, REQUEST_DEADLINE)),
+        }
+    }
+
+    async fn apply_object<K>(&self, api: Api<K>, object: &K, params: &PatchParams) -> Result<()>
+    where
+        K: kube::Resource<DynamicType = ()> + Clone + serde::Serialize + serde::de::DeserializeOwned + std::fmt::Debug,
+    {
+        let name = object.meta().name.clone().unwrap_or_default();
+        let action = format!("apply {} {name}", kind_of::<K>());
+        // Server-side apply needs apiVersion and kind in the body; typed objects omit them.
+        let mut body =
+            serde_json::to_value(object).map_err(|e| Error::internal(format!("{action}: serialize")).with_source(e))?;
+        body["apiVersion"] = K::api_version(&()).into_owned().into();
+        body["kind"] = K::kind(&()).into_owned().into();
+        match tokio::time::timeout(REQUEST_DEADLINE, api.patch(&name, params, &Patch::Apply(&body))).await {
+            Ok(r) => r.map(drop).map_err(|e| self.conn.classify(e, &action)),
+            Err(_) => Err(self.conn.timeout(&action, REQUEST_DEADLINE)),
+        }
+    }
+
+    async fn delete_object<K>(&self, api: Api<K>, name: &str) -> Result<()>
+    where
+        K: kube::Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+    {
+        let action = format!("delete {} {name}", kind_of::<K>());
+        match tokio::time::timeout(REQUEST_DEADLINE, api.delete(name, &DeleteParams::default())).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(kube::Error::Api(e))) if e.code == 404 => Ok(()),
+            Ok(Err(e)) => Err(self.conn.classify(e, &action)),
+            Err(_) => Err(self.conn.timeout(&action, REQUEST_DEADLINE)),
+        }
     }
 }
 

@@ -287,7 +287,86 @@ async fn permissions_plan_is_kubernetes_yaml() {
     let cluster: ClusterRole = serde_yaml::from_str(&plan.statements[3]).unwrap();
     assert_eq!(cluster.rules.unwrap()[0].resources.as_deref(), Some(&["namespaces".to_owned()][..]));
     fx.assert_clean(&format!("{plan:?}"));
-    assert_eq!(prov.apply(&plan).await.unwrap_err().kind(), ErrorKind::Unsupported);
+    // declare mode: a plan, never applied by the operator; `apply` itself refuses nothing.
+    assert!(plan.current.is_empty(), "{:?}", plan.current);
+}
+
+/// A kubernetes tool on the API emulator of `.ci/kube-apiserver`, which stores RBAC objects
+/// and takes server-side apply (it enforces none of it).
+fn emulated_tool(cluster: &toolkit_testkit::kube::Cluster, rules: Value) -> Arc<dyn ToolInstance> {
+    let spec: ToolSpec = serde_json::from_value(json!({
+        "type": "kubernetes",
+        "config": {"apiserver": cluster.url(), "namespace": "apps", "connectTimeout": "2s"},
+        "permissions": {"mode": "enforce", "role": "agent-reader", "rules": rules}
+    }))
+    .unwrap();
+    assert!(KubernetesConnector.validate(&spec).is_empty(), "{:?}", KubernetesConnector.validate(&spec));
+    KubernetesConnector
+        .build(BuildContext {
+            tool: Arc::new(Tool::new("Prod K8s", spec)),
+            namespace: NS.into(),
+            name: "Prod K8s".into(),
+            secrets: Arc::new(SecretStore::default()),
+            config_maps: Arc::new(ConfigMaps::default()),
+            tools: Arc::new(toolkit_core::connector::NoTools),
+        })
+        .unwrap()
+}
+
+#[tokio::test]
+async fn permissions_apply_converges_to_the_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(cluster) = toolkit_testkit::kube::Cluster::from_env(dir.path()) else { return };
+    let pods = json!({"resources": ["pods", "pods/log"], "verbs": ["get", "list"]});
+    let nodes = json!({"resources": ["nodes"], "verbs": ["get"], "clusterScope": true});
+    let tool = emulated_tool(&cluster, json!([pods, nodes]));
+    let prov = tool.permissions().unwrap();
+    let plan = prov.plan().await.unwrap();
+    assert!(plan.current.is_empty(), "{:?}", plan.current);
+    prov.apply(&plan).await.unwrap();
+    let after = prov.plan().await.unwrap();
+    assert_eq!(
+        after.current,
+        [
+            "ServiceAccount apps/agent-reader",
+            "Role apps/toolkit-prod-k8s: get,list on pods,pods/log",
+            "RoleBinding apps/toolkit-prod-k8s: Role toolkit-prod-k8s to ServiceAccount apps/agent-reader",
+            "ClusterRole toolkit-prod-k8s: get on nodes",
+            "ClusterRoleBinding toolkit-prod-k8s: ClusterRole toolkit-prod-k8s to ServiceAccount apps/agent-reader",
+        ]
+    );
+    let role = cluster.json(&["get", "role", "toolkit-prod-k8s", "-n", "apps"]);
+    assert_eq!(role["metadata"]["labels"]["app.kubernetes.io/managed-by"], "toolkit");
+    assert_eq!(role["rules"][0]["verbs"], json!(["get", "list"]));
+
+    // Drift: someone widens the Role; planning shows it, applying takes it back.
+    cluster.kubectl(&[
+        "patch",
+        "role",
+        "toolkit-prod-k8s",
+        "-n",
+        "apps",
+        "--type=merge",
+        "-p",
+        r#"{"rules":[{"apiGroups":[""],"resources":["pods","secrets"],"verbs":["*"]}]}"#,
+    ]);
+    let drifted = prov.plan().await.unwrap();
+    assert!(drifted.current.contains(&"Role apps/toolkit-prod-k8s: * on pods,secrets".to_owned()), "{drifted:?}");
+    prov.apply(&drifted).await.unwrap();
+    assert_eq!(prov.plan().await.unwrap().current, after.current);
+
+    // A plan from another spec is refused, and nothing is written.
+    let narrower = emulated_tool(&cluster, json!([pods]));
+    let narrow_plan = narrower.permissions().unwrap().plan().await.unwrap();
+    assert_eq!(prov.apply(&narrow_plan).await.unwrap_err().kind(), ErrorKind::InvalidInput);
+    assert_eq!(prov.plan().await.unwrap().current, after.current);
+
+    // The cluster-wide rule goes: its ClusterRole and binding are deleted, the rest stays.
+    narrower.permissions().unwrap().apply(&narrow_plan).await.unwrap();
+    let now = narrower.permissions().unwrap().plan().await.unwrap().current;
+    assert_eq!(now, after.current[..3]);
+    let left = cluster.kubectl(&["get", "clusterroles,clusterrolebindings", "-o", "name"]);
+    assert!(!left.contains("toolkit-prod-k8s"), "{left}");
 }
 
 fn set_apiserver(spec: &mut Value, host: &str, port: u16) {
