@@ -71,6 +71,12 @@ pub struct RunArgs {
     /// the tool's idle timeout.
     #[arg(long, default_value = "30s")]
     pub reap_interval: Duration,
+
+    /// Where to record each probe (its history and an audit record) and each permissions apply:
+    /// a directory (SQLite) or a `postgres://` URL, the state gateways and CLIs share. Nothing
+    /// is recorded without it; the Tools' status is written either way.
+    #[arg(long, env = "TOOLKIT_STATE", value_name = "DIR|URL")]
+    pub state: Option<std::path::PathBuf>,
 }
 
 /// `toolkit-operator manifests`.

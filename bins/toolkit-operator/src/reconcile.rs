@@ -21,7 +21,8 @@ use toolkit_core::connector::{BuildContext, NoTools};
 use toolkit_core::model::{Tool, ToolPhase, ToolStatus};
 use toolkit_core::secret::{Redactor, SecretResolver as _};
 use toolkit_core::validate::validate_tool;
-use toolkit_core::{ConnectorRegistry, ErrorKind, manifest};
+use toolkit_core::{ConnectorRegistry, ErrorKind, ToolRef, manifest};
+use toolkit_state::{AuditRecord, Decision, Outcome, StateStore};
 use tracing::{info, warn};
 
 use crate::metrics::Metrics;
@@ -50,6 +51,10 @@ pub struct Context {
     pub metrics: Arc<Metrics>,
     /// API errors in a row, per tool, for the backoff.
     failures: Mutex<HashMap<ObjectRef<DynamicObject>, u32>>,
+    /// Where probes and permission applies are recorded, if anywhere.
+    state: Option<StateStore>,
+    /// Who the audit records name: `operator:<identity>`.
+    caller: String,
 }
 
 impl Context {
@@ -62,7 +67,16 @@ impl Context {
             connectors,
             metrics,
             failures: Mutex::new(HashMap::new()),
+            state: None,
+            caller: format!("operator:{instance}"),
         }
+    }
+
+    /// Records each probe (history and audit) and each permissions apply in `state`.
+    #[must_use]
+    pub fn with_state(mut self, state: StateStore) -> Self {
+        self.state = Some(state);
+        self
     }
 }
 
@@ -350,6 +364,7 @@ async fn probe(
     let Ok(connector) = ctx.connectors.get(&tool.spec.type_) else {
         return (Finding::no("TypeNotInBuild", "the type is not in this build"), None, None);
     };
+    let reference = ToolRef { namespace: namespace.to_owned(), name: name.to_owned() };
     let build = BuildContext {
         tool: tool.clone(),
         namespace: namespace.to_owned(),
@@ -370,9 +385,12 @@ async fn probe(
         }
         Some(p) => {
             let (phase, record) = toolkit_runtime::run_probe(p, &tool.spec, &secrets.known_values(namespace)).await;
+            record_probe(ctx, &reference, &record, phase).await;
             let finding = if phase == ToolPhase::Ready {
                 let version = record.server_version.as_deref().map(|v| format!(" ({v})")).unwrap_or_default();
-                Finding::yes("ProbeSucceeded", format!("the probe answered in {:.0} ms{version}", record.latency_ms))
+                // The latency is in `lastProbe`; a message that held it would change at
+                // every probe and rewrite the status each time.
+                Finding::yes("ProbeSucceeded", format!("the probe answered{version}"))
             } else {
                 let reason = status::probe_reason(record.error_kind.as_deref());
                 Finding::no(reason, record.error.clone().unwrap_or_else(|| "the probe failed".into()))
@@ -381,19 +399,59 @@ async fn probe(
         }
     };
     let permissions = match (&tool.spec.permissions, outcome.0.status) {
-        (Some(spec), "True") => Some(permissions(instance.as_ref(), spec.mode, &secrets.known_values(namespace)).await),
+        (Some(spec), "True") => {
+            let audit = ctx.state.as_ref().map(|state| Audit { state, caller: &ctx.caller, tool: &reference });
+            Some(permissions(instance.as_ref(), spec.mode, &secrets.known_values(namespace), audit).await)
+        }
         _ => None,
     };
     instance.shutdown().await;
     (outcome.0, outcome.1, permissions)
 }
 
+/// Records a probe in the state, as `toolkit tool probe` does: its history and an audit
+/// record. A state that cannot be written is logged; the probe's finding stands.
+async fn record_probe(ctx: &Context, reference: &ToolRef, record: &toolkit_core::model::LastProbe, phase: ToolPhase) {
+    let Some(state) = &ctx.state else { return };
+    let audit = AuditRecord {
+        id: 0,
+        time: record.time,
+        caller: ctx.caller.clone(),
+        tool: reference.clone(),
+        operation: "probe".into(),
+        arguments: None,
+        decision: Decision::Allowed,
+        duration_ms: record.latency_ms,
+        outcome: if record.ok { Outcome::Ok } else { Outcome::Error },
+        error_kind: record.error_kind.clone(),
+        error: record.error.clone(),
+    };
+    let written = match state.record_probe(reference, record, phase).await {
+        Ok(()) => state.append_audit(&audit).await.map(drop),
+        Err(e) => Err(e),
+    };
+    if let Err(e) = written {
+        warn!(tool = %reference, error = %e, "could not record the probe in the state");
+    }
+}
+
+/// Where an applied plan is audited.
+struct Audit<'a> {
+    state: &'a StateStore,
+    caller: &'a str,
+    tool: &'a ToolRef,
+}
+
 /// Plans the tool's permissions and, in `enforce` mode, applies the plan and reads the grants
-/// again. A plan that changed what was granted corrected a drift, and says so.
+/// again. A plan that changed what was granted corrected a drift, and says so. With a state,
+/// each apply is audited as `toolkit tool permissions --apply` audits it; an apply whose record
+/// cannot be written is reported as `AuditFailed` and applied (and audited) again at the next
+/// reconcile.
 async fn permissions(
     instance: &dyn toolkit_core::ToolInstance,
     mode: toolkit_core::model::PermissionMode,
     secrets: &[toolkit_core::SecretString],
+    audit: Option<Audit<'_>>,
 ) -> (&'static str, Finding, toolkit_core::model::PermissionsStatus) {
     use toolkit_core::model::{PermissionMode, PermissionsStatus};
     let condition = match mode {
@@ -435,10 +493,33 @@ async fn permissions(
         );
         return (condition, Finding::yes("Planned", message), recorded(&plan));
     }
+    let started = Instant::now();
+    let time = chrono::Utc::now();
     let after = match provisioner.apply(&plan).await {
         Ok(()) => provisioner.plan().await,
         Err(e) => Err(e),
     };
+    if let Some(audit) = audit {
+        let mut arguments = json!({"principal": plan.principal, "statements": plan.statements});
+        toolkit_core::secret::redact_json(&mut arguments, secrets);
+        let record = AuditRecord {
+            id: 0,
+            time,
+            caller: audit.caller.to_owned(),
+            tool: audit.tool.clone(),
+            operation: "permissions".into(),
+            arguments: Some(arguments),
+            decision: if after.is_ok() { Decision::Applied } else { Decision::Allowed },
+            duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+            outcome: if after.is_ok() { Outcome::Ok } else { Outcome::Error },
+            error_kind: after.as_ref().err().map(|e| e.kind().as_str().to_owned()),
+            error: after.as_ref().err().map(line),
+        };
+        if let Err(e) = audit.state.append_audit(&record).await {
+            let message = format!("the plan was applied, but its audit record could not be written: {}", line(&e));
+            return (condition, Finding::no("AuditFailed", message), PermissionsStatus { mode, ..Default::default() });
+        }
+    }
     match after {
         Ok(after) => {
             let drifted = after.current != plan.current;

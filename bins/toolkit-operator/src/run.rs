@@ -48,7 +48,17 @@ pub async fn run(
         args.lease_duration.get(),
     );
     let mut shutdown = std::pin::pin!(shutdown);
-    let ctx = Arc::new(Context::new(client.clone(), connectors, &identity, metrics.clone()));
+    let mut ctx = Context::new(client.clone(), connectors, &identity, metrics.clone());
+    if let Some(location) = &args.state {
+        let state = toolkit_state::StateStore::open_path(location).await.map_err(|e| {
+            e.with_context(
+                "hint",
+                "--state (TOOLKIT_STATE) names a directory or a postgres:// URL the operator can reach",
+            )
+        })?;
+        ctx = ctx.with_state(state);
+    }
+    let ctx = Arc::new(ctx);
     loop {
         if !stand_by(&elector, &args.lease_name, &metrics, &mut shutdown).await {
             return Ok(());

@@ -16,14 +16,14 @@ use serde_json::Value;
 use toolkit_testkit::kube::{Cluster, Running, condition, eventually, skip};
 use toolkit_testkit::pg::PasswordRole;
 
-/// Starts `toolkit-operator run` as `identity` against `cluster`; returns it with its metrics
+/// Starts `toolkit-operator run` as `identity` against `cluster`, recording in `state`; returns it with its metrics
 /// port and log file.
-fn operator(cluster: &Cluster, identity: &str) -> (Running, u16, PathBuf) {
+fn operator(cluster: &Cluster, identity: &str, state: &str) -> (Running, u16, PathBuf) {
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let log = cluster.dir().join(format!("{identity}.log"));
     let child = Command::new(env!("CARGO_BIN_EXE_toolkit-operator"))
         .args(["run", "--identity", identity, "--lease-duration", "3s", "--reap-interval", "1s"])
-        .args(["--metrics-addr", &format!("127.0.0.1:{port}")])
+        .args(["--metrics-addr", &format!("127.0.0.1:{port}"), "--state", state])
         .env("KUBECONFIG", cluster.kubeconfig())
         .env("TOOLKIT_LOG", "info")
         .stdout(Stdio::null())
@@ -79,7 +79,12 @@ fn operator_reconciles_tools_against_an_api_server() {
     let broken = "  type: postgres\n  timeout: banana\n  config: {hostname: 127.0.0.1}";
     cluster.apply(&(tool("pg", &pg) + &tool("cache", &redis) + &tool("broken", broken)));
 
-    let (op_a, metrics_a, log_a) = operator(&cluster, "replica-a");
+    // Both replicas record probes and applies in one PostgreSQL state.
+    let state = match toolkit_testkit::pg::Database::create("operator_state") {
+        Ok(db) => db,
+        Err(why) => return skip(&why),
+    };
+    let (op_a, metrics_a, log_a) = operator(&cluster, "replica-a", &state.url());
     let pg_ready = eventually("pg Ready", || Some(cluster.tool("pg")).filter(|t| phase(t) == "Ready"));
     assert_eq!(condition(&pg_ready, "Validated")["status"], "True");
     assert_eq!(condition(&pg_ready, "CredentialsResolved")["status"], "True");
@@ -178,7 +183,7 @@ fn operator_reconciles_tools_against_an_api_server() {
     assert!(refused["message"].as_str().unwrap().starts_with("spec.blockedPatterns[0]"), "{refused}");
 
     // A second replica stands by while the first holds the lease.
-    let (mut op_b, metrics_b, log_b) = operator(&cluster, "replica-b");
+    let (mut op_b, metrics_b, log_b) = operator(&cluster, "replica-b", &state.url());
     eventually("replica-b standing by", || std::fs::read_to_string(&log_b).ok().filter(|l| l.contains("standing by")));
     let lease = cluster.json(&["get", "lease", "toolkit-operator"]);
     assert_eq!(lease["spec"]["holderIdentity"], "replica-a");
@@ -327,12 +332,30 @@ fn operator_reconciles_tools_against_an_api_server() {
     assert!(logs_b.contains("stopped reconciling"), "{logs_b}");
     drop(op_b);
 
-    // No password anywhere: status, Events, logs.
+    // One audit trail of both replicas: their probes, and the RBAC plan applied.
+    let audit = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let store = toolkit_state::StateStore::open_location(&state.url()).await.unwrap();
+        store.audit(&toolkit_state::AuditFilter::default()).await.unwrap()
+    });
+    let by = |caller: &str, operation: &str| {
+        audit
+            .iter()
+            .filter(|r| r.caller == caller && r.operation == operation)
+            .map(|r| r.tool.to_string())
+            .collect::<Vec<_>>()
+    };
+    assert!(by("operator:replica-a", "probe").contains(&"default/pg".to_owned()), "{audit:?}");
+    assert!(by("operator:replica-b", "probe").contains(&"default/cache2".to_owned()), "{audit:?}");
+    assert_eq!(by("operator:replica-a", "permissions").first().map(String::as_str), Some("default/k8s-rbac"));
+    let audit_text = serde_json::to_string(&audit).unwrap();
+
+    // No password anywhere: status, Events, logs, audit.
     let everything = cluster.kubectl(&["get", "tools,events.events.k8s.io,leases", "-o", "json"]);
     let logs = std::fs::read_to_string(&log_a).unwrap() + &std::fs::read_to_string(&log_b).unwrap();
     for canary in [&right, &wrong] {
         assert!(!everything.contains(canary.as_str()), "a password is in the API objects");
         assert!(!logs.contains(canary.as_str()), "a password is in the operator's logs");
+        assert!(!audit_text.contains(canary.as_str()), "a password is in the audit");
     }
     // Secrets were watched by metadata only; only the named one was read whole.
     let requests = std::fs::read_to_string(dir.path().join("requests.jsonl")).unwrap();
