@@ -103,6 +103,10 @@ export TOOLKIT_TEST_NODE_MODULES="$PWD/.ci/npm-sdk/node_modules"
 export TOOLKIT_TEST_NODE22="$PWD/.ci/node22/node_modules/.bin/node"
 export TOOLKIT_TEST_CONFORMANCE="$PWD/.ci/conformance/node_modules/@modelcontextprotocol/conformance/dist/index.js"
 
+log "an OpenID provider (the gateway's OAuth tests): oauth2-mock-server from npm"
+npm_get .ci/oauth oauth2-mock-server/package.json oauth2-mock-server@9.3.0
+export TOOLKIT_TEST_OAUTH_PROVIDER="$PWD/.ci/oauth/provider.mjs"
+
 # Each connector whose tests need a server of their own starts it in .ci/services/<type>.sh:
 # sourced here, so it can use need_pkg, wait_for and log, and export TOOLKIT_TEST_<TYPE>_*.
 shopt -s nullglob

@@ -60,6 +60,12 @@ pub struct Identity {
 }
 
 impl Identity {
+    /// An identity established elsewhere (an identity provider's access token); no token of the
+    /// tokens file matches it.
+    pub fn external(caller: Caller) -> Self {
+        Self { name: caller.id.clone(), digest: [0; 32], caller }
+    }
+
     /// `token:NAME`, with the identity's scope (none when it may see every tool).
     pub fn caller(&self) -> &Caller {
         &self.caller

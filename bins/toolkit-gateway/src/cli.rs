@@ -8,6 +8,7 @@ use clap::{Parser, ValueEnum};
 use toolkit_core::SecretString;
 
 use crate::config::{CallCaps, DEFAULT_LISTEN, GatewayConfig, HttpConfig, HttpLimits, RateLimitConfig, Transport};
+use crate::oauth::OAuthConfig;
 
 /// Serve the declared tools to AI agents over MCP: streamable HTTP at /mcp (default) or stdio.
 /// Every call runs through toolkit's pipeline: validated, rate-limited, checked by policy,
@@ -47,7 +48,7 @@ pub struct Cli {
     pub listen: SocketAddr,
 
     /// Serve one client on stdin/stdout instead of HTTP (logs go to stderr; no tokens).
-    #[arg(long, conflicts_with_all = ["listen", "insecure", "allowed_hosts", "stateless", "tokens", "metrics_listen",
+    #[arg(long, conflicts_with_all = ["listen", "insecure", "allowed_hosts", "stateless", "tokens", "metrics_listen", "oauth_issuers",
         "max_connections", "header_read_timeout", "idle_timeout", "max_sessions", "max_sessions_per_identity",
         "session_idle_timeout", "max_body_bytes"])]
     pub stdio: bool,
@@ -57,6 +58,39 @@ pub struct Cli {
     /// loopback. Watched for changes.
     #[arg(long, value_name = "FILE", env = "TOOLKIT_GATEWAY_TOKENS")]
     pub tokens: Option<PathBuf>,
+
+    /// Accept access tokens (JWTs) from this OAuth 2.1 / OpenID issuer (repeatable); /mcp then
+    /// needs a bearer token from the tokens file or an issuer, and publishes its Protected
+    /// Resource Metadata. Needs --oauth-resource or --oauth-audience.
+    #[arg(long = "oauth-issuer", value_name = "URL", env = "TOOLKIT_OAUTH_ISSUERS", value_delimiter = ',')]
+    pub oauth_issuers: Vec<String>,
+
+    /// The gateway's public URL of /mcp: the resource named in its metadata, and the audience
+    /// tokens must carry unless --oauth-audience says otherwise.
+    #[arg(long, value_name = "URL", env = "TOOLKIT_OAUTH_RESOURCE")]
+    pub oauth_resource: Option<String>,
+
+    /// The audience (`aud`) tokens must name; the resource by default.
+    #[arg(long, value_name = "AUD", env = "TOOLKIT_OAUTH_AUDIENCE")]
+    pub oauth_audience: Option<String>,
+
+    /// A scope every access token must hold (repeatable); without it, 403 insufficient_scope.
+    #[arg(long = "oauth-scope", value_name = "SCOPE", requires = "oauth_issuers")]
+    pub oauth_scopes: Vec<String>,
+
+    /// The claim --oauth-grant values are looked for in (a space-separated string or an array).
+    #[arg(long, value_name = "CLAIM", default_value = "scope", requires = "oauth_issuers")]
+    pub oauth_claim: String,
+
+    /// VALUE=NAMESPACE/TOOL[,…]: a token whose claim holds VALUE may see and call those tools
+    /// (globs; repeatable, grants add up). Without any, a valid token may call every tool.
+    #[arg(long = "oauth-grant", value_name = "VALUE=TOOLS", value_parser = OAuthConfig::parse_grant, requires = "oauth_issuers")]
+    pub oauth_grants: Vec<(String, Vec<String>)>,
+
+    /// The least time between two fetches of an issuer's keys (a token naming a key not held
+    /// fetches them again, once this has passed since the last fetch).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration, requires = "oauth_issuers")]
+    pub oauth_jwks_min_refresh: Duration,
 
     /// Also serve /metrics (and the probes) on this address, without tokens.
     #[arg(long, value_name = "ADDR")]
@@ -176,6 +210,21 @@ pub enum LogFormat {
 }
 
 impl Cli {
+    /// The OAuth settings of the flags, if an issuer is given.
+    fn oauth(&self) -> Option<OAuthConfig> {
+        if self.oauth_issuers.is_empty() {
+            return None;
+        }
+        let resource = self.oauth_resource.clone().or_else(|| self.oauth_audience.clone()).unwrap_or_default();
+        let mut config = OAuthConfig::new(self.oauth_issuers.clone(), resource);
+        config.audience = self.oauth_audience.clone();
+        config.required_scopes = self.oauth_scopes.clone();
+        config.claim = self.oauth_claim.clone();
+        config.grants = self.oauth_grants.clone();
+        config.jwks_min_refresh = self.oauth_jwks_min_refresh;
+        Some(config)
+    }
+
     /// The gateway configuration these flags describe.
     pub fn config(&self) -> GatewayConfig {
         let transport = if self.stdio {
@@ -188,6 +237,7 @@ impl Cli {
                 stateless: self.stateless,
                 tokens: self.tokens.clone(),
                 metrics_listen: self.metrics_listen,
+                oauth: self.oauth(),
                 limits: HttpLimits {
                     max_connections: self.max_connections,
                     header_read_timeout: self.header_read_timeout,

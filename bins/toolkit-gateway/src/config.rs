@@ -103,6 +103,7 @@ pub struct RateLimitConfig {
 
 /// How clients connect.
 #[derive(Clone, Debug)]
+#[allow(clippy::large_enum_variant, reason = "made once at startup")]
 pub enum Transport {
     /// MCP streamable HTTP at `/mcp`, with `/healthz` and `/readyz`.
     Http(HttpConfig),
@@ -127,6 +128,9 @@ pub struct HttpConfig {
     pub tokens: Option<PathBuf>,
     /// A second listener serving only `/metrics` (and the probes), without tokens.
     pub metrics_listen: Option<SocketAddr>,
+    /// Access tokens of identity providers: when set, every request to `/mcp` and `/metrics`
+    /// needs a bearer token, from the tokens file or from one of these issuers.
+    pub oauth: Option<crate::oauth::OAuthConfig>,
     /// Caps on connections, sessions and calls, and the HTTP timeouts.
     pub limits: HttpLimits,
 }
@@ -182,20 +186,21 @@ impl HttpConfig {
             stateless: false,
             tokens: None,
             metrics_listen: None,
+            oauth: None,
             limits: HttpLimits::default(),
         }
     }
 
     /// Refuses a listener anyone could reach without a token.
     pub fn check(&self) -> Result<()> {
-        if !self.listen.ip().is_loopback() && self.tokens.is_none() && !self.insecure {
+        if !self.listen.ip().is_loopback() && self.tokens.is_none() && self.oauth.is_none() && !self.insecure {
             return Err(Error::config(format!(
                 "listen on {}: without --tokens anyone who can reach this address could call every tool",
                 self.listen
             ))
             .with_context(
                 "hint",
-                "pass --tokens FILE to require bearer tokens, keep the default loopback address, \
+                "pass --tokens FILE (or --oauth-issuer) to require bearer tokens, keep the default loopback address, \
                  or pass --insecure on a trusted network",
             ));
         }

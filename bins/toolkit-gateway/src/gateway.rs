@@ -21,6 +21,7 @@ use crate::auth::Tokens;
 use crate::config::CallCaps;
 use crate::handler::McpHandler;
 use crate::metrics::{Metrics, ToolSeries};
+use crate::oauth::Verifier;
 use crate::running::{Running, RunningCall};
 use crate::{mapping, names};
 
@@ -53,6 +54,8 @@ pub(crate) struct Served {
 pub struct GatewayOptions {
     /// The tokens file; when set, HTTP requests need a bearer token from it.
     pub tokens: Option<PathBuf>,
+    /// Access tokens of an identity provider, accepted beside (or instead of) the tokens file.
+    pub oauth: Option<Arc<Verifier>>,
     /// Where rate-limit budgets live; in memory when `None`.
     pub rate_limiter: Option<Arc<dyn RateLimiter>>,
     /// The connectors and peer formats manifests are read with.
@@ -68,6 +71,7 @@ impl Default for GatewayOptions {
     fn default() -> Self {
         Self {
             tokens: None,
+            oauth: None,
             rate_limiter: None,
             connectors: toolkit_connectors::registry(),
             calls: CallCaps::default(),
@@ -102,6 +106,7 @@ struct Inner {
     tools: Vec<PathBuf>,
     state_dir: PathBuf,
     tokens: Option<PathBuf>,
+    oauth: Option<Arc<Verifier>>,
     rate_limiter: Arc<dyn RateLimiter>,
     connectors: ConnectorRegistry,
     metrics: Metrics,
@@ -142,6 +147,7 @@ impl Gateway {
                 tools,
                 state_dir,
                 tokens: options.tokens,
+                oauth: options.oauth,
                 rate_limiter: options.rate_limiter.unwrap_or_else(|| Arc::new(MemoryRateLimiter::new())),
                 connectors: options.connectors,
                 metrics: Metrics::new(),
@@ -247,9 +253,19 @@ impl Gateway {
         self.inner.snapshot.load().is_some() && !self.inner.closing.is_cancelled()
     }
 
-    /// Whether HTTP requests need a bearer token (a tokens file is configured).
+    /// Whether HTTP requests need a bearer token (a tokens file or OAuth is configured).
     pub fn requires_tokens(&self) -> bool {
+        self.inner.tokens.is_some() || self.inner.oauth.is_some()
+    }
+
+    /// Whether a tokens file is configured.
+    pub(crate) fn has_tokens_file(&self) -> bool {
         self.inner.tokens.is_some()
+    }
+
+    /// The checker of identity providers' access tokens, when OAuth is configured.
+    pub fn oauth(&self) -> Option<&Arc<Verifier>> {
+        self.inner.oauth.as_ref()
     }
 
     /// The MCP server of one HTTP session or request, or of an embedder's own transport: the

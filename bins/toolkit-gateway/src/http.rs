@@ -4,7 +4,11 @@
 //! matching `Origin`s; anything else gets 403, so a web page cannot reach a local gateway by DNS
 //! rebinding. With a tokens file, every `/mcp` request also needs `Authorization: Bearer TOKEN`
 //! (401 with `WWW-Authenticate: Bearer` otherwise, before any MCP handling); the identity rides
-//! in the request's extensions to the MCP handler, and the header itself is removed.
+//! in the request's extensions to the MCP handler, and the header itself is removed. With OAuth
+//! ([`crate::oauth`]), a token the tokens file does not hold is checked as an access token of
+//! the configured issuers; the 401 then names the Protected Resource Metadata, served without
+//! a token at `/.well-known/oauth-protected-resource[/mcp]`, and a token without a scope this
+//! resource needs gets 403 `insufficient_scope`.
 //!
 //! `/metrics` answers the same hosts; with tokens it needs a token that may see every tool (a
 //! scoped token would otherwise learn the names of tools hidden from it). Scrapers without a
@@ -28,6 +32,7 @@ use crate::config::{HttpConfig, host_allowed};
 use crate::gateway::Gateway;
 use crate::guard::{self, McpGuard};
 use crate::metrics::CONTENT_TYPE;
+use crate::oauth::Rejection;
 
 /// The path MCP clients connect to.
 pub const MCP_PATH: &str = "/mcp";
@@ -73,10 +78,22 @@ pub fn router(gateway: &Gateway, http: &HttpConfig, sessions: CancellationToken)
         hosts: http.allowed_hosts().map(Arc::from),
         needs_token: gateway.requires_tokens(),
     };
-    mcp.route(METRICS_PATH, get(serve_metrics).with_state(metrics))
-        .merge(probes(gateway))
-        .layer(axum::middleware::from_fn(guard::strict_host))
+    let mut router = mcp.route(METRICS_PATH, get(serve_metrics).with_state(metrics)).merge(probes(gateway));
+    if let Some(verifier) = gateway.oauth() {
+        let document: Arc<str> = Arc::from(verifier.metadata().to_string());
+        let serve = move || {
+            let document = document.clone();
+            async move { ([(header::CONTENT_TYPE, "application/json")], document.to_string()) }
+        };
+        router =
+            router.route(METADATA_PATH, get(serve.clone())).route(&format!("{METADATA_PATH}{MCP_PATH}"), get(serve));
+    }
+    router.layer(axum::middleware::from_fn(guard::strict_host))
 }
+
+/// Where the Protected Resource Metadata is served (and, with `/mcp` after it, its
+/// path-inserted form).
+pub const METADATA_PATH: &str = "/.well-known/oauth-protected-resource";
 
 /// The routes of the `--metrics-listen` listener: `/metrics` without a token, and the probes.
 /// On a loopback address it answers only the loopback host names, like `/mcp`.
@@ -102,21 +119,45 @@ enum Refusal {
     Missing,
     Invalid,
     Loading,
+    /// A valid access token without a scope this resource needs.
+    Scope,
+    /// An issuer could not be reached to check an access token.
+    Unavailable,
 }
 
-impl IntoResponse for Refusal {
-    fn into_response(self) -> Response {
+impl Refusal {
+    fn into_response(self, gateway: &Gateway) -> Response {
+        let metadata =
+            gateway.oauth().map(|v| format!(", resource_metadata=\"{}\"", v.metadata_url())).unwrap_or_default();
         let (status, challenge, body) = match self {
             Refusal::Missing => (
                 StatusCode::UNAUTHORIZED,
-                format!("Bearer realm=\"{REALM}\""),
+                format!("Bearer realm=\"{REALM}\"{metadata}"),
                 "unauthorized: send Authorization: Bearer TOKEN\n",
             ),
             Refusal::Invalid => (
                 StatusCode::UNAUTHORIZED,
-                format!("Bearer realm=\"{REALM}\", error=\"invalid_token\""),
+                format!("Bearer realm=\"{REALM}\", error=\"invalid_token\"{metadata}"),
                 "unauthorized: the bearer token is not valid\n",
             ),
+            Refusal::Scope => {
+                let scopes = gateway.oauth().map(|v| v.scopes().join(" ")).unwrap_or_default();
+                let scope = if scopes.is_empty() { String::new() } else { format!(", scope=\"{scopes}\"") };
+                (
+                    StatusCode::FORBIDDEN,
+                    format!("Bearer realm=\"{REALM}\", error=\"insufficient_scope\"{scope}{metadata}"),
+                    "forbidden: the access token does not grant what this resource needs\n",
+                )
+            }
+            Refusal::Unavailable => {
+                let mut response = (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the identity provider cannot be reached to check the token; retry shortly\n",
+                )
+                    .into_response();
+                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+                return response;
+            }
             Refusal::Loading => {
                 let mut response =
                     (StatusCode::SERVICE_UNAVAILABLE, "the gateway is starting; retry shortly\n").into_response();
@@ -132,30 +173,48 @@ impl IntoResponse for Refusal {
     }
 }
 
-/// The identity of the bearer token in `headers`.
-fn identify(gateway: &Gateway, headers: &HeaderMap) -> Result<Arc<Identity>, Refusal> {
+/// The identity of the bearer token in `headers`: a token of the tokens file, else an access
+/// token of a configured issuer.
+async fn identify(gateway: &Gateway, headers: &HeaderMap) -> Result<Arc<Identity>, Refusal> {
     let snapshot = gateway.snapshot().ok_or(Refusal::Loading)?;
-    let tokens = snapshot.tokens.as_ref().ok_or(Refusal::Loading)?;
+    let tokens = snapshot.tokens.as_ref();
+    if gateway.has_tokens_file() && tokens.is_none() {
+        return Err(Refusal::Loading);
+    }
     let value = headers.get(header::AUTHORIZATION).ok_or(Refusal::Missing)?;
     let token = value.to_str().ok().and_then(auth::bearer).ok_or(Refusal::Invalid)?;
-    let identity = tokens.authenticate(token).ok_or(Refusal::Invalid)?;
-    Ok(identity.clone())
+    if let Some(identity) = tokens.and_then(|t| t.authenticate(token)) {
+        return Ok(identity.clone());
+    }
+    let verifier = gateway.oauth().ok_or(Refusal::Invalid)?;
+    match verifier.verify(token).await {
+        Ok(caller) => Ok(Arc::new(Identity::external(caller))),
+        Err(Rejection::Invalid(why)) => {
+            tracing::debug!(reason = %why, "refused an access token");
+            Err(Refusal::Invalid)
+        }
+        Err(Rejection::InsufficientScope) => Err(Refusal::Scope),
+        Err(Rejection::Unavailable(why)) => {
+            tracing::warn!(reason = %why, "could not check an access token: the issuer is unavailable");
+            Err(Refusal::Unavailable)
+        }
+    }
 }
 
 /// Admits a request with a valid bearer token, as that token's identity.
 async fn require_token(State(gateway): State<Gateway>, mut request: Request, next: Next) -> Response {
-    match identify(&gateway, request.headers()) {
+    match identify(&gateway, request.headers()).await {
         Ok(identity) => {
             request.headers_mut().remove(header::AUTHORIZATION);
             request.extensions_mut().insert(identity);
             next.run(request).await
         }
         Err(refusal) => {
-            if !matches!(refusal, Refusal::Loading) {
+            if !matches!(refusal, Refusal::Loading | Refusal::Unavailable) {
                 gateway.metrics().unauthorized();
                 tracing::debug!(path = %request.uri().path(), "refused a request without a valid bearer token");
             }
-            refusal.into_response()
+            refusal.into_response(&gateway)
         }
     }
 }
@@ -174,17 +233,17 @@ async fn serve_metrics(State(route): State<MetricsRoute>, request: Request) -> R
         return (StatusCode::FORBIDDEN, "Forbidden: Host header is not allowed\n").into_response();
     }
     if route.needs_token {
-        match identify(&route.gateway, request.headers()) {
+        match identify(&route.gateway, request.headers()).await {
             Ok(identity) if identity.is_unscoped() => {}
             Ok(_) => {
                 return (StatusCode::FORBIDDEN, "forbidden: metrics need a token that may see every tool\n")
                     .into_response();
             }
             Err(refusal) => {
-                if !matches!(refusal, Refusal::Loading) {
+                if !matches!(refusal, Refusal::Loading | Refusal::Unavailable) {
                     route.gateway.metrics().unauthorized();
                 }
-                return refusal.into_response();
+                return refusal.into_response(&route.gateway);
             }
         }
     }

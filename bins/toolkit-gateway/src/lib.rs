@@ -45,6 +45,7 @@ mod listener;
 mod mapping;
 mod metrics;
 pub mod names;
+mod oauth;
 mod running;
 mod serve;
 mod session_log;
@@ -65,6 +66,7 @@ pub use config::{
 pub use gateway::{Drained, Gateway, GatewayOptions};
 pub use handler::{McpHandler, caller_of};
 pub use http::{MCP_PATH, METRICS_PATH, metrics_router, router};
+pub use oauth::{OAuthConfig, Rejection, Verifier};
 pub use serve::serve;
 
 /// Exit code of a failure of `kind`.

@@ -31,13 +31,18 @@ const REPLY_FLUSH: Duration = Duration::from_millis(300);
 /// Serves MCP with `config` until `shutdown` is cancelled (or, on stdio, until the client
 /// closes stdin). Fails when the listener cannot be set up or the manifests cannot be read.
 pub async fn serve(config: GatewayConfig, shutdown: CancellationToken) -> Result<()> {
-    let tokens = match &config.transport {
-        Transport::Http(http) => http.tokens.clone(),
-        Transport::Stdio => None,
+    let (tokens, oauth) = match &config.transport {
+        Transport::Http(http) => (http.tokens.clone(), http.oauth.clone()),
+        Transport::Stdio => (None, None),
     };
+    let oauth = oauth.map(crate::oauth::Verifier::new).transpose()?.map(std::sync::Arc::new);
+    if let Some(v) = &oauth {
+        tracing::info!(resource = v.resource(), metadata = %v.metadata_url(), "OAuth access tokens accepted");
+    }
     let rate_limiter = rate_limiter(&config.rate_limits).await?;
     let options = GatewayOptions {
         tokens,
+        oauth,
         rate_limiter,
         connectors: config.connectors.clone(),
         calls: config.calls,

@@ -1,0 +1,69 @@
+// An OpenID provider for the gateway's OAuth tests: oauth2-mock-server (npm), which signs real
+// JWTs with keys it generates and serves discovery (/.well-known/openid-configuration), the
+// JWKS, /token and /introspect. A second, local-only HTTP server lets a test control it:
+//
+//   POST /token  {"claims": {...}, "header": {...}, "expiresIn": S, "kid": K}
+//                -> {"token": "..."}: a token signed by the provider with its own keys;
+//                   claims and header fields are merged in (a null value removes the field)
+//   POST /rotate {"alg": "RS256" | "ES256" | "EdDSA", "kid": K}
+//                -> {"kid": K}: a new signing key, published in the JWKS from now on
+//
+// Usage: node provider.mjs [PORT]; prints one JSON line {"issuer": URL, "control": URL}.
+import http from 'node:http';
+import { OAuth2Server } from 'oauth2-mock-server';
+
+const port = Number(process.argv[2] || 0);
+const server = new OAuth2Server();
+await server.issuer.keys.generate('RS256', { kid: 'key-1' });
+await server.start(port, '127.0.0.1');
+
+const merge = (target, fields) => {
+  for (const [k, v] of Object.entries(fields || {})) {
+    if (v === null) delete target[k];
+    else target[k] = v;
+  }
+};
+
+const body = (req) =>
+  new Promise((resolve, reject) => {
+    let text = '';
+    req.on('data', (chunk) => (text += chunk));
+    req.on('end', () => {
+      try {
+        resolve(text ? JSON.parse(text) : {});
+      } catch (e) {
+        reject(e);
+      }
+    });
+  });
+
+const control = http.createServer(async (req, res) => {
+  try {
+    const input = await body(req);
+    let out;
+    if (req.method === 'POST' && req.url === '/token') {
+      const token = await server.issuer.buildToken({
+        kid: input.kid,
+        expiresIn: input.expiresIn,
+        scopesOrTransform: (header, payload) => {
+          merge(payload, input.claims);
+          merge(header, input.header);
+        },
+      });
+      out = { token };
+    } else if (req.method === 'POST' && req.url === '/rotate') {
+      const key = await server.issuer.keys.generate(input.alg || 'RS256', { kid: input.kid });
+      out = { kid: key.kid };
+    } else {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(out));
+  } catch (e) {
+    res.writeHead(500, { 'content-type': 'text/plain' }).end(String(e));
+  }
+});
+control.listen(0, '127.0.0.1', () => {
+  const { port: controlPort } = control.address();
+  console.log(JSON.stringify({ issuer: server.issuer.url, control: `http://127.0.0.1:${controlPort}` }));
+});

@@ -1,0 +1,449 @@
+//! The gateway as an OAuth 2.1 resource server, as the MCP authorization spec asks: access
+//! tokens from the organisation's identity provider, checked here, beside the static API tokens.
+//!
+//! - **Protected Resource Metadata** (RFC 9728) at `/.well-known/oauth-protected-resource` and
+//!   its path-inserted form `/.well-known/oauth-protected-resource/mcp`: the resource, its
+//!   authorization servers (the configured issuers) and the scopes it knows. A 401 names it in
+//!   `WWW-Authenticate: Bearer resource_metadata="…"`.
+//! - **JWT access tokens** checked against the issuer's JWKS, found through RFC 8414 metadata
+//!   (`/.well-known/oauth-authorization-server`) or OpenID discovery, cached, and fetched again
+//!   when a token names a key it does not hold (at most once per [`OAuthConfig::jwks_min_refresh`]).
+//!   Asymmetric algorithms only (RS*, PS*, ES256/384, EdDSA): `none` and HMAC are refused
+//!   before any key is looked at, and a key must be of the family its token's `alg` names. `iss`
+//!   must be a configured issuer, `aud` must name this resource, `exp` is required and `exp`
+//!   and `nbf` are checked with [`OAuthConfig::leeway`].
+//! - **Callers**: `oidc:<sub>` (with the client, `oidc:<sub>@<client_id>`), in the audit and for
+//!   per-caller limits. Required scopes (`--oauth-scope`) give 403 `insufficient_scope` when
+//!   missing; grants (`--oauth-grant VALUE=PATTERN,…`) map values of one claim (`--oauth-claim`,
+//!   `scope` by default; a space-separated string or an array) to the tools a caller may see
+//!   and call, as a token's `tools` does. Without grants a valid token may call every tool.
+//!
+//! The token itself is never forwarded: the `Authorization` header is removed before the MCP
+//! handler, and no tool sees it.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use jsonwebtoken::jwk::{Jwk, JwkSet};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokio::sync::Mutex;
+use toolkit_core::{Error, Result};
+use toolkit_runtime::{Caller, Scope};
+
+/// Algorithms a token may be signed with: asymmetric only.
+const ALGORITHMS: &[Algorithm] = &[
+    Algorithm::RS256,
+    Algorithm::RS384,
+    Algorithm::RS512,
+    Algorithm::PS256,
+    Algorithm::PS384,
+    Algorithm::PS512,
+    Algorithm::ES256,
+    Algorithm::ES384,
+    Algorithm::EdDSA,
+];
+
+/// How long a request to an issuer (discovery, JWKS) may take.
+const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Bytes of a token at most; longer ones are refused unread.
+const MAX_TOKEN_BYTES: usize = 16 * 1024;
+
+/// The resource server's settings.
+#[derive(Clone, Debug)]
+pub struct OAuthConfig {
+    /// Issuers whose tokens are accepted (`iss`, exactly), each an authorization server.
+    pub issuers: Vec<String>,
+    /// This resource's identifier: the public URL of `/mcp`, such as `https://gw.example.com/mcp`.
+    pub resource: String,
+    /// The audience a token must name; the resource when `None`.
+    pub audience: Option<String>,
+    /// Scopes every token must hold.
+    pub required_scopes: Vec<String>,
+    /// The claim grants read.
+    pub claim: String,
+    /// Claim values and the tool patterns (`NAMESPACE/NAME` globs) each grants.
+    pub grants: Vec<(String, Vec<String>)>,
+    /// Slack on `exp` and `nbf`.
+    pub leeway: Duration,
+    /// The least time between two fetches of an issuer's JWKS.
+    pub jwks_min_refresh: Duration,
+}
+
+impl OAuthConfig {
+    /// Settings for `issuers` and `resource`, with the defaults.
+    pub fn new(issuers: Vec<String>, resource: impl Into<String>) -> Self {
+        Self {
+            issuers,
+            resource: resource.into(),
+            audience: None,
+            required_scopes: Vec::new(),
+            claim: "scope".into(),
+            grants: Vec::new(),
+            leeway: Duration::from_secs(30),
+            jwks_min_refresh: Duration::from_secs(10),
+        }
+    }
+
+    /// Parses `VALUE=PATTERN[,PATTERN…]`, as `--oauth-grant` takes it.
+    pub fn parse_grant(text: &str) -> std::result::Result<(String, Vec<String>), String> {
+        let (value, patterns) =
+            text.split_once('=').ok_or_else(|| format!("`{text}`: write VALUE=NAMESPACE/TOOL[,NAMESPACE/TOOL…]"))?;
+        let patterns: Vec<String> =
+            patterns.split(',').map(str::trim).filter(|p| !p.is_empty()).map(str::to_owned).collect();
+        if value.trim().is_empty() || patterns.is_empty() {
+            return Err(format!("`{text}`: write VALUE=NAMESPACE/TOOL[,NAMESPACE/TOOL…]"));
+        }
+        Ok((value.trim().to_owned(), patterns))
+    }
+}
+
+/// Why a token was not accepted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Rejection {
+    /// Not a valid token of an accepted issuer for this resource (401 `invalid_token`); the
+    /// reason is for the log, never for the client.
+    Invalid(String),
+    /// Valid, but without a scope this resource needs (403 `insufficient_scope`).
+    InsufficientScope,
+    /// An issuer could not be reached to check it (503).
+    Unavailable(String),
+}
+
+/// One issuer's keys, and when they were fetched.
+struct Keys {
+    set: JwkSet,
+    fetched: Instant,
+}
+
+/// Checks access tokens; cheap to share.
+pub struct Verifier {
+    config: OAuthConfig,
+    grants: Vec<(String, Vec<String>)>,
+    scopes: HashMap<String, Arc<Scope>>,
+    http: reqwest::Client,
+    keys: Mutex<HashMap<String, Keys>>,
+    jwks_uris: Mutex<HashMap<String, String>>,
+}
+
+impl std::fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verifier")
+            .field("issuers", &self.config.issuers)
+            .field("resource", &self.config.resource)
+            .finish()
+    }
+}
+
+#[derive(Deserialize)]
+struct ServerMetadata {
+    issuer: Option<String>,
+    jwks_uri: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Claims {
+    sub: Option<String>,
+    #[serde(default)]
+    client_id: Option<String>,
+    #[serde(default)]
+    azp: Option<String>,
+    #[serde(flatten)]
+    rest: serde_json::Map<String, Value>,
+}
+
+impl Verifier {
+    /// A verifier for `config`; errors name the flag that is wrong.
+    pub fn new(config: OAuthConfig) -> Result<Self> {
+        if config.issuers.is_empty() {
+            return Err(Error::config("--oauth-issuer: give at least one issuer URL"));
+        }
+        for issuer in &config.issuers {
+            let url = url::Url::parse(issuer)
+                .map_err(|e| Error::config(format!("--oauth-issuer: `{issuer}` is not a URL: {e}")))?;
+            if !matches!(url.scheme(), "https" | "http") {
+                return Err(Error::config(format!("--oauth-issuer: `{issuer}` is not an http(s) URL")));
+            }
+        }
+        let resource = url::Url::parse(&config.resource).map_err(|e| {
+            Error::config(format!("--oauth-resource: `{}` is not a URL: {e}", config.resource))
+                .with_context("hint", "give the gateway's public URL of /mcp, such as https://gateway.example.com/mcp")
+        })?;
+        if !matches!(resource.scheme(), "https" | "http") || resource.fragment().is_some() {
+            return Err(Error::config(format!(
+                "--oauth-resource: `{}` must be an http(s) URL without a fragment",
+                config.resource
+            )));
+        }
+        let mut scopes = HashMap::new();
+        for (value, patterns) in &config.grants {
+            let scope = Scope::new(None, Some(patterns))
+                .map_err(|e| Error::config(format!("--oauth-grant {value}: {}", e.message())))?;
+            scopes.insert(value.clone(), Arc::new(scope));
+        }
+        let http = reqwest::Client::builder()
+            .timeout(FETCH_TIMEOUT)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| Error::internal("make the OAuth HTTP client").with_source(e))?;
+        Ok(Self {
+            grants: config.grants.clone(),
+            config,
+            scopes,
+            http,
+            keys: Mutex::new(HashMap::new()),
+            jwks_uris: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The resource's identifier.
+    pub fn resource(&self) -> &str {
+        &self.config.resource
+    }
+
+    /// The URL of the Protected Resource Metadata for the resource (path-inserted form).
+    pub fn metadata_url(&self) -> String {
+        let Ok(url) = url::Url::parse(&self.config.resource) else { return String::new() };
+        let path = url.path().trim_end_matches('/');
+        let mut out = url.clone();
+        out.set_path(&format!("/.well-known/oauth-protected-resource{path}"));
+        out.set_query(None);
+        out.to_string()
+    }
+
+    /// The scopes to name in metadata and in an `insufficient_scope` challenge.
+    pub fn scopes(&self) -> Vec<String> {
+        let mut out = self.config.required_scopes.clone();
+        if self.config.claim == "scope" {
+            out.extend(self.grants.iter().map(|(v, _)| v.clone()));
+        }
+        out.dedup();
+        out
+    }
+
+    /// The Protected Resource Metadata document (RFC 9728).
+    pub fn metadata(&self) -> Value {
+        json!({
+            "resource": self.config.resource,
+            "authorization_servers": self.config.issuers,
+            "scopes_supported": self.scopes(),
+            "bearer_methods_supported": ["header"],
+            "resource_name": "toolkit-gateway",
+        })
+    }
+
+    /// Whether `token` is shaped as a JWT (three base64url parts), so worth checking here.
+    pub fn looks_like_jwt(token: &str) -> bool {
+        token.len() <= MAX_TOKEN_BYTES && token.split('.').count() == 3
+    }
+
+    /// The caller `token` makes a request, or why not.
+    pub async fn verify(&self, token: &str) -> std::result::Result<Caller, Rejection> {
+        let invalid = |why: &str| Rejection::Invalid(why.to_owned());
+        if !Self::looks_like_jwt(token) {
+            return Err(invalid("not a JWT"));
+        }
+        let header = jsonwebtoken::decode_header(token).map_err(|e| Rejection::Invalid(format!("header: {e}")))?;
+        if !ALGORITHMS.contains(&header.alg) {
+            return Err(Rejection::Invalid(format!("algorithm {:?} is not accepted", header.alg)));
+        }
+        let issuer = unverified_issuer(token).ok_or_else(|| invalid("no iss claim"))?;
+        if !self.config.issuers.contains(&issuer) {
+            return Err(invalid("the issuer is not accepted"));
+        }
+        let jwk = self.key(&issuer, header.kid.as_deref()).await?;
+        if let Some(alg) = &jwk.common.key_algorithm
+            && format!("{alg:?}") != format!("{:?}", header.alg)
+        {
+            return Err(invalid("the key is for another algorithm"));
+        }
+        let key = DecodingKey::from_jwk(&jwk).map_err(|e| Rejection::Invalid(format!("key: {e}")))?;
+        let mut validation = Validation::new(header.alg);
+        validation.set_issuer(&[issuer.as_str()]);
+        validation.set_audience(&[self.config.audience.as_deref().unwrap_or(&self.config.resource)]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud"]);
+        validation.validate_nbf = true;
+        validation.leeway = self.config.leeway.as_secs();
+        let data = jsonwebtoken::decode::<Claims>(token, &key, &validation)
+            .map_err(|e| Rejection::Invalid(format!("{:?}", e.kind())))?;
+        let claims = data.claims;
+        let sub = claims.sub.filter(|s| !s.is_empty()).ok_or_else(|| invalid("no sub claim"))?;
+        let scopes = values(claims.rest.get("scope"));
+        if !self.config.required_scopes.iter().all(|s| scopes.contains(s)) {
+            return Err(Rejection::InsufficientScope);
+        }
+        let client = claims.client_id.or(claims.azp).filter(|c| !c.is_empty());
+        let id = match client {
+            Some(c) => format!("oidc:{sub}@{c}"),
+            None => format!("oidc:{sub}"),
+        };
+        if self.scopes.is_empty() {
+            return Ok(Caller::new(id));
+        }
+        let held = values(claims.rest.get(&self.config.claim));
+        let mut patterns = Vec::new();
+        for (value, granted) in &self.grants {
+            if held.contains(value) {
+                patterns.extend(granted.iter().cloned());
+            }
+        }
+        if patterns.is_empty() {
+            return Err(Rejection::InsufficientScope);
+        }
+        let scope = Scope::new(None, Some(&patterns)).map_err(|e| Rejection::Invalid(e.to_string()))?;
+        Ok(Caller::scoped(id, Arc::new(scope)))
+    }
+
+    /// The key `kid` of `issuer` (the only key, when the token names none), fetching the JWKS
+    /// when it is not held and the last fetch is old enough.
+    async fn key(&self, issuer: &str, kid: Option<&str>) -> std::result::Result<Jwk, Rejection> {
+        let pick = |set: &JwkSet| match kid {
+            Some(kid) => set.find(kid).cloned(),
+            None if set.keys.len() == 1 => set.keys.first().cloned(),
+            None => None,
+        };
+        let mut keys = self.keys.lock().await;
+        if let Some(held) = keys.get(issuer) {
+            if let Some(jwk) = pick(&held.set) {
+                return Ok(jwk);
+            }
+            if held.fetched.elapsed() < self.config.jwks_min_refresh {
+                return Err(Rejection::Invalid("the token names a key the issuer does not publish".into()));
+            }
+        }
+        let set = self.fetch_jwks(issuer).await?;
+        let found = pick(&set);
+        keys.insert(issuer.to_owned(), Keys { set, fetched: Instant::now() });
+        found.ok_or_else(|| Rejection::Invalid("the token names a key the issuer does not publish".into()))
+    }
+
+    async fn fetch_jwks(&self, issuer: &str) -> std::result::Result<JwkSet, Rejection> {
+        let uri = self.jwks_uri(issuer).await?;
+        let set: JwkSet = self.get_json(&uri).await?;
+        Ok(set)
+    }
+
+    /// The issuer's `jwks_uri`: from RFC 8414 metadata, else OpenID discovery; the metadata
+    /// must name the same issuer.
+    async fn jwks_uri(&self, issuer: &str) -> std::result::Result<String, Rejection> {
+        if let Some(uri) = self.jwks_uris.lock().await.get(issuer) {
+            return Ok(uri.clone());
+        }
+        let base = issuer.trim_end_matches('/');
+        let mut last = None;
+        for url in
+            [well_known(issuer, "oauth-authorization-server"), format!("{base}/.well-known/openid-configuration")]
+        {
+            match self.get_json::<ServerMetadata>(&url).await {
+                Ok(meta) => {
+                    if meta.issuer.as_deref().is_some_and(|i| i.trim_end_matches('/') != base) {
+                        return Err(Rejection::Unavailable(format!("{url} names another issuer")));
+                    }
+                    if let Some(uri) = meta.jwks_uri {
+                        self.jwks_uris.lock().await.insert(issuer.to_owned(), uri.clone());
+                        return Ok(uri);
+                    }
+                    last = Some(Rejection::Unavailable(format!("{url} names no jwks_uri")));
+                }
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| Rejection::Unavailable("no metadata".into())))
+    }
+
+    async fn get_json<T: serde::de::DeserializeOwned>(&self, url: &str) -> std::result::Result<T, Rejection> {
+        let unavailable = |e: &dyn std::fmt::Display| Rejection::Unavailable(format!("GET {url}: {e}"));
+        let response = self.http.get(url).send().await.map_err(|e| unavailable(&e))?;
+        if !response.status().is_success() {
+            return Err(unavailable(&response.status()));
+        }
+        response.json::<T>().await.map_err(|e| unavailable(&e))
+    }
+}
+
+/// RFC 8414's well-known URL: the suffix inserted before the issuer's path.
+fn well_known(issuer: &str, suffix: &str) -> String {
+    match url::Url::parse(issuer) {
+        Ok(mut url) => {
+            let path = url.path().trim_end_matches('/').to_owned();
+            url.set_path(&format!("/.well-known/{suffix}{path}"));
+            url.to_string()
+        }
+        Err(_) => format!("{}/.well-known/{suffix}", issuer.trim_end_matches('/')),
+    }
+}
+
+/// The `iss` of a token's payload, read before its signature is checked (to pick the keys).
+fn unverified_issuer(token: &str) -> Option<String> {
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
+    let value: Value = serde_json::from_slice(&bytes).ok()?;
+    value.get("iss")?.as_str().map(str::to_owned)
+}
+
+/// A claim's values: a space-separated string or an array of strings.
+fn values(claim: Option<&Value>) -> Vec<String> {
+    match claim {
+        Some(Value::String(s)) => s.split_whitespace().map(str::to_owned).collect(),
+        Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+        _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metadata_urls_insert_the_resource_path() {
+        let v = Verifier::new(OAuthConfig::new(vec!["https://id.example.com".into()], "https://gw.example.com/mcp"))
+            .unwrap();
+        assert_eq!(v.metadata_url(), "https://gw.example.com/.well-known/oauth-protected-resource/mcp");
+        assert_eq!(v.metadata()["authorization_servers"], json!(["https://id.example.com"]));
+        assert_eq!(
+            well_known("https://id.example.com/tenant/1", "oauth-authorization-server"),
+            "https://id.example.com/.well-known/oauth-authorization-server/tenant/1"
+        );
+    }
+
+    #[test]
+    fn settings_are_checked() {
+        let bad = |issuers: Vec<&str>, resource: &str| {
+            Verifier::new(OAuthConfig::new(issuers.into_iter().map(str::to_owned).collect(), resource))
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(bad(vec![], "https://gw/mcp").contains("--oauth-issuer"));
+        assert!(bad(vec!["ftp://x"], "https://gw/mcp").contains("--oauth-issuer"));
+        assert!(bad(vec!["https://id"], "api://toolkit").contains("--oauth-resource"));
+        assert_eq!(OAuthConfig::parse_grant("data=prod/*, staging/a").unwrap().1, ["prod/*", "staging/a"]);
+        assert!(OAuthConfig::parse_grant("data").is_err());
+        assert!(OAuthConfig::parse_grant("data=").is_err());
+    }
+
+    #[tokio::test]
+    async fn unsigned_and_hmac_tokens_are_refused_before_any_key_is_fetched() {
+        let v =
+            Verifier::new(OAuthConfig::new(vec!["http://127.0.0.1:9".into()], "http://127.0.0.1:8787/mcp")).unwrap();
+        let b64 = |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+        let payload = b64(
+            &json!({"iss": "http://127.0.0.1:9", "sub": "a", "aud": "http://127.0.0.1:8787/mcp", "exp": 4_000_000_000u64}),
+        );
+        for alg in ["none", "HS256"] {
+            let token = format!("{}.{payload}.{}", b64(&json!({"alg": alg, "typ": "JWT"})), "c2ln");
+            assert!(matches!(v.verify(&token).await, Err(Rejection::Invalid(_))), "{alg}");
+        }
+        assert!(matches!(v.verify("opaque-token").await, Err(Rejection::Invalid(_))));
+    }
+
+    #[test]
+    fn claim_values_are_strings_or_arrays() {
+        assert_eq!(values(Some(&json!("a b  c"))), ["a", "b", "c"]);
+        assert_eq!(values(Some(&json!(["a", 1, "b"]))), ["a", "b"]);
+        assert!(values(None).is_empty());
+    }
+}

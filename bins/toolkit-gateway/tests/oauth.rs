@@ -1,0 +1,275 @@
+//! The gateway as an OAuth 2.1 resource server, against a real OpenID provider
+//! (`.ci/oauth/provider.mjs`: oauth2-mock-server, which signs JWTs with keys it generates and
+//! serves discovery and the JWKS): tokens it signs are accepted, with the tools their claims
+//! grant and `oidc:<sub>` in the audit; every kind of bad token gets 401 with the resource
+//! metadata named; a missing scope gets 403; a rotated key is picked up; the official Python MCP
+//! client calls a tool with a token; no token reaches a log or the audit.
+
+mod common;
+
+use std::io::{BufRead as _, BufReader};
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use base64::Engine as _;
+use common::process::{Running, request};
+use common::{Fixture, noop_manifest, python_sdk};
+use serde_json::{Value, json};
+use toolkit_state::{AuditFilter, StateStore};
+
+/// The provider, killed when dropped.
+struct Provider {
+    child: Child,
+    issuer: String,
+    control: String,
+}
+
+impl Drop for Provider {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Provider {
+    fn start() -> Option<Self> {
+        let script = toolkit_testkit::service("TOOLKIT_TEST_OAUTH_PROVIDER")?;
+        let mut child = Command::new("node")
+            .arg(&script)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start the OpenID provider");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let started: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("provider said {line:?}: {e}"));
+        Some(Self {
+            child,
+            issuer: started["issuer"].as_str().unwrap().to_owned(),
+            control: started["control"].as_str().unwrap().to_owned(),
+        })
+    }
+
+    fn post(&self, path: &str, body: &Value) -> Value {
+        let url = format!("{}{path}", self.control);
+        let out = Command::new("curl").args(["-sf", "-XPOST", &url, "-d", &body.to_string()]).output().unwrap();
+        assert!(out.status.success(), "POST {url}: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    /// A token the provider signs, with `claims` merged in (null removes one).
+    fn token(&self, claims: Value) -> String {
+        self.post("/token", &json!({"claims": claims}))["token"].as_str().unwrap().to_owned()
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn b64(value: &Value) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(value.to_string())
+}
+
+fn list(gateway: &Running, token: Option<&str>) -> common::process::Response {
+    let bearer = token.map(|t| format!("Bearer {t}"));
+    let mut headers = vec![
+        ("Content-Type", "application/json"),
+        ("Accept", "application/json, text/event-stream"),
+        ("MCP-Protocol-Version", "2025-11-25"),
+    ];
+    if let Some(b) = &bearer {
+        headers.push(("Authorization", b));
+    }
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}).to_string();
+    request(gateway.addr, "POST", "/mcp", &headers, &body)
+}
+
+fn names(response: &common::process::Response) -> Vec<String> {
+    assert_eq!(response.status, 200, "{}", response.body);
+    let mut names: Vec<String> = response.json()["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn access_tokens_of_a_real_provider() {
+    let Some(provider) = Provider::start() else { return };
+    let fixture = Fixture::new();
+    fixture.write("prod.yaml", &noop_manifest("prod", "echo"));
+    let port = free_port();
+    let resource = format!("http://127.0.0.1:{port}/mcp");
+    let listen = format!("127.0.0.1:{port}");
+    let gateway = Running::start_logging(
+        &fixture,
+        &[
+            "--stateless",
+            "--listen",
+            &listen,
+            "--oauth-issuer",
+            &provider.issuer,
+            "--oauth-resource",
+            &resource,
+            "--oauth-scope",
+            "mcp:tools",
+            "--oauth-claim",
+            "groups",
+            "--oauth-grant",
+            "data=prod/*",
+            "--oauth-grant",
+            "ops=*/*",
+            "--oauth-jwks-min-refresh",
+            "1s",
+        ],
+        "debug,rmcp=debug",
+    );
+    let good =
+        json!({"aud": resource, "sub": "alice", "client_id": "agent-1", "scope": "mcp:tools", "groups": ["data"]});
+    let with = |extra: Value| {
+        let mut claims = good.clone();
+        claims.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        claims
+    };
+
+    // The metadata, without a token; a 401 names it.
+    let metadata_url = format!("http://127.0.0.1:{port}/.well-known/oauth-protected-resource/mcp");
+    for path in ["/.well-known/oauth-protected-resource/mcp", "/.well-known/oauth-protected-resource"] {
+        let meta = request(gateway.addr, "GET", path, &[], "");
+        assert_eq!(meta.status, 200, "{path}: {}", meta.body);
+        let meta = meta.json();
+        assert_eq!(meta["resource"], resource.as_str());
+        assert_eq!(meta["authorization_servers"], json!([provider.issuer]));
+        assert_eq!(meta["scopes_supported"], json!(["mcp:tools"]));
+    }
+    let none = list(&gateway, None);
+    assert_eq!(none.status, 401);
+    let challenge = none.header("www-authenticate").unwrap().to_owned();
+    assert!(challenge.contains(&format!("resource_metadata=\"{metadata_url}\"")), "{challenge}");
+
+    // A good token: the tools its group grants; `ops` sees every tool.
+    let alice = provider.token(good.clone());
+    assert_eq!(names(&list(&gateway, Some(&alice))), ["prod__echo"]);
+    let ops = provider.token(with(json!({"sub": "bob", "groups": "ops other"})));
+    assert!(names(&list(&gateway, Some(&ops))).len() > 1);
+
+    // Refused with 401 invalid_token.
+    let now = chrono::Utc::now().timestamp();
+    let header = |alg: &str| b64(&json!({"alg": alg, "typ": "JWT", "kid": "key-1"}));
+    let payload = b64(
+        &json!({"iss": provider.issuer, "aud": resource, "sub": "mallory", "scope": "mcp:tools", "groups": ["ops"], "exp": now + 600}),
+    );
+    let jwks: Value = serde_json::from_slice(
+        &Command::new("curl").args(["-sf", &format!("{}/jwks", provider.issuer)]).output().unwrap().stdout,
+    )
+    .unwrap();
+    let public = jwks["keys"][0]["n"].as_str().unwrap().to_owned();
+    let hs256 = {
+        let key = jsonwebtoken::EncodingKey::from_secret(public.as_bytes());
+        let claims = json!({"iss": provider.issuer, "aud": resource, "sub": "mallory", "scope": "mcp:tools", "groups": ["ops"], "exp": now + 600});
+        jsonwebtoken::encode(&jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256), &claims, &key).unwrap()
+    };
+    let tampered = {
+        let parts: Vec<&str> = alice.split('.').collect();
+        format!("{}.{payload}.{}", parts[0], parts[2])
+    };
+    let unknown_kid = provider.post("/token", &json!({"claims": good, "header": {"kid": "key-404"}}))["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let bad = [
+        ("wrong audience", provider.token(with(json!({"aud": "http://127.0.0.1:1/mcp"})))),
+        ("no audience", provider.token(with(json!({"aud": null})))),
+        ("expired", provider.token(with(json!({"exp": now - 300, "nbf": now - 600})))),
+        ("not yet valid", provider.token(with(json!({"nbf": now + 600})))),
+        ("another issuer", provider.token(with(json!({"iss": "http://127.0.0.1:1"})))),
+        ("alg none", format!("{}.{payload}.", header("none"))),
+        ("HS256 with the public key", hs256),
+        ("tampered payload", tampered),
+        ("unknown kid", unknown_kid),
+        ("not a JWT", "opaque-0123456789abcdef".to_owned()),
+        ("no subject", provider.token(with(json!({"sub": null})))),
+    ];
+    for (what, token) in &bad {
+        let response = list(&gateway, Some(token));
+        assert_eq!(response.status, 401, "{what}: {}", response.body);
+        let challenge = response.header("www-authenticate").unwrap_or_default();
+        assert!(
+            challenge.contains("error=\"invalid_token\"") && challenge.contains("resource_metadata="),
+            "{what}: {challenge}"
+        );
+    }
+
+    // Valid, but not enough: 403 insufficient_scope.
+    for (what, claims) in
+        [("no scope", with(json!({"scope": "other"}))), ("no group", with(json!({"groups": ["nobody"]})))]
+    {
+        let response = list(&gateway, Some(&provider.token(claims)));
+        assert_eq!(response.status, 403, "{what}: {}", response.body);
+        let challenge = response.header("www-authenticate").unwrap();
+        assert!(
+            challenge.contains("error=\"insufficient_scope\"") && challenge.contains("scope=\"mcp:tools\""),
+            "{challenge}"
+        );
+    }
+
+    // The provider rotates to a new key (another algorithm): its tokens are accepted once the
+    // keys are fetched again.
+    std::thread::sleep(Duration::from_millis(1100));
+    for (alg, kid) in [("ES256", "key-2"), ("EdDSA", "key-3")] {
+        provider.post("/rotate", &json!({"alg": alg, "kid": kid}));
+        let rotated =
+            provider.post("/token", &json!({"claims": good, "kid": kid}))["token"].as_str().unwrap().to_owned();
+        assert_eq!(names(&list(&gateway, Some(&rotated))), ["prod__echo"], "{alg}");
+        std::thread::sleep(Duration::from_millis(1100));
+    }
+
+    // The official Python client calls a tool with a token.
+    if python_sdk() {
+        let script = r#"
+import asyncio, contextlib, sys
+import httpx2
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+
+@contextlib.asynccontextmanager
+async def transport(url, token):
+    async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}) as http:
+        async with streamable_http_client(url, http_client=http) as streams:
+            yield streams
+
+async def main(url, token):
+    async with Client(transport(url, token), mode="legacy") as client:
+        tools = await client.list_tools()
+        names = sorted(t.name for t in tools.tools)
+        assert names == ["prod__echo"], names
+        result = await client.call_tool("prod__echo", {})
+        assert not result.is_error, result
+
+asyncio.run(main(sys.argv[1], sys.argv[2]))
+"#;
+        let out = Command::new("python3").args(["-c", script, &resource, &alice]).output().unwrap();
+        assert!(out.status.success(), "python client: {}\n{}", String::from_utf8_lossy(&out.stderr), gateway.log());
+    }
+
+    // The audit names the caller and its client; no token is in it or in the log.
+    let audit = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let state = StateStore::open(&fixture.state).await.unwrap();
+        state.audit(&AuditFilter::default()).await.unwrap()
+    });
+    let text = serde_json::to_string(&audit).unwrap();
+    let log = gateway.log();
+    if python_sdk() {
+        assert!(audit.iter().any(|r| r.caller == "oidc:alice@agent-1" && r.tool.name == "echo"), "{text}");
+    }
+    for token in [&alice, &ops] {
+        let signature = token.rsplit('.').next().unwrap();
+        assert!(!log.contains(signature), "a token is in the log");
+        assert!(!text.contains(signature), "a token is in the audit");
+    }
+}
