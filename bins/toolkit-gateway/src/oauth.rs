@@ -30,7 +30,7 @@ use jsonwebtoken::jwk::{Jwk, JwkSet};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, RwLock};
 use toolkit_core::{Error, Result};
 use toolkit_runtime::{Caller, Scope};
 
@@ -114,10 +114,12 @@ pub enum Rejection {
     Unavailable(String),
 }
 
-/// One issuer's keys, and when they were fetched.
+/// One issuer's keys (none until a fetch succeeds), and when they were last asked for.
 struct Keys {
     set: JwkSet,
     fetched: Instant,
+    /// Why the last fetch failed, if it did.
+    failed: Option<String>,
 }
 
 /// Checks access tokens; cheap to share.
@@ -126,7 +128,10 @@ pub struct Verifier {
     grants: Vec<(String, Vec<String>)>,
     scopes: HashMap<String, Arc<Scope>>,
     http: reqwest::Client,
-    keys: Mutex<HashMap<String, Keys>>,
+    /// Keys per issuer, read by every request.
+    keys: RwLock<HashMap<String, Keys>>,
+    /// Held while an issuer's keys are fetched, so that one request fetches and the others wait.
+    fetching: Mutex<()>,
     jwks_uris: Mutex<HashMap<String, String>>,
 }
 
@@ -195,7 +200,8 @@ impl Verifier {
             config,
             scopes,
             http,
-            keys: Mutex::new(HashMap::new()),
+            keys: RwLock::new(HashMap::new()),
+            fetching: Mutex::new(()),
             jwks_uris: Mutex::new(HashMap::new()),
         })
     }
@@ -299,26 +305,62 @@ impl Verifier {
     }
 
     /// The key `kid` of `issuer` (the only key, when the token names none), fetching the JWKS
-    /// when it is not held and the last fetch is old enough.
+    /// when it is not held and the last attempt is old enough: a flood of tokens naming unknown
+    /// keys, or an issuer that is down, costs the issuer one request per
+    /// [`OAuthConfig::jwks_min_refresh`].
     async fn key(&self, issuer: &str, kid: Option<&str>) -> std::result::Result<Jwk, Rejection> {
         let pick = |set: &JwkSet| match kid {
             Some(kid) => set.find(kid).cloned(),
             None if set.keys.len() == 1 => set.keys.first().cloned(),
             None => None,
         };
-        let mut keys = self.keys.lock().await;
-        if let Some(held) = keys.get(issuer) {
+        let unknown = || Rejection::Invalid("the token names a key the issuer does not publish".into());
+        // The key when held; a refusal when the last attempt is too recent to try again.
+        let held = |keys: &HashMap<String, Keys>| -> Option<std::result::Result<Jwk, Rejection>> {
+            let held = keys.get(issuer)?;
             if let Some(jwk) = pick(&held.set) {
-                return Ok(jwk);
+                return Some(Ok(jwk));
             }
-            if held.fetched.elapsed() < self.config.jwks_min_refresh {
-                return Err(Rejection::Invalid("the token names a key the issuer does not publish".into()));
+            if held.fetched.elapsed() >= self.config.jwks_min_refresh {
+                return None;
+            }
+            Some(Err(match &held.failed {
+                Some(why) => Rejection::Unavailable(why.clone()),
+                None => unknown(),
+            }))
+        };
+        if let Some(answer) = held(&*self.keys.read().await) {
+            return answer;
+        }
+        let _one = self.fetching.lock().await;
+        // Another request may have fetched while this one waited.
+        if let Some(answer) = held(&*self.keys.read().await) {
+            return answer;
+        }
+        let fetched = self.fetch_jwks(issuer).await;
+        let mut keys = self.keys.write().await;
+        match fetched {
+            Ok(set) => {
+                let found = pick(&set);
+                keys.insert(issuer.to_owned(), Keys { set, fetched: Instant::now(), failed: None });
+                found.ok_or_else(unknown)
+            }
+            Err(e) => {
+                // Keep the keys held, but wait before asking again.
+                let why = match &e {
+                    Rejection::Unavailable(why) | Rejection::Invalid(why) => why.clone(),
+                    Rejection::InsufficientScope => String::new(),
+                };
+                let entry = keys.entry(issuer.to_owned()).or_insert_with(|| Keys {
+                    set: JwkSet { keys: Vec::new() },
+                    fetched: Instant::now(),
+                    failed: None,
+                });
+                entry.fetched = Instant::now();
+                entry.failed = Some(why);
+                Err(e)
             }
         }
-        let set = self.fetch_jwks(issuer).await?;
-        let found = pick(&set);
-        keys.insert(issuer.to_owned(), Keys { set, fetched: Instant::now() });
-        found.ok_or_else(|| Rejection::Invalid("the token names a key the issuer does not publish".into()))
     }
 
     async fn fetch_jwks(&self, issuer: &str) -> std::result::Result<JwkSet, Rejection> {
@@ -438,6 +480,12 @@ mod tests {
             assert!(matches!(v.verify(&token).await, Err(Rejection::Invalid(_))), "{alg}");
         }
         assert!(matches!(v.verify("opaque-token").await, Err(Rejection::Invalid(_))));
+        // A signed token of an issuer that cannot be reached: unavailable, and not asked again
+        // at once.
+        let token = format!("{}.{payload}.c2ln", b64(&json!({"alg": "RS256", "kid": "k"})));
+        for _ in 0..2 {
+            assert!(matches!(v.verify(&token).await, Err(Rejection::Unavailable(_))));
+        }
     }
 
     #[test]
