@@ -19,8 +19,10 @@ pub(crate) const IMAGE: &str = "docker.io/clickhouse/clickhouse-server:25.3";
 /// get it (the image's CAs apply).
 pub(crate) fn template(config: &ClickhouseConfig, read_only: bool) -> toolkit_core::SessionTemplate {
     use toolkit_core::EnvTemplate;
-    let mut env =
-        vec![EnvTemplate::value("CLICKHOUSE_HOST", config.host.clone()), EnvTemplate::value("CLICKHOUSE_USER", config.user())];
+    let mut env = vec![
+        EnvTemplate::value("CLICKHOUSE_HOST", config.host.clone()),
+        EnvTemplate::value("CLICKHOUSE_USER", config.user()),
+    ];
     if let Some(p) = &config.password_ref {
         env.push(EnvTemplate::secret("CLICKHOUSE_PASSWORD", p));
     }
@@ -129,8 +131,18 @@ mod tests {
             ]
         );
         assert!(matches!(&t.env[2].source, EnvSource::Secret(s) if s.name == "ch-app" && s.key == "password"));
-        let client =
-            ["clickhouse-client", "--host", "ch", "--user", "app", "--database", "events", "--secure", "--readonly", "1"];
+        let client = [
+            "clickhouse-client",
+            "--host",
+            "ch",
+            "--user",
+            "app",
+            "--database",
+            "events",
+            "--secure",
+            "--readonly",
+            "1",
+        ];
         assert_eq!(t.client, client);
         let argv = t.exec.argv(&["select".into(), "count()".into(), "from".into(), "t".into()]);
         assert_eq!(argv[..client.len()], client);

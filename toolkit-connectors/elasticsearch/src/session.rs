@@ -47,10 +47,7 @@ pub(crate) fn template(config: &EsConfig) -> toolkit_core::SessionTemplate {
         image: IMAGE.to_owned(),
         client: vec!["/bin/sh".into()],
         env,
-        exec: toolkit_core::ExecForm {
-            prefix: vec!["sh".into(), "-c".into(), script, "curl".into()],
-            joined: false,
-        },
+        exec: toolkit_core::ExecForm { prefix: vec!["sh".into(), "-c".into(), script, "curl".into()], joined: false },
         service_account: None,
         namespace: None,
     }

@@ -188,6 +188,9 @@ mod tests {
 
         let t = template(&config(json!({"hostname": "k"})));
         assert!(t.env.iter().all(|e| matches!(e.source, EnvSource::Value(_))));
-        assert_eq!(t.exec.prefix[2], "exec kcat -b \"$KAFKA_BROKERS\" -X security.protocol=\"$KAFKA_SECURITY_PROTOCOL\" \"$@\"");
+        assert_eq!(
+            t.exec.prefix[2],
+            "exec kcat -b \"$KAFKA_BROKERS\" -X security.protocol=\"$KAFKA_SECURITY_PROTOCOL\" \"$@\""
+        );
     }
 }
