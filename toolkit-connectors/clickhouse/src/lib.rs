@@ -91,6 +91,10 @@ impl Connector for ClickhouseConnector {
         }))
     }
 
+    fn session_template(&self, spec: &ToolSpec) -> Option<toolkit_core::SessionTemplate> {
+        ClickhouseConfig::from_spec(spec).ok().map(|c| session::template(&c, spec.read_only))
+    }
+
     fn build(&self, ctx: BuildContext) -> Result<Arc<dyn ToolInstance>> {
         let spec = ctx.spec();
         let config = ClickhouseConfig::from_spec(spec)
@@ -158,5 +162,15 @@ mod tests {
         let problems: Vec<String> = catalog.all_diagnostics().iter().map(|d| format!("{d:?}")).collect();
         assert!(!catalog.has_errors(), "{problems:#?}");
         assert_eq!(catalog.tools.len(), 1);
+    }
+
+    #[test]
+    fn an_invalid_spec_has_no_pod_session() {
+        use toolkit_core::Connector;
+        let spec = |c| toolkit_core::ToolSpec { type_: "clickhouse".into(), config: c, ..Default::default() };
+        assert!(super::ClickhouseConnector.session_template(&spec(None)).is_none());
+        assert!(super::ClickhouseConnector.session_template(&spec(Some(serde_json::json!({"port": 8123})))).is_none());
+        let ok = serde_json::json!({"hostname": "ch"});
+        assert!(super::ClickhouseConnector.session_template(&spec(Some(ok))).is_some());
     }
 }

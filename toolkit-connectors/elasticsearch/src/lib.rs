@@ -102,6 +102,10 @@ impl Connector for EsConnector {
         }))
     }
 
+    fn session_template(&self, spec: &ToolSpec) -> Option<toolkit_core::SessionTemplate> {
+        EsConfig::from_spec(spec).ok().map(|c| session::template(&c))
+    }
+
     fn build(&self, ctx: BuildContext) -> Result<Arc<dyn ToolInstance>> {
         let spec = ctx.spec();
         let config = EsConfig::from_spec(spec)
@@ -163,5 +167,16 @@ mod tests {
         let problems: Vec<String> = catalog.all_diagnostics().iter().map(|d| format!("{d:?}")).collect();
         assert!(!catalog.has_errors(), "{problems:#?}");
         assert!(catalog.tools.len() >= 2, "{problems:#?}");
+    }
+
+    #[test]
+    fn an_invalid_spec_has_no_pod_session() {
+        use toolkit_core::Connector;
+        let spec = |c| toolkit_core::ToolSpec { type_: "elasticsearch".into(), config: c, ..Default::default() };
+        assert!(super::EsConnector.session_template(&spec(None)).is_none());
+        let with_password = serde_json::json!({"url": "http://u:pw@es:9200"});
+        assert!(super::EsConnector.session_template(&spec(Some(with_password))).is_none());
+        let ok = serde_json::json!({"url": "http://es:9200"});
+        assert!(super::EsConnector.session_template(&spec(Some(ok))).is_some());
     }
 }

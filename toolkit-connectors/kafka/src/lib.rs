@@ -102,6 +102,10 @@ impl Connector for KafkaConnector {
         }))
     }
 
+    fn session_template(&self, spec: &ToolSpec) -> Option<toolkit_core::SessionTemplate> {
+        KafkaConfig::from_spec(spec).ok().map(|c| session::template(&c))
+    }
+
     fn build(&self, ctx: BuildContext) -> Result<Arc<dyn ToolInstance>> {
         let spec = ctx.spec();
         let config = KafkaConfig::from_spec(spec)
@@ -181,5 +185,16 @@ mod tests {
         let problems: Vec<String> = catalog.all_diagnostics().iter().map(|d| format!("{d:?}")).collect();
         assert!(!catalog.has_errors(), "{problems:#?}");
         assert!(!catalog.tools.is_empty());
+    }
+
+    #[test]
+    fn an_invalid_spec_has_no_pod_session() {
+        use toolkit_core::Connector;
+        let spec = |c| toolkit_core::ToolSpec { type_: "kafka".into(), config: c, ..Default::default() };
+        assert!(super::KafkaConnector.session_template(&spec(None)).is_none());
+        let no_password = serde_json::json!({"hostname": "k", "username": "app"});
+        assert!(super::KafkaConnector.session_template(&spec(Some(no_password))).is_none());
+        let ok = serde_json::json!({"hostname": "k"});
+        assert!(super::KafkaConnector.session_template(&spec(Some(ok))).is_some());
     }
 }

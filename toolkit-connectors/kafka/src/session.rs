@@ -13,7 +13,47 @@ use toolkit_core::connector::{CallLimits, EnvEntry, InvokeOutput, Session};
 use toolkit_core::secret::SecretString;
 use toolkit_core::{Error, Result};
 
+use crate::config::KafkaConfig;
 use crate::connection::Connection;
+
+/// The image of a bastion pod: it has `kcat` and `sh`.
+pub(crate) const IMAGE: &str = "docker.io/edenhill/kcat:1.7.1";
+
+/// A bastion pod's session: the local session's env, the SASL password from its Secret. The
+/// client is a shell with that env (kcat has no interactive mode); `tool exec` passes the
+/// command's words to `kcat -b "$KAFKA_BROKERS"` through a fixed script that sets the security
+/// protocol and SASL settings with `-X`, reading the password from the environment, so it is
+/// never in the pod spec. A CA file is a path on this machine, so a pod does not get it (the
+/// image's CAs apply).
+pub(crate) fn template(config: &KafkaConfig) -> toolkit_core::SessionTemplate {
+    use toolkit_core::EnvTemplate;
+    let mut env = vec![
+        EnvTemplate::value("KAFKA_BROKERS", config.bootstrap()),
+        EnvTemplate::value("KAFKA_SECURITY_PROTOCOL", config.security_protocol()),
+    ];
+    let mut script = String::from("exec kcat -b \"$KAFKA_BROKERS\" -X security.protocol=\"$KAFKA_SECURITY_PROTOCOL\"");
+    if let Some(sasl) = &config.sasl {
+        env.push(EnvTemplate::value("KAFKA_SASL_MECHANISM", sasl.mechanism.as_str()));
+        env.push(EnvTemplate::value("KAFKA_SASL_USERNAME", sasl.username.clone()));
+        env.push(EnvTemplate::secret("KAFKA_SASL_PASSWORD", &sasl.password_ref));
+        script.push_str(
+            " -X sasl.mechanisms=\"$KAFKA_SASL_MECHANISM\" -X sasl.username=\"$KAFKA_SASL_USERNAME\" \
+             -X sasl.password=\"$KAFKA_SASL_PASSWORD\"",
+        );
+    }
+    if config.tls && config.insecure_skip_tls_verify {
+        script.push_str(" -X enable.ssl.certificate.verification=false -X ssl.endpoint.identification.algorithm=none");
+    }
+    script.push_str(" \"$@\"");
+    toolkit_core::SessionTemplate {
+        image: IMAGE.to_owned(),
+        client: vec!["/bin/sh".into()],
+        env,
+        exec: toolkit_core::ExecForm { prefix: vec!["sh".into(), "-c".into(), script, "kcat".into()], joined: false },
+        service_account: None,
+        namespace: None,
+    }
+}
 use crate::invoke::{Operation, run, within};
 
 /// A live session.
@@ -101,5 +141,56 @@ mod tests {
         );
         assert_eq!(arguments(&[r#"{"operation": "list_topics"}"#.to_owned()]).unwrap()["operation"], "list_topics");
         assert!(arguments(&["consume".into(), "topic".into()]).is_err());
+    }
+
+    fn config(c: Value) -> KafkaConfig {
+        let spec = toolkit_core::ToolSpec { type_: "kafka".into(), config: Some(c), ..Default::default() };
+        KafkaConfig::from_spec(&spec).unwrap()
+    }
+
+    #[test]
+    fn a_pod_session_names_the_password_by_its_secret_key() {
+        use toolkit_core::model::SecretKeySelector;
+        use toolkit_core::{EnvSource, EnvTemplate};
+        let c = config(json!({
+            "brokers": ["k1:9093", "k2:9093"], "tls": true, "username": "app", "saslMechanism": "scram-sha-512",
+            "credentialsRef": {"name": "kafka-app", "key": "password"}
+        }));
+        let t = template(&c);
+        assert_eq!(t.image, "docker.io/edenhill/kcat:1.7.1");
+        assert_eq!(t.client, ["/bin/sh"]);
+        let password = SecretKeySelector { name: "kafka-app".into(), key: "password".into(), namespace: None };
+        assert_eq!(
+            t.env,
+            vec![
+                EnvTemplate::value("KAFKA_BROKERS", "k1:9093,k2:9093"),
+                EnvTemplate::value("KAFKA_SECURITY_PROTOCOL", "SASL_SSL"),
+                EnvTemplate::value("KAFKA_SASL_MECHANISM", "SCRAM-SHA-512"),
+                EnvTemplate::value("KAFKA_SASL_USERNAME", "app"),
+                EnvTemplate::secret("KAFKA_SASL_PASSWORD", &password),
+            ]
+        );
+        let argv = t.exec.argv(&["-L".into(), "-t".into(), "orders".into()]);
+        assert_eq!(
+            argv,
+            [
+                "sh",
+                "-c",
+                "exec kcat -b \"$KAFKA_BROKERS\" -X security.protocol=\"$KAFKA_SECURITY_PROTOCOL\" \
+                 -X sasl.mechanisms=\"$KAFKA_SASL_MECHANISM\" -X sasl.username=\"$KAFKA_SASL_USERNAME\" \
+                 -X sasl.password=\"$KAFKA_SASL_PASSWORD\" \"$@\"",
+                "kcat",
+                "-L",
+                "-t",
+                "orders"
+            ]
+        );
+
+        let t = template(&config(json!({"hostname": "k"})));
+        assert!(t.env.iter().all(|e| matches!(e.source, EnvSource::Value(_))));
+        assert_eq!(
+            t.exec.prefix[2],
+            "exec kcat -b \"$KAFKA_BROKERS\" -X security.protocol=\"$KAFKA_SECURITY_PROTOCOL\" \"$@\""
+        );
     }
 }

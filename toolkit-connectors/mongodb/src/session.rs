@@ -48,6 +48,39 @@ impl Session for MongoSession {
     }
 }
 
+/// The image of a bastion pod: it has `mongosh`.
+pub(crate) const IMAGE: &str = "docker.io/library/mongo:8";
+
+/// A bastion pod's session: `mongosh` on the connection string without its password
+/// (`MONGODB_URI`, a plain value), the password from its Secret (`MONGODB_PASSWORD`). mongosh
+/// takes a password only as an argument, so a fixed shell script passes `"$MONGODB_PASSWORD"`
+/// and the value never stands in the pod spec; `tool exec` runs the command through `--eval`.
+/// A CA file is a path on this machine, so a pod does not get it (the image's CAs apply).
+pub(crate) fn template(config: &MongoConfig) -> toolkit_core::SessionTemplate {
+    use toolkit_core::EnvTemplate;
+    let without_ca = MongoConfig { ca_file: None, ..config.clone() };
+    let mut env = vec![EnvTemplate::value("MONGODB_URI", client_uri(&without_ca, None))];
+    let password = match &config.password_ref {
+        Some(p) => {
+            env.push(EnvTemplate::secret("MONGODB_PASSWORD", p));
+            " --password \"$MONGODB_PASSWORD\""
+        }
+        None => "",
+    };
+    let shell = |script: String| vec!["sh".to_owned(), "-c".to_owned(), script, "mongosh".to_owned()];
+    toolkit_core::SessionTemplate {
+        image: IMAGE.to_owned(),
+        client: shell(format!("exec mongosh \"$MONGODB_URI\"{password}")),
+        env,
+        exec: toolkit_core::ExecForm {
+            prefix: shell(format!("exec mongosh \"$MONGODB_URI\"{password} --quiet --eval \"$1\"")),
+            joined: true,
+        },
+        service_account: None,
+        namespace: None,
+    }
+}
+
 /// What a userinfo part of a connection string may hold as is (RFC 3986 unreserved).
 const USERINFO: &percent_encoding::AsciiSet =
     &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
@@ -133,5 +166,49 @@ mod tests {
         assert_eq!(client_uri(&c, Some("pw")), "mongodb://u:pw@h1");
         let c = config(serde_json::json!({"hostname": "h", "tls": true}));
         assert_eq!(client_uri(&c, None), "mongodb://h:27017/?tls=true");
+    }
+
+    #[test]
+    fn a_pod_session_names_the_password_by_its_secret_key() {
+        use toolkit_core::{EnvSource, EnvTemplate};
+        let c = config(serde_json::json!({
+            "hostname": "db", "username": "app", "databaseName": "shop", "tls": true, "caFile": "/ca.pem",
+            "credentialsRef": {"name": "shop-db", "key": "password"}
+        }));
+        let t = template(&c);
+        assert_eq!(t.image, "docker.io/library/mongo:8");
+        let uri = "mongodb://app@db:27017/shop?authSource=admin&tls=true";
+        assert_eq!(
+            t.env,
+            vec![
+                EnvTemplate::value("MONGODB_URI", uri),
+                EnvTemplate {
+                    name: "MONGODB_PASSWORD".into(),
+                    source: EnvSource::Secret(toolkit_core::model::SecretKeySelector {
+                        name: "shop-db".into(),
+                        key: "password".into(),
+                        namespace: None
+                    })
+                },
+            ]
+        );
+        assert_eq!(t.client, ["sh", "-c", "exec mongosh \"$MONGODB_URI\" --password \"$MONGODB_PASSWORD\"", "mongosh"]);
+        let argv = t.exec.argv(&["db.orders.countDocuments({})".into()]);
+        assert_eq!(
+            argv,
+            [
+                "sh",
+                "-c",
+                "exec mongosh \"$MONGODB_URI\" --password \"$MONGODB_PASSWORD\" --quiet --eval \"$1\"",
+                "mongosh",
+                "db.orders.countDocuments({})"
+            ]
+        );
+        // The CA file is a local path: the pod does not get it.
+        assert!(t.env.iter().all(|e| !matches!(&e.source, EnvSource::Value(v) if v.contains("ca.pem"))));
+
+        let t = template(&config(serde_json::json!({"hostname": "db"})));
+        assert_eq!(t.env, vec![EnvTemplate::value("MONGODB_URI", "mongodb://db:27017/")]);
+        assert_eq!(t.exec.argv(&["db.stats()".into()])[2], "exec mongosh \"$MONGODB_URI\" --quiet --eval \"$1\"");
     }
 }

@@ -103,6 +103,15 @@ impl Connector for RabbitConnector {
         }))
     }
 
+    /// No bastion pod: RabbitMQ's own command-line tools (`rabbitmqadmin`, `rabbitmqctl`) talk to
+    /// the management HTTP API or to the Erlang node, not to the AMQP port a tool declares, and
+    /// no maintained image carries an AMQP command-line client; `tool connect` says so and runs
+    /// nothing. Local sessions (`AMQP_URL`, `exec` of the tool's operations) are unaffected.
+    fn session_template(&self, spec: &ToolSpec) -> Option<toolkit_core::SessionTemplate> {
+        let _ = spec;
+        None
+    }
+
     fn build(&self, ctx: BuildContext) -> Result<Arc<dyn ToolInstance>> {
         let spec = ctx.spec();
         let config = RabbitConfig::from_spec(spec)
@@ -183,5 +192,16 @@ mod tests {
         let problems: Vec<String> = catalog.all_diagnostics().iter().map(|d| format!("{d:?}")).collect();
         assert!(!catalog.has_errors(), "{problems:#?}");
         assert!(!catalog.tools.is_empty());
+    }
+
+    #[test]
+    fn there_is_no_pod_session() {
+        use toolkit_core::Connector;
+        let spec = toolkit_core::ToolSpec {
+            type_: "rabbitmq".into(),
+            config: Some(serde_json::json!({"hostname": "mq", "username": "app"})),
+            ..Default::default()
+        };
+        assert!(super::RabbitConnector.session_template(&spec).is_none());
     }
 }

@@ -88,6 +88,10 @@ impl Connector for SshConnector {
         Some(invoke::input_schema())
     }
 
+    fn session_template(&self, spec: &ToolSpec) -> Option<toolkit_core::SessionTemplate> {
+        SshConfig::from_spec(spec).ok().and_then(|c| session::template(&c))
+    }
+
     fn build(&self, ctx: BuildContext) -> Result<Arc<dyn ToolInstance>> {
         Ok(self.build_tool(ctx)?)
     }
@@ -151,5 +155,20 @@ mod tests {
         let problems: Vec<String> = catalog.all_diagnostics().iter().map(|d| format!("{d:?}")).collect();
         assert!(!catalog.has_errors(), "{problems:#?}");
         assert_eq!(catalog.tools.len(), 2);
+    }
+
+    #[test]
+    fn an_invalid_spec_has_no_pod_session() {
+        use toolkit_core::Connector;
+        let spec = |c| toolkit_core::ToolSpec { type_: "ssh".into(), config: c, ..Default::default() };
+        assert!(super::SshConnector.session_template(&spec(None)).is_none());
+        // No host key to check: refused, not trusted on first use.
+        let unpinned = serde_json::json!({"hostname": "h", "username": "u", "sshKey": {"name": "k", "key": "id"}});
+        assert!(super::SshConnector.session_template(&spec(Some(unpinned))).is_none());
+        let ok = serde_json::json!({
+            "hostname": "h", "username": "u", "sshKey": {"name": "k", "key": "id"},
+            "hostKeyFingerprint": "SHA256:nD3cQUusYU2vNGN53hRMgXOICbkP3Bo2WPWGToMTRZo"
+        });
+        assert!(super::SshConnector.session_template(&spec(Some(ok))).is_some());
     }
 }

@@ -125,6 +125,81 @@ impl Drop for Forward {
     }
 }
 
+/// The image of a bastion pod: OpenSSH's `ssh` (9.x: the script below needs
+/// `KnownHostsCommand` and `SSH_ASKPASS_REQUIRE`, 8.5 and later) and a shell. `ssh` refuses to
+/// start when the user it runs as has no passwd entry ("No user exists for uid"), and a bastion
+/// pod runs as uid 65532: Chainguard's images name that uid (`nonroot`), Alpine-based ssh images
+/// do not.
+pub(crate) const IMAGE: &str = "cgr.dev/chainguard/git:latest-dev";
+
+/// A bastion pod's session, when the pod can check the host key as the tool does: only with
+/// `hostKeyFingerprint` and no `knownHostsFile` (that file is a path on this machine, and a
+/// host key must satisfy both when both are set), so `None` otherwise.
+///
+/// `ssh` runs through a fixed script (no value of the spec or of a Secret is in it; they come
+/// from the environment): in a private directory (`umask 077`, under the writable `/tmp`) it
+/// writes the private key from `SSH_PRIVATE_KEY`, or an askpass helper that prints `SSHPASS`,
+/// and a `KnownHostsCommand` helper that prints the server's key as a known_hosts line only
+/// when its fingerprint is `SSH_HOST_KEY_FINGERPRINT`. With `StrictHostKeyChecking=yes` and no
+/// other known_hosts, any other key is refused. The directory is removed when ssh exits.
+pub(crate) fn template(config: &crate::SshConfig) -> Option<toolkit_core::SessionTemplate> {
+    use toolkit_core::EnvTemplate;
+    let fingerprint = config.host_key_fingerprint.as_ref()?;
+    if config.known_hosts_file.is_some() {
+        return None;
+    }
+    let fingerprint = fingerprint.to_string();
+    let hash = if fingerprint.starts_with("SHA512:") { "sha512" } else { "sha256" };
+    let mut env = vec![
+        EnvTemplate::value("SSH_HOST", config.host.clone()),
+        EnvTemplate::value("SSH_PORT", config.port.to_string()),
+        EnvTemplate::value("SSH_USER", config.username.clone()),
+        EnvTemplate::value("SSH_HOST_KEY_FINGERPRINT", fingerprint),
+    ];
+    let mut lines = vec![
+        "umask 077",
+        "d=$(mktemp -d \"${TMPDIR:-/tmp}/ssh.XXXXXX\") || exit 1",
+        "trap 'rm -rf \"$d\"' EXIT",
+        "printf '%s\\n' \"$SSH_HOST_KEY_FINGERPRINT\" > \"$d/fingerprint\"",
+        "printf '%s\\n' '#!/bin/sh' '[ -n \"$1\" ] && [ \"$1\" = \"$(cat \"${0%/*}/fingerprint\")\" ] || exit 0' \
+         'printf \"%s %s %s\\n\" \"$2\" \"$3\" \"$4\"' > \"$d/hostkey\"",
+        "chmod 700 \"$d/hostkey\" || exit 1",
+    ];
+    let auth = match &config.auth {
+        crate::Auth::Key(key) => {
+            env.push(EnvTemplate::secret("SSH_PRIVATE_KEY", key));
+            lines.push("printf '%s\\n' \"$SSH_PRIVATE_KEY\" > \"$d/id\" || exit 1");
+            "-i \"$d/id\" -o IdentitiesOnly=yes -o PasswordAuthentication=no -o KbdInteractiveAuthentication=no"
+        }
+        crate::Auth::Password(password) => {
+            env.push(EnvTemplate::secret("SSHPASS", password));
+            lines.push(
+                "printf '%s\\n' '#!/bin/sh' 'printf \"%s\\n\" \"$SSHPASS\"' > \"$d/askpass\" && chmod 700 \"$d/askpass\" \
+                 || exit 1",
+            );
+            lines.push("export SSH_ASKPASS=\"$d/askpass\" SSH_ASKPASS_REQUIRE=force");
+            "-o PubkeyAuthentication=no -o PreferredAuthentications=password,keyboard-interactive \
+             -o NumberOfPasswordPrompts=1"
+        }
+    };
+    let ssh = format!(
+        "ssh -p \"$SSH_PORT\" -l \"$SSH_USER\" -o StrictHostKeyChecking=yes -o UserKnownHostsFile=/dev/null \
+         -o GlobalKnownHostsFile=/dev/null -o FingerprintHash={hash} \
+         -o \"KnownHostsCommand=$d/hostkey %f %H %t %K\" -o UpdateHostKeys=no {auth} -- \"$SSH_HOST\" \"$@\""
+    );
+    lines.push(&ssh);
+    let script = lines.join("\n");
+    let shell = vec!["sh".to_owned(), "-c".to_owned(), script, "ssh".to_owned()];
+    Some(toolkit_core::SessionTemplate {
+        image: IMAGE.to_owned(),
+        client: shell.clone(),
+        env,
+        exec: toolkit_core::ExecForm { prefix: shell, joined: true },
+        service_account: None,
+        namespace: None,
+    })
+}
+
 type Files = (tempfile::TempDir, PathBuf, Option<PathBuf>);
 
 /// known_hosts with the verified host key and, for key logins, the private key; both 0600 in
@@ -228,5 +303,186 @@ impl Session for SshSession {
             c.disconnect().await;
         }
         self.dir.lock().unwrap_or_else(|p| p.into_inner()).take();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::process::{Command, Stdio};
+
+    use toolkit_core::model::SecretKeySelector;
+    use toolkit_core::{EnvSource, EnvTemplate, ToolSpec};
+
+    use super::*;
+    use crate::SshConfig;
+
+    const FP: &str = "SHA256:nD3cQUusYU2vNGN53hRMgXOICbkP3Bo2WPWGToMTRZo";
+
+    fn config(c: serde_json::Value) -> SshConfig {
+        let spec = ToolSpec { type_: "ssh".into(), config: Some(c), ..ToolSpec::default() };
+        SshConfig::from_spec(&spec).unwrap()
+    }
+
+    #[test]
+    fn a_pod_session_pins_the_host_key_and_names_secrets_by_their_keys() {
+        let c = config(serde_json::json!({
+            "hostname": "web1", "port": 2222, "username": "deploy", "hostKeyFingerprint": FP,
+            "sshKey": {"name": "deploy-key", "key": "id_ed25519"}
+        }));
+        let t = template(&c).unwrap();
+        assert_eq!(t.image, "cgr.dev/chainguard/git:latest-dev");
+        let key = SecretKeySelector { name: "deploy-key".into(), key: "id_ed25519".into(), namespace: None };
+        assert_eq!(
+            t.env,
+            vec![
+                EnvTemplate::value("SSH_HOST", "web1"),
+                EnvTemplate::value("SSH_PORT", "2222"),
+                EnvTemplate::value("SSH_USER", "deploy"),
+                EnvTemplate::value("SSH_HOST_KEY_FINGERPRINT", FP),
+                EnvTemplate::secret("SSH_PRIVATE_KEY", &key),
+            ]
+        );
+        let argv = t.exec.argv(&["uptime".into(), "-p".into()]);
+        assert_eq!(argv[..2], ["sh", "-c"]);
+        assert_eq!(argv[3..], ["ssh", "uptime -p"]);
+        assert_eq!(t.client, argv[..4]);
+        let script = &argv[2];
+        // Nothing of the spec or a Secret is in the script: it reads them from the environment.
+        for literal in ["web1", "2222", "deploy", FP, "id_ed25519"] {
+            assert!(!script.contains(literal), "{literal} in {script}");
+        }
+        for part in [
+            "umask 077",
+            "StrictHostKeyChecking=yes",
+            "UserKnownHostsFile=/dev/null",
+            "GlobalKnownHostsFile=/dev/null",
+            "FingerprintHash=sha256",
+            "\"KnownHostsCommand=$d/hostkey %f %H %t %K\"",
+            "-i \"$d/id\"",
+            "-- \"$SSH_HOST\" \"$@\"",
+        ] {
+            assert!(script.contains(part), "{part} not in {script}");
+        }
+
+        let c = config(serde_json::json!({
+            "hostname": "web1", "username": "deploy", "hostKeyFingerprint": FP, "usePassword": true,
+            "credentialsRef": {"name": "deploy-login", "key": "password"}
+        }));
+        let t = template(&c).unwrap();
+        let last = t.env.last().unwrap();
+        assert_eq!(last.name, "SSHPASS");
+        assert!(matches!(&last.source, EnvSource::Secret(s) if s.name == "deploy-login" && s.key == "password"));
+        assert!(t.client[2].contains("SSH_ASKPASS_REQUIRE=force"));
+        assert!(t.client[2].contains("PubkeyAuthentication=no"));
+        // Both scripts are valid sh.
+        for script in [
+            &t.client[2],
+            &template(&config(serde_json::json!({
+                "hostname": "h", "username": "u", "hostKeyFingerprint": FP, "sshKey": {"name": "k", "key": "id"}
+            })))
+            .unwrap()
+            .client[2],
+        ] {
+            let checked = Command::new("sh").args(["-n", "-c", script]).status().unwrap();
+            assert!(checked.success(), "{script}");
+        }
+    }
+
+    #[test]
+    fn no_pod_session_without_a_host_key_the_pod_can_check() {
+        let key = serde_json::json!({"name": "k", "key": "id"});
+        // A known_hosts file is a path on this machine.
+        let c = config(serde_json::json!({
+            "hostname": "h", "username": "u", "sshKey": key, "knownHostsFile": "/etc/ssh/ssh_known_hosts"
+        }));
+        assert!(template(&c).is_none());
+        let c = config(serde_json::json!({
+            "hostname": "h", "username": "u", "sshKey": key, "knownHostsFile": "/k", "hostKeyFingerprint": FP
+        }));
+        assert!(template(&c).is_none());
+    }
+
+    fn have(program: &str) -> bool {
+        Command::new(program).arg("-V").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok()
+    }
+
+    /// The script itself against a local `sshd` run as this user: it logs in with the key from
+    /// the environment when the host key's fingerprint matches, and refuses any other host key.
+    #[test]
+    fn the_script_logs_in_only_to_the_pinned_host_key() {
+        let sshd = std::path::Path::new("/usr/sbin/sshd");
+        if !sshd.exists() || !have("ssh") || !have("ssh-keygen") {
+            eprintln!("skipped: needs ssh, ssh-keygen and /usr/sbin/sshd");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = |name: &str| dir.path().join(name);
+        for (name, kind) in [("host", "ed25519"), ("user", "ed25519"), ("other", "ed25519")] {
+            let made =
+                Command::new("ssh-keygen").args(["-q", "-t", kind, "-N", "", "-f"]).arg(path(name)).status().unwrap();
+            assert!(made.success());
+        }
+        std::fs::copy(path("user.pub"), path("authorized_keys")).unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let config_text = format!(
+            "Port {port}\nListenAddress 127.0.0.1\nHostKey {host}\nAuthorizedKeysFile {keys}\nPidFile {pid}\n\
+             StrictModes no\nUsePAM no\nPasswordAuthentication no\n",
+            host = path("host").display(),
+            keys = path("authorized_keys").display(),
+            pid = path("sshd.pid").display(),
+        );
+        std::fs::write(path("sshd_config"), config_text).unwrap();
+        let mut server = Command::new(sshd)
+            .args(["-D", "-e", "-f"])
+            .arg(path("sshd_config"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let fingerprint = |name: &str| {
+            let out = Command::new("ssh-keygen").arg("-lf").arg(path(name)).output().unwrap();
+            String::from_utf8(out.stdout).unwrap().split_whitespace().nth(1).unwrap().to_owned()
+        };
+        let user = String::from_utf8(Command::new("id").arg("-un").output().unwrap().stdout).unwrap();
+        let c = config(serde_json::json!({
+            "hostname": "127.0.0.1", "port": port, "username": user.trim(), "hostKeyFingerprint": fingerprint("host.pub"),
+            "sshKey": {"name": "k", "key": "id"}
+        }));
+        let t = template(&c).unwrap();
+        let run = |fp: &str| {
+            let argv = t.exec.argv(&["echo".into(), "pod-ok".into()]);
+            let mut cmd = Command::new(&argv[0]);
+            cmd.args(&argv[1..]).env("TMPDIR", dir.path()).env("HOME", dir.path());
+            for e in &t.env {
+                match &e.source {
+                    EnvSource::Value(v) => cmd.env(&e.name, v),
+                    EnvSource::Secret(_) => cmd.env(&e.name, std::fs::read_to_string(path("user")).unwrap()),
+                };
+            }
+            cmd.env("SSH_HOST_KEY_FINGERPRINT", fp).stdin(Stdio::null()).output().unwrap()
+        };
+        let mut ok = run(&fingerprint("host.pub"));
+        for _ in 0..50 {
+            if ok.status.success() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            ok = run(&fingerprint("host.pub"));
+        }
+        let refused = run(&fingerprint("other.pub"));
+        let _ = server.kill();
+        let _ = server.wait();
+        assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+        assert_eq!(String::from_utf8_lossy(&ok.stdout).trim(), "pod-ok");
+        assert!(!refused.status.success());
+        assert!(String::from_utf8_lossy(&refused.stderr).contains("Host key verification failed"));
+        assert!(!String::from_utf8_lossy(&refused.stdout).contains("pod-ok"));
+        // The private directory is gone once ssh exits.
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().starts_with("ssh."))
+            .collect();
+        assert!(left.is_empty());
     }
 }

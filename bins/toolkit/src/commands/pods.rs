@@ -40,7 +40,9 @@ fn template(rt: &Runtime, reference: &ToolRef) -> Result<SessionTemplate> {
     connector.session_template(&tool.spec).ok_or_else(|| {
         Error::unsupported(format!(
             "open a bastion pod for {reference}: `{}` tools have no pod session (postgres, cockroachdb, redshift, \
-             mysql, redis, custom tools with spec.config.image, and kubernetes tools with spec.permissions.role do)",
+             mysql, redis, mongodb, clickhouse, elasticsearch, kafka, custom tools with spec.config.image, \
+             kubernetes tools with spec.permissions.role, and ssh tools with spec.config.hostKeyFingerprint and \
+             no knownHostsFile do)",
             tool.spec.type_
         ))
     })
