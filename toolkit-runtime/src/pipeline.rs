@@ -8,6 +8,7 @@ use toolkit_core::connector::{Invocation, InvokeOutput};
 use toolkit_core::secret::Redactor;
 use toolkit_core::{Error, ErrorKind, Request, Result, ToolRef, Verdict};
 use toolkit_state::{AuditRecord, Decision, Outcome, Refusal};
+use tracing::Instrument as _;
 
 use crate::policy::{PolicyDecision, PolicyRequest};
 use crate::{Caller, PreparedTool, Runtime};
@@ -230,10 +231,11 @@ impl Runtime {
             error_kind: result.as_ref().err().map(|e| e.kind().as_str().to_owned()),
             error: result.as_ref().err().map(ToString::to_string),
         };
+        let span = tracing::debug_span!("audit", otel.name = "audit");
         if counted {
-            self.state().record_call_audit(&record).await?;
+            self.state().record_call_audit(&record).instrument(span).await?;
         } else {
-            self.state().append_audit(&record).await?;
+            self.state().append_audit(&record).instrument(span).await?;
         }
         result.map(|output| CallOutcome { output, duration })
     }
@@ -288,7 +290,11 @@ impl Runtime {
         };
         // Rate limit.
         if let Some(limiter) = tool.limiter() {
-            match limiter.acquire(&caller.id).await {
+            match limiter
+                .acquire(&caller.id)
+                .instrument(tracing::debug_span!("rate_limit", otel.name = "rate limit"))
+                .await
+            {
                 Ok(None) => {}
                 Ok(Some(wait)) => {
                     *decision = Decision::denied(Refusal::RateLimited);
@@ -320,7 +326,10 @@ impl Runtime {
         // Approval.
         let redactor = Redactor::new(&self.secret_values());
         let audited = audit_arguments(work.as_json(), &redactor);
-        self.approval_step(tool, caller, work, verdict.as_ref(), audited, decision, observer).await.map_err(ctx)?;
+        self.approval_step(tool, caller, work, verdict.as_ref(), audited, decision, observer)
+            .instrument(tracing::debug_span!("approval", otel.name = "approval"))
+            .await
+            .map_err(ctx)?;
         // Invoke.
         let limits = tool.limits();
         match work {
@@ -330,7 +339,9 @@ impl Runtime {
                     ctx(Error::unsupported(format!("call a `{}` tool: this type has no invoke", tool.spec().type_)))
                 })?;
                 let call = Invocation { arguments: args.clone(), limits };
-                match tokio::time::timeout(limits.timeout, invoker.invoke(call)).await {
+                let span =
+                    tracing::debug_span!("invoke", otel.name = "invoke", "toolkit.tool.type" = %tool.spec().type_);
+                match tokio::time::timeout(limits.timeout, invoker.invoke(call)).instrument(span).await {
                     Ok(result) => result.map_err(ctx),
                     Err(_) => Err(ctx(Error::new(
                         ErrorKind::Timeout,
@@ -344,7 +355,8 @@ impl Runtime {
                     None => tool.instance().open_session().await,
                 }
                 .map_err(ctx)?;
-                let out = tokio::time::timeout(limits.timeout, session.exec(command, &limits)).await;
+                let span = tracing::debug_span!("invoke", otel.name = "exec", "toolkit.tool.type" = %tool.spec().type_);
+                let out = tokio::time::timeout(limits.timeout, session.exec(command, &limits)).instrument(span).await;
                 session.close().await;
                 match out {
                     Ok(r) => r.map_err(ctx),

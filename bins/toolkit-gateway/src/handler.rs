@@ -28,7 +28,9 @@ use toolkit_runtime::{CallObserver, Caller, Scope};
 use crate::auth::Identity;
 use crate::gateway::Gateway;
 use crate::session_log::SessionLog;
+use crate::telemetry;
 use crate::{mapping, names};
+use tracing::Instrument as _;
 
 /// Characters of a client's name kept in its caller id.
 const CLIENT_NAME_MAX: usize = 64;
@@ -40,6 +42,7 @@ the tool's input schema, rate-limited, checked by policy and audited; a failed c
 /// notifications.
 pub struct McpHandler {
     gateway: Gateway,
+    created: Instant,
     session: CancellationToken,
     stdio: bool,
     log: SessionLog,
@@ -47,7 +50,7 @@ pub struct McpHandler {
 
 impl McpHandler {
     pub(crate) fn new(gateway: Gateway, stdio: bool) -> Self {
-        Self { gateway, session: CancellationToken::new(), stdio, log: SessionLog::default() }
+        Self { gateway, created: Instant::now(), session: CancellationToken::new(), stdio, log: SessionLog::default() }
     }
 
     /// Who sent the request of `context`.
@@ -69,6 +72,13 @@ impl McpHandler {
 impl Drop for McpHandler {
     fn drop(&mut self) {
         self.session.cancel();
+        if telemetry::enabled() {
+            let transport = if self.stdio { "pipe" } else { "tcp" };
+            telemetry::metrics().session.record(
+                self.created.elapsed().as_secs_f64(),
+                &[opentelemetry::KeyValue::new("network.transport", transport)],
+            );
+        }
     }
 }
 
@@ -90,36 +100,59 @@ fn client_caller(prefix: &str, client_name: Option<&str>) -> Caller {
     Caller::new(format!("{prefix}:{}", if name.is_empty() { "anonymous" } else { &name }))
 }
 
-impl ServerHandler for McpHandler {
-    #[expect(deprecated, reason = "rmcp marks MCP logging deprecated (SEP-2577); protocol 2025-11-25 has it")]
-    fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(
-            ServerCapabilities::builder().enable_tools().enable_tool_list_changed().enable_logging().build(),
-        )
-        .with_server_info(Implementation::new("toolkit-gateway", env!("CARGO_PKG_VERSION")).with_title("toolkit"))
-        .with_instructions(INSTRUCTIONS)
+impl McpHandler {
+    /// The SERVER span of one MCP request, named `METHOD [TOOL]`, with the attributes of the MCP
+    /// semantic conventions, a child of the trace context the request carries. Disabled (and
+    /// free) unless traces are exported.
+    fn server_span(&self, context: &RequestContext<RoleServer>, method: &str, tool: Option<&str>) -> tracing::Span {
+        let parts = context.extensions.get::<Parts>();
+        let header = |name: &str| parts.and_then(|p| p.headers.get(name)).and_then(|v| v.to_str().ok());
+        let span = tracing::debug_span!(
+            "mcp.server",
+            otel.name = %match tool { Some(t) => format!("{method} {t}"), None => method.to_owned() },
+            otel.kind = "server",
+            otel.status_code = tracing::field::Empty,
+            "mcp.method.name" = method,
+            "mcp.session.id" = header("mcp-session-id").unwrap_or_default(),
+            "mcp.protocol.version" = header("mcp-protocol-version").unwrap_or_default(),
+            "jsonrpc.request.id" = %context.id,
+            "gen_ai.operation.name" = if tool.is_some() { "execute_tool" } else { "" },
+            "gen_ai.tool.name" = tool.unwrap_or_default(),
+            "network.transport" = if self.stdio { "pipe" } else { "tcp" },
+            "error.type" = tracing::field::Empty,
+        );
+        if telemetry::enabled() {
+            let mut carrier = std::collections::HashMap::new();
+            for key in ["traceparent", "tracestate"] {
+                let from_meta = context.meta.get(key).and_then(Value::as_str);
+                if let Some(value) = from_meta.or_else(|| header(key)) {
+                    carrier.insert(key.to_owned(), value.to_owned());
+                }
+            }
+            telemetry::set_parent(&span, &carrier);
+        }
+        span
     }
 
-    async fn list_tools(
-        &self,
-        _request: Option<PaginatedRequestParams>,
-        context: RequestContext<RoleServer>,
-    ) -> Result<ListToolsResult, ErrorData> {
-        let caller = self.caller(&context);
-        let tools = self.gateway.snapshot().map(|s| s.tools_of(&caller)).unwrap_or_default();
-        Ok(ListToolsResult::with_all_items(tools))
-    }
-
-    async fn call_tool(
+    /// `tools/call`, within its span; the kind of a failed call is put in `failed`.
+    async fn call(
         &self,
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
+        failed: &std::sync::Mutex<Option<&'static str>>,
     ) -> Result<CallToolResponse, ErrorData> {
+        let fail = |kind: &'static str| {
+            if let Ok(mut f) = failed.lock() {
+                *f = Some(kind);
+            }
+        };
         let Some(snapshot) = self.gateway.snapshot() else {
+            fail("unavailable");
             return Ok(tool_error("the tool catalog is still loading; retry in a moment"));
         };
         // Holding a token while the call runs lets shutdown wait for it.
         let Some(_in_flight) = (!self.gateway.closing().is_cancelled()).then(|| self.gateway.calls().token()) else {
+            fail("unavailable");
             return Ok(tool_error("the gateway is shutting down; retry shortly"));
         };
         let caller = self.caller(&context);
@@ -144,7 +177,10 @@ impl ServerHandler for McpHandler {
         };
         let _slot = match self.gateway.start_call(&caller.id, &served.reference.to_string()) {
             Ok(slot) => slot,
-            Err(why) => return Ok(tool_error(&format!("the call was not started: {why}"))),
+            Err(why) => {
+                fail("denied");
+                return Ok(tool_error(&format!("the call was not started: {why}")));
+            }
         };
         let started = Instant::now();
         // A client that sent a progress token hears of waits (for approval) as progress.
@@ -156,6 +192,9 @@ impl ServerHandler for McpHandler {
             .call_observed(&caller, &served.reference, arguments, context.ct.cancelled(), observer)
             .await;
         served.metrics.record(&outcome.as_ref().map(drop), context.ct.is_cancelled(), started.elapsed());
+        if let Err(e) = &outcome {
+            fail(e.kind().as_str());
+        }
         self.log.call_ended(&context.peer, &request.name, &outcome).await;
         match &outcome {
             Ok(o) => {
@@ -166,6 +205,53 @@ impl ServerHandler for McpHandler {
             }
         }
         Ok(mapping::result(outcome, served.has_output_schema).into())
+    }
+}
+
+impl ServerHandler for McpHandler {
+    #[expect(deprecated, reason = "rmcp marks MCP logging deprecated (SEP-2577); protocol 2025-11-25 has it")]
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(
+            ServerCapabilities::builder().enable_tools().enable_tool_list_changed().enable_logging().build(),
+        )
+        .with_server_info(Implementation::new("toolkit-gateway", env!("CARGO_PKG_VERSION")).with_title("toolkit"))
+        .with_instructions(INSTRUCTIONS)
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        let started = Instant::now();
+        let span = self.server_span(&context, "tools/list", None);
+        let _entered = span.enter();
+        let caller = self.caller(&context);
+        let tools = self.gateway.snapshot().map(|s| s.tools_of(&caller)).unwrap_or_default();
+        telemetry::record_operation("tools/list", None, None, started.elapsed().as_secs_f64());
+        Ok(ListToolsResult::with_all_items(tools))
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let started = Instant::now();
+        let name = request.name.to_string();
+        let span = self.server_span(&context, "tools/call", Some(&name));
+        let failed = std::sync::Mutex::new(None);
+        let answer = self.call(request, context, &failed).instrument(span.clone()).await;
+        let error = match &answer {
+            Err(e) => Some(e.code.0.to_string()),
+            Ok(_) => failed.lock().ok().and_then(|mut f| f.take()).map(str::to_owned),
+        };
+        if let Some(e) = &error {
+            span.record("error.type", e.as_str());
+            span.record("otel.status_code", "ERROR");
+        }
+        telemetry::record_operation("tools/call", Some(&name), error.as_deref(), started.elapsed().as_secs_f64());
+        answer
     }
 
     async fn on_initialized(&self, context: NotificationContext<RoleServer>) {

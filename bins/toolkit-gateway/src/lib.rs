@@ -49,6 +49,7 @@ mod oauth;
 mod running;
 mod serve;
 mod session_log;
+mod telemetry;
 mod watch;
 
 use std::process::ExitCode;
@@ -94,7 +95,7 @@ pub fn run_with(connectors: toolkit_core::ConnectorRegistry) -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
-    init_tracing(cli.verbose, cli.log_format);
+    let telemetry = telemetry::init(cli.verbose, cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -111,6 +112,7 @@ pub fn run_with(connectors: toolkit_core::ConnectorRegistry) -> ExitCode {
     });
     // A blocking stdin read cannot be interrupted; do not wait for it.
     runtime.shutdown_timeout(Duration::from_secs(1));
+    telemetry.shutdown();
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -143,27 +145,4 @@ async fn on_signal(shutdown: CancellationToken) {
         let _ = interrupt.await;
     }
     shutdown.cancel();
-}
-
-fn init_tracing(verbose: u8, format: LogFormat) {
-    use tracing_subscriber::EnvFilter;
-    let default = match verbose {
-        0 => "info,rmcp=warn",
-        1 => "debug,rmcp=info",
-        _ => "trace",
-    };
-    let filter = EnvFilter::try_from_env("TOOLKIT_LOG").unwrap_or_else(|_| EnvFilter::new(default));
-    // stdout belongs to the MCP stdio transport: logs always go to stderr, coloured only on a
-    // terminal and unless `NO_COLOR` is set (https://no-color.org).
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr())
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .with_ansi(ansi);
-    let _ = match format {
-        LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
-    };
 }

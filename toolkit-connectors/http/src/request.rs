@@ -9,6 +9,7 @@ use reqwest::{Method, Request, StatusCode};
 use serde_json::{Map, Value};
 use toolkit_core::secret::SecretString;
 use toolkit_core::{Error, ErrorKind, Result};
+use tracing::Instrument as _;
 use url::Url;
 
 use crate::HttpTool;
@@ -171,8 +172,28 @@ impl HttpTool {
         let origin = request.url().origin();
         let mut hops = 0;
         loop {
+            let span = client_span(&request);
+            toolkit_core::trace::inject(&span, &mut |name, value| {
+                if let (Ok(name), Ok(value)) = (HeaderName::try_from(name), HeaderValue::from_str(value)) {
+                    request.headers_mut().insert(name, value);
+                }
+            });
             let again = request.try_clone();
-            let resp = client.execute(request).await.map_err(|e| classify(e, "send the request"))?;
+            let resp = client.execute(request).instrument(span.clone()).await;
+            let resp = match resp {
+                Ok(r) => {
+                    span.record("http.response.status_code", r.status().as_u16());
+                    if r.status().is_server_error() {
+                        span.record("error.type", r.status().as_str());
+                    }
+                    r
+                }
+                Err(e) => {
+                    let e = classify(e, "send the request");
+                    span.record("error.type", e.error.kind().as_str());
+                    return Err(e);
+                }
+            };
             if resp.status() == StatusCode::UNAUTHORIZED {
                 // A revoked or rotated token: fetch a new one next time.
                 self.forget_token().await;
@@ -200,6 +221,22 @@ impl HttpTool {
         let timeout = timeout.unwrap_or(self.cfg.timeout);
         self.execute(request, timeout, cap).await.map_err(|e| e.error)
     }
+}
+
+/// The CLIENT span of one request upstream: method and server only (a path or query may hold
+/// a templated secret). Disabled (and free) unless a subscriber wants `debug` spans.
+fn client_span(request: &Request) -> tracing::Span {
+    let url = request.url();
+    tracing::debug_span!(
+        "http.client",
+        otel.name = %request.method(),
+        otel.kind = "client",
+        "http.request.method" = %request.method(),
+        "server.address" = url.host_str().unwrap_or_default(),
+        "server.port" = url.port_or_known_default().unwrap_or_default(),
+        "http.response.status_code" = tracing::field::Empty,
+        "error.type" = tracing::field::Empty,
+    )
 }
 
 /// Redirects followed at most.
