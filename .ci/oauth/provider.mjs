@@ -7,6 +7,12 @@
 //                   claims and header fields are merged in (a null value removes the field)
 //   POST /rotate {"alg": "RS256" | "ES256" | "EdDSA", "kid": K}
 //                -> {"kid": K}: a new signing key, published in the JWKS from now on
+//   POST /opaque {"token": T, "claims": {...}}
+//                -> {}: /oauth/introspect (RFC 7662) answers {"active": true, ...claims} for T from
+//                   now on; any other token is {"active": false}
+//   POST /introspections
+//                -> {"count": N, "authorization": A}: how often /introspect was asked, and the
+//                   Authorization header of the last request
 //
 // Usage: node provider.mjs [PORT]; prints one JSON line {"issuer": URL, "control": URL}.
 import http from 'node:http';
@@ -16,6 +22,23 @@ const port = Number(process.argv[2] || 0);
 const server = new OAuth2Server();
 await server.issuer.keys.generate('RS256', { kid: 'key-1' });
 await server.start(port, '127.0.0.1');
+
+const opaque = new Map();
+const introspections = { count: 0, authorization: null };
+// RFC 7662 at /oauth/introspect (the package's own /introspect answers before reading the
+// body): a client must authenticate; a token registered through /opaque is active with its
+// claims, any other is not.
+server.service.addRoute('POST', '/oauth/introspect', (req, res) => {
+  introspections.count += 1;
+  introspections.authorization = req.headers.authorization || null;
+  if (!introspections.authorization) {
+    res.writeHead(401, { 'www-authenticate': 'Basic' }).end();
+    return;
+  }
+  const claims = opaque.get(req.body && req.body.token);
+  const body = claims ? { active: true, ...claims } : { active: false };
+  res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+});
 
 const merge = (target, fields) => {
   for (const [k, v] of Object.entries(fields || {})) {
@@ -54,6 +77,11 @@ const control = http.createServer(async (req, res) => {
     } else if (req.method === 'POST' && req.url === '/rotate') {
       const key = await server.issuer.keys.generate(input.alg || 'RS256', { kid: input.kid });
       out = { kid: key.kid };
+    } else if (req.method === 'POST' && req.url === '/opaque') {
+      opaque.set(input.token, input.claims || {});
+      out = {};
+    } else if (req.method === 'POST' && req.url === '/introspections') {
+      out = introspections;
     } else {
       res.writeHead(404).end();
       return;

@@ -92,6 +92,15 @@ pub struct Cli {
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration, requires = "oauth_issuers")]
     pub oauth_jwks_min_refresh: Duration,
 
+    /// Accept opaque access tokens too, asking this RFC 7662 introspection endpoint about each
+    /// (answers kept for a minute at most).
+    #[arg(long, value_name = "URL", env = "TOOLKIT_OAUTH_INTROSPECTION_URL", requires_all = ["oauth_issuers", "oauth_client_id"])]
+    pub oauth_introspection_url: Option<String>,
+
+    /// The gateway's client id for introspection; its secret comes from TOOLKIT_OAUTH_CLIENT_SECRET.
+    #[arg(long, value_name = "ID", env = "TOOLKIT_OAUTH_CLIENT_ID")]
+    pub oauth_client_id: Option<String>,
+
     /// Also serve /metrics (and the probes) on this address, without tokens.
     #[arg(long, value_name = "ADDR")]
     pub metrics_listen: Option<SocketAddr>,
@@ -222,6 +231,14 @@ impl Cli {
         config.claim = self.oauth_claim.clone();
         config.grants = self.oauth_grants.clone();
         config.jwks_min_refresh = self.oauth_jwks_min_refresh;
+        config.introspection = self.oauth_introspection_url.clone().map(|url| crate::oauth::Introspection {
+            url,
+            client_id: self.oauth_client_id.clone().unwrap_or_default(),
+            client_secret: std::env::var("TOOLKIT_OAUTH_CLIENT_SECRET")
+                .ok()
+                .filter(|s| !s.is_empty())
+                .map(SecretString::new),
+        });
         Some(config)
     }
 

@@ -12,6 +12,11 @@
 //!   before any key is looked at, and a key must be of the family its token's `alg` names. `iss`
 //!   must be a configured issuer, `aud` must name this resource, `exp` is required and `exp`
 //!   and `nbf` are checked with [`OAuthConfig::leeway`].
+//! - **Opaque tokens** (anything not shaped as a JWT), with `--oauth-introspection-url`: asked
+//!   of the issuer's RFC 7662 endpoint (client credentials by HTTP Basic), and accepted only when
+//!   `active`, of a configured issuer (when it says), for this audience, unexpired and with a
+//!   subject. Answers are kept for a minute at most (never past `exp`), refusals for ten
+//!   seconds, by the token's SHA-256.
 //! - **Callers**: `oidc:<sub>` (with the client, `oidc:<sub>@<client_id>`), in the audit and for
 //!   per-caller limits. Required scopes (`--oauth-scope`) give 403 `insufficient_scope` when
 //!   missing; grants (`--oauth-grant VALUE=PATTERN,…`) map values of one claim (`--oauth-claim`,
@@ -72,6 +77,19 @@ pub struct OAuthConfig {
     pub leeway: Duration,
     /// The least time between two fetches of an issuer's JWKS.
     pub jwks_min_refresh: Duration,
+    /// Where opaque tokens are introspected (RFC 7662), and as which client.
+    pub introspection: Option<Introspection>,
+}
+
+/// An RFC 7662 endpoint and the client credentials it takes.
+#[derive(Clone, Debug)]
+pub struct Introspection {
+    /// The endpoint.
+    pub url: String,
+    /// The gateway's client id at the authorization server.
+    pub client_id: String,
+    /// Its secret (HTTP Basic); the id alone is sent in the form without one.
+    pub client_secret: Option<toolkit_core::SecretString>,
 }
 
 impl OAuthConfig {
@@ -86,6 +104,7 @@ impl OAuthConfig {
             grants: Vec::new(),
             leeway: Duration::from_secs(30),
             jwks_min_refresh: Duration::from_secs(10),
+            introspection: None,
         }
     }
 
@@ -122,6 +141,9 @@ struct Keys {
     failed: Option<String>,
 }
 
+/// An introspection answer, kept until the instant.
+type Introspected = (std::result::Result<Caller, Rejection>, Instant);
+
 /// Checks access tokens; cheap to share.
 pub struct Verifier {
     config: OAuthConfig,
@@ -133,6 +155,8 @@ pub struct Verifier {
     /// Held while an issuer's keys are fetched, so that one request fetches and the others wait.
     fetching: Mutex<()>,
     jwks_uris: Mutex<HashMap<String, String>>,
+    /// Introspection answers by the token's SHA-256, until they expire.
+    introspected: Mutex<HashMap<[u8; 32], Introspected>>,
 }
 
 impl std::fmt::Debug for Verifier {
@@ -203,6 +227,7 @@ impl Verifier {
             keys: RwLock::new(HashMap::new()),
             fetching: Mutex::new(()),
             jwks_uris: Mutex::new(HashMap::new()),
+            introspected: Mutex::new(HashMap::new()),
         })
     }
 
@@ -250,8 +275,14 @@ impl Verifier {
     /// The caller `token` makes a request, or why not.
     pub async fn verify(&self, token: &str) -> std::result::Result<Caller, Rejection> {
         let invalid = |why: &str| Rejection::Invalid(why.to_owned());
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(invalid("too long"));
+        }
         if !Self::looks_like_jwt(token) {
-            return Err(invalid("not a JWT"));
+            return match &self.config.introspection {
+                Some(endpoint) => self.introspect(endpoint, token).await,
+                None => Err(invalid("not a JWT, and no introspection endpoint is configured")),
+            };
         }
         let header = jsonwebtoken::decode_header(token).map_err(|e| Rejection::Invalid(format!("header: {e}")))?;
         if !ALGORITHMS.contains(&header.alg) {
@@ -276,7 +307,12 @@ impl Verifier {
         validation.leeway = self.config.leeway.as_secs();
         let data = jsonwebtoken::decode::<Claims>(token, &key, &validation)
             .map_err(|e| Rejection::Invalid(format!("{:?}", e.kind())))?;
-        let claims = data.claims;
+        self.caller(data.claims)
+    }
+
+    /// The caller of checked claims: required scopes, then grants.
+    fn caller(&self, claims: Claims) -> std::result::Result<Caller, Rejection> {
+        let invalid = |why: &str| Rejection::Invalid(why.to_owned());
         let sub = claims.sub.filter(|s| !s.is_empty()).ok_or_else(|| invalid("no sub claim"))?;
         let scopes = values(claims.rest.get("scope"));
         if !self.config.required_scopes.iter().all(|s| scopes.contains(s)) {
@@ -302,6 +338,84 @@ impl Verifier {
         }
         let scope = Scope::new(None, Some(&patterns)).map_err(|e| Rejection::Invalid(e.to_string()))?;
         Ok(Caller::scoped(id, Arc::new(scope)))
+    }
+
+    /// Asks `endpoint` about an opaque token (RFC 7662), or answers from what it said lately.
+    async fn introspect(&self, endpoint: &Introspection, token: &str) -> std::result::Result<Caller, Rejection> {
+        use sha2::Digest as _;
+        let digest: [u8; 32] = sha2::Sha256::digest(token.as_bytes()).into();
+        {
+            let mut cache = self.introspected.lock().await;
+            if let Some((answer, until)) = cache.get(&digest) {
+                if Instant::now() < *until {
+                    return answer.clone();
+                }
+                cache.remove(&digest);
+            }
+        }
+        let mut form = vec![("token", token), ("token_type_hint", "access_token")];
+        let mut request = self.http.post(&endpoint.url);
+        match &endpoint.client_secret {
+            Some(secret) => request = request.basic_auth(&endpoint.client_id, Some(secret.expose())),
+            None => form.push(("client_id", endpoint.client_id.as_str())),
+        }
+        let unavailable = |e: &dyn std::fmt::Display| Rejection::Unavailable(format!("POST {}: {e}", endpoint.url));
+        let response = request.form(&form).send().await.map_err(|e| unavailable(&e))?;
+        if !response.status().is_success() {
+            return Err(unavailable(&response.status()));
+        }
+        let answer: Value = response.json().await.map_err(|e| unavailable(&e))?;
+        let now = chrono::Utc::now().timestamp();
+        let exp = answer.get("exp").and_then(Value::as_i64);
+        let checked = self.introspected_caller(&answer, now);
+        let keep = match (&checked, exp) {
+            (Ok(_), Some(exp)) => Duration::from_secs(u64::try_from(exp - now).unwrap_or(0).min(60)),
+            (Ok(_), None) => Duration::from_secs(60),
+            (Err(_), _) => Duration::from_secs(10),
+        };
+        let mut cache = self.introspected.lock().await;
+        if cache.len() >= 10_000 {
+            let now = Instant::now();
+            cache.retain(|_, (_, until)| *until > now);
+            if cache.len() >= 10_000 {
+                cache.clear();
+            }
+        }
+        cache.insert(digest, (checked.clone(), Instant::now() + keep));
+        checked
+    }
+
+    /// The caller of an introspection answer: active, of an accepted issuer, for this audience,
+    /// unexpired, with a subject.
+    fn introspected_caller(&self, answer: &Value, now: i64) -> std::result::Result<Caller, Rejection> {
+        let invalid = |why: &str| Err(Rejection::Invalid(why.to_owned()));
+        if answer.get("active") != Some(&Value::Bool(true)) {
+            return invalid("inactive");
+        }
+        if let Some(iss) = answer.get("iss").and_then(Value::as_str)
+            && !self.config.issuers.iter().any(|i| i == iss)
+        {
+            return invalid("the issuer is not accepted");
+        }
+        let audience = self.config.audience.as_deref().unwrap_or(&self.config.resource);
+        let audiences = match answer.get("aud") {
+            Some(Value::String(a)) => vec![a.clone()],
+            Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+            _ => Vec::new(),
+        };
+        if !audiences.iter().any(|a| a == audience) {
+            return invalid("the token is for another audience");
+        }
+        let leeway = i64::try_from(self.config.leeway.as_secs()).unwrap_or(0);
+        if answer.get("exp").and_then(Value::as_i64).is_some_and(|exp| exp + leeway < now) {
+            return invalid("expired");
+        }
+        if answer.get("nbf").and_then(Value::as_i64).is_some_and(|nbf| nbf - leeway > now) {
+            return invalid("not yet valid");
+        }
+        let claims: Claims =
+            serde_json::from_value(answer.clone()).map_err(|e| Rejection::Invalid(format!("answer: {e}")))?;
+        self.caller(claims)
     }
 
     /// The key `kid` of `issuer` (the only key, when the token names none), fetching the JWKS

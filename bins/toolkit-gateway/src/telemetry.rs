@@ -169,7 +169,9 @@ pub fn init(verbose: u8, format: LogFormat) -> Telemetry {
                 telemetry = Telemetry { traces: Some(traces), metrics: Some(metrics) };
                 // The spans of requests, the pipeline and upstream requests, whatever the log
                 // level.
-                let spans = EnvFilter::new("toolkit_gateway=debug,toolkit_runtime=debug,toolkit_connector_http=debug");
+                let spans = EnvFilter::new(
+                    "toolkit_gateway=debug,toolkit_runtime=debug,toolkit_connector_http=debug,toolkit_connector_mcp=debug",
+                );
                 Some(tracing_opentelemetry::layer().with_tracer(tracer).with_filter(spans))
             }
             Err(e) => {

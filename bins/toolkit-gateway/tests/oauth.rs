@@ -229,6 +229,67 @@ fn access_tokens_of_a_real_provider() {
         std::thread::sleep(Duration::from_millis(1100));
     }
 
+    // Opaque tokens, introspected (RFC 7662) by a gateway that authenticates as a client.
+    let client_secret = toolkit_testkit::canary();
+    let mut command = Command::new(common::process::BIN);
+    command
+        .arg("--tools")
+        .arg(&fixture.tools)
+        .arg("--state")
+        .arg(fixture.state.join("introspecting"))
+        .env("TOOLKIT_OAUTH_CLIENT_SECRET", &client_secret);
+    let introspection = format!("{}/oauth/introspect", provider.issuer);
+    let opaque_gateway = Running::spawn(
+        command,
+        &[
+            "--stateless",
+            "--oauth-issuer",
+            &provider.issuer,
+            "--oauth-resource",
+            &resource,
+            "--oauth-claim",
+            "groups",
+            "--oauth-grant",
+            "data=prod/*",
+            "--oauth-introspection-url",
+            &introspection,
+            "--oauth-client-id",
+            "toolkit-gw",
+        ],
+        "debug,rmcp=debug",
+    );
+    let opaque = |token: &str, claims: Value| {
+        provider.post("/opaque", &json!({"token": token, "claims": claims}));
+        token.to_owned()
+    };
+    let introspected =
+        json!({"iss": provider.issuer, "aud": [resource, "other"], "sub": "carol", "groups": "data", "exp": now + 600});
+    let carol = opaque("opaque-carol-0123456789", introspected.clone());
+    let first = list(&opaque_gateway, Some(&carol));
+    assert_eq!(first.status, 200, "{}", opaque_gateway.log());
+    assert_eq!(names(&first), ["prod__echo"]);
+    let asked = provider.post("/introspections", &json!({}));
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("toolkit-gw:{client_secret}"));
+    assert_eq!(asked["authorization"], format!("Basic {basic}"));
+    assert_eq!(names(&list(&opaque_gateway, Some(&carol))), ["prod__echo"]);
+    assert_eq!(provider.post("/introspections", &json!({}))["count"], asked["count"], "the answer is kept");
+    let mut refused = vec![("unknown to the provider", "opaque-nobody-0123456789".to_owned())];
+    let mut variant = |what: &'static str, token: &str, change: Value| {
+        let mut claims = introspected.clone();
+        claims.as_object_mut().unwrap().extend(change.as_object().unwrap().clone());
+        refused.push((what, opaque(token, claims)));
+    };
+    variant("another audience", "opaque-aud-0123456789", json!({"aud": "http://127.0.0.1:1/mcp"}));
+    variant("expired", "opaque-exp-0123456789", json!({"exp": now - 300}));
+    variant("another issuer", "opaque-iss-0123456789", json!({"iss": "http://127.0.0.1:1"}));
+    variant("no subject", "opaque-sub-0123456789", json!({"sub": null}));
+    for (what, token) in &refused {
+        assert_eq!(list(&opaque_gateway, Some(token)).status, 401, "{what}");
+    }
+    assert!(!opaque_gateway.log().contains(&client_secret), "the client secret is in the log");
+    assert!(!opaque_gateway.log().contains(&carol), "an opaque token is in the log");
+    drop(opaque_gateway);
+
     // The official Python client calls a tool with a token.
     if python_sdk() {
         let script = r#"

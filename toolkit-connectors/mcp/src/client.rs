@@ -29,6 +29,7 @@ use tokio::sync::{Mutex, watch};
 use toolkit_core::connector::EnvEntry;
 use toolkit_core::secret::{SecretString, redact_text};
 use toolkit_core::{Error, ErrorKind, Result};
+use tracing::Instrument as _;
 
 use crate::auth::Resolver;
 use crate::config::{Endpoint, ServerConfig};
@@ -225,8 +226,24 @@ impl McpClient {
     pub(crate) async fn call(&self, name: &str, arguments: JsonObject) -> Result<CallToolResult> {
         let live = self.connect().await?;
         let action = format!("call `{name}` on the MCP server");
-        let params = CallToolRequestParams::new(name.to_owned()).with_arguments(arguments);
-        let answer = match live.service.peer().call_tool_once(params).await {
+        let mut params = CallToolRequestParams::new(name.to_owned()).with_arguments(arguments);
+        // The CLIENT span of the call; its trace context rides in `_meta` (SEP-414).
+        let span = tracing::debug_span!(
+            "mcp.client",
+            otel.name = %format!("tools/call {name}"),
+            otel.kind = "client",
+            "mcp.method.name" = "tools/call",
+            "gen_ai.operation.name" = "execute_tool",
+            "gen_ai.tool.name" = name,
+        );
+        let mut meta = JsonObject::new();
+        toolkit_core::trace::inject(&span, &mut |key, value| {
+            meta.insert(key.to_owned(), value.into());
+        });
+        if !meta.is_empty() {
+            params.meta = Some(rmcp::model::RequestMetaObject(rmcp::model::MetaObject(meta)));
+        }
+        let answer = match live.service.peer().call_tool_once(params).instrument(span).await {
             Ok(CallToolResponse::Complete(result)) => Ok(result),
             Ok(CallToolResponse::InputRequired(_)) => Err(Error::unsupported(action)
                 .with_source(UpstreamText("the server asked for more input, which toolkit cannot give".into()))),
