@@ -10,6 +10,9 @@
 //   POST /opaque {"token": T, "claims": {...}}
 //                -> {}: /oauth/introspect (RFC 7662) answers {"active": true, ...claims} for T from
 //                   now on; any other token is {"active": false}
+//   POST /exchanges
+//                -> the requests /oauth/token-exchange (RFC 8693) answered: each one's form
+//                   and Authorization header; it answers a token of its own for the audience
 //   POST /introspections
 //                -> {"count": N, "authorization": A}: how often /introspect was asked, and the
 //                   Authorization header of the last request
@@ -37,6 +40,32 @@ server.service.addRoute('POST', '/oauth/introspect', (req, res) => {
   }
   const claims = opaque.get(req.body && req.body.token);
   const body = claims ? { active: true, ...claims } : { active: false };
+  res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+});
+
+const exchanges = [];
+server.service.addRoute('POST', '/oauth/token-exchange', async (req, res) => {
+  const form = req.body || {};
+  exchanges.push({ form, authorization: req.headers.authorization || null });
+  const ok = req.headers.authorization
+    && form.grant_type === 'urn:ietf:params:oauth:grant-type:token-exchange'
+    && form.subject_token;
+  if (!ok) {
+    res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'invalid_request' }));
+    return;
+  }
+  const token = await server.issuer.buildToken({
+    scopesOrTransform: (header, payload) => {
+      payload.sub = 'exchanged-for-upstream';
+      if (form.audience) payload.aud = form.audience;
+    },
+  });
+  const body = {
+    access_token: token,
+    issued_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+    token_type: 'Bearer',
+    expires_in: 300,
+  };
   res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
 });
 
@@ -80,6 +109,8 @@ const control = http.createServer(async (req, res) => {
     } else if (req.method === 'POST' && req.url === '/opaque') {
       opaque.set(input.token, input.claims || {});
       out = {};
+    } else if (req.method === 'POST' && req.url === '/exchanges') {
+      out = exchanges;
     } else if (req.method === 'POST' && req.url === '/introspections') {
       out = introspections;
     } else {

@@ -230,7 +230,7 @@ async fn sql_writes_are_refused_and_change_nothing() {
     let mut engine_only = 0;
     for sql in statements().into_iter().filter(|s| engine_refuses(s)) {
         let arguments = json!({"query": sql}).as_object().cloned().unwrap_or_default();
-        let result = invoker.invoke(Invocation { arguments, limits: CallLimits::default() }).await;
+        let result = invoker.invoke(Invocation { arguments, limits: CallLimits::default(), subject_token: None }).await;
         assert!(result.is_err(), "the engine ran `{sql}` in a read-only transaction: {:?}", result.map(|o| o.content));
         engine_only += 1;
     }

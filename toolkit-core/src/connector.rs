@@ -338,6 +338,9 @@ pub struct Invocation {
     pub arguments: Map<String, Value>,
     /// Caps.
     pub limits: CallLimits,
+    /// The access token the caller presented to the gateway, for a tool that exchanges it for
+    /// one of its own (RFC 8693); never sent upstream as it is.
+    pub subject_token: Option<crate::SecretString>,
 }
 
 /// One call's output.

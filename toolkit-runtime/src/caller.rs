@@ -18,17 +18,26 @@ pub struct Caller {
     pub id: String,
     /// The tools this caller may see and call; `None` for all of them.
     pub scope: Option<Arc<Scope>>,
+    /// The access token the caller authenticated with, for tools that exchange it (RFC 8693).
+    pub subject_token: Option<toolkit_core::SecretString>,
 }
 
 impl Caller {
     /// A caller that may call every tool.
     pub fn new(id: impl Into<String>) -> Self {
-        Self { id: id.into(), scope: None }
+        Self { id: id.into(), scope: None, subject_token: None }
     }
 
     /// A caller limited to `scope`.
     pub fn scoped(id: impl Into<String>, scope: Arc<Scope>) -> Self {
-        Self { id: id.into(), scope: Some(scope) }
+        Self { id: id.into(), scope: Some(scope), subject_token: None }
+    }
+
+    /// This caller, holding the access token it authenticated with.
+    #[must_use]
+    pub fn with_subject_token(mut self, token: toolkit_core::SecretString) -> Self {
+        self.subject_token = Some(token);
+        self
     }
 
     /// The local user of the CLI (unscoped).

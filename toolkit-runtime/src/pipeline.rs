@@ -338,7 +338,7 @@ impl Runtime {
                 let invoker = tool.instance().invoker().ok_or_else(|| {
                     ctx(Error::unsupported(format!("call a `{}` tool: this type has no invoke", tool.spec().type_)))
                 })?;
-                let call = Invocation { arguments: args.clone(), limits };
+                let call = Invocation { arguments: args.clone(), limits, subject_token: caller.subject_token.clone() };
                 let span =
                     tracing::debug_span!("invoke", otel.name = "invoke", "toolkit.tool.type" = %tool.spec().type_);
                 match tokio::time::timeout(limits.timeout, invoker.invoke(call)).instrument(span).await {

@@ -230,7 +230,7 @@ impl Suite<'_> {
             let invoker = tool.invoker().expect("capabilities say invoke");
             let arguments = call.as_object().cloned().expect("call arguments are an object");
             let limits = CallLimits { max_rows: 1, ..CallLimits::default() };
-            let out = invoker.invoke(Invocation { arguments, limits }).await;
+            let out = invoker.invoke(Invocation { arguments, limits, subject_token: None }).await;
             let out = out.unwrap_or_else(|e| panic!("the capped call failed: {e}"));
             self.clean(&format!("{out:?}"), "the capped call's output");
             assert!(out.truncated, "a call capped at one row must say it was truncated: {}", out.content);

@@ -307,7 +307,7 @@ impl Verifier {
         validation.leeway = self.config.leeway.as_secs();
         let data = jsonwebtoken::decode::<Claims>(token, &key, &validation)
             .map_err(|e| Rejection::Invalid(format!("{:?}", e.kind())))?;
-        self.caller(data.claims)
+        self.caller(data.claims).map(|c| c.with_subject_token(toolkit_core::SecretString::new(token)))
     }
 
     /// The caller of checked claims: required scopes, then grants.
@@ -367,7 +367,9 @@ impl Verifier {
         let answer: Value = response.json().await.map_err(|e| unavailable(&e))?;
         let now = chrono::Utc::now().timestamp();
         let exp = answer.get("exp").and_then(Value::as_i64);
-        let checked = self.introspected_caller(&answer, now);
+        let checked = self
+            .introspected_caller(&answer, now)
+            .map(|c| c.with_subject_token(toolkit_core::SecretString::new(token)));
         let keep = match (&checked, exp) {
             (Ok(_), Some(exp)) => Duration::from_secs(u64::try_from(exp - now).unwrap_or(0).min(60)),
             (Ok(_), None) => Duration::from_secs(60),

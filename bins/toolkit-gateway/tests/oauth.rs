@@ -318,6 +318,71 @@ asyncio.run(main(sys.argv[1], sys.argv[2]))
         assert!(out.status.success(), "python client: {}\n{}", String::from_utf8_lossy(&out.stderr), gateway.log());
     }
 
+    // A tool whose upstream wants the caller's identity: the gateway exchanges the caller's
+    // token (RFC 8693) and sends the upstream only the token it got back.
+    let upstream_dir = tempfile::tempdir().unwrap();
+    let mut receiver = Command::new("python3")
+        .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/otel/receiver.py"))
+        .arg(upstream_dir.path())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(receiver.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let upstream = serde_json::from_str::<Value>(&line).unwrap()["upstream"].as_str().unwrap().to_owned();
+    let exchange_secret = toolkit_testkit::canary();
+    fixture.write(
+        "orders.yaml",
+        &format!(
+            "apiVersion: toolkit.dev/v1alpha1\nkind: Tool\nmetadata: {{name: orders, namespace: prod}}\nspec:\n  type: http\n  \
+             description: The caller's orders.\n  http: {{url: \"{upstream}/orders\", method: GET}}\n  authentication:\n    \
+             type: tokenExchange\n    tokenUrl: \"{}/oauth/token-exchange\"\n    clientId: toolkit-gw\n    \
+             audience: https://orders.example.com\n    secretRef: {{name: exchange-client, key: secret}}\n---\n\
+             apiVersion: v1\nkind: Secret\nmetadata: {{name: exchange-client, namespace: prod}}\nstringData: {{secret: {exchange_secret}}}\n",
+            provider.issuer
+        ),
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while !names(&list(&gateway, Some(&alice))).contains(&"prod__orders".to_owned()) {
+        assert!(std::time::Instant::now() < deadline, "the new tool was not served: {}", gateway.log());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let call = |token: &str| {
+        let bearer = format!("Bearer {token}");
+        let headers = [
+            ("Content-Type", "application/json"),
+            ("Accept", "application/json, text/event-stream"),
+            ("MCP-Protocol-Version", "2025-11-25"),
+            ("Authorization", bearer.as_str()),
+        ];
+        let body = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "prod__orders", "arguments": {}}});
+        request(gateway.addr, "POST", "/mcp", &headers, &body.to_string()).json()
+    };
+    for _ in 0..2 {
+        let answer = call(&alice);
+        assert_eq!(answer["result"]["isError"], false, "{answer}");
+    }
+    let exchanges = provider.post("/exchanges", &json!({}));
+    assert_eq!(exchanges.as_array().unwrap().len(), 1, "one exchange, then the token is kept: {exchanges}");
+    let exchange = &exchanges[0];
+    assert_eq!(exchange["form"]["subject_token"], alice.as_str());
+    assert_eq!(exchange["form"]["subject_token_type"], "urn:ietf:params:oauth:token-type:access_token");
+    assert_eq!(exchange["form"]["audience"], "https://orders.example.com");
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("toolkit-gw:{exchange_secret}"));
+    assert_eq!(exchange["authorization"], format!("Basic {basic}"));
+    let seen = std::fs::read_to_string(upstream_dir.path().join("upstream.jsonl")).unwrap();
+    let alice_signature = alice.rsplit('.').next().unwrap();
+    assert!(!seen.contains(alice_signature), "the caller's token reached the upstream");
+    let sent: Value = serde_json::from_str(seen.lines().next().unwrap()).unwrap();
+    let upstream_token = sent["authorization"].as_str().unwrap().strip_prefix("Bearer ").unwrap().to_owned();
+    let claims: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(upstream_token.split('.').nth(1).unwrap()).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(claims["aud"], "https://orders.example.com");
+    let _ = receiver.kill();
+    let _ = receiver.wait();
+
     // The audit names the caller and its client; no token is in it or in the log.
     let audit = tokio::runtime::Runtime::new().unwrap().block_on(async {
         let state = StateStore::open(&fixture.state).await.unwrap();
@@ -328,9 +393,10 @@ asyncio.run(main(sys.argv[1], sys.argv[2]))
     if python_sdk() {
         assert!(audit.iter().any(|r| r.caller == "oidc:alice@agent-1" && r.tool.name == "echo"), "{text}");
     }
-    for token in [&alice, &ops] {
+    for token in [&alice, &ops, &upstream_token] {
         let signature = token.rsplit('.').next().unwrap();
         assert!(!log.contains(signature), "a token is in the log");
         assert!(!text.contains(signature), "a token is in the audit");
     }
+    assert!(!log.contains(&exchange_secret) && !text.contains(&exchange_secret), "the client secret leaked");
 }

@@ -190,7 +190,7 @@ fn tool(spec: &Value, key: &str) -> Arc<dyn ToolInstance> {
 
 async fn call(tool: &Arc<dyn ToolInstance>, args: Value, limits: CallLimits) -> toolkit_core::Result<InvokeOutput> {
     let arguments = args.as_object().unwrap().clone();
-    tool.invoker().unwrap().invoke(Invocation { arguments, limits }).await
+    tool.invoker().unwrap().invoke(Invocation { arguments, limits, subject_token: None }).await
 }
 
 fn assert_no_key(text: &str) {

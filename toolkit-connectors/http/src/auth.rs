@@ -23,6 +23,14 @@ const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 /// Bytes of a token endpoint answer read at most.
 const TOKEN_RESPONSE_CAP: usize = 64 * 1024;
 
+tokio::task_local! {
+    /// The caller's access token during one call, for a tool that exchanges it.
+    pub(crate) static SUBJECT: Option<SecretString>;
+}
+
+/// Exchanged tokens kept at most; past it the expired ones go, then all.
+const MAX_EXCHANGED: usize = 1024;
+
 /// An OAuth2 access token and when to stop using it.
 pub(crate) struct CachedToken {
     token: SecretString,
@@ -58,6 +66,10 @@ impl HttpTool {
                 let t = self.oauth2_token(auth, seen).await?;
                 SecretString::new(format!("Bearer {}", t.expose()))
             }
+            AuthConfig::TokenExchange { .. } => {
+                let t = self.exchanged_token(auth, seen).await?;
+                SecretString::new(format!("Bearer {}", t.expose()))
+            }
         };
         Ok(Some((auth.header().clone(), value)))
     }
@@ -67,6 +79,83 @@ impl HttpTool {
         if matches!(self.cfg.auth, Some(AuthConfig::OAuth2 { .. })) {
             self.token.lock().await.take();
         }
+    }
+
+    /// A token for the upstream, exchanged (RFC 8693) for the caller's own at the tool's token
+    /// endpoint and kept until 30 seconds before it expires. The caller's token goes to the
+    /// token endpoint only.
+    async fn exchanged_token(&self, auth: &AuthConfig, seen: &mut Seen) -> Result<SecretString> {
+        use sha2::Digest as _;
+        let AuthConfig::TokenExchange { token_url, client_id, client_secret, audience, scopes, .. } = auth else {
+            return Err(Error::internal("exchange a token: the tool does not use tokenExchange"));
+        };
+        let subject = SUBJECT.try_with(Clone::clone).ok().flatten().ok_or_else(|| {
+            Error::new(ErrorKind::Auth, "exchange the caller's token: the caller presented no OAuth access token")
+                .with_context("hint", "call this tool through the gateway with an access token of its --oauth-issuer")
+        })?;
+        seen.push(subject.clone());
+        let digest: [u8; 32] = sha2::Sha256::digest(subject.expose().as_bytes()).into();
+        if let Some(c) = self.exchanged.lock().await.get(&digest)
+            && Instant::now() < c.renew_at
+        {
+            seen.push(c.token.clone());
+            return Ok(c.token.clone());
+        }
+        let mut form = vec![
+            ("grant_type", "urn:ietf:params:oauth:grant-type:token-exchange".to_owned()),
+            ("subject_token", subject.expose().to_owned()),
+            ("subject_token_type", "urn:ietf:params:oauth:token-type:access_token".to_owned()),
+            ("requested_token_type", "urn:ietf:params:oauth:token-type:access_token".to_owned()),
+        ];
+        if let Some(a) = audience {
+            form.push(("audience", a.clone()));
+        }
+        if !scopes.is_empty() {
+            form.push(("scope", scopes.join(" ")));
+        }
+        let client = self.client().await?;
+        let mut request = client
+            .post(token_url.clone())
+            .header(ACCEPT, HeaderValue::from_static("application/json"))
+            .header(reqwest::header::CONTENT_TYPE, HeaderValue::from_static("application/x-www-form-urlencoded"));
+        match client_secret {
+            Some(s) => {
+                let secret = self.value(&crate::config::Source::Secret(s.clone()), seen).await?;
+                request = request.basic_auth(client_id, Some(secret.expose()));
+            }
+            None => form.push(("client_id", client_id.clone())),
+        }
+        let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(&form).finish();
+        let resp = request.body(body).send().await.map_err(|e| classify(e, "exchange the caller's token"))?;
+        let answer = Answer::read(resp, TOKEN_RESPONSE_CAP).await?;
+        if !answer.status.is_success() {
+            let mut err = answer.status_error(&self.redacted(seen));
+            if matches!(answer.status.as_u16(), 400 | 401 | 403) {
+                err = Error::new(ErrorKind::Auth, format!("exchange the caller's token: {}", err.message()))
+                    .with_context("token_url", token_url.as_str());
+            }
+            return Err(err);
+        }
+        let parsed: TokenResponse = serde_json::from_slice(&answer.body).map_err(|_| {
+            Error::new(ErrorKind::Upstream, "exchange the caller's token: the answer has no `access_token`")
+                .with_context("token_url", token_url.as_str())
+        })?;
+        let token = SecretString::new(parsed.access_token);
+        seen.push(token.clone());
+        let lifetime = parsed.expires_in.map_or(DEFAULT_TOKEN_LIFETIME, Duration::from_secs).min(MAX_TOKEN_LIFETIME);
+        let mut cache = self.exchanged.lock().await;
+        if cache.len() >= MAX_EXCHANGED {
+            let now = Instant::now();
+            cache.retain(|_, c| c.renew_at > now);
+            if cache.len() >= MAX_EXCHANGED {
+                cache.clear();
+            }
+        }
+        cache.insert(
+            digest,
+            CachedToken { token: token.clone(), renew_at: Instant::now() + lifetime.saturating_sub(EXPIRY_MARGIN) },
+        );
+        Ok(token)
     }
 
     async fn oauth2_token(&self, auth: &AuthConfig, seen: &mut Seen) -> Result<SecretString> {

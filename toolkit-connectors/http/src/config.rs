@@ -77,6 +77,22 @@ pub enum AuthConfig {
         /// `X-API-Key` unless `headerName` says otherwise.
         header: HeaderName,
     },
+    /// The caller's access token exchanged (RFC 8693) for one the upstream accepts, sent as a
+    /// bearer token.
+    TokenExchange {
+        /// The token endpoint.
+        token_url: Url,
+        /// The gateway's client id there.
+        client_id: String,
+        /// Its secret (HTTP Basic), if the endpoint wants one.
+        client_secret: Option<SecretKeySelector>,
+        /// The audience asked for.
+        audience: Option<String>,
+        /// Scopes asked for.
+        scopes: Vec<String>,
+        /// `Authorization` unless `headerName` says otherwise.
+        header: HeaderName,
+    },
     /// OAuth2 client credentials; the token is sent as a bearer token.
     OAuth2 {
         /// The token endpoint.
@@ -99,7 +115,8 @@ impl AuthConfig {
             AuthConfig::Bearer { header, .. }
             | AuthConfig::Basic { header, .. }
             | AuthConfig::ApiKey { header, .. }
-            | AuthConfig::OAuth2 { header, .. } => header,
+            | AuthConfig::OAuth2 { header, .. }
+            | AuthConfig::TokenExchange { header, .. } => header,
         }
     }
 }
@@ -425,6 +442,28 @@ fn auth(a: &Authentication) -> Result<Option<AuthConfig>, Vec<FieldError>> {
             };
             let password = secret(&mut errs).ok();
             username.zip(password).map(|(username, password)| AuthConfig::Basic { username, password, header })
+        }
+        AuthType::TokenExchange => {
+            let header = header(AUTHORIZATION, &mut errs);
+            let token_url = match a.token_url.as_deref().map(Url::parse) {
+                Some(Ok(u)) if matches!(u.scheme(), "http" | "https") => Some(u),
+                _ => {
+                    errs.push(FieldError::new(format!("{P}.tokenUrl"), "must be an http(s) URL"));
+                    None
+                }
+            };
+            let client_id = a.client_id.clone().or_else(|| {
+                errs.push(FieldError::new(format!("{P}.clientId"), "is required for tokenExchange"));
+                None
+            });
+            token_url.zip(client_id).map(|(token_url, client_id)| AuthConfig::TokenExchange {
+                token_url,
+                client_id,
+                client_secret: a.secret_ref.clone(),
+                audience: a.audience.clone(),
+                scopes: a.scopes.clone(),
+                header,
+            })
         }
         AuthType::Oauth2 => {
             let header = header(AUTHORIZATION, &mut errs);

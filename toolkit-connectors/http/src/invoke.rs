@@ -15,7 +15,8 @@ impl Invoker for HttpTool {
     async fn invoke(&self, call: Invocation) -> Result<InvokeOutput> {
         let mut seen = Seen::new();
         let target = self.target(&call.arguments, &mut seen).await?;
-        self.call(target, &call.limits, &mut seen).await
+        let limits = call.limits;
+        crate::auth::SUBJECT.scope(call.subject_token, self.call(target, &limits, &mut seen)).await
     }
 }
 

@@ -94,6 +94,7 @@ impl Connector for HttpConnector {
             config_maps: ctx.config_maps.clone(),
             client: Arc::new(OnceCell::new()),
             token: Arc::new(Mutex::new(None)),
+            exchanged: Arc::new(Mutex::new(std::collections::HashMap::new())),
         }))
     }
 }
@@ -109,6 +110,8 @@ pub(crate) struct HttpTool {
     config_maps: Arc<ConfigMaps>,
     client: Arc<OnceCell<reqwest::Client>>,
     token: Arc<Mutex<Option<CachedToken>>>,
+    /// Exchanged tokens by the SHA-256 of the caller's token.
+    exchanged: Arc<Mutex<std::collections::HashMap<[u8; 32], CachedToken>>>,
     breaker: Arc<Breaker>,
 }
 

@@ -446,10 +446,13 @@ fn read_auth(at: &str, a: &Authentication, errs: &mut Vec<FieldError>) -> Option
             header: a.header_name.clone().unwrap_or_else(|| "X-API-Key".to_owned()),
             key,
         }),
-        AuthType::Oauth2 => {
+        AuthType::Oauth2 | AuthType::TokenExchange => {
             errs.push(FieldError::new(
                 format!("{at}.type"),
-                "oauth2 is not supported for MCP servers and agents yet; use bearer, basic or apiKey",
+                format!(
+                    "{} is not supported for MCP servers and agents yet; use bearer, basic or apiKey",
+                    if a.type_ == AuthType::Oauth2 { "oauth2" } else { "tokenExchange" }
+                ),
             ));
             None
         }

@@ -59,7 +59,7 @@ fn everything_stdio(s: &McpServers, tool: &str) -> Value {
 
 async fn invoke(tool: &Arc<dyn ToolInstance>, args: Value) -> Result<InvokeOutput, Error> {
     let Value::Object(arguments) = args else { panic!("arguments must be an object") };
-    let call = Invocation { arguments, limits: CallLimits::default() };
+    let call = Invocation { arguments, limits: CallLimits::default(), subject_token: None };
     tokio::time::timeout(WAIT, tool.invoker().unwrap().invoke(call)).await.expect("call within 20s")
 }
 

@@ -88,7 +88,7 @@ impl Fixture {
         limits: CallLimits,
     ) -> toolkit_core::Result<(Value, bool)> {
         let arguments: Map<String, Value> = args.as_object().cloned().unwrap();
-        let result = tool.invoker().unwrap().invoke(Invocation { arguments, limits }).await;
+        let result = tool.invoker().unwrap().invoke(Invocation { arguments, limits, subject_token: None }).await;
         match &result {
             Ok(out) => self.assert_clean(&format!("{out:?}")),
             Err(e) => {

@@ -204,7 +204,9 @@ async fn another_session_survives_every_attempt() {
         let args = arguments(&sql);
         let verdict = tool.classify(Request::Call(&args)).expect("mysql classifies");
         if verdict.class == Class::Read {
-            let _ = invoker.invoke(Invocation { arguments: args, limits: CallLimits::default() }).await;
+            let _ = invoker
+                .invoke(Invocation { arguments: args, limits: CallLimits::default(), subject_token: None })
+                .await;
             passed.push(sql.clone());
         }
         assert!(alive(&mut victim, id).await, "the other session died after `{sql}`");
@@ -217,14 +219,19 @@ async fn another_session_survives_every_attempt() {
         let args = arguments(sql);
         let verdict = tool.classify(Request::Call(&args)).expect("mysql classifies");
         assert_eq!(verdict.class, Class::Read, "{sql}: {:?}", verdict.reasons);
-        invoker.invoke(Invocation { arguments: args, limits: CallLimits::default() }).await.expect("a read runs");
+        invoker
+            .invoke(Invocation { arguments: args, limits: CallLimits::default(), subject_token: None })
+            .await
+            .expect("a read runs");
     }
     assert!(alive(&mut victim, id).await, "the other session died");
     assert_eq!(fx.rows().await, before, "an attempt changed the rows");
 
     // Past the parser, the read-only transaction does not stop `KILL`.
     let kill = format!("KILL {id}");
-    let _ = invoker.invoke(Invocation { arguments: arguments(&kill), limits: CallLimits::default() }).await;
+    let _ = invoker
+        .invoke(Invocation { arguments: arguments(&kill), limits: CallLimits::default(), subject_token: None })
+        .await;
     assert!(
         !alive(&mut victim, id).await,
         "the engine alone stopped `{kill}`; the attempt list no longer shows the risk"

@@ -107,6 +107,7 @@ fn call(query: &str) -> Invocation {
     Invocation {
         arguments: json!({"query": query}).as_object().cloned().unwrap_or_default(),
         limits: CallLimits::default(),
+        subject_token: None,
     }
 }
 

@@ -172,7 +172,7 @@ fn call(query: &str) -> Invocation {
 
 fn call_with(query: &str, limits: CallLimits) -> Invocation {
     let arguments = json!({"query": query}).as_object().cloned().unwrap_or_default();
-    Invocation { arguments, limits }
+    Invocation { arguments, limits, subject_token: None }
 }
 
 async fn invoke(tool: &Arc<dyn ToolInstance>, query: &str) -> Result<toolkit_core::InvokeOutput, Error> {

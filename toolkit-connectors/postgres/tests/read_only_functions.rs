@@ -227,7 +227,9 @@ async fn another_session_survives_every_attempt() {
         let verdict = tool.classify(Request::Call(&args)).expect("postgres classifies");
         if verdict.class == Class::Read {
             // What the pipeline would do with a read on a read-only tool: run it.
-            let _ = invoker.invoke(Invocation { arguments: args, limits: CallLimits::default() }).await;
+            let _ = invoker
+                .invoke(Invocation { arguments: args, limits: CallLimits::default(), subject_token: None })
+                .await;
             passed.push(*sql);
         } else {
             let named = verdict.reasons.iter().any(|r| r.class > Class::Read && !r.message.is_empty());
@@ -241,7 +243,10 @@ async fn another_session_survives_every_attempt() {
         let args = arguments(sql);
         let verdict = tool.classify(Request::Call(&args)).expect("postgres classifies");
         assert_eq!(verdict.class, Class::Read, "{sql}: {:?}", verdict.reasons);
-        invoker.invoke(Invocation { arguments: args, limits: CallLimits::default() }).await.expect("a read runs");
+        invoker
+            .invoke(Invocation { arguments: args, limits: CallLimits::default(), subject_token: None })
+            .await
+            .expect("a read runs");
     }
     assert!(alive(&mut victim, pid).await, "the other session died");
     assert_eq!(fx.state().await, before, "an attempt changed the database");
@@ -249,7 +254,9 @@ async fn another_session_survives_every_attempt() {
     // The reason the parser must refuse them: past it, the read-only transaction does not stop
     // `pg_terminate_backend` given to `ts_stat` as text.
     let kill = ATTEMPTS[0];
-    let _ = invoker.invoke(Invocation { arguments: arguments(kill), limits: CallLimits::default() }).await;
+    let _ = invoker
+        .invoke(Invocation { arguments: arguments(kill), limits: CallLimits::default(), subject_token: None })
+        .await;
     assert!(
         !alive(&mut victim, pid).await,
         "the engine alone stopped `{kill}`; the attempt list no longer shows the risk"

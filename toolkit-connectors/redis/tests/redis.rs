@@ -118,7 +118,7 @@ impl Fixture {
     ) -> toolkit_core::Result<(Value, bool)> {
         let mut arguments = Map::new();
         arguments.insert("command".into(), command);
-        let result = tool.invoker().unwrap().invoke(Invocation { arguments, limits }).await;
+        let result = tool.invoker().unwrap().invoke(Invocation { arguments, limits, subject_token: None }).await;
         match &result {
             Ok(out) => self.assert_clean(&format!("{out:?}")),
             Err(e) => self.assert_clean(&format!("{e} {e:?}")),

@@ -191,7 +191,7 @@ async fn call(
     limits: CallLimits,
 ) -> toolkit_core::Result<toolkit_core::connector::InvokeOutput> {
     let arguments = args.as_object().unwrap().clone();
-    tool.invoker().unwrap().invoke(Invocation { arguments, limits }).await
+    tool.invoker().unwrap().invoke(Invocation { arguments, limits, subject_token: None }).await
 }
 
 fn assert_clean(text: &str, secret: &str) {

@@ -81,7 +81,11 @@ fn build_at(path: &Path, extra: Value) -> Arc<dyn ToolInstance> {
 }
 
 fn call_with(query: &str, limits: CallLimits) -> Invocation {
-    Invocation { arguments: json!({"query": query}).as_object().cloned().unwrap_or_default(), limits }
+    Invocation {
+        arguments: json!({"query": query}).as_object().cloned().unwrap_or_default(),
+        limits,
+        subject_token: None,
+    }
 }
 
 async fn invoke(tool: &Arc<dyn ToolInstance>, query: &str) -> Result<InvokeOutput, Error> {

@@ -133,7 +133,12 @@ async fn a_refused_login_is_an_auth_error_on_one_line() {
 
     // A call fails the same way, before any SQL is sent.
     let arguments = json!({"query": "SELECT 1"}).as_object().unwrap().clone();
-    let err = t.invoker().unwrap().invoke(Invocation { arguments, limits: CallLimits::default() }).await.unwrap_err();
+    let err = t
+        .invoker()
+        .unwrap()
+        .invoke(Invocation { arguments, limits: CallLimits::default(), subject_token: None })
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Auth, "{err}");
 }
 
@@ -155,12 +160,21 @@ async fn read_only_tools_refuse_writes_before_connecting() {
     let ro = tool(&s, "pw");
     for sql in ["DELETE FROM dbo.orders WHERE id = 1", "SELECT 1; DROP TABLE dbo.orders"] {
         let arguments = json!({"query": sql}).as_object().unwrap().clone();
-        let err =
-            ro.invoker().unwrap().invoke(Invocation { arguments, limits: CallLimits::default() }).await.unwrap_err();
+        let err = ro
+            .invoker()
+            .unwrap()
+            .invoke(Invocation { arguments, limits: CallLimits::default(), subject_token: None })
+            .await
+            .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Denied, "{sql}: {err}");
     }
     let arguments = json!({"query": "DELETE FROM dbo.orders WHERE id = 1"}).as_object().unwrap().clone();
-    let err = t.invoker().unwrap().invoke(Invocation { arguments, limits: CallLimits::default() }).await.unwrap_err();
+    let err = t
+        .invoker()
+        .unwrap()
+        .invoke(Invocation { arguments, limits: CallLimits::default(), subject_token: None })
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unreachable, "a writable tool tries to connect: {err}");
 }
 

@@ -137,9 +137,12 @@ pub struct Authentication {
     /// Client id of oauth2 client credentials.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
-    /// Scopes of oauth2 client credentials.
+    /// Scopes of oauth2 client credentials, or asked for in a token exchange.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub scopes: Vec<String>,
+    /// The audience a token exchange asks a token for (the upstream's identifier).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audience: Option<String>,
 }
 
 /// Authentication scheme.
@@ -157,6 +160,9 @@ pub enum AuthType {
     ApiKey,
     /// OAuth2 client credentials.
     Oauth2,
+    /// The caller's own access token exchanged (RFC 8693) for one the upstream accepts; the
+    /// client secret, if the token endpoint wants one, in `secretRef`.
+    TokenExchange,
 }
 
 /// How to reach an MCP server: a URL or a command line, shared by the `mcp` tools and the upstreams of a `ToolRegistry`.
@@ -272,7 +278,7 @@ impl Authentication {
     /// The problems of this block at `path` (`spec.authentication`).
     pub fn check(&self, path: &str) -> Vec<FieldError> {
         let mut e = Vec::new();
-        if !matches!(self.type_, AuthType::None) && self.secret_ref.is_none() {
+        if !matches!(self.type_, AuthType::None | AuthType::TokenExchange) && self.secret_ref.is_none() {
             e.push(FieldError::new(
                 format!("{path}.secretRef"),
                 format!("is required for `{:?}` authentication", self.type_).to_lowercase(),
@@ -285,13 +291,14 @@ impl Authentication {
                     "basic authentication needs `username` or `usernameRef`",
                 ));
             }
-            AuthType::Oauth2 => {
+            AuthType::Oauth2 | AuthType::TokenExchange => {
+                let name = if self.type_ == AuthType::Oauth2 { "oauth2" } else { "tokenExchange" };
                 match &self.token_url {
-                    None => e.push(FieldError::new(format!("{path}.tokenUrl"), "is required for oauth2")),
+                    None => e.push(FieldError::new(format!("{path}.tokenUrl"), format!("is required for {name}"))),
                     Some(u) => e.extend(check_http_url(&format!("{path}.tokenUrl"), u)),
                 }
                 if self.client_id.is_none() {
-                    e.push(FieldError::new(format!("{path}.clientId"), "is required for oauth2"));
+                    e.push(FieldError::new(format!("{path}.clientId"), format!("is required for {name}")));
                 }
             }
             _ => {}

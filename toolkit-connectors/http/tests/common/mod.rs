@@ -220,7 +220,7 @@ impl Fixture {
         limits: CallLimits,
     ) -> toolkit_core::Result<(Value, bool)> {
         let arguments = args.as_object().cloned().unwrap_or_default();
-        let result = tool.invoker().unwrap().invoke(Invocation { arguments, limits }).await;
+        let result = tool.invoker().unwrap().invoke(Invocation { arguments, limits, subject_token: None }).await;
         let text = match &result {
             Ok(out) => format!("{out:?}"),
             Err(e) => format!("{e} {e:?}"),
