@@ -48,7 +48,7 @@ pub struct Cli {
     pub listen: SocketAddr,
 
     /// Serve one client on stdin/stdout instead of HTTP (logs go to stderr; no tokens).
-    #[arg(long, conflicts_with_all = ["listen", "insecure", "allowed_hosts", "stateless", "tokens", "metrics_listen", "oauth_issuers",
+    #[arg(long, conflicts_with_all = ["listen", "insecure", "allowed_hosts", "stateless", "tokens", "metrics_listen", "oauth_issuers", "oauth_resource", "oauth_audience", "oauth_introspection_url",
         "max_connections", "header_read_timeout", "idle_timeout", "max_sessions", "max_sessions_per_identity",
         "session_idle_timeout", "max_body_bytes"])]
     pub stdio: bool,

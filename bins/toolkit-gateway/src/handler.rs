@@ -238,7 +238,10 @@ impl ServerHandler for McpHandler {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         let started = Instant::now();
-        let name = request.name.to_string();
+        // Only served names reach spans and metrics: a client's made-up names would grow them
+        // without bound.
+        let served = self.gateway.snapshot().is_some_and(|s| s.by_name.contains_key(request.name.as_ref()));
+        let name = if served { request.name.to_string() } else { "_unknown".to_owned() };
         let span = self.server_span(&context, "tools/call", Some(&name));
         let failed = std::sync::Mutex::new(None);
         let answer = self.call(request, context, &failed).instrument(span.clone()).await;

@@ -85,14 +85,17 @@ pub fn router(gateway: &Gateway, http: &HttpConfig, sessions: CancellationToken)
             let document = document.clone();
             async move { ([(header::CONTENT_TYPE, "application/json")], document.to_string()) }
         };
-        router =
-            router.route(METADATA_PATH, get(serve.clone())).route(&format!("{METADATA_PATH}{MCP_PATH}"), get(serve));
+        router = router.route(METADATA_PATH, get(serve.clone()));
+        let path = verifier.metadata_path();
+        if path != METADATA_PATH {
+            router = router.route(&path, get(serve));
+        }
     }
     router.layer(axum::middleware::from_fn(guard::strict_host))
 }
 
-/// Where the Protected Resource Metadata is served (and, with `/mcp` after it, its
-/// path-inserted form).
+/// Where the Protected Resource Metadata is served (and, with the resource's path after it,
+/// its path-inserted form).
 pub const METADATA_PATH: &str = "/.well-known/oauth-protected-resource";
 
 /// The routes of the `--metrics-listen` listener: `/metrics` without a token, and the probes.

@@ -141,8 +141,17 @@ struct Keys {
     failed: Option<String>,
 }
 
-/// An introspection answer, kept until the instant.
-type Introspected = (std::result::Result<Caller, Rejection>, Instant);
+/// An accepted introspection answer, kept until the instant.
+type Introspected = (Caller, Instant);
+
+/// Introspection requests in flight at most.
+const MAX_INTROSPECTING: usize = 8;
+
+/// Accepted introspection answers kept at most.
+const MAX_ACCEPTED: usize = 10_000;
+
+/// Refused tokens remembered at most.
+const MAX_REFUSED: usize = 1_024;
 
 /// Checks access tokens; cheap to share.
 pub struct Verifier {
@@ -152,11 +161,18 @@ pub struct Verifier {
     http: reqwest::Client,
     /// Keys per issuer, read by every request.
     keys: RwLock<HashMap<String, Keys>>,
-    /// Held while an issuer's keys are fetched, so that one request fetches and the others wait.
-    fetching: Mutex<()>,
+    /// One per issuer, held while its keys are fetched, so that one request fetches and the
+    /// others wait; another issuer's fetch does not.
+    fetching: HashMap<String, Mutex<()>>,
     jwks_uris: Mutex<HashMap<String, String>>,
-    /// Introspection answers by the token's SHA-256, until they expire.
-    introspected: Mutex<HashMap<[u8; 32], Introspected>>,
+    /// Introspection answers by the token's SHA-256: accepted ones until they expire, refusals
+    /// briefly, in two maps so that a flood of bad tokens never pushes out good answers.
+    accepted: Mutex<HashMap<[u8; 32], Introspected>>,
+    refused: Mutex<HashMap<[u8; 32], (Rejection, Instant)>>,
+    /// Introspections in flight at most.
+    introspecting: tokio::sync::Semaphore,
+    /// When the introspection endpoint last failed to answer.
+    introspection_failed: Mutex<Option<(Instant, String)>>,
 }
 
 impl std::fmt::Debug for Verifier {
@@ -192,19 +208,25 @@ impl Verifier {
             return Err(Error::config("--oauth-issuer: give at least one issuer URL"));
         }
         for issuer in &config.issuers {
-            let url = url::Url::parse(issuer)
-                .map_err(|e| Error::config(format!("--oauth-issuer: `{issuer}` is not a URL: {e}")))?;
-            if !matches!(url.scheme(), "https" | "http") {
-                return Err(Error::config(format!("--oauth-issuer: `{issuer}` is not an http(s) URL")));
-            }
+            secure_url("--oauth-issuer", issuer)?;
+        }
+        if let Some(i) = &config.introspection {
+            secure_url("--oauth-introspection-url", &i.url)?;
+        }
+        for scope in &config.required_scopes {
+            check_scope("--oauth-scope", scope)?;
+        }
+        for (value, _) in &config.grants {
+            check_scope("--oauth-grant", value)?;
         }
         let resource = url::Url::parse(&config.resource).map_err(|e| {
             Error::config(format!("--oauth-resource: `{}` is not a URL: {e}", config.resource))
                 .with_context("hint", "give the gateway's public URL of /mcp, such as https://gateway.example.com/mcp")
         })?;
-        if !matches!(resource.scheme(), "https" | "http") || resource.fragment().is_some() {
+        if !matches!(resource.scheme(), "https" | "http") || resource.fragment().is_some() || resource.query().is_some()
+        {
             return Err(Error::config(format!(
-                "--oauth-resource: `{}` must be an http(s) URL without a fragment",
+                "--oauth-resource: `{}` must be an http(s) URL without a query or fragment",
                 config.resource
             )));
         }
@@ -219,21 +241,39 @@ impl Verifier {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| Error::internal("make the OAuth HTTP client").with_source(e))?;
+        let fetching = config.issuers.iter().map(|i| (i.clone(), Mutex::new(()))).collect();
         Ok(Self {
             grants: config.grants.clone(),
             config,
             scopes,
             http,
             keys: RwLock::new(HashMap::new()),
-            fetching: Mutex::new(()),
+            fetching,
             jwks_uris: Mutex::new(HashMap::new()),
-            introspected: Mutex::new(HashMap::new()),
+            accepted: Mutex::new(HashMap::new()),
+            refused: Mutex::new(HashMap::new()),
+            introspecting: tokio::sync::Semaphore::new(MAX_INTROSPECTING),
+            introspection_failed: Mutex::new(None),
         })
+    }
+
+    /// Whether any valid token may call every tool (no required scope, no grant).
+    pub fn grants_everything(&self) -> bool {
+        self.config.required_scopes.is_empty() && self.grants.is_empty()
     }
 
     /// The resource's identifier.
     pub fn resource(&self) -> &str {
         &self.config.resource
+    }
+
+    /// The path the metadata is served at, on this gateway: the well-known prefix and the
+    /// resource's path (`/.well-known/oauth-protected-resource/mcp`).
+    pub fn metadata_path(&self) -> String {
+        let path = url::Url::parse(&self.config.resource)
+            .map(|u| u.path().trim_end_matches('/').to_owned())
+            .unwrap_or_default();
+        format!("/.well-known/oauth-protected-resource{path}")
     }
 
     /// The URL of the Protected Resource Metadata for the resource (path-inserted form).
@@ -288,7 +328,15 @@ impl Verifier {
         if !ALGORITHMS.contains(&header.alg) {
             return Err(Rejection::Invalid(format!("algorithm {:?} is not accepted", header.alg)));
         }
-        let issuer = unverified_issuer(token).ok_or_else(|| invalid("no iss claim"))?;
+        let payload = unverified_payload(token).ok_or_else(|| invalid("the payload is not a JSON object"))?;
+        // jsonwebtoken 9 skips the `nbf` check when it is not a number: refuse such tokens.
+        for claim in ["exp", "nbf", "iat"] {
+            if payload.get(claim).is_some_and(|v| !v.is_number()) {
+                return Err(Rejection::Invalid(format!("`{claim}` is not a number")));
+            }
+        }
+        let issuer =
+            payload.get("iss").and_then(Value::as_str).map(str::to_owned).ok_or_else(|| invalid("no iss claim"))?;
         if !self.config.issuers.contains(&issuer) {
             return Err(invalid("the issuer is not accepted"));
         }
@@ -307,11 +355,49 @@ impl Verifier {
         validation.leeway = self.config.leeway.as_secs();
         let data = jsonwebtoken::decode::<Claims>(token, &key, &validation)
             .map_err(|e| Rejection::Invalid(format!("{:?}", e.kind())))?;
-        self.caller(data.claims).map(|c| c.with_subject_token(toolkit_core::SecretString::new(token)))
+        self.caller(data.claims, Some(&issuer)).map(|c| c.with_subject_token(toolkit_core::SecretString::new(token)))
+    }
+
+    /// `oidc:<sub>` or `oidc:<sub>@<client>`; with several issuers the subject is prefixed by
+    /// its issuer's host (`oidc:id.example.com/<sub>`), so that two issuers' subjects never
+    /// meet. Control characters go, `%`, `@` and `/` are percent-encoded, each part is cut to
+    /// 128 characters.
+    fn caller_id(&self, issuer: Option<&str>, sub: &str, client: Option<&str>) -> String {
+        let clean = |text: &str| -> String {
+            text.chars()
+                .filter(|c| !c.is_control())
+                .take(128)
+                .map(|c| match c {
+                    '%' => "%25".to_owned(),
+                    '@' => "%40".to_owned(),
+                    '/' => "%2F".to_owned(),
+                    c => c.to_string(),
+                })
+                .collect()
+        };
+        let mut id = String::from("oidc:");
+        if self.config.issuers.len() > 1 {
+            let host = issuer.and_then(|i| url::Url::parse(i).ok()).map(|u| {
+                let host = u.host_str().unwrap_or_default().to_owned();
+                let path = u.path().trim_end_matches('/').to_owned();
+                match u.port() {
+                    Some(p) => format!("{host}:{p}{path}"),
+                    None => format!("{host}{path}"),
+                }
+            });
+            id.push_str(&clean(&host.unwrap_or_default()).replace("%2F", "/"));
+            id.push('/');
+        }
+        id.push_str(&clean(sub));
+        if let Some(c) = client {
+            id.push('@');
+            id.push_str(&clean(c));
+        }
+        id
     }
 
     /// The caller of checked claims: required scopes, then grants.
-    fn caller(&self, claims: Claims) -> std::result::Result<Caller, Rejection> {
+    fn caller(&self, claims: Claims, issuer: Option<&str>) -> std::result::Result<Caller, Rejection> {
         let invalid = |why: &str| Rejection::Invalid(why.to_owned());
         let sub = claims.sub.filter(|s| !s.is_empty()).ok_or_else(|| invalid("no sub claim"))?;
         let scopes = values(claims.rest.get("scope"));
@@ -319,10 +405,7 @@ impl Verifier {
             return Err(Rejection::InsufficientScope);
         }
         let client = claims.client_id.or(claims.azp).filter(|c| !c.is_empty());
-        let id = match client {
-            Some(c) => format!("oidc:{sub}@{c}"),
-            None => format!("oidc:{sub}"),
-        };
+        let id = self.caller_id(issuer, &sub, client.as_deref());
         if self.scopes.is_empty() {
             return Ok(Caller::new(id));
         }
@@ -341,50 +424,90 @@ impl Verifier {
     }
 
     /// Asks `endpoint` about an opaque token (RFC 7662), or answers from what it said lately.
+    /// At most [`MAX_INTROSPECTING`] requests are in flight; an endpoint that failed is not
+    /// asked again within [`OAuthConfig::jwks_min_refresh`].
     async fn introspect(&self, endpoint: &Introspection, token: &str) -> std::result::Result<Caller, Rejection> {
         use sha2::Digest as _;
         let digest: [u8; 32] = sha2::Sha256::digest(token.as_bytes()).into();
+        if let Some(answer) = self.remembered(&digest).await {
+            return answer;
+        }
+        let _slot = self.introspecting.acquire().await.map_err(|_| Rejection::Unavailable("closing".into()))?;
+        // Another request may have asked about the same token while this one waited.
+        if let Some(answer) = self.remembered(&digest).await {
+            return answer;
+        }
+        if let Some((at, why)) = self.introspection_failed.lock().await.as_ref()
+            && at.elapsed() < self.config.jwks_min_refresh
         {
-            let mut cache = self.introspected.lock().await;
-            if let Some((answer, until)) = cache.get(&digest) {
-                if Instant::now() < *until {
-                    return answer.clone();
+            return Err(Rejection::Unavailable(why.clone()));
+        }
+        let answer = match self.ask(endpoint, token).await {
+            Ok(answer) => answer,
+            Err(why) => {
+                *self.introspection_failed.lock().await = Some((Instant::now(), why.clone()));
+                return Err(Rejection::Unavailable(why));
+            }
+        };
+        let now = chrono::Utc::now().timestamp();
+        let checked = self
+            .introspected_caller(&answer, now)
+            .map(|c| c.with_subject_token(toolkit_core::SecretString::new(token)));
+        match &checked {
+            Ok(caller) => {
+                let left = answer.get("exp").and_then(Value::as_i64).map_or(60, |exp| exp.saturating_sub(now));
+                let keep = Duration::from_secs(u64::try_from(left).unwrap_or(0).min(60));
+                let mut accepted = self.accepted.lock().await;
+                if accepted.len() >= MAX_ACCEPTED {
+                    let now = Instant::now();
+                    accepted.retain(|_, (_, until)| *until > now);
                 }
-                cache.remove(&digest);
+                // Full of live answers: this one is asked again next time.
+                if accepted.len() < MAX_ACCEPTED {
+                    accepted.insert(digest, (caller.clone(), Instant::now() + keep));
+                }
+            }
+            Err(rejection) => {
+                let mut refused = self.refused.lock().await;
+                if refused.len() >= MAX_REFUSED {
+                    refused.clear();
+                }
+                refused.insert(digest, (rejection.clone(), Instant::now() + Duration::from_secs(10)));
             }
         }
+        checked
+    }
+
+    /// What was said lately about the token of `digest`, if it still holds.
+    async fn remembered(&self, digest: &[u8; 32]) -> Option<std::result::Result<Caller, Rejection>> {
+        let now = Instant::now();
+        if let Some((caller, until)) = self.accepted.lock().await.get(digest)
+            && now < *until
+        {
+            return Some(Ok(caller.clone()));
+        }
+        if let Some((rejection, until)) = self.refused.lock().await.get(digest)
+            && now < *until
+        {
+            return Some(Err(rejection.clone()));
+        }
+        None
+    }
+
+    /// One introspection request; the error says why it got no answer.
+    async fn ask(&self, endpoint: &Introspection, token: &str) -> std::result::Result<Value, String> {
         let mut form = vec![("token", token), ("token_type_hint", "access_token")];
         let mut request = self.http.post(&endpoint.url);
         match &endpoint.client_secret {
             Some(secret) => request = request.basic_auth(&endpoint.client_id, Some(secret.expose())),
             None => form.push(("client_id", endpoint.client_id.as_str())),
         }
-        let unavailable = |e: &dyn std::fmt::Display| Rejection::Unavailable(format!("POST {}: {e}", endpoint.url));
-        let response = request.form(&form).send().await.map_err(|e| unavailable(&e))?;
+        let failed = |e: &dyn std::fmt::Display| format!("POST {}: {e}", endpoint.url);
+        let response = request.form(&form).send().await.map_err(|e| failed(&e))?;
         if !response.status().is_success() {
-            return Err(unavailable(&response.status()));
+            return Err(failed(&response.status()));
         }
-        let answer: Value = response.json().await.map_err(|e| unavailable(&e))?;
-        let now = chrono::Utc::now().timestamp();
-        let exp = answer.get("exp").and_then(Value::as_i64);
-        let checked = self
-            .introspected_caller(&answer, now)
-            .map(|c| c.with_subject_token(toolkit_core::SecretString::new(token)));
-        let keep = match (&checked, exp) {
-            (Ok(_), Some(exp)) => Duration::from_secs(u64::try_from(exp - now).unwrap_or(0).min(60)),
-            (Ok(_), None) => Duration::from_secs(60),
-            (Err(_), _) => Duration::from_secs(10),
-        };
-        let mut cache = self.introspected.lock().await;
-        if cache.len() >= 10_000 {
-            let now = Instant::now();
-            cache.retain(|_, (_, until)| *until > now);
-            if cache.len() >= 10_000 {
-                cache.clear();
-            }
-        }
-        cache.insert(digest, (checked.clone(), Instant::now() + keep));
-        checked
+        read_json(response).await.map_err(|e| failed(&e))
     }
 
     /// The caller of an introspection answer: active, of an accepted issuer, for this audience,
@@ -409,15 +532,17 @@ impl Verifier {
             return invalid("the token is for another audience");
         }
         let leeway = i64::try_from(self.config.leeway.as_secs()).unwrap_or(0);
-        if answer.get("exp").and_then(Value::as_i64).is_some_and(|exp| exp + leeway < now) {
+        if answer.get("exp").and_then(Value::as_i64).is_some_and(|exp| exp.saturating_add(leeway) < now) {
             return invalid("expired");
         }
-        if answer.get("nbf").and_then(Value::as_i64).is_some_and(|nbf| nbf - leeway > now) {
+        if answer.get("nbf").and_then(Value::as_i64).is_some_and(|nbf| nbf.saturating_sub(leeway) > now) {
             return invalid("not yet valid");
         }
         let claims: Claims =
             serde_json::from_value(answer.clone()).map_err(|e| Rejection::Invalid(format!("answer: {e}")))?;
-        self.caller(claims)
+        let issuer =
+            answer.get("iss").and_then(Value::as_str).or_else(|| self.config.issuers.first().map(String::as_str));
+        self.caller(claims, issuer)
     }
 
     /// The key `kid` of `issuer` (the only key, when the token names none), fetching the JWKS
@@ -425,10 +550,18 @@ impl Verifier {
     /// keys, or an issuer that is down, costs the issuer one request per
     /// [`OAuthConfig::jwks_min_refresh`].
     async fn key(&self, issuer: &str, kid: Option<&str>) -> std::result::Result<Jwk, Rejection> {
-        let pick = |set: &JwkSet| match kid {
-            Some(kid) => set.find(kid).cloned(),
-            None if set.keys.len() == 1 => set.keys.first().cloned(),
-            None => None,
+        // Keys for encryption are not signing keys.
+        let pick = |set: &JwkSet| {
+            let signing =
+                |k: &&Jwk| !matches!(k.common.public_key_use, Some(jsonwebtoken::jwk::PublicKeyUse::Encryption));
+            let mut keys = set.keys.iter().filter(signing);
+            match kid {
+                Some(kid) => keys.find(|k| k.common.key_id.as_deref() == Some(kid)).cloned(),
+                None => match (keys.next(), keys.next()) {
+                    (Some(only), None) => Some(only.clone()),
+                    _ => None,
+                },
+            }
         };
         let unknown = || Rejection::Invalid("the token names a key the issuer does not publish".into());
         // The key when held; a refusal when the last attempt is too recent to try again.
@@ -448,7 +581,10 @@ impl Verifier {
         if let Some(answer) = held(&*self.keys.read().await) {
             return answer;
         }
-        let _one = self.fetching.lock().await;
+        let Some(lock) = self.fetching.get(issuer) else {
+            return Err(Rejection::Invalid("the issuer is not accepted".into()));
+        };
+        let _one = lock.lock().await;
         // Another request may have fetched while this one waited.
         if let Some(answer) = held(&*self.keys.read().await) {
             return answer;
@@ -502,6 +638,8 @@ impl Verifier {
                         return Err(Rejection::Unavailable(format!("{url} names another issuer")));
                     }
                     if let Some(uri) = meta.jwks_uri {
+                        secure_url("jwks_uri", &uri)
+                            .map_err(|e| Rejection::Unavailable(format!("{url}: {}", e.message())))?;
                         self.jwks_uris.lock().await.insert(issuer.to_owned(), uri.clone());
                         return Ok(uri);
                     }
@@ -519,8 +657,24 @@ impl Verifier {
         if !response.status().is_success() {
             return Err(unavailable(&response.status()));
         }
-        response.json::<T>().await.map_err(|e| unavailable(&e))
+        let value = read_json(response).await.map_err(|e| unavailable(&e))?;
+        serde_json::from_value(value).map_err(|e| unavailable(&e))
     }
+}
+
+/// Bytes of an issuer's answer (metadata, keys, introspection) read at most.
+const MAX_ANSWER_BYTES: usize = 1 << 20;
+
+/// A JSON answer, read up to [`MAX_ANSWER_BYTES`].
+async fn read_json(mut response: reqwest::Response) -> std::result::Result<Value, String> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| e.to_string())? {
+        if body.len() + chunk.len() > MAX_ANSWER_BYTES {
+            return Err(format!("the answer is larger than {MAX_ANSWER_BYTES} bytes"));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    serde_json::from_slice(&body).map_err(|e| format!("the answer is not JSON: {e}"))
 }
 
 /// RFC 8414's well-known URL: the suffix inserted before the issuer's path.
@@ -535,12 +689,50 @@ fn well_known(issuer: &str, suffix: &str) -> String {
     }
 }
 
-/// The `iss` of a token's payload, read before its signature is checked (to pick the keys).
-fn unverified_issuer(token: &str) -> Option<String> {
+/// A token's payload, read before its signature is checked (to pick the keys and refuse
+/// malformed claims).
+fn unverified_payload(token: &str) -> Option<serde_json::Map<String, Value>> {
     let payload = token.split('.').nth(1)?;
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
-    let value: Value = serde_json::from_slice(&bytes).ok()?;
-    value.get("iss")?.as_str().map(str::to_owned)
+    match serde_json::from_slice(&bytes).ok()? {
+        Value::Object(map) => Some(map),
+        _ => None,
+    }
+}
+
+/// An http(s) URL, https unless its host is this machine (a loopback address or `localhost`):
+/// keys, discovery and introspection answers must not be open to whoever sits on the path.
+fn secure_url(flag: &str, text: &str) -> Result<url::Url> {
+    let url = url::Url::parse(text).map_err(|e| Error::config(format!("{flag}: `{text}` is not a URL: {e}")))?;
+    match url.scheme() {
+        "https" => Ok(url),
+        "http" if is_local(&url) => Ok(url),
+        "http" => Err(Error::config(format!("{flag}: `{text}` must use https (http is allowed on this machine only)"))),
+        _ => Err(Error::config(format!("{flag}: `{text}` is not an http(s) URL"))),
+    }
+}
+
+fn is_local(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// A scope value as RFC 6749 allows it (printable ASCII but space, `"` and `\`), so that it can
+/// be matched and quoted in a challenge.
+fn check_scope(flag: &str, scope: &str) -> Result<()> {
+    let ok = !scope.is_empty()
+        && scope.bytes().all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::config(format!(
+            "{flag}: `{scope}` is not a scope value (printable ASCII without spaces, `\"` or `\\`)"
+        )))
+    }
 }
 
 /// A claim's values: a space-separated string or an array of strings.
@@ -602,6 +794,40 @@ mod tests {
         for _ in 0..2 {
             assert!(matches!(v.verify(&token).await, Err(Rejection::Unavailable(_))));
         }
+    }
+
+    #[test]
+    fn caller_ids_never_meet_and_urls_are_safe() {
+        let one = Verifier::new(OAuthConfig::new(vec!["https://id.example.com".into()], "https://gw/mcp")).unwrap();
+        assert_eq!(one.caller_id(Some("https://id.example.com"), "alice", Some("agent")), "oidc:alice@agent");
+        assert_ne!(one.caller_id(None, "a@b", None), one.caller_id(None, "a", Some("b")));
+        assert_eq!(one.caller_id(None, "a\u{1b}[31m/b", None), "oidc:a[31m%2Fb");
+        let two = Verifier::new(OAuthConfig::new(
+            vec!["https://id.example.com/realms/a".into(), "https://other.example.com".into()],
+            "https://gw/mcp",
+        ))
+        .unwrap();
+        assert_eq!(
+            two.caller_id(Some("https://id.example.com/realms/a"), "alice", None),
+            "oidc:id.example.com/realms/a/alice"
+        );
+        assert_ne!(
+            two.caller_id(Some("https://id.example.com/realms/a"), "alice", None),
+            two.caller_id(Some("https://other.example.com"), "alice", None)
+        );
+        assert!(secure_url("--oauth-issuer", "http://id.example.com").is_err());
+        assert!(secure_url("--oauth-issuer", "http://127.0.0.1:8080").is_ok());
+        assert!(secure_url("--oauth-issuer", "http://localhost:8080").is_ok());
+        assert!(secure_url("--oauth-issuer", "http://[::1]:8080").is_ok());
+        for bad in ["", "a b", "a\"b", "a\\b", "é"] {
+            assert!(check_scope("--oauth-scope", bad).is_err(), "{bad:?}");
+        }
+        assert!(check_scope("--oauth-scope", "mcp:tools/read").is_ok());
+        let mut config = OAuthConfig::new(vec!["https://id".into()], "https://gw/prefix/mcp");
+        config.required_scopes = vec!["x\"y".into()];
+        assert!(Verifier::new(config).is_err());
+        let prefixed = Verifier::new(OAuthConfig::new(vec!["https://id".into()], "https://gw/prefix/mcp")).unwrap();
+        assert_eq!(prefixed.metadata_path(), "/.well-known/oauth-protected-resource/prefix/mcp");
     }
 
     #[test]

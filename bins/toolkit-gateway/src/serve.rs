@@ -38,6 +38,12 @@ pub async fn serve(config: GatewayConfig, shutdown: CancellationToken) -> Result
     let oauth = oauth.map(crate::oauth::Verifier::new).transpose()?.map(std::sync::Arc::new);
     if let Some(v) = &oauth {
         tracing::info!(resource = v.resource(), metadata = %v.metadata_url(), "OAuth access tokens accepted");
+        if v.grants_everything() {
+            tracing::warn!(
+                "every valid access token of the issuers may call every tool and read /metrics; \
+                 narrow it with --oauth-scope or --oauth-grant"
+            );
+        }
     }
     let rate_limiter = rate_limiter(&config.rate_limits).await?;
     let options = GatewayOptions {

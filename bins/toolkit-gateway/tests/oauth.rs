@@ -187,6 +187,7 @@ fn access_tokens_of_a_real_provider() {
         ("no audience", provider.token(with(json!({"aud": null})))),
         ("expired", provider.token(with(json!({"exp": now - 300, "nbf": now - 600})))),
         ("not yet valid", provider.token(with(json!({"nbf": now + 600})))),
+        ("nbf as a string", provider.token(with(json!({"nbf": (now + 600).to_string()})))),
         ("another issuer", provider.token(with(json!({"iss": "http://127.0.0.1:1"})))),
         ("alg none", format!("{}.{payload}.", header("none"))),
         ("HS256 with the public key", hs256),

@@ -172,7 +172,7 @@ impl HttpTool {
         let origin = request.url().origin();
         let mut hops = 0;
         loop {
-            let span = client_span(&request);
+            let span = client_span(&request, self.cfg.origin.as_ref());
             toolkit_core::trace::inject(&span, &mut |name, value| {
                 if let (Ok(name), Ok(value)) = (HeaderName::try_from(name), HeaderValue::from_str(value)) {
                     request.headers_mut().insert(name, value);
@@ -223,17 +223,17 @@ impl HttpTool {
     }
 }
 
-/// The CLIENT span of one request upstream: method and server only (a path or query may hold
-/// a templated secret). Disabled (and free) unless a subscriber wants `debug` spans.
-fn client_span(request: &Request) -> tracing::Span {
-    let url = request.url();
+/// The CLIENT span of one request upstream: method, and the server when the tool fixes its
+/// origin (a templated host, path or query may hold an argument or a secret). Disabled (and
+/// free) unless a subscriber wants `debug` spans.
+fn client_span(request: &Request, origin: Option<&Url>) -> tracing::Span {
     tracing::debug_span!(
         "http.client",
         otel.name = %request.method(),
         otel.kind = "client",
         "http.request.method" = %request.method(),
-        "server.address" = url.host_str().unwrap_or_default(),
-        "server.port" = url.port_or_known_default().unwrap_or_default(),
+        "server.address" = origin.and_then(Url::host_str).unwrap_or_default(),
+        "server.port" = origin.and_then(Url::port_or_known_default).unwrap_or_default(),
         "http.response.status_code" = tracing::field::Empty,
         "error.type" = tracing::field::Empty,
     )
