@@ -120,6 +120,8 @@ impl McpHandler {
             "gen_ai.tool.name" = tool.unwrap_or_default(),
             "network.transport" = if self.stdio { "pipe" } else { "tcp" },
             "error.type" = tracing::field::Empty,
+            "gen_ai.tool.call.arguments" = tracing::field::Empty,
+            "gen_ai.tool.call.result" = tracing::field::Empty,
         );
         if telemetry::enabled() {
             let mut carrier = std::collections::HashMap::new();
@@ -187,10 +189,27 @@ impl McpHandler {
         let progress = context.meta.get_progress_token().map(|token| Progress::new(context.peer.clone(), token));
         let observer = progress.as_ref().map(|p| p as &dyn CallObserver);
         self.log.call_started(&context.peer, &request.name).await;
+        let capture = telemetry::capture();
+        let captured_arguments = capture.arguments.then(|| arguments.clone());
         let outcome = snapshot
             .runtime
             .call_observed(&caller, &served.reference, arguments, context.ct.cancelled(), observer)
             .await;
+        if capture.arguments || capture.results {
+            // Opted in: redacted with every secret value the catalog resolves, and capped.
+            let redactor = toolkit_core::secret::Redactor::new(&snapshot.runtime.secret_values());
+            let span = tracing::Span::current();
+            if let Some(mut args) = captured_arguments {
+                redactor.json(&mut args);
+                span.record("gen_ai.tool.call.arguments", telemetry::capped(&args).as_str());
+            }
+            if capture.results
+                && let Ok(o) = &outcome
+            {
+                // The pipeline redacted the output already.
+                span.record("gen_ai.tool.call.result", telemetry::capped(&o.output.content).as_str());
+            }
+        }
         served.metrics.record(&outcome.as_ref().map(drop), context.ct.is_cancelled(), started.elapsed());
         if let Err(e) = &outcome {
             fail(e.kind().as_str());

@@ -96,6 +96,41 @@ pub(crate) fn record_operation(method: &str, tool: Option<&str>, error: Option<&
     metrics().operation.record(seconds, &attributes);
 }
 
+/// What a span may carry besides its attributes: only what `TOOLKIT_OTEL_CAPTURE` names
+/// (`arguments`, `results`, comma-separated), and only while export is on.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Capture {
+    pub arguments: bool,
+    pub results: bool,
+}
+
+/// The opted-in captures.
+pub(crate) fn capture() -> Capture {
+    static CAPTURE: OnceLock<Capture> = OnceLock::new();
+    *CAPTURE.get_or_init(|| {
+        if !enabled() {
+            return Capture::default();
+        }
+        let named = std::env::var("TOOLKIT_OTEL_CAPTURE").unwrap_or_default();
+        let has = |what: &str| named.split(',').any(|w| w.trim().eq_ignore_ascii_case(what));
+        Capture { arguments: has("arguments"), results: has("results") }
+    })
+}
+
+/// Characters of a captured value kept at most.
+const CAPTURE_MAX_CHARS: usize = 4096;
+
+/// `value` as JSON text, cut to [`CAPTURE_MAX_CHARS`].
+pub(crate) fn capped(value: &serde_json::Value) -> String {
+    let text = value.to_string();
+    if text.chars().count() <= CAPTURE_MAX_CHARS {
+        return text;
+    }
+    let mut cut: String = text.chars().take(CAPTURE_MAX_CHARS).collect();
+    cut.push('…');
+    cut
+}
+
 static ENABLED: OnceLock<bool> = OnceLock::new();
 
 /// Whether OpenTelemetry export is on.

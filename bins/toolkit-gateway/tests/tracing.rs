@@ -72,6 +72,26 @@ fn attribute(span: &Value, key: &str) -> Value {
     })
 }
 
+/// The gateway on `fixture`, exporting to `otlp`, capturing what `capture` names.
+fn traced(fixture: &Fixture, otlp: &str, capture: Option<&str>) -> Running {
+    let mut command = Command::new(BIN);
+    command
+        .arg("--tools")
+        .arg(&fixture.tools)
+        .arg("--state")
+        .arg(&fixture.state)
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", otlp)
+        .env("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")
+        .env("OTEL_SERVICE_NAME", "toolkit-e2e")
+        .env("OTEL_BSP_SCHEDULE_DELAY", "100")
+        .env("OTEL_METRIC_EXPORT_INTERVAL", "300");
+    match capture {
+        Some(c) => command.env("TOOLKIT_OTEL_CAPTURE", c),
+        None => command.env_remove("TOOLKIT_OTEL_CAPTURE"),
+    };
+    Running::spawn(command, &["--stateless"], "info,rmcp=warn")
+}
+
 #[test]
 fn a_call_is_traced_to_the_upstream() {
     let out = tempfile::tempdir().unwrap();
@@ -88,18 +108,7 @@ fn a_call_is_traced_to_the_upstream() {
             fixture.canary
         ),
     );
-    let mut command = Command::new(BIN);
-    command
-        .arg("--tools")
-        .arg(&fixture.tools)
-        .arg("--state")
-        .arg(&fixture.state)
-        .env("OTEL_EXPORTER_OTLP_ENDPOINT", &otlp)
-        .env("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")
-        .env("OTEL_SERVICE_NAME", "toolkit-e2e")
-        .env("OTEL_BSP_SCHEDULE_DELAY", "100")
-        .env("OTEL_METRIC_EXPORT_INTERVAL", "300");
-    let mut gateway = Running::spawn(command, &["--stateless"], "info,rmcp=warn");
+    let mut gateway = traced(&fixture, &otlp, None);
 
     let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
     let parent_id = "00f067aa0ba902b7";
@@ -165,4 +174,33 @@ fn a_call_is_traced_to_the_upstream() {
     let exported = std::fs::read_to_string(&traces).unwrap() + &metrics;
     assert!(!exported.contains(&fixture.canary), "a secret was exported");
     assert!(!exported.contains("Oslo"), "arguments are exported only when asked for");
+
+    // Opted in: arguments and results ride on the span, redacted.
+    std::fs::remove_file(&traces).unwrap();
+    let mut gateway = traced(&fixture, &otlp, Some("arguments,results"));
+    let body = json!({"jsonrpc": "2.0", "id": 8, "method": "tools/call",
+        "params": {"name": "weather", "arguments": {"city": format!("Oslo {}", fixture.canary)}}})
+    .to_string();
+    let headers = [
+        ("Content-Type", "application/json"),
+        ("Accept", "application/json, text/event-stream"),
+        ("MCP-Protocol-Version", "2025-11-25"),
+    ];
+    let response = request(gateway.addr, "POST", "/mcp", &headers, &body);
+    assert_eq!(response.status, 200, "{}", response.body);
+    assert!(gateway.terminate().success(), "{}", gateway.log());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let server = loop {
+        let found = spans(&traces).into_iter().find(|s| s["name"] == "tools/call weather");
+        if let Some(s) = found {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "no span exported");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let arguments = attribute(&server, "gen_ai.tool.call.arguments");
+    assert!(arguments.as_str().unwrap().contains("Oslo [redacted]"), "{arguments}");
+    let result = attribute(&server, "gen_ai.tool.call.result");
+    assert!(result.as_str().unwrap().contains("ok"), "{result}");
+    assert!(!std::fs::read_to_string(&traces).unwrap().contains(&fixture.canary), "a secret was exported");
 }
