@@ -8,7 +8,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use common::process::{Running, request};
+use common::process::{Running, mcp_request, request};
 use common::{Fixture, noop_manifest};
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
@@ -59,17 +59,7 @@ fn start(fixture: &Fixture, tokens: &Path, extra: &[&str]) -> Running {
 
 /// One JSON-RPC request to `/mcp`; returns the HTTP status and the body.
 fn rpc(gateway: &Running, token: Option<&str>, method: &str, params: Value) -> (u16, Value) {
-    let bearer = token.map(|t| format!("Bearer {t}"));
-    let mut headers = vec![
-        ("Content-Type", "application/json"),
-        ("Accept", "application/json, text/event-stream"),
-        ("MCP-Protocol-Version", "2025-11-25"),
-    ];
-    if let Some(b) = &bearer {
-        headers.push(("Authorization", b));
-    }
-    let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string();
-    let response = request(gateway.addr, "POST", "/mcp", &headers, &body);
+    let response = mcp_request(gateway.addr, token, method, params);
     let json = if response.status == 200 { response.json() } else { Value::String(response.body.clone()) };
     (response.status, json)
 }

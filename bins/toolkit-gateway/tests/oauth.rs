@@ -13,7 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use base64::Engine as _;
-use common::process::{Running, request};
+use common::process::{Running, mcp_request, request};
 use common::{Fixture, noop_manifest, python_sdk};
 use serde_json::{Value, json};
 use toolkit_state::{AuditFilter, StateStore};
@@ -73,17 +73,7 @@ fn b64(value: &Value) -> String {
 }
 
 fn list(gateway: &Running, token: Option<&str>) -> common::process::Response {
-    let bearer = token.map(|t| format!("Bearer {t}"));
-    let mut headers = vec![
-        ("Content-Type", "application/json"),
-        ("Accept", "application/json, text/event-stream"),
-        ("MCP-Protocol-Version", "2025-11-25"),
-    ];
-    if let Some(b) = &bearer {
-        headers.push(("Authorization", b));
-    }
-    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}).to_string();
-    request(gateway.addr, "POST", "/mcp", &headers, &body)
+    mcp_request(gateway.addr, token, "tools/list", json!({}))
 }
 
 fn names(response: &common::process::Response) -> Vec<String> {
@@ -349,15 +339,8 @@ asyncio.run(main(sys.argv[1], sys.argv[2]))
         std::thread::sleep(Duration::from_millis(200));
     }
     let call = |token: &str| {
-        let bearer = format!("Bearer {token}");
-        let headers = [
-            ("Content-Type", "application/json"),
-            ("Accept", "application/json, text/event-stream"),
-            ("MCP-Protocol-Version", "2025-11-25"),
-            ("Authorization", bearer.as_str()),
-        ];
-        let body = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "prod__orders", "arguments": {}}});
-        request(gateway.addr, "POST", "/mcp", &headers, &body.to_string()).json()
+        let params = json!({"name": "prod__orders", "arguments": {}});
+        mcp_request(gateway.addr, Some(token), "tools/call", params).json()
     };
     for _ in 0..2 {
         let answer = call(&alice);

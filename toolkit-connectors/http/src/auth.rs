@@ -113,36 +113,16 @@ impl HttpTool {
         if !scopes.is_empty() {
             form.push(("scope", scopes.join(" ")));
         }
-        let client = self.client().await?;
-        let mut request = client
-            .post(token_url.clone())
-            .header(ACCEPT, HeaderValue::from_static("application/json"))
-            .header(reqwest::header::CONTENT_TYPE, HeaderValue::from_static("application/x-www-form-urlencoded"));
-        match client_secret {
-            Some(s) => {
-                let secret = self.value(&crate::config::Source::Secret(s.clone()), seen).await?;
-                request = request.basic_auth(client_id, Some(secret.expose()));
+        let secret = match client_secret {
+            Some(s) => Some(self.value(&crate::config::Source::Secret(s.clone()), seen).await?),
+            None => {
+                form.push(("client_id", client_id.clone()));
+                None
             }
-            None => form.push(("client_id", client_id.clone())),
-        }
-        let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(&form).finish();
-        let resp = request.body(body).send().await.map_err(|e| classify(e, "exchange the caller's token"))?;
-        let answer = Answer::read(resp, TOKEN_RESPONSE_CAP).await?;
-        if !answer.status.is_success() {
-            let mut err = answer.status_error(&self.redacted(seen));
-            if matches!(answer.status.as_u16(), 400 | 401 | 403) {
-                err = Error::new(ErrorKind::Auth, format!("exchange the caller's token: {}", err.message()))
-                    .with_context("token_url", token_url.as_str());
-            }
-            return Err(err);
-        }
-        let parsed: TokenResponse = serde_json::from_slice(&answer.body).map_err(|_| {
-            Error::new(ErrorKind::Upstream, "exchange the caller's token: the answer has no `access_token`")
-                .with_context("token_url", token_url.as_str())
-        })?;
-        let token = SecretString::new(parsed.access_token);
-        seen.push(token.clone());
-        let lifetime = parsed.expires_in.map_or(DEFAULT_TOKEN_LIFETIME, Duration::from_secs).min(MAX_TOKEN_LIFETIME);
+        };
+        let basic = secret.as_ref().map(|s| (client_id.as_str(), s));
+        let fetched = self.token_request("exchange the caller's token", token_url, &form, basic, seen).await?;
+        let token = fetched.token.clone();
         let mut cache = self.exchanged.lock().await;
         if cache.len() >= MAX_EXCHANGED {
             let now = Instant::now();
@@ -151,10 +131,7 @@ impl HttpTool {
                 cache.clear();
             }
         }
-        cache.insert(
-            digest,
-            CachedToken { token: token.clone(), renew_at: Instant::now() + lifetime.saturating_sub(EXPIRY_MARGIN) },
-        );
+        cache.insert(digest, fetched);
         Ok(token)
     }
 
@@ -179,37 +156,50 @@ impl HttpTool {
         if !scopes.is_empty() {
             form.push(("scope", scopes.join(" ")));
         }
-        let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(&form).finish();
+        let fetched = self.token_request("get an oauth2 token", token_url, &form, None, seen).await?;
+        let token = fetched.token.clone();
+        *cached = Some(fetched);
+        Ok(token)
+    }
+
+    /// Posts `form` to a token endpoint (with HTTP Basic client credentials when given) and
+    /// reads `access_token`; returns the token (added to `seen`) and when to renew it. A 400,
+    /// 401 or 403 is an `auth` error (RFC 6749 answers 400 `invalid_client` for bad client
+    /// credentials).
+    async fn token_request(
+        &self,
+        action: &str,
+        token_url: &url::Url,
+        form: &[(&str, String)],
+        basic: Option<(&str, &SecretString)>,
+        seen: &mut Seen,
+    ) -> Result<CachedToken> {
+        let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish();
         let client = self.client().await?;
-        let resp = client
+        let mut request = client
             .post(token_url.clone())
             .header(ACCEPT, HeaderValue::from_static("application/json"))
-            .header(reqwest::header::CONTENT_TYPE, HeaderValue::from_static("application/x-www-form-urlencoded"))
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| classify(e, "get an oauth2 token"))?;
+            .header(reqwest::header::CONTENT_TYPE, HeaderValue::from_static("application/x-www-form-urlencoded"));
+        if let Some((id, secret)) = basic {
+            request = request.basic_auth(id, Some(secret.expose()));
+        }
+        let resp = request.body(body).send().await.map_err(|e| classify(e, action))?;
         let answer = Answer::read(resp, TOKEN_RESPONSE_CAP).await?;
         if !answer.status.is_success() {
             let mut err = answer.status_error(&self.redacted(seen));
             if matches!(answer.status.as_u16(), 400 | 401 | 403) {
-                // RFC 6749 answers 400 `invalid_client` for bad client credentials.
-                err = Error::new(ErrorKind::Auth, format!("get an oauth2 token: {}", err.message()))
+                err = Error::new(ErrorKind::Auth, format!("{action}: {}", err.message()))
                     .with_context("token_url", token_url.as_str());
             }
             return Err(err);
         }
         let parsed: TokenResponse = serde_json::from_slice(&answer.body).map_err(|_| {
-            Error::new(ErrorKind::Upstream, "get an oauth2 token: the answer has no `access_token`")
+            Error::new(ErrorKind::Upstream, format!("{action}: the answer has no `access_token`"))
                 .with_context("token_url", token_url.as_str())
         })?;
         let token = SecretString::new(parsed.access_token);
         seen.push(token.clone());
         let lifetime = parsed.expires_in.map_or(DEFAULT_TOKEN_LIFETIME, Duration::from_secs).min(MAX_TOKEN_LIFETIME);
-        *cached = Some(CachedToken {
-            token: token.clone(),
-            renew_at: Instant::now() + lifetime.saturating_sub(EXPIRY_MARGIN),
-        });
-        Ok(token)
+        Ok(CachedToken { token, renew_at: Instant::now() + lifetime.saturating_sub(EXPIRY_MARGIN) })
     }
 }

@@ -402,6 +402,24 @@ fn source(path: &str, value: Option<&String>, from: Option<&ValueFrom>) -> Resul
     }
 }
 
+/// `tokenUrl` (an http(s) URL) and `clientId` of a scheme that asks a token endpoint; each
+/// missing or wrong one is reported.
+fn token_endpoint(a: &Authentication, scheme: &str, errs: &mut Vec<FieldError>) -> Option<(Url, String)> {
+    const P: &str = "spec.authentication";
+    let token_url = match a.token_url.as_deref().map(Url::parse) {
+        Some(Ok(u)) if matches!(u.scheme(), "http" | "https") => Some(u),
+        _ => {
+            errs.push(FieldError::new(format!("{P}.tokenUrl"), "must be an http(s) URL"));
+            None
+        }
+    };
+    let client_id = a.client_id.clone().or_else(|| {
+        errs.push(FieldError::new(format!("{P}.clientId"), format!("is required for {scheme}")));
+        None
+    });
+    token_url.zip(client_id)
+}
+
 fn auth(a: &Authentication) -> Result<Option<AuthConfig>, Vec<FieldError>> {
     const P: &str = "spec.authentication";
     let mut errs = Vec::new();
@@ -445,18 +463,7 @@ fn auth(a: &Authentication) -> Result<Option<AuthConfig>, Vec<FieldError>> {
         }
         AuthType::TokenExchange => {
             let header = header(AUTHORIZATION, &mut errs);
-            let token_url = match a.token_url.as_deref().map(Url::parse) {
-                Some(Ok(u)) if matches!(u.scheme(), "http" | "https") => Some(u),
-                _ => {
-                    errs.push(FieldError::new(format!("{P}.tokenUrl"), "must be an http(s) URL"));
-                    None
-                }
-            };
-            let client_id = a.client_id.clone().or_else(|| {
-                errs.push(FieldError::new(format!("{P}.clientId"), "is required for tokenExchange"));
-                None
-            });
-            token_url.zip(client_id).map(|(token_url, client_id)| AuthConfig::TokenExchange {
+            token_endpoint(a, "tokenExchange", &mut errs).map(|(token_url, client_id)| AuthConfig::TokenExchange {
                 token_url,
                 client_id,
                 client_secret: a.secret_ref.clone(),
@@ -467,17 +474,8 @@ fn auth(a: &Authentication) -> Result<Option<AuthConfig>, Vec<FieldError>> {
         }
         AuthType::Oauth2 => {
             let header = header(AUTHORIZATION, &mut errs);
-            let token_url = match a.token_url.as_deref().map(Url::parse) {
-                Some(Ok(u)) if matches!(u.scheme(), "http" | "https") => Some(u),
-                _ => {
-                    errs.push(FieldError::new(format!("{P}.tokenUrl"), "must be an http(s) URL"));
-                    None
-                }
-            };
-            let client_id = a.client_id.clone().or_else(|| {
-                errs.push(FieldError::new(format!("{P}.clientId"), "is required for oauth2"));
-                None
-            });
+            let endpoint = token_endpoint(a, "oauth2", &mut errs);
+            let (token_url, client_id) = endpoint.map_or((None, None), |(u, c)| (Some(u), Some(c)));
             let client_secret = secret(&mut errs).ok();
             match (token_url, client_id, client_secret) {
                 (Some(token_url), Some(client_id), Some(client_secret)) => {

@@ -178,3 +178,19 @@ pub fn request(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &st
     let _ = reader.read_to_string(&mut body);
     Response { status, headers, body }
 }
+
+/// One JSON-RPC request (`method`, `params`) to `/mcp` with the headers MCP clients send, and
+/// `Authorization: Bearer TOKEN` when a token is given.
+pub fn mcp_request(addr: SocketAddr, token: Option<&str>, method: &str, params: serde_json::Value) -> Response {
+    let bearer = token.map(|t| format!("Bearer {t}"));
+    let mut headers = vec![
+        ("Content-Type", "application/json"),
+        ("Accept", "application/json, text/event-stream"),
+        ("MCP-Protocol-Version", "2025-11-25"),
+    ];
+    if let Some(b) = &bearer {
+        headers.push(("Authorization", b));
+    }
+    let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string();
+    request(addr, "POST", "/mcp", &headers, &body)
+}
