@@ -127,6 +127,10 @@ async fn cockroachdb_and_redshift_behave_as_postgres() {
         assert_eq!(out.content["rows"][0]["one"], 1);
         let err = invoker.invoke(call("create table t (id int)")).await.expect_err("read-only");
         assert_eq!(err.kind(), ErrorKind::Denied, "{err}");
+        // Errors name the tool's own type, not the driver's.
+        let err = invoker.invoke(call("select * from no_such_table")).await.expect_err("no table");
+        let shown = format!("{err} {err:?}");
+        assert!(shown.contains(&format!("run query on {tool_type}")) && !shown.contains("on postgres"), "{shown}");
         tool.shutdown().await;
 
         let tool = fx.tool(tool_type, true, "wrong-password");

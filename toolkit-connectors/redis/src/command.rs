@@ -39,6 +39,10 @@ const NOT_READ_FLAGS: &[&str] = &["write", "admin", "noscript", "pubsub"];
 const NOT_READ_CATEGORIES: &[&str] =
     &["@write", "@admin", "@dangerous", "@scripting", "@pubsub", "@transaction", "@blocking"];
 
+/// Commands that only read the server's state though Redis files them under `@dangerous`
+/// (`INFO` reports, `LASTSAVE` is a timestamp): read-only all the same.
+const READS_DESPITE_CATEGORIES: &[&str] = &["info", "lastsave"];
+
 /// The command line of a call: `{command: ["GET", "k"]}` or `{command: "GET k"}`.
 pub(crate) fn argv_from_arguments(args: &Map<String, Value>) -> Result<Vec<String>> {
     let argv = match args.get("command") {
@@ -171,11 +175,12 @@ fn class_of(entry: &Reply) -> Option<Class> {
     let categories = fields.get(6).map(strings).unwrap_or_default();
     let has_subcommands = matches!(fields.get(9), Some(Reply::Array(s)) if !s.is_empty());
     let has = |set: &[String], names: &[&str]| set.iter().any(|s| names.contains(&s.to_ascii_lowercase().as_str()));
+    let name = fields.first().map(|n| strings(&Reply::Array(vec![n.clone()]))).unwrap_or_default();
     Some(if has_subcommands {
         Class::Container
     } else if has(&flags, &["write"]) {
         Class::Writes
-    } else if has(&flags, &["readonly"]) {
+    } else if has(&flags, &["readonly"]) || has(&name, READS_DESPITE_CATEGORIES) {
         Class::ReadOnly
     } else if has(&flags, NOT_READ_FLAGS) || has(&categories, NOT_READ_CATEGORIES) {
         Class::Writes

@@ -190,6 +190,9 @@ async fn read_only_tools_refuse_writes() {
     fx.call(&writer, &["SET", &k, "v"]).await.unwrap();
     assert_eq!(fx.call(&reader, &["GET", &k]).await.unwrap(), json!("v"));
     assert_eq!(fx.call(&reader, &["PING"]).await.unwrap(), json!("PONG"));
+    // INFO only reads, though Redis files it under @dangerous.
+    let info = fx.call(&reader, &["INFO", "server"]).await.unwrap();
+    assert!(info.as_str().is_some_and(|t| t.contains("redis_version")), "{info}");
     for argv in [
         vec!["SET", &k, "w"],
         vec!["DEL", &k],

@@ -37,6 +37,15 @@ pub fn with_tool(err: Error, tool: &str) -> Error {
     if err.context_value("tool").is_some() { err } else { err.with_context("tool", tool) }
 }
 
+/// `err` with the engine's phrase `run_query` ("run query on postgres") naming `engine`
+/// instead, for the engines that share another's driver (cockroachdb and redshift on
+/// postgres's): an error names the tool's own type.
+pub fn on_engine(err: Error, run_query: &str, engine: &str) -> Error {
+    let Some((verb, _)) = run_query.rsplit_once(" on ") else { return err };
+    let own = format!("{verb} on {engine}");
+    if own == run_query { err } else { err.map_text(|text| text.replace(run_query, &own)) }
+}
+
 /// Opens one connection with `options`, giving up after `limit`. A driver error goes through
 /// `classify`; running out of time is `Timeout` with `what` as the message.
 pub async fn connect_within<C: sqlx::Connection>(

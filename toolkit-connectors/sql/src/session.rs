@@ -22,6 +22,8 @@ use crate::tool::{ConnectionOf, SqlEngine};
 pub struct SessionSettings<E: SqlEngine> {
     /// `namespace/name` of the tool.
     pub tool: String,
+    /// The engine's name in messages (the tool's type).
+    pub engine: &'static str,
     /// The native client's environment (secrets as `EnvEntry::secret`).
     pub env: Vec<EnvEntry>,
     /// The native client's command line.
@@ -102,7 +104,9 @@ impl<E: SqlEngine> Session for SqlSession<E> {
                 .with_context("tool", &self.settings.tool));
         }
         let result = within(limits.timeout, E::RUN_QUERY, self.run(&sql, limits)).await;
-        result.map_err(|e| with_tool(e, &self.settings.tool))
+        result.map_err(|e| {
+            with_tool(crate::connect::on_engine(e, E::RUN_QUERY, self.settings.engine), &self.settings.tool)
+        })
     }
 
     async fn close(&self) {

@@ -193,7 +193,7 @@ impl<E: SqlEngine> ServerTool<E> {
             outcome.result
         };
         let result = within(limits.timeout, E::RUN_QUERY, work).await;
-        result.map_err(|e| with_tool(e, &self.qualified_name))
+        result.map_err(|e| with_tool(crate::connect::on_engine(e, E::RUN_QUERY, self.engine), &self.qualified_name))
     }
 
     /// The role the declared grants are for (the connection user when `spec.permissions.role`
@@ -214,6 +214,7 @@ impl<E: SqlEngine> ServerTool<E> {
     pub async fn open_session(&self, client: Vec<String>, env: crate::SessionEnv) -> Result<SqlSession<E>> {
         let (conn, creds) = self.connect_once().await?;
         let settings = SessionSettings {
+            engine: self.engine,
             tool: self.qualified_name.clone(),
             env: crate::session_entries(env(&self.config), &creds),
             client,
