@@ -326,8 +326,12 @@ impl Runtime {
         // Approval.
         let redactor = Redactor::new(&self.secret_values());
         let audited = audit_arguments(work.as_json(), &redactor);
+        // A span only for a tool that may wait on a person.
+        let may_wait = tool.spec().approval.is_some() || tool.type_info().is_some_and(|i| i.approval_by_default);
+        let span =
+            if may_wait { tracing::debug_span!("approval", otel.name = "approval") } else { tracing::Span::none() };
         self.approval_step(tool, caller, work, verdict.as_ref(), audited, decision, observer)
-            .instrument(tracing::debug_span!("approval", otel.name = "approval"))
+            .instrument(span)
             .await
             .map_err(ctx)?;
         // Invoke.
