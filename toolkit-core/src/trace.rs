@@ -21,8 +21,3 @@ pub fn inject(span: &tracing::Span, set: &mut dyn FnMut(&str, &str)) {
         injector(span, set);
     }
 }
-
-/// Whether an injector is installed (so whether spans of upstream requests are worth making).
-pub fn enabled() -> bool {
-    INJECTOR.get().is_some()
-}

@@ -156,6 +156,9 @@ const MAX_REFUSED: usize = 1_024;
 /// Checks access tokens; cheap to share.
 pub struct Verifier {
     config: OAuthConfig,
+    /// The Protected Resource Metadata's URL (RFC 9728 inserts the well-known prefix before the
+    /// resource's path, as RFC 8414 does for issuers).
+    metadata_url: String,
     grants: Vec<(String, Vec<String>)>,
     scopes: HashMap<String, Arc<Scope>>,
     http: reqwest::Client,
@@ -243,6 +246,7 @@ impl Verifier {
             .map_err(|e| Error::internal("make the OAuth HTTP client").with_source(e))?;
         let fetching = config.issuers.iter().map(|i| (i.clone(), Mutex::new(()))).collect();
         Ok(Self {
+            metadata_url: well_known(&config.resource, "oauth-protected-resource"),
             grants: config.grants.clone(),
             config,
             scopes,
@@ -270,20 +274,12 @@ impl Verifier {
     /// The path the metadata is served at, on this gateway: the well-known prefix and the
     /// resource's path (`/.well-known/oauth-protected-resource/mcp`).
     pub fn metadata_path(&self) -> String {
-        let path = url::Url::parse(&self.config.resource)
-            .map(|u| u.path().trim_end_matches('/').to_owned())
-            .unwrap_or_default();
-        format!("/.well-known/oauth-protected-resource{path}")
+        url::Url::parse(&self.metadata_url).map(|u| u.path().to_owned()).unwrap_or_default()
     }
 
     /// The URL of the Protected Resource Metadata for the resource (path-inserted form).
-    pub fn metadata_url(&self) -> String {
-        let Ok(url) = url::Url::parse(&self.config.resource) else { return String::new() };
-        let path = url.path().trim_end_matches('/');
-        let mut out = url.clone();
-        out.set_path(&format!("/.well-known/oauth-protected-resource{path}"));
-        out.set_query(None);
-        out.to_string()
+    pub fn metadata_url(&self) -> &str {
+        &self.metadata_url
     }
 
     /// The scopes to name in metadata and in an `insufficient_scope` challenge.
@@ -677,15 +673,16 @@ async fn read_json(mut response: reqwest::Response) -> std::result::Result<Value
     serde_json::from_slice(&body).map_err(|e| format!("the answer is not JSON: {e}"))
 }
 
-/// RFC 8414's well-known URL: the suffix inserted before the issuer's path.
-fn well_known(issuer: &str, suffix: &str) -> String {
-    match url::Url::parse(issuer) {
+/// The well-known URL of RFC 8414 and RFC 9728: `/.well-known/SUFFIX` inserted before the
+/// path of `base` (an issuer, or a resource).
+fn well_known(base: &str, suffix: &str) -> String {
+    match url::Url::parse(base) {
         Ok(mut url) => {
             let path = url.path().trim_end_matches('/').to_owned();
             url.set_path(&format!("/.well-known/{suffix}{path}"));
             url.to_string()
         }
-        Err(_) => format!("{}/.well-known/{suffix}", issuer.trim_end_matches('/')),
+        Err(_) => format!("{}/.well-known/{suffix}", base.trim_end_matches('/')),
     }
 }
 
