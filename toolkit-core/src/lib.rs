@@ -13,6 +13,7 @@ pub mod error;
 pub mod manifest;
 pub mod model;
 pub mod secret;
+pub mod token;
 pub mod trace;
 pub mod upstream;
 pub mod validate;

@@ -384,3 +384,111 @@ asyncio.run(main(sys.argv[1], sys.argv[2]))
     }
     assert!(!log.contains(&exchange_secret) && !text.contains(&exchange_secret), "the client secret leaked");
 }
+
+/// An `mcp` tool whose server is a second gateway that wants the caller's identity: each caller's
+/// token is exchanged (RFC 8693) for one with the second gateway's audience, each caller gets a
+/// connection of its own, and the second gateway sees only exchanged tokens.
+#[test]
+fn mcp_tools_reach_their_server_as_the_caller() {
+    let Some(provider) = Provider::start() else { return };
+    let inner = Fixture::new();
+    inner.write("prod.yaml", &noop_manifest("prod", "echo"));
+    let inner_port = free_port();
+    let inner_resource = format!("http://127.0.0.1:{inner_port}/mcp");
+    let inner_listen = format!("127.0.0.1:{inner_port}");
+    let inner_gateway = Running::start_logging(
+        &inner,
+        &["--listen", &inner_listen, "--oauth-issuer", &provider.issuer, "--oauth-resource", &inner_resource],
+        "debug,rmcp=debug",
+    );
+
+    let outer = Fixture::new();
+    let exchange_secret = toolkit_testkit::canary();
+    outer.write(
+        "remote.yaml",
+        &format!(
+            "apiVersion: toolkit.dev/v1alpha1\nkind: Tool\nmetadata: {{name: remote, namespace: prod}}\nspec:\n  type: mcp\n  \
+             description: Echo, as the caller.\n  mcp: {{url: \"{inner_resource}\", toolName: prod__echo}}\n  authentication:\n    \
+             type: tokenExchange\n    tokenUrl: \"{}/oauth/token-exchange\"\n    clientId: toolkit-gw\n    \
+             audience: \"{inner_resource}\"\n    secretRef: {{name: exchange-client, key: secret}}\n---\n\
+             apiVersion: v1\nkind: Secret\nmetadata: {{name: exchange-client, namespace: prod}}\nstringData: {{secret: {exchange_secret}}}\n",
+            provider.issuer
+        ),
+    );
+    let tokens = outer.tools.parent().unwrap().join("tokens.yaml");
+    let static_token = "static-caller-token-0123456789";
+    let digest = {
+        use sha2::Digest as _;
+        sha2::Sha256::digest(static_token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect::<String>()
+    };
+    std::fs::write(&tokens, format!("tokens:\n  - name: robot\n    tokenSha256: {digest}\n")).unwrap();
+    let outer_port = free_port();
+    let outer_resource = format!("http://127.0.0.1:{outer_port}/mcp");
+    let outer_listen = format!("127.0.0.1:{outer_port}");
+    let tokens_arg = tokens.to_string_lossy().into_owned();
+    let outer_gateway = Running::start_logging(
+        &outer,
+        &[
+            "--stateless",
+            "--listen",
+            &outer_listen,
+            "--oauth-issuer",
+            &provider.issuer,
+            "--oauth-resource",
+            &outer_resource,
+            "--tokens",
+            &tokens_arg,
+        ],
+        "debug,rmcp=debug",
+    );
+
+    let alice = provider.token(json!({"aud": outer_resource, "sub": "alice", "client_id": "agent-1"}));
+    let bob = provider.token(json!({"aud": outer_resource, "sub": "bob", "client_id": "agent-2"}));
+    assert!(names(&list(&outer_gateway, Some(&alice))).contains(&"prod__remote".to_owned()));
+    let call = |token: &str| {
+        let params = json!({"name": "prod__remote", "arguments": {"n": 1}});
+        mcp_request(outer_gateway.addr, Some(token), "tools/call", params).json()
+    };
+    for token in [&alice, &bob, &alice] {
+        let answer = call(token);
+        assert_eq!(answer["result"]["isError"], false, "{answer}\n{}\n{}", outer_gateway.log(), inner_gateway.log());
+    }
+    let exchanges = provider.post("/exchanges", &json!({}));
+    let subjects: Vec<&str> =
+        exchanges.as_array().unwrap().iter().map(|e| e["form"]["subject_token"].as_str().unwrap()).collect();
+    assert_eq!(subjects, [alice.as_str(), bob.as_str()], "one exchange per caller, then the token is kept");
+    assert_eq!(exchanges[0]["form"]["audience"], inner_resource.as_str());
+
+    // A caller with a static token has no token to exchange: refused, saying why.
+    let answer = call(static_token);
+    assert_eq!(answer["result"]["isError"], true, "{answer}");
+    let text = answer["result"]["content"][0]["text"].as_str().unwrap();
+    assert!(text.contains("no OAuth access token"), "{text}");
+
+    // The server saw the exchanged identity only; no caller token or secret is anywhere.
+    let inner_audit = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let state = StateStore::open(&inner.state).await.unwrap();
+        state.audit(&AuditFilter::default()).await.unwrap()
+    });
+    let calls: Vec<&str> =
+        inner_audit.iter().filter(|r| r.tool.name == "echo").map(|r| r.caller.as_str()).collect();
+    assert_eq!(calls.len(), 3, "{inner_audit:?}");
+    assert!(calls.iter().all(|c| c.starts_with("oidc:exchanged-for-upstream")), "{calls:?}");
+    let outer_audit = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let state = StateStore::open(&outer.state).await.unwrap();
+        state.audit(&AuditFilter::default()).await.unwrap()
+    });
+    let everything = format!(
+        "{}{}{}{}",
+        serde_json::to_string(&inner_audit).unwrap(),
+        serde_json::to_string(&outer_audit).unwrap(),
+        inner_gateway.log(),
+        outer_gateway.log()
+    );
+    for token in [&alice, &bob] {
+        let signature = token.rsplit('.').next().unwrap();
+        assert!(!everything.contains(signature), "a caller's token leaked");
+    }
+    assert!(!everything.contains(&exchange_secret), "the client secret leaked");
+    assert!(!everything.contains(static_token), "the static token leaked");
+}

@@ -1,12 +1,10 @@
 //! Credentials of outgoing requests, resolved at call time: bearer, basic, API key, and OAuth2
 //! client credentials with the token cached until 30 seconds before it expires.
 
-use std::time::{Duration, Instant};
-
 use base64::Engine as _;
 use reqwest::header::{ACCEPT, HeaderName, HeaderValue};
-use serde::Deserialize;
 use toolkit_core::secret::SecretString;
+use toolkit_core::token::{IssuedToken, RESPONSE_CAP};
 use toolkit_core::{Error, ErrorKind, Result};
 
 use crate::HttpTool;
@@ -14,35 +12,13 @@ use crate::config::AuthConfig;
 use crate::request::Seen;
 use crate::response::{Answer, classify};
 
-/// Tokens are renewed this long before they expire.
-const EXPIRY_MARGIN: Duration = Duration::from_secs(30);
-/// Lifetime assumed when the token endpoint gives no `expires_in`.
-const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(300);
-/// Tokens are renewed at least this often, whatever `expires_in` says.
-const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
-/// Bytes of a token endpoint answer read at most.
-const TOKEN_RESPONSE_CAP: usize = 64 * 1024;
-
 tokio::task_local! {
     /// The caller's access token during one call, for a tool that exchanges it.
     pub(crate) static SUBJECT: Option<SecretString>;
 }
 
-/// Exchanged tokens kept at most; past it the expired ones go, then all.
-const MAX_EXCHANGED: usize = 1024;
-
-/// An OAuth2 access token and when to stop using it.
-pub(crate) struct CachedToken {
-    token: SecretString,
-    renew_at: Instant,
-}
-
-#[derive(Deserialize)]
-struct TokenResponse {
-    access_token: String,
-    #[serde(default)]
-    expires_in: Option<u64>,
-}
+/// Exchanged tokens kept at most, one per caller token.
+pub(crate) const MAX_EXCHANGED: usize = 1024;
 
 impl HttpTool {
     /// The credential header, if the tool authenticates. Secret values are added to `seen`.
@@ -85,8 +61,7 @@ impl HttpTool {
     /// endpoint and kept until 30 seconds before it expires. The caller's token goes to the
     /// token endpoint only.
     async fn exchanged_token(&self, auth: &AuthConfig, seen: &mut Seen) -> Result<SecretString> {
-        use sha2::Digest as _;
-        let AuthConfig::TokenExchange { token_url, client_id, client_secret, audience, scopes, .. } = auth else {
+        let AuthConfig::TokenExchange { exchange, .. } = auth else {
             return Err(Error::internal("exchange a token: the tool does not use tokenExchange"));
         };
         let subject = SUBJECT.try_with(Clone::clone).ok().flatten().ok_or_else(|| {
@@ -94,45 +69,19 @@ impl HttpTool {
                 .with_context("hint", "call this tool through the gateway with an access token of its --oauth-issuer")
         })?;
         seen.push(subject.clone());
-        let digest: [u8; 32] = sha2::Sha256::digest(subject.expose().as_bytes()).into();
-        if let Some(c) = self.exchanged.lock().await.get(&digest)
-            && Instant::now() < c.renew_at
-        {
-            seen.push(c.token.clone());
-            return Ok(c.token.clone());
+        if let Some(token) = self.exchanged.get(&subject) {
+            seen.push(token.clone());
+            return Ok(token);
         }
-        let mut form = vec![
-            ("grant_type", "urn:ietf:params:oauth:grant-type:token-exchange".to_owned()),
-            ("subject_token", subject.expose().to_owned()),
-            ("subject_token_type", "urn:ietf:params:oauth:token-type:access_token".to_owned()),
-            ("requested_token_type", "urn:ietf:params:oauth:token-type:access_token".to_owned()),
-        ];
-        if let Some(a) = audience {
-            form.push(("audience", a.clone()));
-        }
-        if !scopes.is_empty() {
-            form.push(("scope", scopes.join(" ")));
-        }
-        let secret = match client_secret {
+        let form = exchange.form(&subject);
+        let secret = match &exchange.client_secret {
             Some(s) => Some(self.value(&crate::config::Source::Secret(s.clone()), seen).await?),
-            None => {
-                form.push(("client_id", client_id.clone()));
-                None
-            }
+            None => None,
         };
-        let basic = secret.as_ref().map(|s| (client_id.as_str(), s));
-        let fetched = self.token_request("exchange the caller's token", token_url, &form, basic, seen).await?;
-        let token = fetched.token.clone();
-        let mut cache = self.exchanged.lock().await;
-        if cache.len() >= MAX_EXCHANGED {
-            let now = Instant::now();
-            cache.retain(|_, c| c.renew_at > now);
-            if cache.len() >= MAX_EXCHANGED {
-                cache.clear();
-            }
-        }
-        cache.insert(digest, fetched);
-        Ok(token)
+        let basic = secret.as_ref().map(|s| (exchange.client_id.as_str(), s));
+        let issued = self.token_request("exchange the caller's token", &exchange.token_url, &form, basic, seen).await?;
+        drop(self.exchanged.insert(&subject, issued.token.clone(), issued.renew_at));
+        Ok(issued.token)
     }
 
     async fn oauth2_token(&self, auth: &AuthConfig, seen: &mut Seen) -> Result<SecretString> {
@@ -141,9 +90,7 @@ impl HttpTool {
         };
         // Held while fetching, so concurrent calls wait for one request instead of each sending one.
         let mut cached = self.token.lock().await;
-        if let Some(c) = cached.as_ref()
-            && Instant::now() < c.renew_at
-        {
+        if let Some(c) = cached.as_ref().filter(|c| c.is_fresh()) {
             seen.push(c.token.clone());
             return Ok(c.token.clone());
         }
@@ -156,25 +103,25 @@ impl HttpTool {
         if !scopes.is_empty() {
             form.push(("scope", scopes.join(" ")));
         }
-        let fetched = self.token_request("get an oauth2 token", token_url, &form, None, seen).await?;
+        let form = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(&form).finish();
+        let fetched =
+            self.token_request("get an oauth2 token", token_url, &SecretString::new(form), None, seen).await?;
         let token = fetched.token.clone();
         *cached = Some(fetched);
         Ok(token)
     }
 
-    /// Posts `form` to a token endpoint (with HTTP Basic client credentials when given) and
-    /// reads `access_token`; returns the token (added to `seen`) and when to renew it. A 400,
-    /// 401 or 403 is an `auth` error (RFC 6749 answers 400 `invalid_client` for bad client
-    /// credentials).
+    /// Posts `form` (urlencoded) to a token endpoint, with HTTP Basic client credentials when
+    /// given, and reads `access_token`; the token is added to `seen`. A 400, 401 or 403 is an
+    /// `auth` error (RFC 6749 answers 400 `invalid_client` for bad client credentials).
     async fn token_request(
         &self,
         action: &str,
         token_url: &url::Url,
-        form: &[(&str, String)],
+        form: &SecretString,
         basic: Option<(&str, &SecretString)>,
         seen: &mut Seen,
-    ) -> Result<CachedToken> {
-        let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish();
+    ) -> Result<IssuedToken> {
         let client = self.client().await?;
         let mut request = client
             .post(token_url.clone())
@@ -183,8 +130,8 @@ impl HttpTool {
         if let Some((id, secret)) = basic {
             request = request.basic_auth(id, Some(secret.expose()));
         }
-        let resp = request.body(body).send().await.map_err(|e| classify(e, action))?;
-        let answer = Answer::read(resp, TOKEN_RESPONSE_CAP).await?;
+        let resp = request.body(form.expose().to_owned()).send().await.map_err(|e| classify(e, action))?;
+        let answer = Answer::read(resp, RESPONSE_CAP).await?;
         if !answer.status.is_success() {
             let mut err = answer.status_error(&self.redacted(seen));
             if matches!(answer.status.as_u16(), 400 | 401 | 403) {
@@ -193,13 +140,11 @@ impl HttpTool {
             }
             return Err(err);
         }
-        let parsed: TokenResponse = serde_json::from_slice(&answer.body).map_err(|_| {
+        let issued = IssuedToken::read(&answer.body).ok_or_else(|| {
             Error::new(ErrorKind::Upstream, format!("{action}: the answer has no `access_token`"))
                 .with_context("token_url", token_url.as_str())
         })?;
-        let token = SecretString::new(parsed.access_token);
-        seen.push(token.clone());
-        let lifetime = parsed.expires_in.map_or(DEFAULT_TOKEN_LIFETIME, Duration::from_secs).min(MAX_TOKEN_LIFETIME);
-        Ok(CachedToken { token, renew_at: Instant::now() + lifetime.saturating_sub(EXPIRY_MARGIN) })
+        seen.push(issued.token.clone());
+        Ok(issued)
     }
 }

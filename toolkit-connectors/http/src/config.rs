@@ -80,16 +80,8 @@ pub enum AuthConfig {
     /// The caller's access token exchanged (RFC 8693) for one the upstream accepts, sent as a
     /// bearer token.
     TokenExchange {
-        /// The token endpoint.
-        token_url: Url,
-        /// The gateway's client id there.
-        client_id: String,
-        /// Its secret (HTTP Basic), if the endpoint wants one.
-        client_secret: Option<SecretKeySelector>,
-        /// The audience asked for.
-        audience: Option<String>,
-        /// Scopes asked for.
-        scopes: Vec<String>,
+        /// The endpoint, client and what is asked for.
+        exchange: toolkit_core::token::TokenExchange,
         /// `Authorization` unless `headerName` says otherwise.
         header: HeaderName,
     },
@@ -463,14 +455,9 @@ fn auth(a: &Authentication) -> Result<Option<AuthConfig>, Vec<FieldError>> {
         }
         AuthType::TokenExchange => {
             let header = header(AUTHORIZATION, &mut errs);
-            token_endpoint(a, "tokenExchange", &mut errs).map(|(token_url, client_id)| AuthConfig::TokenExchange {
-                token_url,
-                client_id,
-                client_secret: a.secret_ref.clone(),
-                audience: a.audience.clone(),
-                scopes: a.scopes.clone(),
-                header,
-            })
+            let checked = token_endpoint(a, "tokenExchange", &mut errs);
+            let exchange = checked.and_then(|_| toolkit_core::token::TokenExchange::from_authentication(a));
+            exchange.map(|exchange| AuthConfig::TokenExchange { exchange, header })
         }
         AuthType::Oauth2 => {
             let header = header(AUTHORIZATION, &mut errs);

@@ -33,8 +33,9 @@ pub use config::{
 pub use spec::{HttpCircuitBreaker, HttpHeader, HttpRetry, HttpSettings, HttpSpec, Parameter};
 pub use template::{BodyTemplate, FieldRef, UrlTemplate};
 
-use auth::CachedToken;
 use breaker::Breaker;
+use toolkit_core::secret::SecretString;
+use toolkit_core::token::{IssuedToken, SubjectCache};
 
 /// The `spec.type` this crate serves.
 pub const TYPE: &str = "http";
@@ -94,7 +95,7 @@ impl Connector for HttpConnector {
             config_maps: ctx.config_maps.clone(),
             client: Arc::new(OnceCell::new()),
             token: Arc::new(Mutex::new(None)),
-            exchanged: Arc::new(Mutex::new(std::collections::HashMap::new())),
+            exchanged: Arc::new(SubjectCache::new(auth::MAX_EXCHANGED)),
         }))
     }
 }
@@ -109,9 +110,9 @@ pub(crate) struct HttpTool {
     secrets: Arc<dyn SecretResolver>,
     config_maps: Arc<ConfigMaps>,
     client: Arc<OnceCell<reqwest::Client>>,
-    token: Arc<Mutex<Option<CachedToken>>>,
+    token: Arc<Mutex<Option<IssuedToken>>>,
     /// Exchanged tokens by the SHA-256 of the caller's token.
-    exchanged: Arc<Mutex<std::collections::HashMap<[u8; 32], CachedToken>>>,
+    exchanged: Arc<SubjectCache<SecretString>>,
     breaker: Arc<Breaker>,
 }
 

@@ -24,13 +24,14 @@ pub(crate) struct Resolver {
 }
 
 impl Resolver {
-    async fn secret(&self, sel: &SecretKeySelector, seen: &mut Vec<SecretString>) -> Result<SecretString> {
+    pub(crate) async fn secret(&self, sel: &SecretKeySelector, seen: &mut Vec<SecretString>) -> Result<SecretString> {
         let value = self.secrets.resolve(&self.namespace, sel).await?;
         seen.push(value.clone());
         Ok(value)
     }
 
-    /// The headers carrying `auth`, marked sensitive.
+    /// The headers carrying `auth`, marked sensitive; none for `tokenExchange`, whose token is
+    /// per caller.
     pub(crate) async fn headers(&self, auth: &AuthConfig, seen: &mut Vec<SecretString>) -> Result<HeaderMap> {
         let (name, value) = match auth {
             AuthConfig::Bearer { token } => {
@@ -54,6 +55,7 @@ impl Resolver {
                     .map_err(|e| Error::config(format!("use `{header}` as a header name")).with_source(e))?;
                 (name, self.secret(key, seen).await?)
             }
+            AuthConfig::TokenExchange(_) => return Ok(HeaderMap::new()),
         };
         // The value is not in the message: a header value is refused for its characters.
         let mut value = HeaderValue::from_str(value.expose())

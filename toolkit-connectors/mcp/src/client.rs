@@ -101,6 +101,8 @@ impl Live {
 pub(crate) struct McpClient {
     server: ServerConfig,
     resolver: Resolver,
+    /// The token of one caller, for a server reached with that caller's exchanged token.
+    bearer: Option<SecretString>,
     connect_timeout: Duration,
     slot: Mutex<Option<Arc<Live>>>,
     changes: Arc<watch::Sender<u64>>,
@@ -118,6 +120,7 @@ impl McpClient {
         Self {
             server,
             resolver,
+            bearer: None,
             connect_timeout: CONNECT_TIMEOUT,
             slot: Mutex::new(None),
             changes: Arc::new(watch::Sender::new(0)),
@@ -130,6 +133,15 @@ impl McpClient {
     pub(crate) fn with_connect_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.connect_timeout = timeout.map_or(CONNECT_TIMEOUT, |t| t.min(CONNECT_TIMEOUT));
         self
+    }
+
+    /// A client of the same server with a connection of its own, sending `token` as a bearer
+    /// token instead of the configured credentials.
+    pub(crate) fn with_bearer(&self, token: SecretString) -> Self {
+        let mut client = Self::new(self.server.clone(), self.resolver.clone());
+        client.connect_timeout = self.connect_timeout;
+        client.bearer = Some(token);
+        client
     }
 
     pub(crate) fn server(&self) -> &ServerConfig {
@@ -273,7 +285,10 @@ impl McpClient {
                 events.serve(transport).await
             }
             Endpoint::Http { url } => {
-                let client = http_client(&self.resolver, self.server.auth.as_ref(), &mut secrets).await?;
+                let client = match &self.bearer {
+                    Some(token) => bearer_client(token, &mut secrets)?,
+                    None => http_client(&self.resolver, self.server.auth.as_ref(), &mut secrets).await?,
+                };
                 let config = StreamableHttpClientTransportConfig::with_uri(url.as_str());
                 events.serve(StreamableHttpClientTransport::with_client(client, config)).await
             }
@@ -302,16 +317,37 @@ pub(crate) async fn http_client(
     auth: Option<&crate::config::AuthConfig>,
     secrets: &mut Vec<SecretString>,
 ) -> Result<reqwest::Client> {
+    let headers = match auth {
+        Some(auth) => resolver.headers(auth, secrets).await?,
+        None => reqwest::header::HeaderMap::new(),
+    };
+    client_with(headers)
+}
+
+/// The reqwest client of a connection that sends `token` as a bearer token.
+fn bearer_client(token: &SecretString, secrets: &mut Vec<SecretString>) -> Result<reqwest::Client> {
+    secrets.push(token.clone());
+    let mut value = reqwest::header::HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| {
+        Error::new(ErrorKind::Upstream, "use the exchanged token: it holds characters headers cannot carry")
+    })?;
+    value.set_sensitive(true);
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(reqwest::header::AUTHORIZATION, value);
+    client_with(headers)
+}
+
+/// A reqwest client for MCP servers and token endpoints: no redirects, a connect timeout, and
+/// `headers` on every request.
+pub(crate) fn client_with(headers: reqwest::header::HeaderMap) -> Result<reqwest::Client> {
     ensure_crypto_provider();
-    let mut builder = reqwest::Client::builder()
+    reqwest::Client::builder()
         // rmcp's advice: idle pooled connections stall on Linux delayed ACKs.
         .pool_max_idle_per_host(0)
         .connect_timeout(Duration::from_secs(10))
-        .redirect(reqwest::redirect::Policy::none());
-    if let Some(auth) = auth {
-        builder = builder.default_headers(resolver.headers(auth, secrets).await?);
-    }
-    builder.build().map_err(|e| Error::config("set up the http client").with_source(e))
+        .redirect(reqwest::redirect::Policy::none())
+        .default_headers(headers)
+        .build()
+        .map_err(|e| Error::config("set up the http client").with_source(e))
 }
 
 /// Installs ring as the process's rustls provider unless one is installed already.

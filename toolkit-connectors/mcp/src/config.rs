@@ -142,6 +142,9 @@ pub enum AuthConfig {
         /// The key.
         key: SecretKeySelector,
     },
+    /// The caller's access token exchanged (RFC 8693) for one the server accepts, sent as a
+    /// bearer token on a connection of that caller's own.
+    TokenExchange(toolkit_core::token::TokenExchange),
 }
 
 /// How to reach one MCP server, validated.
@@ -287,7 +290,14 @@ pub(crate) fn upstream_server(
     if let Some(a) = &upstream.authentication {
         errs.extend(a.check(&format!("{at}.authentication")));
     }
-    ServerConfig::read(&format!("{at}.mcp"), &upstream.mcp, upstream.authentication.as_ref(), errs)
+    let server = ServerConfig::read(&format!("{at}.mcp"), &upstream.mcp, upstream.authentication.as_ref(), errs);
+    refuse_exchange(
+        &format!("{at}.authentication"),
+        server.as_ref().and_then(|s| s.auth.as_ref()),
+        "a registry upstream",
+        errs,
+    );
+    server
 }
 
 /// How an agent is reached.
@@ -370,6 +380,7 @@ impl AgentConfig {
             (None, _) => AgentVia::Http,
         };
         let auth = authentication.as_ref().and_then(|a| read_auth("spec.authentication", a, &mut errs));
+        refuse_exchange("spec.authentication", auth.as_ref(), "an agent", &mut errs);
         let name = Some(agent.name.clone()).filter(|n| !n.trim().is_empty());
         let cfg = url.zip(name).map(|(url, name)| Self { name, url, via, auth });
         (cfg, errs)
@@ -446,16 +457,29 @@ fn read_auth(at: &str, a: &Authentication, errs: &mut Vec<FieldError>) -> Option
             header: a.header_name.clone().unwrap_or_else(|| "X-API-Key".to_owned()),
             key,
         }),
-        AuthType::Oauth2 | AuthType::TokenExchange => {
+        AuthType::TokenExchange => {
+            toolkit_core::token::TokenExchange::from_authentication(a).map(AuthConfig::TokenExchange)
+        }
+        AuthType::Oauth2 => {
             errs.push(FieldError::new(
                 format!("{at}.type"),
-                format!(
-                    "{} is not supported for MCP servers and agents yet; use bearer, basic or apiKey",
-                    if a.type_ == AuthType::Oauth2 { "oauth2" } else { "tokenExchange" }
-                ),
+                "oauth2 is not supported for MCP servers and agents yet; use bearer, basic, apiKey or tokenExchange",
             ));
             None
         }
+    }
+}
+
+/// Refuses `tokenExchange` where no caller's token is at hand (`what`: a registry upstream, an agent).
+fn refuse_exchange(at: &str, auth: Option<&AuthConfig>, what: &str, errs: &mut Vec<FieldError>) {
+    if matches!(auth, Some(AuthConfig::TokenExchange(_))) {
+        errs.push(FieldError::new(
+            format!("{at}.type"),
+            format!(
+                "tokenExchange is not supported for {what}: it needs the caller's token, which {what} \
+                 does not have when it connects; declare an `mcp` tool per server tool instead"
+            ),
+        ));
     }
 }
 
@@ -515,6 +539,31 @@ mod tests {
             paths(&errs),
             ["spec.mcp", "spec.mcp.serverRef", "spec.mcp.command[0]", "spec.mcp.transport", "spec.authentication"]
         );
+    }
+
+    #[test]
+    fn token_exchange_for_mcp_tools_only() {
+        let auth = json!({"type": "tokenExchange", "tokenUrl": "https://idp/token", "clientId": "gw", "audience": "https://s"});
+        let cfg = McpConfig::from_spec(&spec(
+            "mcp",
+            json!({"mcp": {"url": "https://h/mcp", "toolName": "echo"}, "authentication": auth.clone()}),
+        ))
+        .unwrap();
+        let Some(AuthConfig::TokenExchange(x)) = cfg.server.auth else { panic!("{:?}", cfg.server.auth) };
+        assert_eq!(x.audience.as_deref(), Some("https://s"));
+        let errs = AgentConfig::from_spec(&spec(
+            "agent",
+            json!({"agent": {"name": "r", "url": "https://h/mcp"}, "authentication": auth.clone()}),
+        ))
+        .unwrap_err();
+        assert_eq!(paths(&errs), ["spec.authentication.type"]);
+        let upstream: RegistryUpstream =
+            serde_json::from_value(json!({"name": "u", "mcp": {"url": "https://h/mcp"}, "authentication": auth}))
+                .unwrap();
+        let mut errs = Vec::new();
+        assert!(upstream_server("spec.upstreams[0]", &upstream, &mut errs).is_some());
+        assert_eq!(paths(&errs), ["spec.upstreams[0].authentication.type"]);
+        assert!(errs[0].message.contains("caller's token"), "{}", errs[0].message);
     }
 
     #[test]

@@ -229,8 +229,12 @@ impl Follower {
                 let name = format!("{prefix}{}", t.name);
                 let mut tool = Tool::new(&name, self.spec_of(t));
                 tool.metadata.namespace = Some(self.namespace.clone());
-                let instance: Arc<dyn ToolInstance> =
-                    Arc::new(McpTool { client: self.client.clone(), tool_name: t.name.to_string(), read_only: false });
+                let instance: Arc<dyn ToolInstance> = Arc::new(McpTool {
+                    client: self.client.clone(),
+                    exchange: None,
+                    tool_name: t.name.to_string(),
+                    read_only: false,
+                });
                 ImportedTool { name, upstream_name: t.name.to_string(), tool: Arc::new(tool), instance }
             })
             .collect();

@@ -17,10 +17,14 @@ use crate::errors::{UpstreamText, clip};
 #[async_trait]
 impl Invoker for McpTool {
     async fn invoke(&self, call: Invocation) -> Result<InvokeOutput> {
+        let client = match &self.exchange {
+            Some(x) => x.client_for(&self.client, call.subject_token.as_ref()).await?,
+            None => self.client.clone(),
+        };
         if self.read_only {
-            check_read_only(&self.client.list_tools().await?, &self.tool_name)?;
+            check_read_only(&client.list_tools().await?, &self.tool_name)?;
         }
-        let result = self.client.call(&self.tool_name, call.arguments).await?;
+        let result = client.call(&self.tool_name, call.arguments).await?;
         output(result, &self.tool_name, &call.limits)
     }
 }

@@ -5,6 +5,7 @@ mod auth;
 mod client;
 mod config;
 mod errors;
+mod exchange;
 pub mod import;
 mod invoke;
 mod probe;
@@ -82,14 +83,22 @@ impl Connector for McpConnector {
             config_maps: ctx.config_maps.clone(),
         };
         let timeout = spec.timeout.map(|d| d.get());
+        let exchange = match &cfg.server.auth {
+            Some(AuthConfig::TokenExchange(x)) => Some(exchange::Exchanger::new(x.clone())?),
+            _ => None,
+        };
         let client = Arc::new(McpClient::new(cfg.server, resolver).with_connect_timeout(timeout));
-        Ok(Arc::new(McpTool { client, tool_name: cfg.tool_name, read_only: spec.read_only }))
+        Ok(Arc::new(McpTool { client, exchange, tool_name: cfg.tool_name, read_only: spec.read_only }))
     }
 }
 
 /// One tool of an upstream server: the shared client and the tool's name there.
 pub(crate) struct McpTool {
+    /// The connection of the tool, or, when it exchanges the caller's token, the one made
+    /// without credentials (probes) that callers' connections are made from.
     pub(crate) client: Arc<McpClient>,
+    /// Set when the server is reached with each caller's exchanged token.
+    pub(crate) exchange: Option<exchange::Exchanger>,
     pub(crate) tool_name: String,
     pub(crate) read_only: bool,
 }
@@ -115,6 +124,9 @@ impl ToolInstance for McpTool {
     }
 
     async fn shutdown(&self) {
+        if let Some(x) = &self.exchange {
+            x.close_all().await;
+        }
         self.client.close().await;
     }
 }

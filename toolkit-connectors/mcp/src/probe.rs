@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use toolkit_core::connector::{Probe, ProbeReport};
-use toolkit_core::{Error, Result};
+use toolkit_core::{Error, ErrorKind, Result};
 
 use crate::McpTool;
 
@@ -13,7 +13,19 @@ const NAMES_SHOWN: usize = 20;
 #[async_trait]
 impl Probe for McpTool {
     async fn probe(&self) -> Result<ProbeReport> {
-        let live = self.client.connect().await?;
+        let connected = self.client.connect().await;
+        if let (Some(x), Err(e)) = (&self.exchange, &connected)
+            && e.kind() == ErrorKind::Auth
+        {
+            // Reached, and it wants a caller's identity, which a probe has not.
+            let mut report = ProbeReport::default();
+            report.details.insert("transport".into(), self.client.server().transport().to_owned());
+            report
+                .details
+                .insert("authentication".into(), format!("the caller's token, exchanged at {}", x.token_url()));
+            return Ok(report);
+        }
+        let live = connected?;
         let tools = self.client.list_tools().await?;
         if !tools.iter().any(|t| t.name == self.tool_name) {
             let names: Vec<&str> = tools.iter().take(NAMES_SHOWN).map(|t| t.name.as_ref()).collect();

@@ -22,6 +22,14 @@ pub(crate) struct McpSession {
 }
 
 pub(crate) async fn open(tool: &McpTool) -> Result<Box<dyn Session>> {
+    if let Some(x) = &tool.exchange {
+        return Err(Error::unsupported("open a session on an mcp tool that uses tokenExchange")
+            .with_context(
+                "reason",
+                "the server is reached with each caller's exchanged token, and a session has no caller token",
+            )
+            .with_context("token_url", x.token_url().as_str()));
+    }
     tool.client.connect().await?;
     let server = tool.client.server();
     let mut env =
