@@ -1,8 +1,8 @@
 //! Logs, and OpenTelemetry when the standard variables ask for it.
 //!
 //! `OTEL_EXPORTER_OTLP_ENDPOINT` (or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) turns on OTLP export
-//! of traces and metrics over HTTP (`OTEL_EXPORTER_OTLP_PROTOCOL`: `http/protobuf`, the default,
-//! or `http/json`), named by `OTEL_SERVICE_NAME` (`toolkit-gateway` when unset). Spans follow the
+//! of traces and metrics (`OTEL_EXPORTER_OTLP_PROTOCOL`: `http/protobuf`, the default,
+//! `http/json`, or `grpc`, whose exporters run on a one-thread runtime of their own), named by `OTEL_SERVICE_NAME` (`toolkit-gateway` when unset). Spans follow the
 //! MCP semantic conventions: a SERVER span per MCP request (`tools/call NAME`), children for
 //! the pipeline's rate limit, approval, invoke and audit, and a CLIENT span per upstream HTTP
 //! request, whose `traceparent` is sent upstream. A request's own `traceparent` (HTTP header,
@@ -20,7 +20,7 @@ use opentelemetry::KeyValue;
 use opentelemetry::metrics::Histogram;
 use opentelemetry::propagation::TextMapPropagator as _;
 use opentelemetry::trace::TracerProvider as _;
-use opentelemetry_otlp::{Protocol, WithExportConfig as _};
+use opentelemetry_otlp::{Protocol, WithExportConfig as _, WithTonicConfig as _};
 use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
@@ -36,6 +36,8 @@ use crate::cli::LogFormat;
 pub struct Telemetry {
     traces: Option<SdkTracerProvider>,
     metrics: Option<SdkMeterProvider>,
+    /// The runtime gRPC exporters send on; stopped after they are.
+    grpc: Option<tokio::runtime::Runtime>,
 }
 
 impl Telemetry {
@@ -50,6 +52,9 @@ impl Telemetry {
             && let Err(e) = m.shutdown()
         {
             eprintln!("warning: flush metrics: {e}");
+        }
+        if let Some(rt) = self.grpc {
+            rt.shutdown_timeout(std::time::Duration::from_secs(1));
         }
     }
 }
@@ -149,18 +154,26 @@ pub(crate) fn set_parent(span: &tracing::Span, carrier: &HashMap<String, String>
 }
 
 /// The OTLP protocol `OTEL_EXPORTER_OTLP_PROTOCOL` (or its traces form) names.
-fn protocol() -> Protocol {
+fn protocol() -> Result<Protocol, String> {
     let named = std::env::var("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
         .or_else(|_| std::env::var("OTEL_EXPORTER_OTLP_PROTOCOL"))
         .unwrap_or_default();
     match named.as_str() {
-        "http/json" => Protocol::HttpJson,
-        "" | "http/protobuf" => Protocol::HttpBinary,
-        other => {
-            eprintln!("warning: OTEL_EXPORTER_OTLP_PROTOCOL={other} is not supported here; using http/protobuf");
-            Protocol::HttpBinary
-        }
+        "http/json" => Ok(Protocol::HttpJson),
+        "" | "http/protobuf" => Ok(Protocol::HttpBinary),
+        "grpc" => Ok(Protocol::Grpc),
+        other => Err(format!("OTEL_EXPORTER_OTLP_PROTOCOL={other} is not one of grpc, http/protobuf or http/json")),
     }
+}
+
+/// TLS with the webpki roots when the gRPC endpoint is `https`.
+fn grpc_tls() -> Option<opentelemetry_otlp::tonic_types::transport::ClientTlsConfig> {
+    let endpoint = std::env::var("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+        .or_else(|_| std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT"))
+        .unwrap_or_default();
+    endpoint
+        .starts_with("https://")
+        .then(|| opentelemetry_otlp::tonic_types::transport::ClientTlsConfig::new().with_webpki_roots())
 }
 
 fn wanted() -> bool {
@@ -199,9 +212,9 @@ pub fn init(verbose: u8, format: LogFormat) -> Telemetry {
     let mut telemetry = Telemetry::default();
     let otel = if wanted() {
         match start_export() {
-            Ok((traces, metrics)) => {
+            Ok((traces, metrics, grpc)) => {
                 let tracer = traces.tracer("toolkit-gateway");
-                telemetry = Telemetry { traces: Some(traces), metrics: Some(metrics) };
+                telemetry = Telemetry { traces: Some(traces), metrics: Some(metrics), grpc };
                 // The spans of requests, the pipeline and upstream requests, whatever the log
                 // level.
                 let spans = EnvFilter::new(
@@ -221,20 +234,44 @@ pub fn init(verbose: u8, format: LogFormat) -> Telemetry {
     telemetry
 }
 
-/// The exporters and providers; installs the propagator and the global meter provider.
-fn start_export() -> Result<(SdkTracerProvider, SdkMeterProvider), String> {
-    let protocol = protocol();
-    let spans = opentelemetry_otlp::SpanExporter::builder()
-        .with_http()
-        .with_protocol(protocol)
-        .build()
-        .map_err(|e| format!("the OTLP span exporter: {e}"))?;
+/// The exporters and providers (and the runtime gRPC exporters need); installs the propagator
+/// and the global meter provider.
+fn start_export() -> Result<(SdkTracerProvider, SdkMeterProvider, Option<tokio::runtime::Runtime>), String> {
+    let protocol = protocol()?;
+    let (spans, measures, grpc) = if protocol == Protocol::Grpc {
+        // tonic's channel spawns its worker where it is made; the batch exporters' own threads
+        // then hand it requests.
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("otlp-grpc")
+            .enable_all()
+            .build()
+            .map_err(|e| format!("the OTLP gRPC runtime: {e}"))?;
+        let entered = rt.enter();
+        let mut spans = opentelemetry_otlp::SpanExporter::builder().with_tonic();
+        let mut measures = opentelemetry_otlp::MetricExporter::builder().with_tonic();
+        if let Some(tls) = grpc_tls() {
+            spans = spans.with_tls_config(tls.clone());
+            measures = measures.with_tls_config(tls);
+        }
+        let spans = spans.build().map_err(|e| format!("the OTLP span exporter: {e}"))?;
+        let measures = measures.build().map_err(|e| format!("the OTLP metric exporter: {e}"))?;
+        drop(entered);
+        (spans, measures, Some(rt))
+    } else {
+        let spans = opentelemetry_otlp::SpanExporter::builder()
+            .with_http()
+            .with_protocol(protocol)
+            .build()
+            .map_err(|e| format!("the OTLP span exporter: {e}"))?;
+        let measures = opentelemetry_otlp::MetricExporter::builder()
+            .with_http()
+            .with_protocol(protocol)
+            .build()
+            .map_err(|e| format!("the OTLP metric exporter: {e}"))?;
+        (spans, measures, None)
+    };
     let traces = SdkTracerProvider::builder().with_batch_exporter(spans).with_resource(resource()).build();
-    let measures = opentelemetry_otlp::MetricExporter::builder()
-        .with_http()
-        .with_protocol(protocol)
-        .build()
-        .map_err(|e| format!("the OTLP metric exporter: {e}"))?;
     let metrics = SdkMeterProvider::builder().with_periodic_exporter(measures).with_resource(resource()).build();
     opentelemetry::global::set_meter_provider(metrics.clone());
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
@@ -247,5 +284,5 @@ fn start_export() -> Result<(SdkTracerProvider, SdkMeterProvider), String> {
             set(name, value);
         }
     }));
-    Ok((traces, metrics))
+    Ok((traces, metrics, grpc))
 }

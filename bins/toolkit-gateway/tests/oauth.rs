@@ -470,8 +470,7 @@ fn mcp_tools_reach_their_server_as_the_caller() {
         let state = StateStore::open(&inner.state).await.unwrap();
         state.audit(&AuditFilter::default()).await.unwrap()
     });
-    let calls: Vec<&str> =
-        inner_audit.iter().filter(|r| r.tool.name == "echo").map(|r| r.caller.as_str()).collect();
+    let calls: Vec<&str> = inner_audit.iter().filter(|r| r.tool.name == "echo").map(|r| r.caller.as_str()).collect();
     assert_eq!(calls.len(), 3, "{inner_audit:?}");
     assert!(calls.iter().all(|c| c.starts_with("oidc:exchanged-for-upstream")), "{calls:?}");
     let outer_audit = tokio::runtime::Runtime::new().unwrap().block_on(async {

@@ -74,6 +74,11 @@ fn attribute(span: &Value, key: &str) -> Value {
 
 /// The gateway on `fixture`, exporting to `otlp`, capturing what `capture` names.
 fn traced(fixture: &Fixture, otlp: &str, capture: Option<&str>) -> Running {
+    traced_over(fixture, otlp, "http/json", capture)
+}
+
+/// [`traced`] over `protocol`.
+fn traced_over(fixture: &Fixture, otlp: &str, protocol: &str, capture: Option<&str>) -> Running {
     let mut command = Command::new(BIN);
     command
         .arg("--tools")
@@ -81,7 +86,7 @@ fn traced(fixture: &Fixture, otlp: &str, capture: Option<&str>) -> Running {
         .arg("--state")
         .arg(&fixture.state)
         .env("OTEL_EXPORTER_OTLP_ENDPOINT", otlp)
-        .env("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")
+        .env("OTEL_EXPORTER_OTLP_PROTOCOL", protocol)
         .env("OTEL_SERVICE_NAME", "toolkit-e2e")
         .env("OTEL_BSP_SCHEDULE_DELAY", "100")
         .env("OTEL_METRIC_EXPORT_INTERVAL", "300");
@@ -203,4 +208,110 @@ fn a_call_is_traced_to_the_upstream() {
     let result = attribute(&server, "gen_ai.tool.call.result");
     assert!(result.as_str().unwrap().contains("ok"), "{result}");
     assert!(!std::fs::read_to_string(&traces).unwrap().contains(&fixture.canary), "a secret was exported");
+}
+
+/// An OTLP gRPC receiver (the collector's `TraceService` and `MetricsService`) keeping what it
+/// gets.
+mod grpc {
+    use std::sync::{Arc, Mutex};
+
+    use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
+        MetricsService, MetricsServiceServer,
+    };
+    use opentelemetry_proto::tonic::collector::metrics::v1::{
+        ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+    };
+    use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{TraceService, TraceServiceServer};
+    use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
+    use opentelemetry_proto::tonic::trace::v1::Span;
+    use tonic::{Request, Response, Status};
+
+    #[derive(Clone, Default)]
+    pub struct Received {
+        pub spans: Arc<Mutex<Vec<Span>>>,
+        pub metrics: Arc<Mutex<Vec<String>>>,
+    }
+
+    #[tonic::async_trait]
+    impl TraceService for Received {
+        async fn export(
+            &self,
+            request: Request<ExportTraceServiceRequest>,
+        ) -> Result<Response<ExportTraceServiceResponse>, Status> {
+            let spans = request.into_inner().resource_spans.into_iter().flat_map(|r| r.scope_spans);
+            self.spans.lock().unwrap().extend(spans.flat_map(|s| s.spans));
+            Ok(Response::new(ExportTraceServiceResponse { partial_success: None }))
+        }
+    }
+
+    #[tonic::async_trait]
+    impl MetricsService for Received {
+        async fn export(
+            &self,
+            request: Request<ExportMetricsServiceRequest>,
+        ) -> Result<Response<ExportMetricsServiceResponse>, Status> {
+            let names = request.into_inner().resource_metrics.into_iter().flat_map(|r| r.scope_metrics);
+            self.metrics.lock().unwrap().extend(names.flat_map(|s| s.metrics).map(|m| m.name));
+            Ok(Response::new(ExportMetricsServiceResponse { partial_success: None }))
+        }
+    }
+
+    /// Serves on a free loopback port on its own runtime; returns the endpoint and what arrives.
+    pub fn start() -> (tokio::runtime::Runtime, String, Received) {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let received = Received::default();
+        let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let service = received.clone();
+        rt.spawn(async move {
+            tonic::transport::Server::builder()
+                .add_service(TraceServiceServer::new(service.clone()))
+                .add_service(MetricsServiceServer::new(service))
+                .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener))
+                .await
+                .unwrap();
+        });
+        (rt, endpoint, received)
+    }
+}
+
+/// `OTEL_EXPORTER_OTLP_PROTOCOL=grpc`: the spans and metrics of a call reach a gRPC receiver;
+/// a malformed `traceparent` from the client is ignored (a new trace), not an error.
+#[test]
+fn export_over_grpc() {
+    let (_rt, endpoint, received) = grpc::start();
+    let fixture = Fixture::new();
+    fixture.write("noop.yaml", &common::noop_manifest("prod", "noop"));
+    let mut gateway = traced_over(&fixture, &endpoint, "grpc", None);
+    let body = json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call",
+        "params": {"name": "prod__noop", "arguments": {}}})
+    .to_string();
+    let headers = [
+        ("Content-Type", "application/json"),
+        ("Accept", "application/json, text/event-stream"),
+        ("MCP-Protocol-Version", "2025-11-25"),
+        ("traceparent", "00-not-a-trace-id-01"),
+    ];
+    let response = request(gateway.addr, "POST", "/mcp", &headers, &body);
+    assert_eq!(response.status, 200, "{}", response.body);
+    assert_eq!(response.json()["result"]["isError"], false, "{}", response.body);
+    assert!(gateway.terminate().success(), "{}", gateway.log());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let server = loop {
+        let found = received.spans.lock().unwrap().iter().find(|s| s.name == "tools/call prod__noop").cloned();
+        if let Some(s) = found {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "no span arrived over gRPC: {}", gateway.log());
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(server.kind, 2, "SERVER");
+    assert!(server.parent_span_id.is_empty(), "a malformed traceparent is no parent");
+    assert_eq!(server.trace_id.len(), 16);
+    let spans = received.spans.lock().unwrap().clone();
+    let invoke = spans.iter().find(|s| s.name == "invoke").expect("the invoke span");
+    assert_eq!(invoke.trace_id, server.trace_id);
+    assert_eq!(invoke.parent_span_id, server.span_id);
+    let metrics = received.metrics.lock().unwrap().clone();
+    assert!(metrics.iter().any(|m| m == "mcp.server.operation.duration"), "{metrics:?}");
 }
