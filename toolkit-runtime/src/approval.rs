@@ -11,6 +11,9 @@
 //! timeout. A call dropped while it waits (its client went away or cancelled) withdraws its
 //! request, which is then marked expired.
 //!
+//! An [`ApprovalNotifier`] given to the runtime hears of each request when it is recorded and
+//! when its waiting call sees it decided (approved, rejected or lapsed), whoever decided it.
+//!
 //! A person's own command (`toolkit tool exec`) is decided the same way, except that a command
 //! needing approval runs: the person running it is the one who approves (audited as
 //! `OwnCommand`). Blocked commands stay blocked for people too.
@@ -21,7 +24,7 @@ use serde_json::Value;
 use toolkit_core::model::{ApprovalRequired, OnTimeout};
 use toolkit_core::{Error, ErrorKind, Result};
 use toolkit_policy::{Action, ApprovalSettings, Class, Reason, Verdict, decide};
-use toolkit_state::{ApprovalState, Decision, NewApproval, StateStore};
+use toolkit_state::{ApprovalRecord, ApprovalState, Decision, NewApproval, StateStore};
 
 use crate::pipeline::{CallObserver, Work};
 use crate::{Caller, PreparedTool, Runtime};
@@ -35,7 +38,26 @@ const NOTICE_EVERY: Duration = Duration::from_secs(5);
 /// How often a waiting call looks for a decision.
 const POLL: Duration = Duration::from_millis(200);
 
+/// Told of approval requests: each one as it is recorded, and as its waiting call sees it
+/// decided. Called on the call's path: queue the news and return, never wait on the network.
+pub trait ApprovalNotifier: Send + Sync {
+    /// A call waits for a person.
+    fn requested(&self, request: &ApprovalRecord);
+    /// The request was approved, rejected or lapsed.
+    fn decided(&self, request: &ApprovalRecord);
+}
+
 impl Runtime {
+    /// Passes the request `id`, as stored, to the notifier with `tell`; a failed read is logged.
+    async fn notify(&self, id: i64, tell: impl FnOnce(&dyn ApprovalNotifier, &ApprovalRecord)) {
+        let Some(notifier) = self.notifier() else { return };
+        match self.state().approval(id).await {
+            Ok(Some(record)) => tell(notifier.as_ref(), &record),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(id, error = %e, "could not read the approval request to announce it"),
+        }
+    }
+
     /// Decides one request from its classification; waits for a person when the decision says
     /// so. Sets the audit decision; an error refuses the request.
     #[allow(clippy::too_many_arguments)]
@@ -119,6 +141,7 @@ impl Runtime {
         // A call dropped while it waits (its client went away or cancelled) takes its request
         // off the list instead of leaving it pending for someone to approve in vain.
         let mut withdraw = Withdraw { state: Some(self.state().clone()), id };
+        self.notify(id, |n, r| n.requested(r)).await;
         let deadline = tokio::time::Instant::now() + timeout;
         let mut next_notice = tokio::time::Instant::now();
         let record = loop {
@@ -143,6 +166,9 @@ impl Runtime {
             }
         };
         withdraw.state = None;
+        if let Some(notifier) = self.notifier() {
+            notifier.decided(&record);
+        }
         let by = record.decided_by.as_deref().unwrap_or("?");
         match record.state {
             ApprovalState::Approved => {

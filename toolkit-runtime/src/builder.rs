@@ -7,6 +7,7 @@ use std::sync::Arc;
 use toolkit_core::{Catalog, ConnectorRegistry, Error, Result, SecretResolver};
 use toolkit_state::StateStore;
 
+use crate::approval::ApprovalNotifier;
 use crate::limits::{MemoryRateLimiter, RateLimiter};
 use crate::lookup::CatalogTools;
 use crate::policy::{CallPolicy, ReadOnlyPolicy};
@@ -53,6 +54,7 @@ pub struct RuntimeBuilder {
     secrets: Option<Arc<dyn SecretResolver>>,
     rate_limiter: Option<Arc<dyn RateLimiter>>,
     policy: Option<Arc<dyn CallPolicy>>,
+    notifier: Option<Arc<dyn ApprovalNotifier>>,
 }
 
 impl std::fmt::Debug for RuntimeBuilder {
@@ -112,6 +114,12 @@ impl RuntimeBuilder {
     /// The policy every call and command is checked with.
     pub fn policy(mut self, policy: Arc<dyn CallPolicy>) -> Self {
         self.policy = Some(policy);
+        self
+    }
+
+    /// Who hears of approval requests as they are made and decided.
+    pub fn approval_notifier(mut self, notifier: Arc<dyn ApprovalNotifier>) -> Self {
+        self.notifier = Some(notifier);
         self
     }
 
@@ -183,6 +191,7 @@ impl RuntimeBuilder {
                 unserved,
                 policy: self.policy.unwrap_or_else(|| Arc::new(ReadOnlyPolicy)),
                 rate_limiter,
+                notifier: self.notifier,
             }),
         }
     }

@@ -34,7 +34,7 @@ use toolkit_core::model::ToolPhase;
 use toolkit_core::{Catalog, ConnectorRegistry, Error, Result, SecretResolver, ToolRef};
 use toolkit_state::StateStore;
 
-pub use approval::DEFAULT_APPROVAL_TIMEOUT;
+pub use approval::{ApprovalNotifier, DEFAULT_APPROVAL_TIMEOUT};
 pub use builder::{CatalogSource, LocalFolders, RuntimeBuilder};
 pub use caller::{Caller, Scope};
 pub use imports::Imports;
@@ -71,6 +71,7 @@ struct Inner {
     unserved: BTreeMap<ToolRef, String>,
     policy: Arc<dyn CallPolicy>,
     rate_limiter: Arc<dyn RateLimiter>,
+    notifier: Option<Arc<dyn ApprovalNotifier>>,
 }
 
 /// One line of `toolkit tool list`.
@@ -129,6 +130,11 @@ impl Runtime {
     /// catalog to keep the budgets spent.
     pub fn rate_limiter(&self) -> &Arc<dyn RateLimiter> {
         &self.inner.rate_limiter
+    }
+
+    /// Who hears of approval requests, if anyone.
+    pub fn notifier(&self) -> Option<&Arc<dyn ApprovalNotifier>> {
+        self.inner.notifier.as_ref()
     }
 
     /// The policy every call is checked with.

@@ -26,7 +26,8 @@ pub enum ApprovalState {
 }
 
 impl ApprovalState {
-    pub(crate) fn as_str(self) -> &'static str {
+    /// `pending`, `approved`, `rejected` or `expired`.
+    pub fn as_str(self) -> &'static str {
         match self {
             ApprovalState::Pending => "pending",
             ApprovalState::Approved => "approved",

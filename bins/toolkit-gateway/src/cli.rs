@@ -115,6 +115,21 @@ pub struct Cli {
     #[arg(long, requires = "rate_limit_redis")]
     pub rate_limit_fail_open: bool,
 
+    /// Post each call that waits for approval to this webhook URL (repeatable; Slack and
+    /// Microsoft Teams incoming webhooks accept it); prefer the environment variable, as such a
+    /// URL is its own credential.
+    #[arg(long = "approval-webhook", value_name = "URL", env = "TOOLKIT_APPROVAL_WEBHOOKS", value_delimiter = ',', hide_env_values = true, value_parser = secret)]
+    pub approval_webhooks: Vec<SecretString>,
+
+    /// Also post approval decisions (approved, rejected, lapsed) to the webhooks.
+    #[arg(long, requires = "approval_webhooks")]
+    pub approval_webhook_decisions: bool,
+
+    /// The gateway's URL as people reach it (e.g. https://toolkit.example.com), for links to
+    /// the console in notifications.
+    #[arg(long, value_name = "URL", env = "TOOLKIT_PUBLIC_URL")]
+    pub public_url: Option<url::Url>,
+
     /// Also accept this Host (HOST or HOST:PORT; repeatable); `*` accepts any Host and Origin.
     #[arg(long = "allowed-host", value_name = "HOST")]
     pub allowed_hosts: Vec<String>,
@@ -272,6 +287,11 @@ impl Cli {
         config.calls = CallCaps { per_identity: self.max_calls_per_identity, per_tool: self.max_calls_per_tool };
         config.rate_limits =
             RateLimitConfig { redis: self.rate_limit_redis.clone(), fail_open: self.rate_limit_fail_open };
+        config.webhooks = crate::webhook::WebhookConfig {
+            urls: self.approval_webhooks.clone(),
+            decisions: self.approval_webhook_decisions,
+            public_url: self.public_url.clone(),
+        };
         #[cfg(feature = "kubernetes")]
         if self.kubernetes {
             config.cluster = Some(crate::config::ClusterConfig {

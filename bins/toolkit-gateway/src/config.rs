@@ -39,6 +39,8 @@ pub struct GatewayConfig {
     pub calls: CallCaps,
     /// Read tools from a Kubernetes cluster instead of `tools` (`--kubernetes`).
     pub cluster: Option<ClusterConfig>,
+    /// Where approval requests are announced.
+    pub webhooks: crate::webhook::WebhookConfig,
 }
 
 /// Tools, registries and policies from a Kubernetes API (watched), and call counts reported to
@@ -71,6 +73,7 @@ impl GatewayConfig {
             connectors: toolkit_connectors::registry(),
             calls: CallCaps::default(),
             cluster: None,
+            webhooks: crate::webhook::WebhookConfig::default(),
         }
     }
 }

@@ -62,6 +62,8 @@ pub struct GatewayOptions {
     pub connectors: ConnectorRegistry,
     /// Caps on tool calls running at once.
     pub calls: CallCaps,
+    /// Who hears of approval requests.
+    pub notifier: Option<Arc<dyn toolkit_runtime::ApprovalNotifier>>,
     /// Read the catalog from a Kubernetes API instead of the manifest paths.
     #[cfg(feature = "kubernetes")]
     pub cluster: Option<toolkit_kube::ClusterSource>,
@@ -75,6 +77,7 @@ impl Default for GatewayOptions {
             rate_limiter: None,
             connectors: toolkit_connectors::registry(),
             calls: CallCaps::default(),
+            notifier: None,
             #[cfg(feature = "kubernetes")]
             cluster: None,
         }
@@ -108,6 +111,7 @@ struct Inner {
     tokens: Option<PathBuf>,
     oauth: Option<Arc<Verifier>>,
     rate_limiter: Arc<dyn RateLimiter>,
+    notifier: Option<Arc<dyn toolkit_runtime::ApprovalNotifier>>,
     connectors: ConnectorRegistry,
     metrics: Metrics,
     state: OnceCell<StateStore>,
@@ -149,6 +153,7 @@ impl Gateway {
                 tokens: options.tokens,
                 oauth: options.oauth,
                 rate_limiter: options.rate_limiter.unwrap_or_else(|| Arc::new(MemoryRateLimiter::new())),
+                notifier: options.notifier,
                 connectors: options.connectors,
                 metrics: Metrics::new(),
                 state: OnceCell::new(),
@@ -180,6 +185,10 @@ impl Gateway {
             .connectors(self.inner.connectors.clone())
             .state(state)
             .rate_limiter(self.inner.rate_limiter.clone());
+        let builder = match &self.inner.notifier {
+            Some(n) => builder.approval_notifier(n.clone()),
+            None => builder,
+        };
         #[cfg(feature = "kubernetes")]
         let builder = match &self.inner.cluster {
             Some(source) => builder.secrets(Arc::new(source.secrets().clone())),

@@ -51,6 +51,7 @@ mod serve;
 mod session_log;
 mod telemetry;
 mod watch;
+mod webhook;
 
 use std::process::ExitCode;
 use std::time::Duration;

@@ -46,12 +46,17 @@ pub async fn serve(config: GatewayConfig, shutdown: CancellationToken) -> Result
         }
     }
     let rate_limiter = rate_limiter(&config.rate_limits).await?;
+    let notifier = crate::webhook::Webhooks::new(&config.webhooks)?;
+    if notifier.is_some() {
+        tracing::info!(webhooks = config.webhooks.urls.len(), "approval requests are posted to webhooks");
+    }
     let options = GatewayOptions {
         tokens,
         oauth,
         rate_limiter,
         connectors: config.connectors.clone(),
         calls: config.calls,
+        notifier: notifier.map(|n| Arc::new(n) as Arc<dyn toolkit_runtime::ApprovalNotifier>),
         #[cfg(feature = "kubernetes")]
         cluster: cluster_source(&config).await?,
     };
