@@ -28,17 +28,41 @@ use crate::{mapping, names};
 /// One loaded catalog: the runtime that runs calls, what clients see of it, and the tokens.
 pub(crate) struct Snapshot {
     pub runtime: Runtime,
-    /// Tools in list order, with the reference of each.
+    /// Tools in list order (by reference), with the reference of each.
     pub tools: Vec<(rmcp::model::Tool, ToolRef)>,
+    /// The bytes of each tool's JSON, in the same order, for bounding pages.
+    pub sizes: Vec<usize>,
     pub by_name: HashMap<String, Served>,
     /// `None` when the gateway takes no tokens.
     pub tokens: Option<Tokens>,
 }
 
+/// Tools in one `tools/list` page at most.
+pub(crate) const PAGE_TOOLS: usize = 500;
+/// JSON bytes of the tools of one page at most (clients cap a message at 1 MiB or so); a page
+/// always holds at least one tool.
+pub(crate) const PAGE_BYTES: usize = 512 * 1024;
+
 impl Snapshot {
-    /// The tools `caller` may see, in list order.
-    pub fn tools_of(&self, caller: &Caller) -> Vec<rmcp::model::Tool> {
-        self.tools.iter().filter(|(_, r)| caller.may_call(r)).map(|(t, _)| t.clone()).collect()
+    /// One page of the tools `caller` may see: those listed after `after` (all when `None`), at
+    /// most [`PAGE_TOOLS`] and [`PAGE_BYTES`]; and the reference to continue after, when more
+    /// remain. Continuing after a reference a reload removed goes on with the next one, so a
+    /// reload between pages neither repeats nor skips a tool that stayed.
+    pub fn page_of(&self, caller: &Caller, after: Option<&ToolRef>) -> (Vec<rmcp::model::Tool>, Option<ToolRef>) {
+        let start = after.map_or(0, |a| self.tools.partition_point(|(_, r)| r <= a));
+        let mut page = Vec::new();
+        let mut bytes = 0;
+        let mut last: Option<&ToolRef> = None;
+        let visible = self.tools.iter().zip(&self.sizes).skip(start).filter(|((_, r), _)| caller.may_call(r));
+        for ((tool, reference), size) in visible {
+            if last.is_some() && (page.len() == PAGE_TOOLS || bytes + size > PAGE_BYTES) {
+                return (page, last.cloned());
+            }
+            bytes += size;
+            page.push(tool.clone());
+            last = Some(reference);
+        }
+        (page, None)
     }
 }
 
@@ -207,11 +231,19 @@ impl Gateway {
             old.tools != snapshot.tools
                 || old.tokens.as_ref().map(Tokens::fingerprint) != snapshot.tokens.as_ref().map(Tokens::fingerprint)
         });
-        let names: Vec<String> = snapshot.tools.iter().map(|(t, _)| t.name.to_string()).collect();
+        // A large catalog is named in part: the log line stays a line.
+        const NAMED: usize = 50;
+        let served = snapshot.tools.len();
+        let mut names: Vec<&str> = snapshot.tools.iter().take(NAMED).map(|(t, _)| t.name.as_ref()).collect();
+        let more = served.saturating_sub(NAMED).to_string() + " more";
+        if served > NAMED {
+            names.push(&more);
+        }
+        let names = names.join(",");
         let token_count = snapshot.tokens.as_ref().map(Tokens::len);
-        self.inner.metrics.set_tools_served(names.len());
+        self.inner.metrics.set_tools_served(served);
         self.inner.snapshot.store(Some(Arc::new(snapshot)));
-        tracing::info!(tools = names.len(), names = %names.join(","), tokens = token_count, "catalog loaded");
+        tracing::info!(tools = served, names = %names, tokens = token_count, "catalog loaded");
         if changed {
             self.inner.changes.send_modify(|generation| *generation += 1);
         }
@@ -436,14 +468,18 @@ async fn token_secrets(
 }
 
 fn snapshot(runtime: Runtime, tokens: Option<Tokens>, metrics: &Metrics) -> Snapshot {
-    let enabled: Vec<_> = runtime.tools().filter(|t| t.spec().enabled).cloned().collect();
+    let mut enabled: Vec<_> = runtime.tools().filter(|t| t.spec().enabled).cloned().collect();
+    enabled.sort_by(|a, b| a.reference().cmp(b.reference()));
     let assigned = names::assign_with(enabled.iter().map(|t| (t.reference(), t.spec().mcp_name.as_deref())));
     let by_ref: HashMap<&ToolRef, &str> = assigned.iter().map(|(n, r)| (r, n.as_str())).collect();
     let mut tools = Vec::with_capacity(enabled.len());
+    let mut sizes = Vec::with_capacity(enabled.len());
     let mut by_name = HashMap::with_capacity(enabled.len());
     for tool in &enabled {
         let Some(name) = by_ref.get(tool.reference()) else { continue };
-        tools.push((mapping::describe(name, tool), tool.reference().clone()));
+        let described = mapping::describe(name, tool);
+        sizes.push(serde_json::to_vec(&described).map_or(0, |j| j.len()));
+        tools.push((described, tool.reference().clone()));
         by_name.insert(
             (*name).to_owned(),
             Served {
@@ -453,7 +489,7 @@ fn snapshot(runtime: Runtime, tokens: Option<Tokens>, metrics: &Metrics) -> Snap
             },
         );
     }
-    Snapshot { runtime, tools, by_name, tokens }
+    Snapshot { runtime, tools, sizes, by_name, tokens }
 }
 
 /// Logs why declared tools are not served, and problems that concern no single tool.

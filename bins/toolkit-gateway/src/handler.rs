@@ -239,16 +239,31 @@ impl ServerHandler for McpHandler {
 
     async fn list_tools(
         &self,
-        _request: Option<PaginatedRequestParams>,
+        request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
         let started = Instant::now();
         let span = self.server_span(&context, "tools/list", None);
         let _entered = span.enter();
         let caller = self.caller(&context);
-        let tools = self.gateway.snapshot().map(|s| s.tools_of(&caller)).unwrap_or_default();
+        let after = match request.and_then(|r| r.cursor) {
+            Some(cursor) => match crate::mapping::read_cursor(&cursor) {
+                Some(after) => Some(after),
+                None => {
+                    telemetry::record_operation("tools/list", None, Some("-32602"), started.elapsed().as_secs_f64());
+                    return Err(ErrorData::invalid_params(
+                        "the cursor is not one this gateway gave; list again without a cursor",
+                        None,
+                    ));
+                }
+            },
+            None => None,
+        };
+        let (tools, next) = self.gateway.snapshot().map(|s| s.page_of(&caller, after.as_ref())).unwrap_or_default();
         telemetry::record_operation("tools/list", None, None, started.elapsed().as_secs_f64());
-        Ok(ListToolsResult::with_all_items(tools))
+        let mut result = ListToolsResult::with_all_items(tools);
+        result.next_cursor = next.map(|r| crate::mapping::cursor(&r));
+        Ok(result)
     }
 
     async fn call_tool(

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use rmcp::model::{CallToolResult, ContentBlock, Tool, ToolAnnotations};
 use serde_json::Value;
-use toolkit_core::Error;
+use toolkit_core::{Error, ToolRef};
 use toolkit_runtime::{CallOutcome, PreparedTool};
 
 /// The MCP definition of `tool`, served as `name`, as
@@ -56,6 +56,26 @@ pub fn result(outcome: Result<CallOutcome, Error>, has_output_schema: bool) -> C
     result
 }
 
+/// The opaque `tools/list` cursor continuing after `after`: `t1.` and the base64url of its
+/// JSON `[namespace, name]`.
+pub(crate) fn cursor(after: &ToolRef) -> String {
+    use base64::Engine as _;
+    let json = serde_json::json!([after.namespace, after.name]).to_string();
+    format!("t1.{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json))
+}
+
+/// The reference a [`cursor`] continues after; `None` for anything else.
+pub(crate) fn read_cursor(cursor: &str) -> Option<ToolRef> {
+    use base64::Engine as _;
+    let encoded = cursor.strip_prefix("t1.")?;
+    if encoded.len() > 2048 {
+        return None;
+    }
+    let json = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(encoded).ok()?;
+    let (namespace, name): (String, String) = serde_json::from_slice(&json).ok()?;
+    Some(ToolRef::new(namespace, name))
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -88,6 +108,15 @@ mod tests {
     fn arrays_only_with_an_output_schema() {
         assert!(result(ok(json!([1])), false).structured_content.is_none());
         assert!(result(ok(json!([1])), true).structured_content.is_some());
+    }
+
+    #[test]
+    fn cursors_round_trip_and_nothing_else_reads() {
+        let r = ToolRef::new("prod", "a.b");
+        assert_eq!(read_cursor(&cursor(&r)), Some(r));
+        for bad in ["", "t1.", "t1.!!", "t2.WyJhIiwiYiJd", "t1.WyJhIl0"] {
+            assert_eq!(read_cursor(bad), None, "{bad}");
+        }
     }
 
     #[test]
