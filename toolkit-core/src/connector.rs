@@ -286,6 +286,19 @@ pub trait ToolInstance: Send + Sync {
         None
     }
 
+    /// For a tool that leaves its description to its server (an `mcp` tool without
+    /// `inputSchema`): follows what the server says of the tool, on the tool's own connection,
+    /// calling `changed` whenever that may have changed. The first (and only) tool of
+    /// [`crate::upstream::FollowedUpstream::current`] is the server's description of this tool,
+    /// which the runtime then serves and validates arguments with. `None` by default.
+    fn follow_description(
+        &self,
+        changed: std::sync::Arc<dyn Fn() + Send + Sync>,
+    ) -> Option<Box<dyn crate::upstream::FollowedUpstream>> {
+        let _ = changed;
+        None
+    }
+
     /// Opens a session: a live connection with the env of a native client.
     async fn open_session(&self) -> Result<Box<dyn Session>> {
         Err(Error::unsupported("open a session: this tool type has no sessions"))

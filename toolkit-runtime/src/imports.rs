@@ -5,7 +5,11 @@
 //! the ones already followed whose settings and Secrets did not change, stopping the others);
 //! [`Imports::changes`] wakes whoever serves them when an upstream's list changed; and
 //! [`Runtime::with_imports`] makes a runtime that also serves the imported tools, as tools of
-//! the registry's namespace with [`Origin::Registry`]. A runtime is never changed in place: a
+//! the registry's namespace with [`Origin::Registry`]. A declared tool that leaves its
+//! description to its server ([`ToolInstance::follow_description`]: an `mcp` tool without
+//! `inputSchema`) is followed too, on its own connection, keyed by the tool and an empty
+//! upstream name, and served with the server's schema (which then validates its arguments),
+//! description and annotations where the manifest gives none. A runtime is never changed in place: a
 //! server swaps in the new one, as it does when manifests are reloaded. Instances are shared,
 //! so the swap keeps connections and pools.
 
@@ -17,7 +21,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use toolkit_core::manifest::{LoadedTool, Origin};
 use toolkit_core::upstream::{FollowContext, FollowedUpstream, Imported, UpstreamImporter};
-use toolkit_core::{Catalog, ToolRef};
+use toolkit_core::{Catalog, ToolInstance, ToolRef};
 
 use crate::Runtime;
 
@@ -35,9 +39,27 @@ struct Inner {
 /// One followed upstream.
 struct Running {
     /// What it was started from: a change restarts it.
-    fingerprint: Fingerprint,
+    fingerprint: Started,
     source: PathBuf,
     import: Box<dyn FollowedUpstream>,
+}
+
+/// What a followed upstream was started from.
+enum Started {
+    /// A registry's upstream.
+    Upstream(Box<Fingerprint>),
+    /// A declared tool's instance, describing itself.
+    Tool(Arc<dyn ToolInstance>),
+}
+
+impl PartialEq for Started {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Started::Upstream(a), Started::Upstream(b)) => a == b,
+            (Started::Tool(a), Started::Tool(b)) => std::ptr::addr_eq(Arc::as_ptr(a), Arc::as_ptr(b)),
+            _ => false,
+        }
+    }
 }
 
 /// An upstream's settings and the values of the Secrets it references.
@@ -118,9 +140,19 @@ impl Imports {
         &self,
         runtime: &Runtime,
         key: &(ToolRef, String),
-        fingerprint: Fingerprint,
+        fingerprint: Started,
         source: PathBuf,
     ) -> Option<Running> {
+        let changes = self.inner.changes.clone();
+        let changed = Arc::new(move || changes.send_modify(|g| *g += 1));
+        let fingerprint = match fingerprint {
+            Started::Tool(instance) => {
+                let import = instance.follow_description(changed)?;
+                tracing::debug!(tool = %key.0, "following the server's description of the tool");
+                return Some(Running { fingerprint: Started::Tool(instance), source, import });
+            }
+            Started::Upstream(f) => *f,
+        };
         let (registry, _) = key;
         let Some(importer) = runtime.connectors().importer() else {
             tracing::warn!(registry = %key.0, upstream = %key.1, "not imported: this build has no upstream importer");
@@ -132,12 +164,10 @@ impl Imports {
             secrets: runtime.secrets().clone(),
             config_maps: Arc::new(runtime.catalog().config_maps.clone()),
         };
-        let changes = self.inner.changes.clone();
-        let changed = Arc::new(move || changes.send_modify(|g| *g += 1));
         match importer.follow(ctx, changed) {
             Ok(import) => {
                 tracing::info!(registry = %registry, upstream = %fingerprint.upstream.name, "following upstream MCP server");
-                Some(Running { fingerprint, source, import })
+                Some(Running { fingerprint: Started::Upstream(Box::new(fingerprint)), source, import })
             }
             Err(e) => {
                 tracing::warn!(registry = %registry, "not imported: {e}");
@@ -174,22 +204,23 @@ impl Imports {
         drop(all);
     }
 
-    /// For each upstream: its registry, the registry's file, whether its first attempt is
-    /// over, and the tools it contributes.
-    fn current(&self) -> Vec<(ToolRef, PathBuf, bool, Imported)> {
+    /// For each upstream: its registry and name (a described tool and `""`), the registry's
+    /// file, whether its first attempt is over, and the tools it contributes.
+    fn current(&self) -> Vec<((ToolRef, String), PathBuf, bool, Imported)> {
         let running = self.inner.running.lock().unwrap_or_else(PoisonError::into_inner);
         running
             .iter()
-            .map(|((registry, _), r)| {
+            .map(|(key, r)| {
                 let imported = r.import.current();
-                (registry.clone(), r.source.clone(), imported.settled, imported)
+                (key.clone(), r.source.clone(), imported.settled, imported)
             })
             .collect()
     }
 }
 
-/// The valid upstreams of `catalog`'s registries, keyed by registry and upstream name.
-fn desired(catalog: &Catalog, runtime: &Runtime) -> BTreeMap<(ToolRef, String), (Fingerprint, PathBuf)> {
+/// The valid upstreams of `catalog`'s registries, keyed by registry and upstream name, and the
+/// tools that describe themselves, keyed by tool and `""`.
+fn desired(catalog: &Catalog, runtime: &Runtime) -> BTreeMap<(ToolRef, String), (Started, PathBuf)> {
     let mut out = BTreeMap::new();
     for (reference, (registry, file)) in &catalog.registries {
         let problems = catalog.registry_problems(reference, &registry.spec, runtime.connectors());
@@ -203,8 +234,12 @@ fn desired(catalog: &Catalog, runtime: &Runtime) -> BTreeMap<(ToolRef, String), 
                 .map(|sel| catalog.secrets.get(&reference.namespace, sel).ok())
                 .collect();
             let fingerprint = Fingerprint { upstream: upstream.clone(), secrets };
-            out.insert((reference.clone(), upstream.name.clone()), (fingerprint, file.clone()));
+            out.insert((reference.clone(), upstream.name.clone()), (Started::Upstream(Box::new(fingerprint)), file.clone()));
         }
+    }
+    for tool in runtime.tools().filter(|t| t.spec().enabled) {
+        let source = catalog.tools.get(tool.reference()).map(|t| t.source.clone()).unwrap_or_default();
+        out.insert((tool.reference().clone(), String::new()), (Started::Tool(tool.instance().clone()), source));
     }
     out
 }
@@ -236,7 +271,11 @@ impl Runtime {
                 return self.clone();
             }
             let mut inner = (*self.inner).clone();
-            for (registry, source, _, imported) in groups {
+            for ((registry, upstream), source, _, imported) in groups {
+                if upstream.is_empty() {
+                    describe(&mut inner, &registry, &imported);
+                    continue;
+                }
                 for t in &imported.tools {
                     let reference = ToolRef::new(&registry.namespace, &t.name);
                     if inner.catalog.tools.contains_key(&reference) {
@@ -271,5 +310,21 @@ impl Runtime {
             }
             Runtime { inner: Arc::new(inner) }
         }
+    }
+}
+
+/// Serves the declared tool `reference` with what its server says of it, when it listed it.
+fn describe(inner: &mut crate::Inner, reference: &ToolRef, imported: &Imported) {
+    let Some(prepared) = inner.prepared.get(reference) else { return };
+    // The describing upstream admits the tool alone.
+    let Some(listed) = imported.tools.first() else { return };
+    match prepared.described_by(&listed.tool.spec) {
+        Ok(described) => {
+            if let Some(loaded) = inner.catalog.tools.get_mut(reference) {
+                loaded.tool = Some(described.tool().clone());
+            }
+            inner.prepared.insert(reference.clone(), Arc::new(described));
+        }
+        Err(e) => tracing::warn!(tool = %reference, "the server's description of the tool is not used: {e}"),
     }
 }

@@ -62,7 +62,7 @@ pub struct Runtime {
 }
 
 #[derive(Clone)]
-struct Inner {
+pub(crate) struct Inner {
     catalog: Catalog,
     connectors: ConnectorRegistry,
     state: StateStore,

@@ -110,6 +110,35 @@ impl PreparedTool {
         })
     }
 
+    /// The same tool served with what its server says of it (`listed`): its input schema, which
+    /// then validates the arguments, and its output schema, title, description and annotations
+    /// where the manifest declares none. Fails when the server's schema does not compile.
+    pub(crate) fn described_by(&self, listed: &ToolSpec) -> Result<Self> {
+        let mut spec = self.tool.spec.clone();
+        if spec.input_schema.is_none() {
+            spec.input_schema = listed.input_schema.clone();
+        }
+        spec.output_schema = spec.output_schema.or_else(|| listed.output_schema.clone());
+        spec.display_name = spec.display_name.or_else(|| listed.display_name.clone());
+        spec.description = spec.description.or_else(|| listed.description.clone());
+        spec.annotations = spec.annotations.or_else(|| listed.annotations.clone());
+        let input_schema = spec.input_schema.clone().unwrap_or_else(|| self.input_schema.clone());
+        let validator = jsonschema::validator_for(&input_schema)
+            .map_err(|e| Error::config(format!("compile the server's input schema: {e}")))?;
+        let mut tool = (*self.tool).clone();
+        tool.spec = spec;
+        Ok(Self {
+            reference: self.reference.clone(),
+            tool: Arc::new(tool),
+            info: self.info.clone(),
+            instance: self.instance.clone(),
+            input_schema,
+            validator,
+            limiter: self.limiter.clone(),
+            limits: self.limits,
+        })
+    }
+
     /// Namespace and name.
     pub fn reference(&self) -> &ToolRef {
         &self.reference

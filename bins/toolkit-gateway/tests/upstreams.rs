@@ -222,3 +222,31 @@ async fn a_secret_in_a_stdio_env_never_reaches_clients_or_state() {
     c.gateway.close().await;
     toolkit_testkit::assert_not_in_dir(&fixture.state, &fixture.canary);
 }
+
+#[tokio::test]
+async fn an_mcp_tool_without_a_schema_serves_the_servers() {
+    let Some(servers) = toolkit_testkit::mcp_servers() else { return };
+    let fixture = Fixture::new();
+    fixture.write(
+        "sum.yaml",
+        &format!(
+            "apiVersion: toolkit.dev/v1alpha1\nkind: Tool\nmetadata: {{name: sum}}\nspec:\n  type: mcp\n  \
+             mcp: {{command: [{}, {}, stdio], toolName: get-sum}}\n",
+            serde_json::to_string(&servers.node).unwrap(),
+            quoted(&servers.everything)
+        ),
+    );
+    let c = connect(&fixture).await;
+    let tools = c.client.list_all_tools().await.unwrap();
+    let sum = tools.iter().find(|t| t.name == "sum").unwrap();
+    assert_eq!(sum.input_schema["required"], json!(["a", "b"]), "the server's schema is served");
+    assert_eq!(sum.description.as_deref(), Some("Returns the sum of two numbers"));
+    assert_eq!(sum.annotations.as_ref().and_then(|a| a.read_only_hint), Some(true));
+    let result = c.call("sum", json!({"a": 1, "b": 2})).await;
+    assert_eq!(text(&result), "The sum of 1 and 2 is 3.");
+    // Checked against the server's schema before the server is called.
+    let refused = c.call("sum", json!({"a": "one"})).await;
+    assert_eq!(refused.is_error, Some(true));
+    assert!(text(&refused).contains("invalid arguments"), "{}", text(&refused));
+    c.gateway.close().await;
+}

@@ -54,15 +54,20 @@ impl UpstreamImporter for McpImporter {
 
     fn follow(&self, ctx: FollowContext, changed: Arc<dyn Fn() + Send + Sync>) -> Result<Box<dyn FollowedUpstream>> {
         let import = UpstreamImport::start(&ctx.namespace, &ctx.upstream, ctx.secrets, ctx.config_maps)?;
-        let mut updates = import.subscribe();
-        // Ends when the import is dropped (its sender goes with its task).
-        tokio::spawn(async move {
-            while updates.changed().await.is_ok() {
-                changed();
-            }
-        });
+        forward(&import, changed);
         Ok(Box::new(import))
     }
+}
+
+/// Calls `changed` on each change of what `import` contributes; ends when the import is dropped
+/// (its sender goes with its task).
+fn forward(import: &UpstreamImport, changed: Arc<dyn Fn() + Send + Sync>) {
+    let mut updates = import.subscribe();
+    tokio::spawn(async move {
+        while updates.changed().await.is_ok() {
+            changed();
+        }
+    });
 }
 
 #[async_trait]
@@ -80,6 +85,8 @@ impl FollowedUpstream for UpstreamImport {
 pub struct UpstreamImport {
     state: watch::Receiver<Arc<Imported>>,
     client: Arc<McpClient>,
+    /// Whether the connection is this import's own (closed with it), not a tool's.
+    owns_client: bool,
     task: JoinHandle<()>,
 }
 
@@ -107,11 +114,32 @@ impl UpstreamImport {
         let server = server_of(upstream)?;
         let resolver = Resolver { namespace: namespace.to_owned(), secrets, config_maps };
         let client = Arc::new(McpClient::new(server, resolver));
+        Ok(Self::on(client, true, namespace, upstream))
+    }
+
+    /// Follows what the server of `client` lists, as `upstream` admits it, on that connection.
+    fn on(client: Arc<McpClient>, owns_client: bool, namespace: &str, upstream: &RegistryUpstream) -> Self {
         let (tx, state) = watch::channel(Arc::new(Imported::default()));
         let follower =
             Follower { namespace: namespace.to_owned(), upstream: upstream.clone(), client: client.clone(), tx };
         let task = tokio::spawn(follower.run());
-        Ok(Self { state, client, task })
+        Self { state, client, owns_client, task }
+    }
+
+    /// Follows the server's description of `tool`'s upstream tool, on the tool's connection;
+    /// `changed` is called whenever it may have changed.
+    pub(crate) fn describe(tool: &McpTool, namespace: &str, changed: Arc<dyn Fn() + Send + Sync>) -> Self {
+        let upstream = RegistryUpstream {
+            name: "described".into(),
+            mcp: toolkit_core::model::McpServerSpec::default(),
+            prefix: Some(String::new()),
+            allow: vec![glob::Pattern::escape(&tool.tool_name)],
+            block: Vec::new(),
+            authentication: None,
+        };
+        let import = Self::on(tool.client.clone(), false, namespace, &upstream);
+        forward(&import, changed);
+        import
     }
 
     /// Changes of what the upstream contributes.
@@ -124,10 +152,13 @@ impl UpstreamImport {
         self.state.borrow().clone()
     }
 
-    /// Stops following and closes the connection (a stdio server is stopped).
+    /// Stops following and closes the connection (a stdio server is stopped) when it is the
+    /// import's own.
     pub async fn shutdown(&self) {
         self.task.abort();
-        self.client.close().await;
+        if self.owns_client {
+            self.client.close().await;
+        }
     }
 }
 
@@ -232,6 +263,8 @@ impl Follower {
                 let instance: Arc<dyn ToolInstance> = Arc::new(McpTool {
                     client: self.client.clone(),
                     exchange: None,
+                    namespace: self.namespace.clone(),
+                    describe: false,
                     tool_name: t.name.to_string(),
                     read_only: false,
                 });

@@ -68,8 +68,7 @@ impl Connector for McpConnector {
     }
 
     fn default_input_schema(&self) -> Option<Value> {
-        // The upstream validates the arguments; declare `inputSchema` to have toolkit check them
-        // first and agents see them (or import the server through a ToolRegistry upstream).
+        // Served until the server has described the tool (and when it cannot be asked).
         Some(json!({"type": "object", "additionalProperties": true}))
     }
 
@@ -88,7 +87,17 @@ impl Connector for McpConnector {
             _ => None,
         };
         let client = Arc::new(McpClient::new(cfg.server, resolver).with_connect_timeout(timeout));
-        Ok(Arc::new(McpTool { client, exchange, tool_name: cfg.tool_name, read_only: spec.read_only }))
+        // Without a declared schema the server's is served; a server reached with each caller's
+        // token cannot be asked without one.
+        let describe = spec.input_schema.is_none() && exchange.is_none();
+        Ok(Arc::new(McpTool {
+            client,
+            exchange,
+            namespace: ctx.namespace.clone(),
+            describe,
+            tool_name: cfg.tool_name,
+            read_only: spec.read_only,
+        }))
     }
 }
 
@@ -99,6 +108,10 @@ pub(crate) struct McpTool {
     pub(crate) client: Arc<McpClient>,
     /// Set when the server is reached with each caller's exchanged token.
     pub(crate) exchange: Option<exchange::Exchanger>,
+    /// The tool's namespace.
+    pub(crate) namespace: String,
+    /// Whether the server's description of the tool is followed and served.
+    pub(crate) describe: bool,
     pub(crate) tool_name: String,
     pub(crate) read_only: bool,
 }
@@ -117,6 +130,16 @@ impl ToolInstance for McpTool {
 
     fn invoker(&self) -> Option<&dyn Invoker> {
         Some(self)
+    }
+
+    fn follow_description(
+        &self,
+        changed: Arc<dyn Fn() + Send + Sync>,
+    ) -> Option<Box<dyn toolkit_core::upstream::FollowedUpstream>> {
+        self.describe.then(|| {
+            Box::new(import::UpstreamImport::describe(self, &self.namespace, changed))
+                as Box<dyn toolkit_core::upstream::FollowedUpstream>
+        })
     }
 
     async fn open_session(&self) -> Result<Box<dyn Session>> {
