@@ -134,17 +134,7 @@ pub fn validate_spec(spec: &ToolSpec) -> Vec<FieldError> {
         e.push(FieldError::new("spec.idleTimeout", "must be longer than 0s"));
     }
     if let Some(rl) = &spec.rate_limit {
-        if !(1..=10_000).contains(&rl.requests_per_minute) {
-            e.push(FieldError::new(
-                "spec.rateLimit.requestsPerMinute",
-                format!("{} is out of range; use 1 to 10000", rl.requests_per_minute),
-            ));
-        }
-        if let Some(b) = rl.burst
-            && !(1..=1000).contains(&b)
-        {
-            e.push(FieldError::new("spec.rateLimit.burst", format!("{b} is out of range; use 1 to 1000")));
-        }
+        check_rate_limit(e, "spec.rateLimit", rl);
     }
     if let Some(l) = &spec.limits {
         if l.max_rows == Some(0) {
@@ -160,10 +150,30 @@ pub fn validate_spec(spec: &ToolSpec) -> Vec<FieldError> {
     if let Some(schema) = &spec.output_schema {
         check_schema(e, "spec.outputSchema", schema, false);
     }
-    if spec.approval.as_ref().is_some_and(|a| a.timeout.is_some_and(|d| d.get().is_zero())) {
-        e.push(FieldError::new("spec.approval.timeout", "must be longer than 0s"));
-    }
+    check_approval(e, "spec.approval", spec.approval.as_ref());
     errs
+}
+
+/// The problems of a `rateLimit` at `path`.
+fn check_rate_limit(e: &mut Vec<FieldError>, path: &str, rl: &crate::model::RateLimit) {
+    if !(1..=10_000).contains(&rl.requests_per_minute) {
+        e.push(FieldError::new(
+            format!("{path}.requestsPerMinute"),
+            format!("{} is out of range; use 1 to 10000", rl.requests_per_minute),
+        ));
+    }
+    if let Some(b) = rl.burst
+        && !(1..=1000).contains(&b)
+    {
+        e.push(FieldError::new(format!("{path}.burst"), format!("{b} is out of range; use 1 to 1000")));
+    }
+}
+
+/// The problems of an `approval` at `path`.
+fn check_approval(e: &mut Vec<FieldError>, path: &str, approval: Option<&crate::model::ApprovalSpec>) {
+    if approval.is_some_and(|a| a.timeout.is_some_and(|d| d.get().is_zero())) {
+        e.push(FieldError::new(format!("{path}.timeout"), "must be longer than 0s"));
+    }
 }
 
 /// The checks of one tool's spec that need nothing beside it: the shared ones
@@ -348,9 +358,17 @@ pub fn validate_registry(spec: &ToolRegistrySpec) -> Vec<FieldError> {
             ),
         ));
     }
+    if let Some(rl) = &spec.rate_limit {
+        check_rate_limit(e, "spec.rateLimit", rl);
+    }
+    check_approval(e, "spec.approval", spec.approval.as_ref());
     let mut names = BTreeSet::new();
     for (i, up) in spec.upstreams.iter().enumerate() {
         let p = format!("spec.upstreams[{i}]");
+        if let Some(rl) = &up.rate_limit {
+            check_rate_limit(e, &format!("{p}.rateLimit"), rl);
+        }
+        check_approval(e, &format!("{p}.approval"), up.approval.as_ref());
         let label_ok = !up.name.is_empty()
             && up.name.len() <= 63
             && up.name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')

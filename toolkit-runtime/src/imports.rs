@@ -99,12 +99,22 @@ impl Imports {
         *self.inner.changes.borrow()
     }
 
-    /// Follows the valid upstreams of `runtime`'s registries, and only those; returns whether
-    /// any was started or stopped. Needs a tokio runtime. An upstream whose settings are invalid
-    /// is skipped (validation reports why).
+    /// Follows the valid upstreams of `runtime`'s registries and the tools that describe
+    /// themselves, and only those; returns whether any was started or stopped. Needs a tokio
+    /// runtime. An upstream whose settings are invalid is skipped (validation reports why).
     pub async fn sync(&self, runtime: &Runtime) -> bool {
+        self.sync_some(runtime, true).await
+    }
+
+    /// [`sync`](Self::sync) for the registries' upstreams only, for a short-lived process that
+    /// should not connect to every tool's server to describe it.
+    pub async fn sync_upstreams(&self, runtime: &Runtime) -> bool {
+        self.sync_some(runtime, false).await
+    }
+
+    async fn sync_some(&self, runtime: &Runtime, described: bool) -> bool {
         let catalog = runtime.catalog();
-        let desired = desired(catalog, runtime);
+        let desired = desired(catalog, runtime, described);
         let mut stopped = Vec::new();
         let mut changed = false;
         {
@@ -220,7 +230,7 @@ impl Imports {
 
 /// The valid upstreams of `catalog`'s registries, keyed by registry and upstream name, and the
 /// tools that describe themselves, keyed by tool and `""`.
-fn desired(catalog: &Catalog, runtime: &Runtime) -> BTreeMap<(ToolRef, String), (Started, PathBuf)> {
+fn desired(catalog: &Catalog, runtime: &Runtime, described: bool) -> BTreeMap<(ToolRef, String), (Started, PathBuf)> {
     let mut out = BTreeMap::new();
     for (reference, (registry, file)) in &catalog.registries {
         let problems = catalog.registry_problems(reference, &registry.spec, runtime.connectors());
@@ -233,11 +243,16 @@ fn desired(catalog: &Catalog, runtime: &Runtime) -> BTreeMap<(ToolRef, String), 
                 .iter()
                 .map(|sel| catalog.secrets.get(&reference.namespace, sel).ok())
                 .collect();
-            let fingerprint = Fingerprint { upstream: upstream.clone(), secrets };
-            out.insert((reference.clone(), upstream.name.clone()), (Started::Upstream(Box::new(fingerprint)), file.clone()));
+            // The registry's rate limit and approval rules stand in for the upstream's own.
+            let mut upstream = upstream.clone();
+            upstream.rate_limit = upstream.rate_limit.or_else(|| registry.spec.rate_limit.clone());
+            upstream.approval = upstream.approval.or_else(|| registry.spec.approval.clone());
+            let key = (reference.clone(), upstream.name.clone());
+            let fingerprint = Fingerprint { upstream, secrets };
+            out.insert(key, (Started::Upstream(Box::new(fingerprint)), file.clone()));
         }
     }
-    for tool in runtime.tools().filter(|t| t.spec().enabled) {
+    for tool in runtime.tools().filter(|t| described && t.spec().enabled) {
         let source = catalog.tools.get(tool.reference()).map(|t| t.source.clone()).unwrap_or_default();
         out.insert((tool.reference().clone(), String::new()), (Started::Tool(tool.instance().clone()), source));
     }
@@ -288,6 +303,7 @@ impl Runtime {
                         t.tool.clone(),
                         t.instance.clone(),
                         info,
+                        inner.rate_limiter.as_ref(),
                     ) {
                         Ok(p) => p,
                         Err(e) => {

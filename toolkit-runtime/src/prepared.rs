@@ -78,13 +78,15 @@ impl PreparedTool {
     }
 
     /// A tool whose instance exists already (a tool imported from a registry upstream): no
-    /// connector builds it and it has no rate limit. An input schema that does not compile is
-    /// replaced by a permissive one, as the upstream validates the arguments anyway.
+    /// connector builds it; its rate limit (the upstream's or the registry's) draws on
+    /// `rate_limiter`. An input schema that does not compile is replaced by a permissive one, as
+    /// the upstream validates the arguments anyway.
     pub(crate) fn with_instance(
         reference: ToolRef,
         tool: Arc<Tool>,
         instance: Arc<dyn ToolInstance>,
         info: Option<TypeInfo>,
+        rate_limiter: &dyn RateLimiter,
     ) -> Result<Self> {
         let permissive = serde_json::json!({"type": "object"});
         let declared = tool.spec.input_schema.clone().unwrap_or_else(|| permissive.clone());
@@ -99,7 +101,7 @@ impl PreparedTool {
         };
         let timeout = info.as_ref().map_or(DEFAULT_TIMEOUT, |i| i.default_timeout);
         Ok(Self {
-            limiter: None,
+            limiter: tool.spec.rate_limit.as_ref().map(|rate| rate_limiter.for_tool(&reference, rate)),
             limits: limits_of(&tool.spec, timeout),
             info,
             reference,

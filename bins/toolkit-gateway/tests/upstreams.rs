@@ -250,3 +250,30 @@ async fn an_mcp_tool_without_a_schema_serves_the_servers() {
     assert!(text(&refused).contains("invalid arguments"), "{}", text(&refused));
     c.gateway.close().await;
 }
+
+#[tokio::test]
+async fn imported_tools_have_rate_limits_and_approvals() {
+    let Some(servers) = toolkit_testkit::mcp_servers() else { return };
+    let fixture = Fixture::new();
+    fixture.write(
+        "registry.yaml",
+        &registry(
+            &servers,
+            "    - name: ev\n      mcp: {command: [@NODE@, @EVERYTHING@, stdio]}\n      allow: [get-sum]\n    \
+             - name: guarded\n      prefix: g_\n      mcp: {command: [@NODE@, @EVERYTHING@, stdio]}\n      allow: [echo]\n      \
+             approval: {required: always, timeout: 1s, onTimeout: reject}\n  rateLimit: {requestsPerMinute: 1, burst: 1}\n",
+        ),
+    );
+    let c = connect(&fixture).await;
+    // The registry's rate limit applies to each imported tool.
+    let first = c.call("ev_get-sum", json!({"a": 1, "b": 2})).await;
+    assert_eq!(first.is_error, Some(false), "{first:?}");
+    let second = c.call("ev_get-sum", json!({"a": 1, "b": 2})).await;
+    assert_eq!(second.is_error, Some(true));
+    assert!(text(&second).contains("retry in"), "{}", text(&second));
+    // The upstream's approval rules hold its tools until someone decides; nobody does here.
+    let held = c.call("g_echo", json!({"message": "hi"})).await;
+    assert_eq!(held.is_error, Some(true));
+    assert!(text(&held).contains("not decided within 1s"), "{}", text(&held));
+    c.gateway.close().await;
+}

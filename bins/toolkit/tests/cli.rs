@@ -438,3 +438,25 @@ spec:
     assert!(head.starts_with("GET /v1/search?name=Paris%20%26%20co%2F..%2Fx&count=1 "), "{head}");
     assert!(head.contains(&format!("Bearer {}", env.canary)), "auth not injected: {head}");
 }
+
+#[test]
+fn tools_of_registry_upstreams_are_listed_and_called() {
+    let Some(servers) = toolkit_testkit::mcp_servers() else { return };
+    let mut env = Env::new();
+    env.write(
+        "registry.yaml",
+        &format!(
+            "apiVersion: toolkit.dev/v1alpha1\nkind: ToolRegistry\nmetadata: {{name: upstreams}}\nspec:\n  upstreams:\n    \
+             - name: ev\n      mcp: {{command: [{}, {}, stdio]}}\n      allow: [get-sum]\n",
+            serde_json::to_string(&servers.node).unwrap(),
+            serde_json::to_string(&servers.everything).unwrap()
+        ),
+    );
+    let list = env.json(&["tool", "list", "-o", "json"], 0);
+    let sum = list.as_array().unwrap().iter().find(|t| t["tool"]["name"] == "ev_get-sum");
+    assert!(sum.is_some_and(|t| t["served"] == true), "{list}");
+    let out = env.expect(&["tool", "call", "ev_get-sum", "--args", r#"{"a": 1, "b": 2}"#], 0);
+    assert!(out.contains("The sum of 1 and 2 is 3."), "{out}");
+    let out = env.expect(&["tool", "call", "ev_get-sum", "--args", r#"{"a": "one"}"#], 7);
+    assert!(out.contains("invalid arguments"), "{out}");
+}

@@ -131,11 +131,9 @@ impl UpstreamImport {
     pub(crate) fn describe(tool: &McpTool, namespace: &str, changed: Arc<dyn Fn() + Send + Sync>) -> Self {
         let upstream = RegistryUpstream {
             name: "described".into(),
-            mcp: toolkit_core::model::McpServerSpec::default(),
             prefix: Some(String::new()),
             allow: vec![glob::Pattern::escape(&tool.tool_name)],
-            block: Vec::new(),
-            authentication: None,
+            ..RegistryUpstream::default()
         };
         let import = Self::on(tool.client.clone(), false, namespace, &upstream);
         forward(&import, changed);
@@ -284,6 +282,8 @@ impl Follower {
             description: t.description.as_ref().map(|d| d.to_string()).filter(|d| !d.trim().is_empty()),
             input_schema: Some(Value::Object((*t.input_schema).clone())),
             output_schema: t.output_schema.as_ref().map(|s| Value::Object((**s).clone())),
+            rate_limit: self.upstream.rate_limit.clone(),
+            approval: self.upstream.approval.clone(),
             annotations: hints.map(|a| ToolAnnotations {
                 title: a.title.clone(),
                 read_only_hint: a.read_only_hint,

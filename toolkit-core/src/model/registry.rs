@@ -6,7 +6,7 @@ use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::spec::ToolSpec;
+use super::spec::{ApprovalSpec, RateLimit, ToolSpec};
 use super::status::{Condition, RegistryPhase};
 use super::values::{Authentication, McpServerSpec};
 
@@ -41,6 +41,13 @@ pub struct ToolRegistrySpec {
     /// sync with the server's `notifications/tools/list_changed`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub upstreams: Vec<RegistryUpstream>,
+    /// The rate limit of each tool imported from an upstream that sets none: a bucket per
+    /// tool and one per caller, as a declared tool's `rateLimit`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<RateLimit>,
+    /// The approval rules of each tool imported from an upstream that sets none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<ApprovalSpec>,
 }
 
 /// An upstream MCP server whose tools a registry imports.
@@ -67,6 +74,12 @@ pub struct RegistryUpstream {
     /// Credentials sent to a server reached by `url`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authentication: Option<Authentication>,
+    /// The rate limit of each tool imported from this upstream (the registry's when unset).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<RateLimit>,
+    /// The approval rules of each tool imported from this upstream (the registry's when unset).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<ApprovalSpec>,
 }
 
 impl RegistryUpstream {

@@ -10,8 +10,22 @@ use toolkit_runtime::{Caller, Runtime};
 use crate::cli::{Cli, ConnectArgs, ToolCommand};
 use crate::output;
 
+/// Time given to registry upstreams to list their tools.
+const IMPORT_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 pub async fn run(cli: &Cli, cmd: &ToolCommand) -> Result<u8> {
     let rt = super::load(cli).await?;
+    // Tools of registry upstreams are tools too: their servers are asked for them now.
+    let imports = toolkit_runtime::Imports::new();
+    let rt = match cmd {
+        ToolCommand::List | ToolCommand::Get { .. } | ToolCommand::Call { .. } | ToolCommand::Schema(_) => {
+            if imports.sync_upstreams(&rt).await {
+                imports.settled(IMPORT_WAIT).await;
+            }
+            rt.with_imports(&imports)
+        }
+        _ => rt,
+    };
     #[cfg(feature = "kubernetes")]
     if let Some(source) = super::cluster(cli).await? {
         let pods = match cmd {
@@ -38,6 +52,7 @@ pub async fn run(cli: &Cli, cmd: &ToolCommand) -> Result<u8> {
         ToolCommand::Pause { target } => pause(&rt, target).await,
         ToolCommand::Permissions { name, apply } => super::permissions::run(cli, &rt, name, *apply).await,
     };
+    imports.shutdown().await;
     rt.shutdown().await;
     code
 }
