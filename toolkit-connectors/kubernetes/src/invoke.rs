@@ -181,12 +181,8 @@ impl KubeTool {
                 let name = call.resource.as_deref().ok_or_else(|| {
                     Error::invalid_input("read the resource: `resource` is required (pods, deployments...)")
                 })?;
-                let res = resources::find(name).ok_or_else(|| {
-                    Error::invalid_input(format!(
-                        "read the resource: `{name}` is not known; known: {}",
-                        resources::known()
-                    ))
-                })?;
+                let res = self.discovered.resolve(&self.conn, name, remaining(deadline)).await?;
+                let res = &res;
                 match (call.operation, &call.name) {
                     (Operation::List, Some(_)) => {
                         Err(Error::invalid_input("list objects: `name` does not apply; use get for one object"))

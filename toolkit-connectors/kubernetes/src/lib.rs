@@ -21,7 +21,7 @@ use toolkit_core::{ConnectorRegistry, PermissionProvisioner, Reference, Result, 
 
 pub use config::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_NAMESPACE, KubeConfig, KubeSettings};
 pub use permissions::{RbacPlan, RbacRule, VERBS};
-pub use resources::{RESOURCES, ResourceInfo};
+pub use resources::{ResourceInfo, builtin as builtin_resources};
 
 use client::Connection;
 use session::KubeSession;
@@ -122,6 +122,7 @@ impl Connector for KubernetesConnector {
             .map_err(|errs| config_error(format_args!("build kubernetes tool {}", ctx.qualified_name()), &errs))?;
         Ok(Arc::new(KubeTool {
             conn: Arc::new(Connection::new(config, ctx.namespace.clone(), ctx.secrets.clone())),
+            discovered: Arc::default(),
             permissions: spec.permissions.clone(),
             name: ctx.name.clone(),
         }))
@@ -132,6 +133,8 @@ impl Connector for KubernetesConnector {
 #[derive(Clone)]
 pub(crate) struct KubeTool {
     conn: Arc<Connection>,
+    /// The resources the API server lists.
+    discovered: Arc<resources::Discovered>,
     permissions: Option<PermissionsSpec>,
     name: String,
 }

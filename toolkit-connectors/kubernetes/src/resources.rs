@@ -1,23 +1,36 @@
-//! The resources calls may name: a fixed table of the common core, apps, batch, networking,
-//! RBAC, autoscaling, policy and storage kinds, found by plural, singular, kind or short name.
-//! A fixed table needs no discovery round trip and works against servers whose discovery is
-//! partial; kinds outside it are refused with the list of known ones.
+//! The resources calls may name, found by plural, singular, kind, short name or
+//! `plural.group`: first in what the API server's discovery lists (`/api/v1`, `/apis` and the
+//! preferred version of each group; custom resources included), kept per tool and asked again
+//! when a name is not found (at most every [`REFRESH_FLOOR`]); then in a fixed table of the
+//! common kinds, for servers whose discovery is partial or refused.
 
-/// One resource of the table.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tokio::sync::Mutex;
+use toolkit_core::{Error, Result};
+
+use crate::client::Connection;
+
+/// Discovery is asked again for an unknown name at most this often.
+pub const REFRESH_FLOOR: Duration = Duration::from_secs(10);
+
+/// One resource.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ResourceInfo {
     /// API group; empty for the core group.
-    pub group: &'static str,
+    pub group: String,
     /// API version.
-    pub version: &'static str,
+    pub version: String,
     /// Plural name used in URLs.
-    pub plural: &'static str,
+    pub plural: String,
     /// Kind.
-    pub kind: &'static str,
+    pub kind: String,
     /// Whether objects live in a namespace.
     pub namespaced: bool,
     /// Short names, as kubectl knows them.
-    pub short: &'static [&'static str],
+    pub short: Vec<String>,
 }
 
 impl ResourceInfo {
@@ -39,29 +52,19 @@ impl ResourceInfo {
         }
     }
 
-    /// Whether `name` (any case) names this resource.
+    /// Whether `name` (lowercase) names this resource.
     fn matches(&self, name: &str) -> bool {
-        let singular = self.kind.to_ascii_lowercase();
         name == self.plural
-            || name == singular
-            || self.short.contains(&name)
-            || name == format!("{}.{}", self.plural, self.group)
+            || name == self.kind.to_ascii_lowercase()
+            || self.short.iter().any(|s| s == name)
+            || name.strip_prefix(self.plural.as_str()).and_then(|r| r.strip_prefix('.')) == Some(self.group.as_str())
     }
 }
 
-const fn r(
-    group: &'static str,
-    version: &'static str,
-    plural: &'static str,
-    kind: &'static str,
-    namespaced: bool,
-    short: &'static [&'static str],
-) -> ResourceInfo {
-    ResourceInfo { group, version, plural, kind, namespaced, short }
-}
+type Row = (&'static str, &'static str, &'static str, &'static str, bool, &'static [&'static str]);
 
-/// Every resource calls may name.
-pub const RESOURCES: &[ResourceInfo] = &[
+/// The kinds known without discovery.
+const TABLE: &[Row] = &[
     r("", "v1", "pods", "Pod", true, &["po"]),
     r("", "v1", "services", "Service", true, &["svc"]),
     r("", "v1", "configmaps", "ConfigMap", true, &["cm"]),
@@ -93,15 +96,132 @@ pub const RESOURCES: &[ResourceInfo] = &[
     r("storage.k8s.io", "v1", "storageclasses", "StorageClass", false, &["sc"]),
 ];
 
-/// The resource `name` names (`pods`, `pod`, `Pod`, `po`, `deployments.apps`).
-pub fn find(name: &str) -> Option<&'static ResourceInfo> {
-    let name = name.trim().to_ascii_lowercase();
-    RESOURCES.iter().find(|r| r.matches(&name))
+const fn r(
+    group: &'static str,
+    version: &'static str,
+    plural: &'static str,
+    kind: &'static str,
+    namespaced: bool,
+    short: &'static [&'static str],
+) -> Row {
+    (group, version, plural, kind, namespaced, short)
 }
 
-/// The plural names of the table, for error messages.
-pub fn known() -> String {
-    RESOURCES.iter().map(|r| r.plural).collect::<Vec<_>>().join(", ")
+/// The kinds known without discovery.
+pub fn builtin() -> &'static [ResourceInfo] {
+    static BUILTIN: std::sync::LazyLock<Vec<ResourceInfo>> = std::sync::LazyLock::new(|| {
+        TABLE
+            .iter()
+            .map(|(group, version, plural, kind, namespaced, short)| ResourceInfo {
+                group: (*group).into(),
+                version: (*version).into(),
+                plural: (*plural).into(),
+                kind: (*kind).into(),
+                namespaced: *namespaced,
+                short: short.iter().map(|s| (*s).to_owned()).collect(),
+            })
+            .collect()
+    });
+    &BUILTIN
+}
+
+/// The resource `name` names among `resources` (`pods`, `pod`, `Pod`, `po`, `deployments.apps`).
+pub fn find_in<'a>(resources: &'a [ResourceInfo], name: &str) -> Option<&'a ResourceInfo> {
+    let name = name.trim().to_ascii_lowercase();
+    resources.iter().find(|r| r.matches(&name))
+}
+
+/// The resource `name` names among the kinds known without discovery.
+pub fn find(name: &str) -> Option<&'static ResourceInfo> {
+    find_in(builtin(), name)
+}
+
+/// What one tool's API server lists, kept between calls.
+#[derive(Default)]
+pub(crate) struct Discovered {
+    listed: Mutex<Option<(Instant, Arc<Vec<ResourceInfo>>)>>,
+}
+
+impl Discovered {
+    /// The resource `name` names: in what discovery listed (discovered on first use), else in
+    /// the built-in table, else in what discovery lists when asked again (at most every
+    /// [`REFRESH_FLOOR`]: a custom resource created since).
+    pub(crate) async fn resolve(&self, conn: &Connection, name: &str, deadline: Duration) -> Result<ResourceInfo> {
+        let mut listed = self.listed.lock().await;
+        let mut failure = None;
+        if listed.is_none() {
+            match discover(conn, deadline).await {
+                Ok(resources) => *listed = Some((Instant::now(), Arc::new(resources))),
+                Err(e) => failure = Some(e),
+            }
+        }
+        let known = |listed: &Option<(Instant, Arc<Vec<ResourceInfo>>)>| {
+            listed.as_ref().and_then(|(_, r)| find_in(r, name).cloned())
+        };
+        if let Some(found) = known(&listed).or_else(|| find(name).cloned()) {
+            return Ok(found);
+        }
+        if failure.is_none() && listed.as_ref().is_some_and(|(at, _)| at.elapsed() >= REFRESH_FLOOR) {
+            match discover(conn, deadline).await {
+                Ok(resources) => *listed = Some((Instant::now(), Arc::new(resources))),
+                Err(e) => failure = Some(e),
+            }
+            if let Some(found) = known(&listed) {
+                return Ok(found);
+            }
+        }
+        if let Some(e) = failure {
+            return Err(e.with_context("resource", name.to_owned()));
+        }
+        let mut names: Vec<&str> = listed.iter().flat_map(|(_, r)| r.iter()).map(|r| r.plural.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        Err(Error::invalid_input(format!("read the resource: `{name}` is not a resource of this cluster"))
+            .with_context("known", names.join(", ")))
+    }
+}
+
+/// Every resource the server lists: the core group's, then each group's preferred version's.
+async fn discover(conn: &Connection, deadline: Duration) -> Result<Vec<ResourceInfo>> {
+    let get = |path: String| async move {
+        let request = http::Request::get(path.as_str())
+            .body(Vec::new())
+            .map_err(|e| Error::internal("build a discovery request").with_source(e))?;
+        conn.json(request, deadline, &format!("discover the API ({path})")).await
+    };
+    let mut out = Vec::new();
+    add_resources(&mut out, "", "v1", &get("/api/v1".into()).await?);
+    let groups = get("/apis".into()).await?;
+    for group in groups.get("groups").and_then(Value::as_array).into_iter().flatten() {
+        let Some(name) = group.get("name").and_then(Value::as_str) else { continue };
+        let Some(version) = group.pointer("/preferredVersion/version").and_then(Value::as_str) else { continue };
+        match get(format!("/apis/{name}/{version}")).await {
+            Ok(list) => add_resources(&mut out, name, version, &list),
+            // An aggregated API that is down leaves its group out, not the whole discovery.
+            Err(e) => tracing::debug!(group = name, "discovery skipped a group: {e}"),
+        }
+    }
+    Ok(out)
+}
+
+/// The resources of one `APIResourceList`, without subresources (`pods/log`).
+fn add_resources(out: &mut Vec<ResourceInfo>, group: &str, version: &str, list: &Value) {
+    for r in list.get("resources").and_then(Value::as_array).into_iter().flatten() {
+        let text = |key: &str| r.get(key).and_then(Value::as_str).unwrap_or_default().to_owned();
+        let plural = text("name");
+        if plural.is_empty() || plural.contains('/') {
+            continue;
+        }
+        let short = r.get("shortNames").and_then(Value::as_array).into_iter().flatten();
+        out.push(ResourceInfo {
+            group: group.to_owned(),
+            version: version.to_owned(),
+            kind: text("kind"),
+            namespaced: r.get("namespaced").and_then(Value::as_bool).unwrap_or(true),
+            short: short.filter_map(Value::as_str).map(str::to_owned).collect(),
+            plural,
+        });
+    }
 }
 
 #[cfg(test)]
@@ -120,5 +240,20 @@ mod tests {
         assert_eq!(ns.url_path(Some("a")), "/api/v1/namespaces");
         assert_eq!(find("cm").unwrap().url_path(None), "/api/v1/configmaps");
         assert!(find("widgets").is_none());
+        assert!(find("deployments.").is_none() && find("deployments.batch").is_none());
+    }
+
+    #[test]
+    fn discovery_lists_resources_without_subresources() {
+        let list = serde_json::json!({"resources": [
+            {"name": "tools", "kind": "Tool", "namespaced": true, "shortNames": ["tl"]},
+            {"name": "tools/status", "kind": "Tool", "namespaced": true},
+        ]});
+        let mut out = Vec::new();
+        add_resources(&mut out, "toolkit.dev", "v1alpha1", &list);
+        assert_eq!(out.len(), 1);
+        let tool = find_in(&out, "Tool").unwrap();
+        assert_eq!(tool.url_path(Some("a")), "/apis/toolkit.dev/v1alpha1/namespaces/a/tools");
+        assert!(find_in(&out, "tl").is_some() && find_in(&out, "tools.toolkit.dev").is_some());
     }
 }

@@ -65,6 +65,14 @@ def seed(k):
     for plural, kind in [("pods", "Pod"), ("configmaps", "ConfigMap"), ("secrets", "Secret"), ("events", "Event")]:
         k.resources[f"v1/{plural}"] = {"kind": kind, "namespaced": True, "verbs": ["get", "list", "watch"]}
     k.resources["apps/v1/deployments"] = {"kind": "Deployment", "namespaced": True, "verbs": ["get", "list"]}
+    # A custom resource: this project's own Tool.
+    k.resources["toolkit.dev/v1alpha1/tools"] = {"kind": "Tool", "namespaced": True, "verbs": ["get", "list"]}
+    k.objects["toolkit.dev/v1alpha1/tools", NS, "orders-db"] = {
+        "apiVersion": "toolkit.dev/v1alpha1",
+        "kind": "Tool",
+        "metadata": {"name": "orders-db", "namespace": NS},
+        "spec": {"type": "postgres", "description": "Orders."},
+    }
     k.objects["v1/namespaces", None, NS] = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}}
     k.objects["v1/pods", NS, "web-1"] = pod("web-1", "web")
     k.objects["v1/pods", NS, "worker-1"] = pod("worker-1", "worker")

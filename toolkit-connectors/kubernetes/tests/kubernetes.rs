@@ -161,6 +161,17 @@ async fn get_list_and_describe_objects() {
     assert!(err.to_string().contains("404"), "{err}");
     let err = fx.call(&tool, json!({"operation": "get", "resource": "widgets"})).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    assert!(err.to_string().contains("not a resource of this cluster") && err.to_string().contains("tools"), "{err}");
+
+    // Custom resources are found through the API's discovery, by plural, kind or plural.group.
+    let out = fx.call(&tool, json!({"operation": "list", "resource": "tools"})).await.unwrap();
+    assert_eq!(names(&out), ["orders-db"]);
+    assert_eq!(out.content["kind"], "ToolList");
+    assert_eq!(out.content["apiVersion"], "toolkit.dev/v1alpha1");
+    for resource in ["Tool", "tools.toolkit.dev"] {
+        let out = fx.call(&tool, json!({"operation": "get", "resource": resource, "name": "orders-db"})).await.unwrap();
+        assert_eq!(out.content["spec"]["type"], "postgres", "{resource}");
+    }
     let err = fx.call(&tool, json!({"operation": "delete", "resource": "pods", "name": "web-1"})).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
     assert!(err.to_string().contains("read-only"), "{err}");
