@@ -1,6 +1,7 @@
-//! Agent calls: `get`, `list`, `describe` and `logs` of the resources in the fixed table, as
-//! JSON. There is no write operation at all. Secret values are never returned: a `secrets`
-//! read gives each Secret's metadata, type and key names only.
+//! Agent calls: `get`, `list`, `describe` and `logs` of any resource the API server lists, as
+//! JSON, and, on tools that are not `readOnly`, `apply`, `patch`, `delete`, `scale` and
+//! `restart` ([`crate::write`]). Secret values are never returned: a Secret read or written
+//! comes back as its metadata, type and key names only.
 
 use std::time::{Duration, Instant};
 
@@ -26,6 +27,14 @@ pub(crate) struct Call {
     pub(crate) field_selector: Option<String>,
     pub(crate) container: Option<String>,
     pub(crate) tail_lines: Option<i64>,
+    /// The object `apply` sends.
+    pub(crate) object: Option<Map<String, Value>>,
+    /// The JSON merge patch `patch` sends.
+    pub(crate) patch: Option<Map<String, Value>>,
+    /// The replica count `scale` sets.
+    pub(crate) replicas: Option<i64>,
+    /// Whether a write is only checked by the server (`dryRun=All`).
+    pub(crate) dry_run: bool,
 }
 
 /// The read operations.
@@ -40,6 +49,16 @@ pub(crate) enum Operation {
     Describe,
     /// A pod's log.
     Logs,
+    /// Server-side apply of `object` (created or updated).
+    Apply,
+    /// A JSON merge patch of one object.
+    Patch,
+    /// Deletes one object.
+    Delete,
+    /// Sets `spec.replicas` of a deployment, statefulset or replicaset.
+    Scale,
+    /// Restarts the pods of a deployment, statefulset or daemonset, as `kubectl rollout restart`.
+    Restart,
 }
 
 impl Operation {
@@ -49,9 +68,33 @@ impl Operation {
             "list" => Ok(Self::List),
             "describe" => Ok(Self::Describe),
             "logs" | "log" => Ok(Self::Logs),
+            "apply" => Ok(Self::Apply),
+            "patch" => Ok(Self::Patch),
+            "delete" => Ok(Self::Delete),
+            "scale" => Ok(Self::Scale),
+            "restart" | "rollout-restart" => Ok(Self::Restart),
             other => Err(Error::invalid_input(format!(
-                "run `{other}`: kubernetes tools are read-only and take get, list, describe or logs"
+                "run `{other}`: kubernetes tools take get, list, describe, logs, apply, patch, delete, scale or restart"
             ))),
+        }
+    }
+
+    /// Whether it changes the cluster.
+    pub(crate) fn writes(self) -> bool {
+        matches!(self, Self::Apply | Self::Patch | Self::Delete | Self::Scale | Self::Restart)
+    }
+
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::Get => "get",
+            Self::List => "list",
+            Self::Describe => "describe",
+            Self::Logs => "logs",
+            Self::Apply => "apply",
+            Self::Patch => "patch",
+            Self::Delete => "delete",
+            Self::Scale => "scale",
+            Self::Restart => "restart",
         }
     }
 }
@@ -75,8 +118,31 @@ impl Call {
                 _ => return Err(Error::invalid_input("read argument `tailLines`: it must be a whole number >= 0")),
             },
         };
+        let object = |key: &str| -> Result<Option<Map<String, Value>>> {
+            match args.get(key) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::Object(o)) => Ok(Some(o.clone())),
+                Some(_) => Err(Error::invalid_input(format!("read argument `{key}`: it must be a JSON object"))),
+            }
+        };
+        let replicas = match args.get("replicas") {
+            None | Some(Value::Null) => None,
+            Some(v) => match v.as_i64() {
+                Some(n) if (0..=100_000).contains(&n) => Some(n),
+                _ => return Err(Error::invalid_input("read argument `replicas`: it must be a whole number from 0")),
+            },
+        };
+        let dry_run = match args.get("dryRun") {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => return Err(Error::invalid_input("read argument `dryRun`: it must be true or false")),
+        };
         let call = Call {
             operation,
+            object: object("object")?,
+            patch: object("patch")?,
+            replicas,
+            dry_run,
             resource: text("resource")?,
             name: text("name")?,
             namespace: text("namespace")?,
@@ -108,6 +174,11 @@ impl Call {
                 "--field-selector" => "fieldSelector",
                 "-c" | "--container" => "container",
                 "--tail" => "tailLines",
+                "--replicas" => "replicas",
+                "--dry-run" => {
+                    args.insert("dryRun".into(), json!(true));
+                    continue;
+                }
                 s if s.starts_with('-') => {
                     return Err(Error::invalid_input(format!("read the command: option `{s}` is not known")));
                 }
@@ -119,8 +190,11 @@ impl Call {
             let Some(v) = it.next() else {
                 return Err(Error::invalid_input(format!("read the command: `{a}` needs a value")));
             };
-            let value = if key == "tailLines" {
-                json!(v.parse::<i64>().map_err(|_| Error::invalid_input("read the command: --tail takes a number"))?)
+            let value = if matches!(key, "tailLines" | "replicas") {
+                json!(
+                    v.parse::<i64>()
+                        .map_err(|_| Error::invalid_input(format!("read the command: {a} takes a number")))?
+                )
             } else {
                 json!(v)
             };
@@ -146,7 +220,7 @@ impl Call {
             }
             _ => {
                 return Err(Error::invalid_input(
-                    "read the command: expected `get|list|describe RESOURCE [NAME]` or `logs POD`",
+                    "read the command: expected `OPERATION RESOURCE [NAME]` (get, list, describe, patch, delete, scale, restart) or `logs POD`",
                 ));
             }
         }
@@ -155,7 +229,7 @@ impl Call {
 }
 
 /// Whether `s` can be an object name in a URL path.
-fn is_object_name(s: &str) -> bool {
+pub(crate) fn is_object_name(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 253
         && s != "."
@@ -176,8 +250,9 @@ impl KubeTool {
     pub(crate) async fn run(&self, call: &Call, limits: &CallLimits) -> Result<InvokeOutput> {
         let deadline = Instant::now() + limits.timeout;
         match call.operation {
+            op if op.writes() => self.write(call, limits, deadline).await,
             Operation::Logs => self.logs(call, limits, deadline).await,
-            Operation::Get | Operation::List | Operation::Describe => {
+            _ => {
                 let name = call.resource.as_deref().ok_or_else(|| {
                     Error::invalid_input("read the resource: `resource` is required (pods, deployments...)")
                 })?;
@@ -194,6 +269,11 @@ impl KubeTool {
                 }
             }
         }
+    }
+
+    /// The namespace a call addresses: its own, or the tool's.
+    pub(crate) fn call_namespace<'a>(&'a self, call: &'a Call) -> &'a str {
+        self.namespace_of(call)
     }
 
     fn namespace_of<'a>(&'a self, call: &'a Call) -> &'a str {
@@ -390,11 +470,11 @@ impl KubeTool {
     }
 }
 
-fn in_ns(res: &ResourceInfo, ns: &str) -> String {
+pub(crate) fn in_ns(res: &ResourceInfo, ns: &str) -> String {
     if res.namespaced { format!(" in namespace {ns}") } else { String::new() }
 }
 
-fn remaining(deadline: Instant) -> Duration {
+pub(crate) fn remaining(deadline: Instant) -> Duration {
     deadline.saturating_duration_since(Instant::now())
 }
 
@@ -434,7 +514,7 @@ pub(crate) fn clean(mut object: Value, res: &ResourceInfo) -> (Value, bool) {
 }
 
 /// An object within `max` bytes of JSON; a larger one is cut to its metadata.
-fn fit(object: Value, max: usize) -> (Value, bool) {
+pub(crate) fn fit(object: Value, max: usize) -> (Value, bool) {
     let size = serde_json::to_string(&object).map_or(0, |s| s.len());
     if size <= max {
         return (object, false);
@@ -478,11 +558,18 @@ mod tests {
         assert_eq!(call.name.as_deref(), Some("web-1"));
         assert_eq!(call.namespace.as_deref(), Some("apps"));
         assert_eq!(call.label_selector.as_deref(), Some("app=web"));
-        let bad = json!({"operation": "delete", "resource": "pods"});
+        let bad = json!({"operation": "drain", "resource": "nodes"});
         let err = Call::from_arguments(bad.as_object().unwrap()).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidInput);
         let bad = json!({"operation": "get", "resource": "pods", "name": "../x"});
         assert!(Call::from_arguments(bad.as_object().unwrap()).is_err());
+        let argv: Vec<String> =
+            ["scale", "deploy", "web", "--replicas", "3", "--dry-run"].iter().map(|s| s.to_string()).collect();
+        let call = Call::from_argv(&argv).unwrap();
+        assert_eq!((call.operation, call.replicas, call.dry_run), (Operation::Scale, Some(3), true));
+        for bad in [json!({"operation": "scale", "replicas": -1}), json!({"operation": "apply", "object": "x"})] {
+            assert!(Call::from_arguments(bad.as_object().unwrap()).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod permissions;
 mod probe;
 mod resources;
 mod session;
+mod write;
 
 use std::fmt;
 use std::sync::Arc;
@@ -50,8 +51,8 @@ impl Connector for KubernetesConnector {
             invoke: true,
             permissions_plan: true,
             permissions_apply: true,
-            // Calls have no write operation at all: read-only by construction.
-            read_only: true,
+            // Writes exist; `readOnly` tools refuse them (classified, and again in the invoker).
+            read_only: false,
         }
     }
 
@@ -78,8 +79,8 @@ impl Connector for KubernetesConnector {
             "properties": {
                 "operation": {
                     "type": "string",
-                    "enum": ["get", "list", "describe", "logs"],
-                    "description": "get (one object by name, or a list without one), list, describe (an object and its events) or logs (of a pod)"
+                    "enum": ["get", "list", "describe", "logs", "apply", "patch", "delete", "scale", "restart"],
+                    "description": "get (one object by name, or a list without one), list, describe (an object and its events), logs (of a pod); on tools that are not read-only: apply (server-side apply of `object`), patch (a JSON merge patch), delete, scale (`replicas`) or restart (a rollout restart)"
                 },
                 "resource": {"type": "string", "description": "The kind or plural, such as pods, deployments, configmaps, services, jobs"},
                 "name": {"type": "string", "description": "The object's name (the pod's, for logs)"},
@@ -87,7 +88,11 @@ impl Connector for KubernetesConnector {
                 "labelSelector": {"type": "string", "description": "Such as app=web,tier!=cache"},
                 "fieldSelector": {"type": "string", "description": "Such as status.phase=Running"},
                 "container": {"type": "string", "description": "The container whose log is read"},
-                "tailLines": {"type": "integer", "minimum": 0, "description": "Only the last lines of the log"}
+                "tailLines": {"type": "integer", "minimum": 0, "description": "Only the last lines of the log"},
+                "object": {"type": "object", "description": "apply: the whole object, with apiVersion, kind and metadata.name"},
+                "patch": {"type": "object", "description": "patch: a JSON merge patch, such as {\"metadata\": {\"labels\": {\"tier\": \"web\"}}}"},
+                "replicas": {"type": "integer", "minimum": 0, "description": "scale: the number of replicas"},
+                "dryRun": {"type": "boolean", "description": "Have the server check a write without making it"}
             },
             "required": ["operation"],
             "additionalProperties": false
@@ -123,6 +128,7 @@ impl Connector for KubernetesConnector {
         Ok(Arc::new(KubeTool {
             conn: Arc::new(Connection::new(config, ctx.namespace.clone(), ctx.secrets.clone())),
             discovered: Arc::default(),
+            read_only: spec.read_only,
             permissions: spec.permissions.clone(),
             name: ctx.name.clone(),
         }))
@@ -133,6 +139,8 @@ impl Connector for KubernetesConnector {
 #[derive(Clone)]
 pub(crate) struct KubeTool {
     conn: Arc<Connection>,
+    /// Refuses writes (`spec.readOnly`).
+    read_only: bool,
     /// The resources the API server lists.
     discovered: Arc<resources::Discovered>,
     permissions: Option<PermissionsSpec>,
@@ -157,6 +165,25 @@ impl ToolInstance for KubeTool {
 
     fn permissions(&self) -> Option<&dyn PermissionProvisioner> {
         self.permissions.is_some().then_some(self as &dyn PermissionProvisioner)
+    }
+
+    fn classify(&self, request: toolkit_core::Request<'_>) -> Option<toolkit_core::Verdict> {
+        let call = match request {
+            toolkit_core::Request::Call(args) => invoke::Call::from_arguments(args),
+            toolkit_core::Request::Command(words) => invoke::Call::from_argv(words),
+        };
+        // What does not parse is refused by the invoker; here it is unknown.
+        Some(call.map_or_else(
+            |e| {
+                toolkit_core::Verdict::from_reasons(vec![toolkit_core::Reason {
+                    class: toolkit_core::Class::Unknown,
+                    part: "*".into(),
+                    rule: "kubernetes.unparsed",
+                    message: e.message().to_owned(),
+                }])
+            },
+            |c| write::classify(&c),
+        ))
     }
 
     async fn open_session(&self) -> Result<Box<dyn Session>> {

@@ -94,6 +94,7 @@ const TABLE: &[Row] = &[
     r("autoscaling", "v2", "horizontalpodautoscalers", "HorizontalPodAutoscaler", true, &["hpa"]),
     r("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget", true, &["pdb"]),
     r("storage.k8s.io", "v1", "storageclasses", "StorageClass", false, &["sc"]),
+    r("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", false, &["crd", "crds"]),
 ];
 
 const fn r(
@@ -147,6 +148,30 @@ impl Discovered {
     /// the built-in table, else in what discovery lists when asked again (at most every
     /// [`REFRESH_FLOOR`]: a custom resource created since).
     pub(crate) async fn resolve(&self, conn: &Connection, name: &str, deadline: Duration) -> Result<ResourceInfo> {
+        let lower = name.trim().to_ascii_lowercase();
+        self.lookup(conn, deadline, name, |r| r.matches(&lower)).await
+    }
+
+    /// The resource of objects of `kind` in API `group` (an object's `apiVersion` and `kind`),
+    /// found as [`resolve`](Self::resolve) finds names.
+    pub(crate) async fn of_kind(
+        &self,
+        conn: &Connection,
+        group: &str,
+        kind: &str,
+        deadline: Duration,
+    ) -> Result<ResourceInfo> {
+        let what = if group.is_empty() { kind.to_owned() } else { format!("{kind}.{group}") };
+        self.lookup(conn, deadline, &what, |r| r.group == group && r.kind == kind).await
+    }
+
+    async fn lookup(
+        &self,
+        conn: &Connection,
+        deadline: Duration,
+        what: &str,
+        matches: impl Fn(&ResourceInfo) -> bool,
+    ) -> Result<ResourceInfo> {
         let mut listed = self.listed.lock().await;
         let mut failure = None;
         if listed.is_none() {
@@ -156,9 +181,9 @@ impl Discovered {
             }
         }
         let known = |listed: &Option<(Instant, Arc<Vec<ResourceInfo>>)>| {
-            listed.as_ref().and_then(|(_, r)| find_in(r, name).cloned())
+            listed.as_ref().and_then(|(_, r)| r.iter().find(|r| matches(r)).cloned())
         };
-        if let Some(found) = known(&listed).or_else(|| find(name).cloned()) {
+        if let Some(found) = known(&listed).or_else(|| builtin().iter().find(|r| matches(r)).cloned()) {
             return Ok(found);
         }
         if failure.is_none() && listed.as_ref().is_some_and(|(at, _)| at.elapsed() >= REFRESH_FLOOR) {
@@ -171,12 +196,12 @@ impl Discovered {
             }
         }
         if let Some(e) = failure {
-            return Err(e.with_context("resource", name.to_owned()));
+            return Err(e.with_context("resource", what.to_owned()));
         }
         let mut names: Vec<&str> = listed.iter().flat_map(|(_, r)| r.iter()).map(|r| r.plural.as_str()).collect();
         names.sort_unstable();
         names.dedup();
-        Err(Error::invalid_input(format!("read the resource: `{name}` is not a resource of this cluster"))
+        Err(Error::invalid_input(format!("read the resource: `{what}` is not a resource of this cluster"))
             .with_context("known", names.join(", ")))
     }
 }

@@ -172,9 +172,13 @@ async fn get_list_and_describe_objects() {
         let out = fx.call(&tool, json!({"operation": "get", "resource": resource, "name": "orders-db"})).await.unwrap();
         assert_eq!(out.content["spec"]["type"], "postgres", "{resource}");
     }
-    let err = fx.call(&tool, json!({"operation": "delete", "resource": "pods", "name": "web-1"})).await.unwrap_err();
+    let read_only = fx.tool(json!({"readOnly": true}));
+    let err =
+        fx.call(&read_only, json!({"operation": "delete", "resource": "pods", "name": "web-1"})).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Denied);
+    assert!(err.to_string().contains("readOnly"), "{err}");
+    let err = fx.call(&tool, json!({"operation": "drain", "resource": "nodes"})).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
-    assert!(err.to_string().contains("read-only"), "{err}");
 }
 
 #[tokio::test]
@@ -447,4 +451,88 @@ async fn probe_passes_without_the_access_review_api() {
     server.abort();
     assert_eq!(report.server_version.as_deref(), Some("v1.30.0"));
     assert!(report.details["accessReview"].starts_with("unavailable"), "{report:?}");
+}
+
+/// Creates `object` in the emulator directly (it does not create on server-side apply).
+fn create(fx: &Fixture, collection: &str, object: &Value) {
+    let out = std::process::Command::new("curl")
+        .args([
+            "-sf",
+            "-XPOST",
+            "-H",
+            &format!("Authorization: Bearer {}", fx.token),
+            "-H",
+            "Content-Type: application/json",
+        ])
+        .arg(format!("{}{collection}", fx.apiserver))
+        .arg("-d")
+        .arg(object.to_string())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "create {collection}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[tokio::test]
+async fn writes_patch_apply_scale_restart_and_delete() {
+    let Some(fx) = fixture() else { return };
+    const NS_W: &str = "toolkit-writes";
+    let tool = fx.tool(json!({"config": {"namespace": NS_W}}));
+    let cm = toolkit_testkit::unique_name("cm");
+    create(
+        &fx,
+        &format!("/api/v1/namespaces/{NS_W}/configmaps"),
+        &json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": cm, "namespace": NS_W}, "data": {"a": "1"}}),
+    );
+
+    let out = fx
+        .call(&tool, json!({"operation": "patch", "resource": "cm", "name": cm, "patch": {"metadata": {"labels": {"tier": "web"}}}}))
+        .await
+        .unwrap();
+    assert_eq!(out.content["metadata"]["labels"]["tier"], "web");
+    assert_eq!(out.metadata["operation"], "patch");
+    let applied = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": cm}, "data": {"a": "2"}});
+    let out = fx.call(&tool, json!({"operation": "apply", "object": applied})).await.unwrap();
+    assert_eq!(out.content["data"]["a"], "2", "{:?}", out.content);
+
+    // A delete removes it. (The emulator ignores `dryRun`; the unit tests check that it is sent.)
+    fx.call(&tool, json!({"operation": "delete", "resource": "configmaps", "name": cm})).await.unwrap();
+    let gone = fx.call(&tool, json!({"operation": "get", "resource": "configmaps", "name": cm})).await.unwrap_err();
+    assert!(gone.to_string().contains("404"), "{gone}");
+
+    let deploy = toolkit_testkit::unique_name("web");
+    create(
+        &fx,
+        &format!("/apis/apps/v1/namespaces/{NS_W}/deployments"),
+        &json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": deploy, "namespace": NS_W},
+                "spec": {"replicas": 1, "template": {"metadata": {"labels": {"app": "web"}}}}}),
+    );
+    let out = fx
+        .call(&tool, json!({"operation": "scale", "resource": "deploy", "name": deploy, "replicas": 3}))
+        .await
+        .unwrap();
+    assert_eq!(out.content["spec"]["replicas"], 3);
+    let out = fx.call(&tool, json!({"operation": "restart", "resource": "deployments", "name": deploy})).await.unwrap();
+    let restarted = &out.content["spec"]["template"]["metadata"]["annotations"]["kubectl.kubernetes.io/restartedAt"];
+    assert!(restarted.as_str().is_some_and(|t| t.ends_with('Z')), "{:?}", out.content);
+    let err = fx
+        .call(&tool, json!({"operation": "scale", "resource": "configmaps", "name": "x", "replicas": 1}))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+
+    // Classified for approvals and readOnly: writes write, a namespace delete is dangerous.
+    let class = |args: Value| {
+        let args = args.as_object().cloned().unwrap();
+        tool.classify(toolkit_core::Request::Call(&args)).unwrap().class
+    };
+    assert_eq!(class(json!({"operation": "list", "resource": "pods"})), toolkit_core::Class::Read);
+    assert_eq!(
+        class(json!({"operation": "scale", "resource": "deploy", "name": "w", "replicas": 2})),
+        toolkit_core::Class::Write
+    );
+    assert_eq!(class(json!({"operation": "delete", "resource": "ns", "name": "prod"})), toolkit_core::Class::Dangerous);
+    assert_eq!(
+        class(json!({"operation": "delete", "resource": "ns", "name": "prod", "dryRun": true})),
+        toolkit_core::Class::Read
+    );
 }
