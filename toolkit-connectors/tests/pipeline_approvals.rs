@@ -75,7 +75,7 @@ async fn pending(state: &StateStore) -> ApprovalRecord {
 }
 
 async fn decisions(rt: &Runtime, tool: &str) -> Vec<String> {
-    let filter = AuditFilter { tool: Some(ToolRef::new("default", tool)), limit: None };
+    let filter = AuditFilter { tool: Some(ToolRef::new("default", tool)), limit: None, ..AuditFilter::default() };
     let mut records = rt.state().audit(&filter).await.unwrap();
     records.reverse();
     records.into_iter().map(|r| r.decision.to_string()).collect()

@@ -121,7 +121,7 @@ async fn bash_runs_commands_refuses_pipes_kills_and_is_gated() {
     assert_eq!(err.kind(), ErrorKind::Denied);
     assert!(err.to_string().contains("blocked"), "{err}");
 
-    let filter = AuditFilter { tool: Some(ToolRef::new("default", "sh")), limit: None };
+    let filter = AuditFilter { tool: Some(ToolRef::new("default", "sh")), limit: None, ..AuditFilter::default() };
     let decisions: Vec<String> =
         rt.state().audit(&filter).await.unwrap().into_iter().map(|r| r.decision.to_string()).collect();
     assert_eq!(decisions[1], "timed out");

@@ -46,7 +46,11 @@ async fn a_tool_outside_the_scope_looks_undeclared_and_is_audited() {
     let local = rt.call(&Caller::new("local:me"), &ToolRef::new("staging", "echo"), json!({})).await.unwrap_err();
     assert!(local.to_string().contains("did you mean"), "{local}");
 
-    let audit = rt.state().audit(&AuditFilter { tool: Some(ToolRef::new("prod", "echo")), limit: None }).await.unwrap();
+    let audit = rt
+        .state()
+        .audit(&AuditFilter { tool: Some(ToolRef::new("prod", "echo")), limit: None, ..AuditFilter::default() })
+        .await
+        .unwrap();
     assert_eq!(audit.len(), 1);
     assert_eq!(audit[0].caller, "token:ci");
     assert_eq!(audit[0].decision, toolkit_state::Decision::denied(toolkit_state::Refusal::Scope));

@@ -17,6 +17,16 @@ pub enum Outcome {
     Error,
 }
 
+impl Outcome {
+    /// The word stored and shown: `ok` or `error`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Error => "error",
+        }
+    }
+}
+
 /// One audit record. Arguments and errors are stored redacted and size-capped by the caller.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -51,13 +61,73 @@ pub struct AuditRecord {
     pub error: Option<String>,
 }
 
-/// Which records to read.
+/// Which records to read: every condition given must hold.
 #[derive(Clone, Debug, Default)]
 pub struct AuditFilter {
     /// Only this tool.
     pub tool: Option<ToolRef>,
-    /// At most this many, newest first.
+    /// At most this many, newest first (100 when not given).
     pub limit: Option<u32>,
+    /// Only records of this caller (exactly, such as `token:ci`).
+    pub caller: Option<String>,
+    /// Only decisions of this kind: one of [`Decision::KINDS`] (records written before
+    /// decisions were typed match none).
+    pub decision: Option<String>,
+    /// Only records that ended so.
+    pub outcome: Option<Outcome>,
+    /// Only records that started at or after this time.
+    pub since: Option<DateTime<Utc>>,
+    /// Only records that started before this time.
+    pub until: Option<DateTime<Utc>>,
+    /// Only records older than this id: the next page after a page whose last id it is.
+    pub before: Option<i64>,
+}
+
+/// A value bound to a placeholder of [`AuditFilter::select`].
+pub(crate) enum Param {
+    Text(String),
+    Int(i64),
+}
+
+impl AuditFilter {
+    /// The `SELECT` that reads the records, newest first, and the values of its placeholders in
+    /// order; `mark(n)` writes the placeholder of the `n`th value (from 1) in the backend's SQL.
+    pub(crate) fn select(&self, mark: impl Fn(usize) -> String) -> (String, Vec<Param>) {
+        let mut conditions = Vec::new();
+        let mut params = Vec::new();
+        let mut add = |column: &str, op: &str, value: Param| {
+            params.push(value);
+            conditions.push(format!("{column} {op} {}", mark(params.len())));
+        };
+        if let Some(t) = &self.tool {
+            add("namespace", "=", Param::Text(t.namespace.clone()));
+            add("name", "=", Param::Text(t.name.clone()));
+        }
+        if let Some(caller) = &self.caller {
+            add("caller", "=", Param::Text(caller.clone()));
+        }
+        if let Some(kind) = &self.decision {
+            // The typed form is serialized with its tag first: `{"kind":"approved",...}`.
+            let kind = kind.replace(['%', '_', '"', '\\'], "");
+            add("decision_detail", "LIKE", Param::Text(format!("{{\"kind\":\"{kind}\"%")));
+        }
+        if let Some(outcome) = self.outcome {
+            add("outcome", "=", Param::Text(outcome.as_str().to_owned()));
+        }
+        if let Some(since) = self.since {
+            add("time", ">=", Param::Text(time_text(since)));
+        }
+        if let Some(until) = self.until {
+            add("time", "<", Param::Text(time_text(until)));
+        }
+        if let Some(before) = self.before {
+            add("id", "<", Param::Int(before));
+        }
+        let filter = if conditions.is_empty() { String::new() } else { format!(" WHERE {}", conditions.join(" AND ")) };
+        params.push(Param::Int(i64::from(self.limit.unwrap_or(100))));
+        let sql = format!("SELECT {COLUMNS} FROM audit{filter} ORDER BY id DESC LIMIT {}", mark(params.len()));
+        (sql, params)
+    }
 }
 
 impl SqliteState {
@@ -72,28 +142,17 @@ impl SqliteState {
         self.writer.submit(record.clone(), true).await
     }
 
-    /// Reads records, newest first.
+    /// Reads the records `filter` selects, newest first.
     pub async fn audit(&self, filter: &AuditFilter) -> Result<Vec<AuditRecord>> {
-        let limit = i64::from(filter.limit.unwrap_or(100));
-        let rows = match &filter.tool {
-            Some(t) => {
-                sqlx::query(&format!(
-                    "SELECT {COLUMNS} FROM audit WHERE namespace = ? AND name = ? ORDER BY id DESC LIMIT ?"
-                ))
-                .bind(&t.namespace)
-                .bind(&t.name)
-                .bind(limit)
-                .fetch_all(&self.pool)
-                .await
-            }
-            None => {
-                sqlx::query(&format!("SELECT {COLUMNS} FROM audit ORDER BY id DESC LIMIT ?"))
-                    .bind(limit)
-                    .fetch_all(&self.pool)
-                    .await
-            }
+        let (sql, params) = filter.select(|_| "?".to_owned());
+        let mut query = sqlx::query(&sql);
+        for param in params {
+            query = match param {
+                Param::Text(text) => query.bind(text),
+                Param::Int(n) => query.bind(n),
+            };
         }
-        .map_err(|e| db_error(e, "read audit records"))?;
+        let rows = query.fetch_all(&self.pool).await.map_err(|e| db_error(e, "read audit records"))?;
         Ok(rows.iter().map(from_row).collect())
     }
 }
@@ -151,10 +210,7 @@ impl<'a> Values<'a> {
             decision: r.decision.to_string(),
             decision_detail: serde_json::to_string(&r.decision).ok(),
             duration_ms: r.duration_ms,
-            outcome: match r.outcome {
-                Outcome::Ok => "ok",
-                Outcome::Error => "error",
-            },
+            outcome: r.outcome.as_str(),
             error_kind: r.error_kind.as_deref(),
             error: r.error.as_deref(),
         }
@@ -202,7 +258,57 @@ mod tests {
         assert_eq!(ids.len(), 200);
         let status = state.status(&tool).await.unwrap().unwrap();
         assert_eq!((status.invocation_count, status.error_count), (200, 20));
-        let records = state.audit(&AuditFilter { tool: Some(tool), limit: Some(1000) }).await.unwrap();
+        let records =
+            state.audit(&AuditFilter { tool: Some(tool), limit: Some(1000), ..AuditFilter::default() }).await.unwrap();
         assert_eq!(records.len(), 200);
+    }
+
+    #[tokio::test]
+    async fn filters_select_by_caller_decision_outcome_time_and_page() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = crate::StateStore::open(dir.path()).await.unwrap();
+        let start = chrono::Utc::now() - chrono::Duration::hours(1);
+        let decisions = [
+            Decision::Allowed,
+            Decision::Approved { by: "local:al".into() },
+            Decision::Rejected { by: "b".into(), reason: None },
+        ];
+        for i in 0..6_i64 {
+            let record = AuditRecord {
+                id: 0,
+                time: start + chrono::Duration::minutes(i),
+                caller: format!("c{}", i % 2),
+                tool: ToolRef::new("default", if i < 3 { "a" } else { "b" }),
+                operation: "call".into(),
+                arguments: None,
+                decision: decisions[(i % 3) as usize].clone(),
+                duration_ms: 1.0,
+                outcome: if i == 5 { Outcome::Error } else { Outcome::Ok },
+                error_kind: None,
+                error: None,
+            };
+            state.append_audit(&record).await.unwrap();
+        }
+        let ids = |filter: AuditFilter| {
+            let state = state.clone();
+            async move { state.audit(&filter).await.unwrap().iter().map(|r| r.id).collect::<Vec<_>>() }
+        };
+        assert_eq!(ids(AuditFilter::default()).await, [6, 5, 4, 3, 2, 1]);
+        assert_eq!(ids(AuditFilter { caller: Some("c1".into()), ..AuditFilter::default() }).await, [6, 4, 2]);
+        assert_eq!(ids(AuditFilter { decision: Some("approved".into()), ..AuditFilter::default() }).await, [5, 2]);
+        assert_eq!(ids(AuditFilter { outcome: Some(Outcome::Error), ..AuditFilter::default() }).await, [6]);
+        let window = AuditFilter {
+            since: Some(start + chrono::Duration::minutes(1)),
+            until: Some(start + chrono::Duration::minutes(3)),
+            ..AuditFilter::default()
+        };
+        assert_eq!(ids(window).await, [3, 2]);
+        let page = AuditFilter {
+            tool: Some(ToolRef::new("default", "b")),
+            before: Some(6),
+            limit: Some(1),
+            ..AuditFilter::default()
+        };
+        assert_eq!(ids(page).await, [5]);
     }
 }

@@ -120,6 +120,22 @@ impl Decision {
         )
     }
 
+    /// Every [`kind`](Self::kind), in the order of the variants.
+    pub const KINDS: &'static [&'static str] = &[
+        "allowed",
+        "autoApproved",
+        "ownCommand",
+        "approved",
+        "timeoutProceeded",
+        "applied",
+        "denied",
+        "blocked",
+        "rejected",
+        "timedOut",
+        "cancelled",
+        "recorded",
+    ];
+
     /// A short stable name of the variant (`autoApproved`, `denied`...), for filters.
     pub fn kind(&self) -> &'static str {
         match self {

@@ -371,29 +371,20 @@ impl StateBackend for PostgresState {
     }
 
     async fn audit(&self, filter: &AuditFilter) -> Result<Vec<AuditRecord>> {
-        let limit = i64::from(filter.limit.unwrap_or(100));
-        let columns = audit::COLUMNS;
-        let rows =
-            self.store
-                .run("read audit records", async {
-                    match &filter.tool {
-                        Some(t) => sqlx::query(&format!(
-                            "SELECT {columns} FROM audit WHERE namespace = $1 AND name = $2 ORDER BY id DESC LIMIT $3"
-                        ))
-                        .bind(&t.namespace)
-                        .bind(&t.name)
-                        .bind(limit)
-                        .fetch_all(&self.pool)
-                        .await,
-                        None => {
-                            sqlx::query(&format!("SELECT {columns} FROM audit ORDER BY id DESC LIMIT $1"))
-                                .bind(limit)
-                                .fetch_all(&self.pool)
-                                .await
-                        }
-                    }
-                })
-                .await?;
+        let (sql, params) = filter.select(|n| format!("${n}"));
+        let rows = self
+            .store
+            .run("read audit records", async {
+                let mut query = sqlx::query(&sql);
+                for param in params {
+                    query = match param {
+                        audit::Param::Text(text) => query.bind(text),
+                        audit::Param::Int(n) => query.bind(n),
+                    };
+                }
+                query.fetch_all(&self.pool).await
+            })
+            .await?;
         Ok(rows.iter().map(audit::from_row).collect())
     }
 

@@ -215,7 +215,8 @@ async fn exercise(state: &dyn StateBackend, started: chrono::DateTime<Utc>) -> S
     };
     ids.push(state.record_call_audit(&exec).await.unwrap());
     let audit_all = state.audit(&AuditFilter::default()).await.unwrap();
-    let audit_tool = state.audit(&AuditFilter { tool: Some(pg.clone()), limit: Some(1) }).await.unwrap();
+    let audit_tool =
+        state.audit(&AuditFilter { tool: Some(pg.clone()), limit: Some(1), ..AuditFilter::default() }).await.unwrap();
 
     let args = serde_json::json!({"command": "delete pod x"});
     let reasons = vec!["write: `delete pod x`".to_owned()];
@@ -389,10 +390,13 @@ async fn concurrent_call_audits_from_two_stores_are_all_counted() {
         let status = stores[1].status(tool).await.unwrap().unwrap();
         assert_eq!((status.invocation_count, status.error_count), (200, 40), "{tool}");
         assert!(status.last_error.as_deref().is_some_and(|e| e.starts_with("boom")));
-        let records = stores[0].audit(&AuditFilter { tool: Some(tool.clone()), limit: Some(1000) }).await.unwrap();
+        let records = stores[0]
+            .audit(&AuditFilter { tool: Some(tool.clone()), limit: Some(1000), ..AuditFilter::default() })
+            .await
+            .unwrap();
         assert_eq!(records.len(), 200);
     }
-    let all = stores[0].audit(&AuditFilter { tool: None, limit: Some(1000) }).await.unwrap();
+    let all = stores[0].audit(&AuditFilter { tool: None, limit: Some(1000), ..AuditFilter::default() }).await.unwrap();
     assert_eq!(all.len(), 400);
 
     for store in &stores {

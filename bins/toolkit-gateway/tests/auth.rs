@@ -80,7 +80,7 @@ fn audit(fixture: &Fixture, tool: ToolRef) -> Vec<AuditRecord> {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async {
         let state = StateStore::open(&fixture.state).await.unwrap();
-        state.audit(&AuditFilter { tool: Some(tool), limit: None }).await.unwrap()
+        state.audit(&AuditFilter { tool: Some(tool), limit: None, ..AuditFilter::default() }).await.unwrap()
     })
 }
 

@@ -42,7 +42,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let popped = runtime.call(&caller, &tool, json!({"operation": "pop"})).await?;
     println!("{}", serde_json::to_string(&popped.output.content)?);
 
-    for record in runtime.state().audit(&AuditFilter { tool: None, limit: Some(10) }).await?.iter().rev() {
+    for record in runtime
+        .state()
+        .audit(&AuditFilter { tool: None, limit: Some(10), ..AuditFilter::default() })
+        .await?
+        .iter()
+        .rev()
+    {
         println!(
             "audit: {} {} by {}: {} ({:?})",
             record.operation, record.tool, record.caller, record.decision, record.outcome

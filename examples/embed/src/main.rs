@@ -37,7 +37,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let outcome = runtime.call(&caller, &name, serde_json::json!({ "query": query })).await?;
     println!("{}", serde_json::to_string_pretty(&outcome.output.content)?);
 
-    let filter = AuditFilter { tool: Some(name.clone()), limit: Some(1) };
+    let filter = AuditFilter { tool: Some(name.clone()), limit: Some(1), ..AuditFilter::default() };
     if let Some(record) = runtime.state().audit(&filter).await?.first() {
         println!("audited: {} {} by {}: {}", record.operation, record.tool, record.caller, record.decision);
     }

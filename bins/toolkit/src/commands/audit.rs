@@ -10,7 +10,7 @@ use crate::output;
 pub async fn run(cli: &Cli, args: &AuditArgs) -> Result<u8> {
     let state = StateStore::open_path(&cli.state).await?;
     let tool = args.tool.as_deref().map(super::tool_ref).transpose()?;
-    let records = state.audit(&AuditFilter { tool, limit: Some(args.limit) }).await?;
+    let records = state.audit(&AuditFilter { tool, limit: Some(args.limit), ..AuditFilter::default() }).await?;
     let views: Vec<View<'_>> = records.iter().map(View::of).collect();
     if !output::structured(cli.output, &views)? {
         let mut t = output::table(&["TIME", "CALLER", "TOOL", "OP", "DECISION", "DURATION", "OUTCOME", "ERROR"]);
