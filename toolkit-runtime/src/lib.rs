@@ -13,6 +13,7 @@
 mod approval;
 mod builder;
 mod caller;
+mod decide;
 mod imports;
 mod limits;
 mod lookup;
@@ -37,6 +38,7 @@ use toolkit_state::StateStore;
 pub use approval::{ApprovalNotifier, DEFAULT_APPROVAL_TIMEOUT};
 pub use builder::{CatalogSource, LocalFolders, RuntimeBuilder};
 pub use caller::{Caller, Scope};
+pub use decide::{MAX_REASON_CHARS, decide_approval};
 pub use imports::Imports;
 pub use limits::{MemoryRateLimiter, RETRY_AFTER_MS, RateLimiter, ToolLimiter, quota_numbers, retry_after};
 pub use permissions::PermissionsReport;

@@ -2,7 +2,7 @@
 //! `local:USER`; a call cannot be decided by the caller that made it.
 
 use toolkit_core::Result;
-use toolkit_runtime::Caller;
+use toolkit_runtime::{Caller, decide_approval};
 use toolkit_state::{ApprovalRecord, StateStore};
 
 use crate::cli::{ApprovalsCommand, Cli};
@@ -56,7 +56,7 @@ fn state_cell(r: &ApprovalRecord) -> String {
 
 async fn decide(cli: &Cli, state: &StateStore, id: i64, approve: bool, reason: Option<&str>) -> Result<u8> {
     let me = Caller::local();
-    let record = state.decide_approval(id, approve, &me.id, reason).await?;
+    let record = decide_approval(state, id, &me, approve, reason).await?;
     if !output::structured(cli.output, &record)? {
         println!(
             "{} {id}: {} by {} ({})",
