@@ -8,6 +8,7 @@ use clap::{Parser, ValueEnum};
 use toolkit_core::SecretString;
 
 use crate::config::{CallCaps, DEFAULT_LISTEN, GatewayConfig, HttpConfig, HttpLimits, RateLimitConfig, Transport};
+use crate::console::{Approver, ConsoleConfig};
 use crate::oauth::OAuthConfig;
 
 /// Serve the declared tools to AI agents over MCP: streamable HTTP at /mcp (default) or stdio.
@@ -50,7 +51,7 @@ pub struct Cli {
     /// Serve one client on stdin/stdout instead of HTTP (logs go to stderr; no tokens).
     #[arg(long, conflicts_with_all = ["listen", "insecure", "allowed_hosts", "stateless", "tokens", "metrics_listen", "oauth_issuers", "oauth_resource", "oauth_audience", "oauth_introspection_url",
         "max_connections", "header_read_timeout", "idle_timeout", "max_sessions", "max_sessions_per_identity",
-        "session_idle_timeout", "max_body_bytes"])]
+        "session_idle_timeout", "max_body_bytes", "no_ui", "approvers", "behind_tls"])]
     pub stdio: bool,
 
     /// API tokens file (YAML: `tokens: [{name, tokenSha256 | tokenRef, namespaces, tools}]`);
@@ -181,6 +182,21 @@ pub struct Cli {
     #[arg(long, value_name = "BYTES", default_value_t = HttpLimits::default().max_body_bytes, value_parser = at_least_one)]
     pub max_body_bytes: usize,
 
+    /// Do not serve the web console at /ui.
+    #[arg(long)]
+    pub no_ui: bool,
+
+    /// May decide approvals in the web console (repeatable): a token name of --tokens (`ops`),
+    /// a caller id (`local:alice`), or `oidc:SUBJECT`; `=NS1,NS2` limits it to tools of those
+    /// namespaces. Everyone else may only read the console.
+    #[arg(long = "approver", value_name = "NAME[=NS,…]", value_parser = Approver::parse)]
+    pub approvers: Vec<Approver>,
+
+    /// Browsers reach the gateway through TLS (a proxy in front of it): the console's cookies
+    /// are marked Secure.
+    #[arg(long)]
+    pub behind_tls: bool,
+
     /// Do not watch the manifests for changes.
     #[arg(long)]
     pub no_watch: bool,
@@ -278,6 +294,11 @@ impl Cli {
                     max_sessions_per_identity: self.max_sessions_per_identity,
                     session_idle_timeout: self.session_idle_timeout,
                     max_body_bytes: self.max_body_bytes,
+                },
+                console: ConsoleConfig {
+                    enabled: !self.no_ui,
+                    approvers: self.approvers.clone(),
+                    behind_tls: self.behind_tls,
                 },
             })
         };

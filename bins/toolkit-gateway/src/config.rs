@@ -136,6 +136,8 @@ pub struct HttpConfig {
     pub oauth: Option<crate::oauth::OAuthConfig>,
     /// Caps on connections, sessions and calls, and the HTTP timeouts.
     pub limits: HttpLimits,
+    /// The web console at `/ui`: whether it is served, and who may decide approvals there.
+    pub console: crate::console::ConsoleConfig,
 }
 
 /// What one gateway lets its clients hold at once, and how long it waits for them. Each limit
@@ -191,6 +193,7 @@ impl HttpConfig {
             metrics_listen: None,
             oauth: None,
             limits: HttpLimits::default(),
+            console: crate::console::ConsoleConfig::default(),
         }
     }
 

@@ -1,4 +1,5 @@
-//! The HTTP side: MCP streamable HTTP at `/mcp`, `/metrics`, `/healthz` and `/readyz`.
+//! The HTTP side: MCP streamable HTTP at `/mcp`, `/metrics`, `/healthz`, `/readyz`, and the
+//! web console at `/ui` ([`crate::console`]).
 //!
 //! `/mcp` accepts only the `Host` values of [`HttpConfig::allowed_hosts`] and, from browsers, the
 //! matching `Origin`s; anything else gets 403, so a web page cannot reach a local gateway by DNS
@@ -91,6 +92,9 @@ pub fn router(gateway: &Gateway, http: &HttpConfig, sessions: CancellationToken)
             router = router.route(&path, get(serve));
         }
     }
+    if http.console.enabled {
+        router = router.merge(crate::console::router(gateway, http));
+    }
     router.layer(axum::middleware::from_fn(guard::strict_host))
 }
 
@@ -118,7 +122,7 @@ async fn readyz(State(gateway): State<Gateway>) -> (StatusCode, &'static str) {
 }
 
 /// Why a request carries no identity.
-enum Refusal {
+pub(crate) enum Refusal {
     Missing,
     Invalid,
     Loading,
@@ -176,16 +180,29 @@ impl Refusal {
     }
 }
 
+/// The current catalog, once its tokens (if the gateway takes a tokens file) are loaded.
+fn loaded_tokens(gateway: &Gateway) -> Result<Arc<crate::gateway::Snapshot>, Refusal> {
+    let snapshot = gateway.snapshot().ok_or(Refusal::Loading)?;
+    if gateway.has_tokens_file() && snapshot.tokens.is_none() {
+        return Err(Refusal::Loading);
+    }
+    Ok(snapshot)
+}
+
 /// The identity of the bearer token in `headers`: a token of the tokens file, else an access
 /// token of a configured issuer.
 async fn identify(gateway: &Gateway, headers: &HeaderMap) -> Result<Arc<Identity>, Refusal> {
-    let snapshot = gateway.snapshot().ok_or(Refusal::Loading)?;
-    let tokens = snapshot.tokens.as_ref();
-    if gateway.has_tokens_file() && tokens.is_none() {
-        return Err(Refusal::Loading);
-    }
+    loaded_tokens(gateway)?;
     let value = headers.get(header::AUTHORIZATION).ok_or(Refusal::Missing)?;
     let token = value.to_str().ok().and_then(auth::bearer).ok_or(Refusal::Invalid)?;
+    identify_token(gateway, token).await
+}
+
+/// The identity of `token`: a token of the tokens file, else an access token of a configured
+/// issuer. The console's sign-in checks tokens with it too.
+pub(crate) async fn identify_token(gateway: &Gateway, token: &str) -> Result<Arc<Identity>, Refusal> {
+    let snapshot = loaded_tokens(gateway)?;
+    let tokens = snapshot.tokens.as_ref();
     if let Some(identity) = tokens.and_then(|t| t.authenticate(token)) {
         return Ok(identity.clone());
     }

@@ -13,6 +13,8 @@
 //!   that level and above.
 //! - Rate limits live in memory, or with `--rate-limit-redis` in Redis, shared by replicas.
 //! - `/metrics` exposes calls, errors, durations and rate-limit refusals per tool.
+//! - `/ui` is a web console for people: approvals to decide, the audit log, the tools and the
+//!   bastion sessions (see [`ConsoleConfig`]; `--no-ui` turns it off).
 //! - Sessions belong to the identity that opened them; connections, sessions, calls in flight
 //!   and request bodies are capped, and silent or slow clients are cut off ([`HttpLimits`],
 //!   [`CallCaps`]).
@@ -37,6 +39,7 @@
 mod auth;
 mod cli;
 mod config;
+mod console;
 mod gateway;
 mod guard;
 mod handler;
@@ -65,6 +68,7 @@ pub use cli::{Cli, LogFormat};
 pub use config::{
     CallCaps, DEFAULT_DRAIN_TIMEOUT, DEFAULT_LISTEN, GatewayConfig, HttpConfig, HttpLimits, RateLimitConfig, Transport,
 };
+pub use console::{Approver, ConsoleConfig, UI_PATH};
 pub use gateway::{Drained, Gateway, GatewayOptions};
 pub use handler::{McpHandler, caller_of};
 pub use http::{MCP_PATH, METRICS_PATH, metrics_router, router};
