@@ -10,6 +10,7 @@ mod common;
 use std::path::PathBuf;
 use std::process::Command;
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use common::process::{BIN, Response, Running, mcp_request, request};
 use common::{Fixture, next_pending};
@@ -402,6 +403,28 @@ fn without_tokens_the_local_user_decides_on_loopback() {
     assert_eq!(reply["result"]["isError"], false, "{reply}");
     let audit = me.get("/ui/audit");
     assert!(audit.body.contains("approved by local:tester"), "{}", audit.body);
+}
+
+#[test]
+fn a_token_taken_out_of_the_tokens_file_signs_its_sessions_out() {
+    let (fixture, tokens) = fixture();
+    let gateway = start(&fixture, &tokens, &[]);
+    let mut reader = Browser::new(&gateway, &fixture);
+    assert_eq!(reader.sign_in(READER).status, 303);
+    assert_eq!(reader.get("/ui/tools").status, 200);
+    let text = std::fs::read_to_string(&tokens).unwrap();
+    let kept: String = text.split("  - name: reader").next().unwrap().to_owned();
+    std::fs::write(&tokens, kept).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let page = reader.get("/ui/tools");
+        if page.status == 303 {
+            assert_eq!(page.header("location"), Some("/ui/login"));
+            break;
+        }
+        assert!(Instant::now() < deadline, "the session outlived its token:\n{}", gateway.log());
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 #[test]

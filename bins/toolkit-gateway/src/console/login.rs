@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use maud::html;
 use serde::Deserialize;
+use sha2::{Digest as _, Sha256};
 
 use super::layout;
 use super::session::{self, LOGIN_COOKIE, SESSION_COOKIE, SESSION_LIFETIME};
@@ -88,7 +89,11 @@ pub(super) async fn submit(
             return login_page(&console, status, Some(why));
         }
     };
-    let (id, _) = console.sessions.start(identity.caller());
+    // A token of the tokens file is found again on every request; an access token is not kept.
+    let from_file =
+        console.gateway.snapshot().is_some_and(|s| s.tokens.as_ref().is_some_and(|t| t.authenticate(token).is_some()));
+    let digest = from_file.then(|| Sha256::digest(token.as_bytes()).into());
+    let (id, _) = console.sessions.start(identity.caller(), digest);
     tracing::info!(caller = %identity.caller().id, "signed in to the console");
     let mut response = Redirect::to("/ui/approvals").into_response();
     let headers = response.headers_mut();

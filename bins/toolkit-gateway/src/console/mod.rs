@@ -142,15 +142,25 @@ impl Console {
 async fn signed_in(State(console): State<Console>, mut request: Request, next: Next) -> Response {
     let found = session::cookie(request.headers(), SESSION_COOKIE)
         .and_then(|id| console.sessions.get(id).map(|s| (id.to_owned(), s)));
-    if let Some((id, session)) = found {
+    if let Some((id, mut session)) = found {
+        if let Some(digest) = &session.token_digest {
+            // Who the token is now: a token taken out of the tokens file signs its sessions out.
+            let current = console.gateway.snapshot().and_then(|s| {
+                s.tokens.as_ref().and_then(|t| t.by_digest(digest)).map(|i| session::without_token(i.caller()))
+            });
+            match current {
+                Some(caller) => session.caller = caller,
+                None => {
+                    console.sessions.end(&id);
+                    return signed_out(&request);
+                }
+            }
+        }
         request.extensions_mut().insert(console.viewer(id, session));
         return next.run(request).await;
     }
     if console.gateway.requires_tokens() {
-        if request.method() == Method::GET {
-            return Redirect::to("/ui/login").into_response();
-        }
-        return layout::refusal(StatusCode::FORBIDDEN, "sign in first").into_response();
+        return signed_out(&request);
     }
     if !console.local {
         return layout::refusal(
@@ -164,7 +174,7 @@ async fn signed_in(State(console): State<Console>, mut request: Request, next: N
         return layout::refusal(StatusCode::FORBIDDEN, "the form's CSRF token is missing or wrong; reload the page")
             .into_response();
     }
-    let (id, session) = console.sessions.start(&toolkit_runtime::Caller::local());
+    let (id, session) = console.sessions.start(&toolkit_runtime::Caller::local(), None);
     request.extensions_mut().insert(console.viewer(id.clone(), session));
     let mut response = next.run(request).await;
     response.headers_mut().append(
@@ -172,6 +182,15 @@ async fn signed_in(State(console): State<Console>, mut request: Request, next: N
         session::set_cookie(SESSION_COOKIE, &id, session::SESSION_LIFETIME, console.secure_cookies),
     );
     response
+}
+
+/// The answer to a request without a session: a page goes to the sign-in form, a form is
+/// refused.
+fn signed_out(request: &Request) -> Response {
+    if request.method() == Method::GET {
+        return Redirect::to("/ui/login").into_response();
+    }
+    layout::refusal(StatusCode::FORBIDDEN, "sign in first").into_response()
 }
 
 /// Refuses a `Host` or an `Origin` that `/mcp` would refuse, and a POST whose `Origin` is

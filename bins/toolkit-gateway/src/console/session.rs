@@ -29,6 +29,9 @@ pub(crate) struct Session {
     pub caller: Caller,
     /// The token every state-changing form of this session carries.
     pub csrf: String,
+    /// The SHA-256 of the tokens-file token it signed in with: each request finds the caller
+    /// again in the tokens loaded now, so a token removed or narrowed takes effect at once.
+    pub token_digest: Option<[u8; 32]>,
     expires: Instant,
 }
 
@@ -39,10 +42,15 @@ pub(super) struct Sessions {
 }
 
 impl Sessions {
-    /// Starts a session for `caller`; returns its id (the cookie's value).
-    pub fn start(&self, caller: &Caller) -> (String, Session) {
-        let caller = Caller { id: caller.id.clone(), scope: caller.scope.clone(), subject_token: None };
-        let session = Session { caller, csrf: random_token(), expires: Instant::now() + SESSION_LIFETIME };
+    /// Starts a session for `caller` (who signed in with the tokens-file token of
+    /// `token_digest`, if so); returns its id (the cookie's value).
+    pub fn start(&self, caller: &Caller, token_digest: Option<[u8; 32]>) -> (String, Session) {
+        let session = Session {
+            caller: without_token(caller),
+            csrf: random_token(),
+            token_digest,
+            expires: Instant::now() + SESSION_LIFETIME,
+        };
         let id = random_token();
         let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
         let now = Instant::now();
@@ -73,6 +81,11 @@ impl Sessions {
     pub fn end(&self, id: &str) {
         self.held.lock().unwrap_or_else(PoisonError::into_inner).remove(id);
     }
+}
+
+/// `caller` without the access token it authenticated with: a session never holds one.
+pub(super) fn without_token(caller: &Caller) -> Caller {
+    Caller { id: caller.id.clone(), scope: caller.scope.clone(), subject_token: None }
 }
 
 /// 32 random bytes from the operating system, hex.
@@ -117,7 +130,7 @@ mod tests {
     fn sessions_start_end_and_carry_no_access_token() {
         let sessions = Sessions::default();
         let caller = Caller::new("oidc:a@b").with_subject_token(toolkit_core::SecretString::new("access"));
-        let (id, session) = sessions.start(&caller);
+        let (id, session) = sessions.start(&caller, None);
         assert_eq!(id.len(), 64);
         assert!(session.caller.subject_token.is_none());
         assert_eq!(sessions.get(&id).unwrap().csrf, session.csrf);
