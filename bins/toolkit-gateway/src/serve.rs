@@ -184,6 +184,10 @@ async fn serve_http(
     let stop_accepting = sessions.clone();
     let mut server = tokio::spawn(listener::serve(listener, app, http.limits.clone(), stop_accepting));
     tracing::info!(url = %format!("http://{addr}{}", http::MCP_PATH), stateless = http.stateless, "listening");
+    if http.console.enabled {
+        let approvers = http.console.approvers.len();
+        tracing::info!(url = %format!("http://{addr}{}", crate::console::UI_PATH), approvers, "web console");
+    }
     if let Err(e) = gateway.load().await
         && !waits_for_the_cluster(gateway, &e, &shutdown)
     {

@@ -398,7 +398,12 @@ fn without_tokens_the_local_user_decides_on_loopback() {
     let mut other = Browser::new(&gateway, &fixture);
     assert_eq!(other.post(&approve, &[("csrf", "x")]).status, 403);
     let csrf = me.csrf();
-    assert_eq!(me.post(&approve, &[("csrf", &csrf)]).status, 303);
+    // Another site's form is refused even with the token; the browser's own form says
+    // `Origin: null` (the pages' referrer policy is no-referrer) and goes through.
+    let cross = me.send("POST", &approve, &[("csrf", &csrf)], &[("Sec-Fetch-Site", "cross-site")]);
+    assert_eq!(cross.status, 403);
+    let own = [("Origin", "null"), ("Sec-Fetch-Site", "same-origin")];
+    assert_eq!(me.send("POST", &approve, &[("csrf", &csrf)], &own).status, 303);
     let reply = call.join().unwrap();
     assert_eq!(reply["result"]["isError"], false, "{reply}");
     let audit = me.get("/ui/audit");

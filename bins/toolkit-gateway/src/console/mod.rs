@@ -193,8 +193,12 @@ fn signed_out(request: &Request) -> Response {
     layout::refusal(StatusCode::FORBIDDEN, "sign in first").into_response()
 }
 
-/// Refuses a `Host` or an `Origin` that `/mcp` would refuse, and a POST whose `Origin` is
-/// missing and whose `Referer` is of another site.
+/// Refuses a `Host` or an `Origin` that `/mcp` would refuse, and a form a browser says came
+/// from another site (`Sec-Fetch-Site`).
+///
+/// Pages are served with `Referrer-Policy: no-referrer`, under which browsers send
+/// `Origin: null` with their own forms; `null` therefore says nothing, and the CSRF token and
+/// the `SameSite=Strict` cookie are what stop another site's forms.
 async fn same_origin(State(console): State<Console>, request: Request, next: Next) -> Response {
     let headers = request.headers();
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
@@ -203,9 +207,14 @@ async fn same_origin(State(console): State<Console>, request: Request, next: Nex
         return layout::refusal(StatusCode::FORBIDDEN, "the Host header is not allowed").into_response();
     }
     if let Some(origin) = headers.get(header::ORIGIN)
+        && origin.as_bytes() != b"null"
         && !origin_allowed(origin, console.hosts.as_deref())
     {
         return layout::refusal(StatusCode::FORBIDDEN, "the Origin header is not allowed").into_response();
+    }
+    let site = headers.get("sec-fetch-site").map(HeaderValue::as_bytes);
+    if request.method() != Method::GET && site.is_some_and(|s| s != b"same-origin" && s != b"none") {
+        return layout::refusal(StatusCode::FORBIDDEN, "the form was sent from another site").into_response();
     }
     next.run(request).await
 }
