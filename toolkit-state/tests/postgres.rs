@@ -122,6 +122,8 @@ struct Snapshot {
     ids: Vec<i64>,
     audit_all: Vec<AuditRecord>,
     audit_tool: Vec<AuditRecord>,
+    /// The ids each of a few filters selects.
+    audit_filtered: Vec<Vec<i64>>,
     statuses: BTreeMap<ToolRef, ToolStatus>,
     status: Option<ToolStatus>,
     unknown_status: Option<ToolStatus>,
@@ -217,6 +219,16 @@ async fn exercise(state: &dyn StateBackend, started: chrono::DateTime<Utc>) -> S
     let audit_all = state.audit(&AuditFilter::default()).await.unwrap();
     let audit_tool =
         state.audit(&AuditFilter { tool: Some(pg.clone()), limit: Some(1), ..AuditFilter::default() }).await.unwrap();
+    let filters = [
+        AuditFilter { caller: Some("mcp:agent".into()), outcome: Some(Outcome::Error), ..AuditFilter::default() },
+        AuditFilter { decision: Some("rejected".into()), ..AuditFilter::default() },
+        AuditFilter { since: Some(at(4)), until: Some(at(5)), ..AuditFilter::default() },
+        AuditFilter { before: Some(3), limit: Some(1), ..AuditFilter::default() },
+    ];
+    let mut audit_filtered = Vec::new();
+    for filter in &filters {
+        audit_filtered.push(state.audit(filter).await.unwrap().iter().map(|r| r.id).collect());
+    }
 
     let args = serde_json::json!({"command": "delete pod x"});
     let reasons = vec!["write: `delete pod x`".to_owned()];
@@ -270,6 +282,7 @@ async fn exercise(state: &dyn StateBackend, started: chrono::DateTime<Utc>) -> S
         ids,
         audit_all,
         audit_tool,
+        audit_filtered,
         status: state.status(&pg).await.unwrap(),
         unknown_status: state.status(&ToolRef::new("default", "none")).await.unwrap(),
         statuses,
@@ -302,6 +315,7 @@ async fn every_operation_round_trips_like_sqlite() {
     // Spot checks that the snapshot holds what it should.
     assert_eq!(got.ids, vec![1, 2, 3]);
     assert_eq!(got.audit_all.len(), 3);
+    assert_eq!(got.audit_filtered, vec![vec![3, 1], vec![3], vec![2], vec![2]]);
     let pg_status = got.status.as_ref().unwrap();
     assert_eq!((pg_status.phase, pg_status.invocation_count, pg_status.error_count), (ToolPhase::Failed, 3, 1));
     assert_eq!(got.probes.len(), 2);
