@@ -34,13 +34,21 @@ fn rate_limit(spec: Option<&ToolSpec>) -> String {
     }
 }
 
-fn approval(spec: Option<&ToolSpec>) -> String {
+/// The tool's approval settings; without any, what its type does.
+fn approval(snapshot: &Snapshot, spec: Option<&ToolSpec>) -> String {
     match spec.and_then(|s| s.approval.as_ref()) {
         Some(a) => {
             let timeout = a.timeout.map(|t| format!(", {t}")).unwrap_or_default();
             format!("{}{timeout}, on timeout {}", word(&a.required), word(&a.on_timeout))
         }
-        None => "type's default".into(),
+        None => {
+            let by_type = spec.and_then(|s| snapshot.runtime.connectors().get(&s.type_).ok());
+            if by_type.is_some_and(|c| c.info().approval_by_default) {
+                "auto (the type's default), by the namespace's policy".into()
+            } else {
+                "none".into()
+            }
+        }
     }
 }
 
@@ -89,7 +97,7 @@ pub(super) async fn page(State(console): State<Console>, Extension(viewer): Exte
                         td { (t.error_count) }
                         td { (rate_limit(spec)) }
                         td { @if spec.is_some_and(|s| s.read_only) { "yes" } @else { "no" } }
-                        td { (approval(spec)) }
+                        td { (approval(&snapshot, spec)) }
                         td { @if t.served { span.muted { "served" } } @else { (t.reason.as_deref().unwrap_or("disabled")) } }
                     }
                 }
@@ -124,7 +132,7 @@ pub(super) async fn detail(
             dt { "Manifest" } dd { (loaded.source.display()) }
             dt { "Rate limit" } dd { (rate_limit(spec)) }
             dt { "Read-only" } dd { @if spec.is_some_and(|s| s.read_only) { "yes" } @else { "no" } }
-            dt { "Approval" } dd { (approval(spec)) }
+            dt { "Approval" } dd { (approval(&snapshot, spec)) }
             dt { "Enabled" } dd { @if spec.is_some_and(|s| s.enabled) { "yes" } @else { "no" } }
         }
         @if !loaded.problems.is_empty() {
