@@ -45,7 +45,7 @@ pub(super) async fn page(State(console): State<Console>, Extension(viewer): Exte
                             td { (r.tool) }
                             td { (r.caller) }
                             td { pre { (layout::pretty(&r.arguments)) } }
-                            td { (state_word(r.state)) }
+                            td { (r.state.as_str()) }
                             td { (r.decided_by.as_deref().unwrap_or("—")) }
                             td { (r.decided_at.map(layout::time).unwrap_or_default()) }
                             td { (r.reason.as_deref().unwrap_or("")) }
@@ -117,15 +117,6 @@ fn decision_cell(console: &Console, viewer: &Viewer, r: &ApprovalRecord) -> Mark
             input type="text" name="reason" placeholder="reason" maxlength="500" aria-label="reason";
             button.reject type="submit" { "Reject" }
         }
-    }
-}
-
-fn state_word(state: ApprovalState) -> &'static str {
-    match state {
-        ApprovalState::Pending => "pending",
-        ApprovalState::Approved => "approved",
-        ApprovalState::Rejected => "rejected",
-        ApprovalState::Expired => "expired",
     }
 }
 
