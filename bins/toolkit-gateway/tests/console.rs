@@ -20,6 +20,7 @@ use toolkit_state::{ApprovalRecord, StateStore};
 
 const AGENT: &str = "agent-token-0123456789abcdef";
 const READER: &str = "reader-token-0123456789abcdef";
+const PROD: &str = "prod-token-0123456789abcdef";
 
 /// What is planted in a description and in arguments.
 const SCRIPT: &str = "<script>alert('pwned')</script>";
@@ -32,10 +33,11 @@ fn sha256(token: &str) -> String {
 }
 
 /// `planted`: a noop that waits for approval, with a `<script>` in its description; `keyed`: an
-/// http tool whose header is the canary Secret. Tokens: `ops` (the canary itself, from a
-/// Secret), `agent` and `reader`.
+/// http tool whose header is the canary Secret; `prod/echo`. Tokens: `ops` (the canary itself,
+/// from a Secret), `agent`, `reader`, and `prod` (namespace prod only).
 fn fixture() -> (Fixture, PathBuf) {
     let fixture = Fixture::new();
+    fixture.write("prod.yaml", &common::noop_manifest("prod", "echo"));
     fixture.write(
         "console.yaml",
         &format!(
@@ -80,9 +82,13 @@ stringData: {{ops: {}}}
     tokenSha256: {}
   - name: reader
     tokenSha256: {}
+  - name: prod
+    tokenSha256: {}
+    namespaces: [prod]
 ",
             sha256(AGENT),
-            sha256(READER)
+            sha256(READER),
+            sha256(PROD)
         ),
     )
     .unwrap();
@@ -408,6 +414,34 @@ fn without_tokens_the_local_user_decides_on_loopback() {
     assert_eq!(reply["result"]["isError"], false, "{reply}");
     let audit = me.get("/ui/audit");
     assert!(audit.body.contains("approved by local:tester"), "{}", audit.body);
+}
+
+#[test]
+fn a_scoped_token_sees_only_its_tools_requests_and_records() {
+    let (fixture, tokens) = fixture();
+    let gateway = start(&fixture, &tokens, &["--approver", "prod"]);
+    let waiting = call_planted(&gateway, Some(AGENT), "default namespace");
+    let request_one = pending(&fixture, 0);
+    let mut prod = Browser::new(&gateway, &fixture);
+    assert_eq!(prod.sign_in(PROD).status, 303);
+    let tools = prod.get("/ui/tools");
+    assert!(tools.body.contains("prod/echo") && !tools.body.contains("default/planted"), "{}", tools.body);
+    assert_eq!(prod.get("/ui/tools/default/planted").status, 404);
+    let approvals = prod.get("/ui/approvals");
+    assert!(approvals.body.contains("No call is waiting for approval."), "{}", approvals.body);
+    // An approver of its namespace only: a request for another is not found, as the tool is not.
+    let csrf = prod.csrf();
+    let approve = format!("/ui/approvals/{}/approve", request_one.id);
+    assert_eq!(prod.post(&approve, &[("csrf", &csrf)]).status, 404);
+    let mut ops = Browser::new(&gateway, &fixture);
+    assert_eq!(ops.sign_in(&fixture.canary).status, 303);
+    let ops_csrf = ops.csrf();
+    assert_eq!(ops.post(&approve, &[("csrf", &ops_csrf)]).status, 303);
+    assert_eq!(waiting.join().unwrap()["result"]["isError"], false);
+    let audit = prod.get("/ui/audit");
+    assert!(audit.body.contains("No record matches."), "{}", audit.body);
+    let json: Vec<Value> = serde_json::from_str(&prod.get("/ui/audit.json").body).unwrap();
+    assert!(json.is_empty(), "{json:?}");
 }
 
 #[test]

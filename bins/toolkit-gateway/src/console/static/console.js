@@ -6,7 +6,8 @@
   if (!pending) { return; }
   function refresh() {
     fetch("/ui/approvals/pending", { credentials: "same-origin", headers: { "Accept": "text/html" } })
-      .then(function (r) { return r.ok ? r.text() : null; })
+      // Signed out meanwhile (sent to the sign-in page): leave the section as it is.
+      .then(function (r) { return r.ok && !r.redirected ? r.text() : null; })
       .then(function (html) {
         // Leave the section alone while someone is typing a reason.
         var busy = pending.contains(document.activeElement) && document.activeElement.tagName === "INPUT";
