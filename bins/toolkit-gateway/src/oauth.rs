@@ -688,6 +688,13 @@ fn well_known(base: &str, suffix: &str) -> String {
 
 /// A token's payload, read before its signature is checked (to pick the keys and refuse
 /// malformed claims).
+/// When a JWT access token expires (`exp`), read without checking it: for a token
+/// [`Verifier::verify`] has accepted.
+pub(crate) fn expiry(token: &str) -> Option<std::time::SystemTime> {
+    let exp = unverified_payload(token)?.get("exp")?.as_u64()?;
+    std::time::UNIX_EPOCH.checked_add(std::time::Duration::from_secs(exp))
+}
+
 fn unverified_payload(token: &str) -> Option<serde_json::Map<String, Value>> {
     let payload = token.split('.').nth(1)?;
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;

@@ -2,7 +2,7 @@
 //! token), checked exactly as `/mcp` checks a bearer token; the form's CSRF token is a
 //! double-submit one, also set in a short-lived cookie, since there is no session yet.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
@@ -89,16 +89,21 @@ pub(super) async fn submit(
             return login_page(&console, status, Some(why));
         }
     };
-    // A token of the tokens file is found again on every request; an access token is not kept.
+    // A token of the tokens file is found again on every request; an access token is not kept,
+    // and a session ends no later than a JWT it signed in with.
     let from_file =
         console.gateway.snapshot().is_some_and(|s| s.tokens.as_ref().is_some_and(|t| t.authenticate(token).is_some()));
     let digest = from_file.then(|| Sha256::digest(token.as_bytes()).into());
-    let (id, _) = console.sessions.start(identity.caller(), digest);
+    let lifetime = match crate::oauth::expiry(token).filter(|_| !from_file) {
+        Some(at) => at.duration_since(SystemTime::now()).unwrap_or_default(),
+        None => SESSION_LIFETIME,
+    }
+    .min(SESSION_LIFETIME);
+    let (id, _) = console.sessions.start(identity.caller(), digest, lifetime);
     tracing::info!(caller = %identity.caller().id, "signed in to the console");
     let mut response = Redirect::to("/ui/approvals").into_response();
     let headers = response.headers_mut();
-    headers
-        .append(header::SET_COOKIE, session::set_cookie(SESSION_COOKIE, &id, SESSION_LIFETIME, console.secure_cookies));
+    headers.append(header::SET_COOKIE, session::set_cookie(SESSION_COOKIE, &id, lifetime, console.secure_cookies));
     headers.append(header::SET_COOKIE, session::set_cookie(LOGIN_COOKIE, "", Duration::ZERO, console.secure_cookies));
     response
 }

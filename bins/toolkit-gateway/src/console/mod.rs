@@ -174,7 +174,7 @@ async fn signed_in(State(console): State<Console>, mut request: Request, next: N
         return layout::refusal(StatusCode::FORBIDDEN, "the form's CSRF token is missing or wrong; reload the page")
             .into_response();
     }
-    let (id, session) = console.sessions.start(&toolkit_runtime::Caller::local(), None);
+    let (id, session) = console.sessions.start(&toolkit_runtime::Caller::local(), None, session::SESSION_LIFETIME);
     request.extensions_mut().insert(console.viewer(id.clone(), session));
     let mut response = next.run(request).await;
     response.headers_mut().append(

@@ -43,13 +43,14 @@ pub(super) struct Sessions {
 
 impl Sessions {
     /// Starts a session for `caller` (who signed in with the tokens-file token of
-    /// `token_digest`, if so); returns its id (the cookie's value).
-    pub fn start(&self, caller: &Caller, token_digest: Option<[u8; 32]>) -> (String, Session) {
+    /// `token_digest`, if so) for `lifetime`, at most [`SESSION_LIFETIME`]; returns its id (the
+    /// cookie's value).
+    pub fn start(&self, caller: &Caller, token_digest: Option<[u8; 32]>, lifetime: Duration) -> (String, Session) {
         let session = Session {
             caller: without_token(caller),
             csrf: random_token(),
             token_digest,
-            expires: Instant::now() + SESSION_LIFETIME,
+            expires: Instant::now() + lifetime.min(SESSION_LIFETIME),
         };
         let id = random_token();
         let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
@@ -130,7 +131,7 @@ mod tests {
     fn sessions_start_end_and_carry_no_access_token() {
         let sessions = Sessions::default();
         let caller = Caller::new("oidc:a@b").with_subject_token(toolkit_core::SecretString::new("access"));
-        let (id, session) = sessions.start(&caller, None);
+        let (id, session) = sessions.start(&caller, None, SESSION_LIFETIME);
         assert_eq!(id.len(), 64);
         assert!(session.caller.subject_token.is_none());
         assert_eq!(sessions.get(&id).unwrap().csrf, session.csrf);
