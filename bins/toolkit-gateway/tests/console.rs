@@ -445,6 +445,37 @@ fn a_scoped_token_sees_only_its_tools_requests_and_records() {
 }
 
 #[test]
+fn access_tokens_of_an_identity_provider_sign_in_until_they_expire() {
+    let Some(provider) = common::oauth::Provider::start() else { return };
+    let fixture = Fixture::new();
+    let port = common::oauth::free_port();
+    let resource = format!("http://127.0.0.1:{port}/mcp");
+    let listen = format!("127.0.0.1:{port}");
+    let args = ["--stateless", "--listen", &listen, "--oauth-issuer", &provider.issuer, "--oauth-resource", &resource];
+    let gateway = Running::start_logging(&fixture, &[&args[..], &["--approver", "oidc:alice"]].concat(), "info");
+    let exp = chrono::Utc::now().timestamp() + 600;
+    let claims = json!({"aud": resource, "sub": "alice", "client_id": "cli", "exp": exp});
+    let token = provider.token(claims.clone());
+    let mut alice = Browser::new(&gateway, &fixture);
+    let signed = alice.sign_in(&token);
+    assert_eq!(signed.status, 303, "{signed:?}\n{}", gateway.log());
+    // The session ends when the access token does.
+    let cookie = signed.headers.iter().find(|(n, v)| n == "set-cookie" && v.starts_with("toolkit_console=")).unwrap();
+    let max_age: u64 = cookie.1.split("Max-Age=").nth(1).unwrap().split(';').next().unwrap().parse().unwrap();
+    assert!((590..=600).contains(&max_age), "{cookie:?}");
+    let page = alice.get("/ui/approvals");
+    assert!(page.body.contains("oidc:alice@cli") && page.body.contains("approver"), "{}", page.body);
+    assert!(!page.body.contains(&token[..20]) && !gateway.log().contains(&token), "the token shows");
+
+    let mut mallory = Browser::new(&gateway, &fixture);
+    let wrong_audience = provider.token(json!({"aud": "https://elsewhere/mcp", "sub": "mallory", "exp": exp}));
+    assert_eq!(mallory.sign_in(&wrong_audience).status, 401);
+    let bob = provider.token(json!({"aud": resource, "sub": "bob", "client_id": "cli", "exp": exp}));
+    assert_eq!(mallory.sign_in(&bob).status, 303);
+    assert!(mallory.get("/ui/approvals").body.contains("read-only"));
+}
+
+#[test]
 fn a_token_taken_out_of_the_tokens_file_signs_its_sessions_out() {
     let (fixture, tokens) = fixture();
     let gateway = start(&fixture, &tokens, &[]);

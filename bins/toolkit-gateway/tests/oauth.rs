@@ -8,65 +8,15 @@
 mod common;
 
 use std::io::{BufRead as _, BufReader};
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use base64::Engine as _;
+use common::oauth::{Provider, free_port};
 use common::process::{Running, mcp_request, request};
 use common::{Fixture, noop_manifest, python_sdk};
 use serde_json::{Value, json};
 use toolkit_state::{AuditFilter, StateStore};
-
-/// The provider, killed when dropped.
-struct Provider {
-    child: Child,
-    issuer: String,
-    control: String,
-}
-
-impl Drop for Provider {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Provider {
-    fn start() -> Option<Self> {
-        let script = toolkit_testkit::service("TOOLKIT_TEST_OAUTH_PROVIDER")?;
-        let mut child = Command::new("node")
-            .arg(&script)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start the OpenID provider");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let started: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("provider said {line:?}: {e}"));
-        Some(Self {
-            child,
-            issuer: started["issuer"].as_str().unwrap().to_owned(),
-            control: started["control"].as_str().unwrap().to_owned(),
-        })
-    }
-
-    fn post(&self, path: &str, body: &Value) -> Value {
-        let url = format!("{}{path}", self.control);
-        let out = Command::new("curl").args(["-sf", "-XPOST", &url, "-d", &body.to_string()]).output().unwrap();
-        assert!(out.status.success(), "POST {url}: {}", String::from_utf8_lossy(&out.stderr));
-        serde_json::from_slice(&out.stdout).unwrap()
-    }
-
-    /// A token the provider signs, with `claims` merged in (null removes one).
-    fn token(&self, claims: Value) -> String {
-        self.post("/token", &json!({"claims": claims}))["token"].as_str().unwrap().to_owned()
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
 
 fn b64(value: &Value) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(value.to_string())

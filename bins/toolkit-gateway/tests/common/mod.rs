@@ -3,6 +3,7 @@
 
 #![allow(dead_code, reason = "each test crate uses a different part")]
 
+pub mod oauth;
 pub mod process;
 
 use std::path::{Path, PathBuf};
