@@ -482,6 +482,12 @@ fn a_token_taken_out_of_the_tokens_file_signs_its_sessions_out() {
     let mut reader = Browser::new(&gateway, &fixture);
     assert_eq!(reader.sign_in(READER).status, 303);
     assert_eq!(reader.get("/ui/tools").status, 200);
+    // The watcher starts right after the listener; an edit before it is in place goes unseen.
+    let watching = Instant::now() + Duration::from_secs(10);
+    while gateway.log().matches("watching manifests").count() < 2 {
+        assert!(Instant::now() < watching, "the gateway never watched its files:\n{}", gateway.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let text = std::fs::read_to_string(&tokens).unwrap();
     let kept: String = text.split("  - name: reader").next().unwrap().to_owned();
     std::fs::write(&tokens, kept).unwrap();
