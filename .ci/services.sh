@@ -79,6 +79,13 @@ if ! python3 -c 'import mcp' >/dev/null 2>&1; then
     python3 -m pip install -q mcp || python3 -m pip install -q --break-system-packages mcp
 fi
 
+log "a browser (the console's browser test): Debian's Chromium and chromedriver, and Selenium"
+need_pkg chromium chromium chromium-driver
+need_pkg chromedriver chromium-driver
+if ! python3 -c 'import selenium' >/dev/null 2>&1; then
+    python3 -m pip install -q selenium || python3 -m pip install -q --break-system-packages selenium
+fi
+
 log "MCP servers from npm (tests of the mcp connector and of registry imports)"
 need_pkg node nodejs npm
 mcp_npm=.ci/npm

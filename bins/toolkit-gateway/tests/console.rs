@@ -26,7 +26,7 @@ const PROD: &str = "prod-token-0123456789abcdef";
 const SCRIPT: &str = "<script>alert('pwned')</script>";
 
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
-form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 fn sha256(token: &str) -> String {
     Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()

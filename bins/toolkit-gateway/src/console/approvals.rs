@@ -40,7 +40,7 @@ pub(super) async fn page(State(console): State<Console>, Extension(viewer): Exte
                 thead { tr { th { "#" } th { "Tool" } th { "Caller" } th { "Arguments" } th { "State" } th { "By" } th { "At" } th { "Why" } } }
                 tbody {
                     @for r in &decided {
-                        tr {
+                        tr id={ "approval-" (r.id) } {
                             td { (r.id) }
                             td { (r.tool) }
                             td { (r.caller) }
@@ -81,7 +81,7 @@ fn pending_list(console: &Console, viewer: &Viewer, pending: &[ApprovalRecord]) 
                 thead { tr { th { "#" } th { "Tool" } th { "Caller" } th { "Arguments" } th { "Class" } th { "Why it waits" } th { "Asked" } th { "Expires" } th { "Decision" } } }
                 tbody {
                     @for r in pending {
-                        tr {
+                        tr id={ "approval-" (r.id) } {
                             td { (r.id) }
                             td { (r.tool) }
                             td { (r.caller) }

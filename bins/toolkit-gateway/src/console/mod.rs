@@ -244,7 +244,7 @@ async fn security_headers(request: Request, next: Next) -> Response {
 
 /// The Content-Security-Policy of every console response.
 pub(super) const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
-form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 fn set_security_headers(headers: &mut HeaderMap) {
     headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
