@@ -122,6 +122,8 @@ impl Runtime {
         let timeout = timeout.unwrap_or(DEFAULT_APPROVAL_TIMEOUT);
         let on_timeout = spec.approval.as_ref().map(|a| a.on_timeout).unwrap_or_default();
         let expires_at = chrono::Utc::now() + chrono::Duration::from_std(timeout).unwrap_or(chrono::Duration::MAX);
+        // The decision is bound to this call: the waiting call checks the hash it reads back.
+        let call_hash = toolkit_state::call_hash(tool.reference(), &audited_args);
         let id = self
             .state()
             .request_approval(&NewApproval {
@@ -131,6 +133,7 @@ impl Runtime {
                 class: verdict.class.as_str(),
                 reasons: &reasons,
                 expires_at,
+                call_hash: &call_hash,
             })
             .await?;
         tracing::warn!(
@@ -166,6 +169,13 @@ impl Runtime {
             }
         };
         withdraw.state = None;
+        if record.call_hash.as_deref().is_some_and(|h| h != call_hash) || record.tool != *tool.reference() {
+            *decision = Decision::Blocked { reasons: vec!["the approval request no longer matches the call".into()] };
+            return Err(Error::new(
+                ErrorKind::Denied,
+                format!("approval request {id} was changed after it was asked: it is not this call's any more"),
+            ));
+        }
         if let Some(notifier) = self.notifier() {
             notifier.decided(&record);
         }

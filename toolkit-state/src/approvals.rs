@@ -77,6 +77,11 @@ pub struct ApprovalRecord {
     /// The decider's reason.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// What exactly was asked: the SHA-256 (hex) of the tool and its canonical arguments as
+    /// stored, which the waiting call checks before it acts on a decision. `None` for requests
+    /// recorded before it was kept.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub call_hash: Option<String>,
 }
 
 /// A new request.
@@ -94,18 +99,19 @@ pub struct NewApproval<'a> {
     pub reasons: &'a [String],
     /// When the request lapses.
     pub expires_at: DateTime<Utc>,
+    /// [`ApprovalRecord::call_hash`].
+    pub call_hash: &'a str,
 }
 
 /// The columns [`from_row`] reads, in order.
-pub(crate) const COLUMNS: &str =
-    "id, time, expires_at, namespace, name, caller, arguments, class, reasons, state, decided_by, decided_at, reason";
+pub(crate) const COLUMNS: &str = "id, time, expires_at, namespace, name, caller, arguments, class, reasons, state, decided_by, decided_at, reason, call_hash";
 
 impl SqliteState {
     /// Records a pending request; returns its id.
     pub async fn request_approval(&self, new: &NewApproval<'_>) -> Result<i64> {
         let row = sqlx::query(
-            "INSERT INTO approvals (time, expires_at, namespace, name, caller, arguments, class, reasons, state)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending') RETURNING id",
+            "INSERT INTO approvals (time, expires_at, namespace, name, caller, arguments, class, reasons, state, call_hash)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?) RETURNING id",
         )
         .bind(now())
         .bind(time_text(new.expires_at))
@@ -115,6 +121,7 @@ impl SqliteState {
         .bind(new.arguments.to_string())
         .bind(new.class)
         .bind(reasons_text(new.reasons))
+        .bind(new.call_hash)
         .fetch_one(&self.pool)
         .await
         .map_err(|e| db_error(e, "record approval request"))?;
@@ -230,12 +237,54 @@ pub(crate) fn from_row(row: &impl Columns) -> ApprovalRecord {
         decided_by: row.text_opt(10),
         decided_at: row.text_opt(11).map(|t| parse_time(&t)),
         reason: row.text_opt(12),
+        call_hash: row.text_opt(13),
+    }
+}
+
+/// The hash of one call as [`ApprovalRecord::call_hash`] keeps it: SHA-256 of the tool's
+/// `namespace/name`, a newline, and the arguments' JSON with keys in order.
+pub fn call_hash(tool: &ToolRef, arguments: &serde_json::Value) -> String {
+    use sha2::Digest as _;
+    let mut hasher = sha2::Sha256::new();
+    hasher.update(tool.to_string().as_bytes());
+    hasher.update(b"\n");
+    hasher.update(canonical(arguments).as_bytes());
+    hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// JSON text with every object's keys sorted, whatever order the value holds them in.
+fn canonical(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            let fields: Vec<String> = keys
+                .into_iter()
+                .map(|k| format!("{}:{}", serde_json::Value::String(k.clone()), canonical(&map[k])))
+                .collect();
+            format!("{{{}}}", fields.join(","))
+        }
+        serde_json::Value::Array(items) => format!("[{}]", items.iter().map(canonical).collect::<Vec<_>>().join(",")),
+        other => other.to_string(),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn call_hashes_ignore_key_order_and_see_everything_else() {
+        let tool = ToolRef::new("prod", "db");
+        let a = call_hash(&tool, &serde_json::json!({"b": [1, {"y": 2, "x": 1}], "a": "q"}));
+        assert_eq!(a, call_hash(&tool, &serde_json::json!({"a": "q", "b": [1, {"x": 1, "y": 2}]})));
+        assert_ne!(a, call_hash(&tool, &serde_json::json!({"a": "q", "b": [{"x": 1, "y": 2}, 1]})));
+        assert_ne!(
+            a,
+            call_hash(&ToolRef::new("prod", "db2"), &serde_json::json!({"a": "q", "b": [1, {"x": 1, "y": 2}]}))
+        );
+        assert_eq!(a.len(), 64);
+    }
 
     #[tokio::test]
     async fn decided_once_never_by_the_caller_never_after_expiry() {
@@ -252,9 +301,11 @@ mod tests {
             class: "write",
             reasons: &reasons,
             expires_at,
+            call_hash: "c0ffee",
         };
         let later = Utc::now() + chrono::Duration::minutes(5);
         let id = a.request_approval(&new(later)).await.unwrap();
+        assert_eq!(a.approval(id).await.unwrap().unwrap().call_hash.as_deref(), Some("c0ffee"));
         let pending = b.approvals(false).await.unwrap();
         assert_eq!(pending.len(), 1);
         assert_eq!(

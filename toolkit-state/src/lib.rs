@@ -41,7 +41,7 @@ use std::sync::Arc;
 
 use toolkit_core::Result;
 
-pub use approvals::{ApprovalRecord, ApprovalState, NewApproval};
+pub use approvals::{ApprovalRecord, ApprovalState, NewApproval, call_hash};
 pub use audit::{AuditFilter, AuditRecord, Outcome};
 pub use backend::StateBackend;
 pub use decision::{Decision, Refusal};

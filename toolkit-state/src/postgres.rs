@@ -47,7 +47,8 @@ const MAX_CONNECTIONS: u32 = 8;
 const MIGRATION_LOCK: i64 = 0x746b_5f73_7461_7465;
 
 /// The migrations, by version; a database records the versions applied to it.
-const MIGRATIONS: &[(i64, &str)] = &[(1, SCHEMA_V1)];
+const MIGRATIONS: &[(i64, &str)] =
+    &[(1, SCHEMA_V1), (2, "ALTER TABLE approvals ADD COLUMN IF NOT EXISTS call_hash TEXT")];
 
 /// Times are text in the SQLite format, compared as text: `COLLATE "C"` keeps text order time
 /// order whatever the database's collation.
@@ -390,8 +391,8 @@ impl StateBackend for PostgresState {
 
     async fn request_approval(&self, new: &NewApproval<'_>) -> Result<i64> {
         let query = sqlx::query_scalar(
-            "INSERT INTO approvals (time, expires_at, namespace, name, caller, arguments, class, reasons, state)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending') RETURNING id",
+            "INSERT INTO approvals (time, expires_at, namespace, name, caller, arguments, class, reasons, state, call_hash)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9) RETURNING id",
         )
         .bind(now())
         .bind(time_text(new.expires_at))
@@ -400,7 +401,8 @@ impl StateBackend for PostgresState {
         .bind(new.caller)
         .bind(new.arguments.to_string())
         .bind(new.class)
-        .bind(approvals::reasons_text(new.reasons));
+        .bind(approvals::reasons_text(new.reasons))
+        .bind(new.call_hash);
         self.store.run("record approval request", query.fetch_one(&self.pool)).await
     }
 

@@ -78,7 +78,8 @@ CREATE TABLE IF NOT EXISTS approvals (
     state TEXT NOT NULL,
     decided_by TEXT,
     decided_at TEXT,
-    reason TEXT
+    reason TEXT,
+    call_hash TEXT
 );
 CREATE INDEX IF NOT EXISTS approvals_state ON approvals (state, id);
 "#;
@@ -187,6 +188,16 @@ async fn migrate(pool: &SqlitePool) -> Result<()> {
             .execute(pool)
             .await
             .map_err(|e| db_error(e, "add the audit table's decision_detail column"))?;
+    }
+    let columns: Vec<String> = sqlx::query_scalar("SELECT name FROM pragma_table_info('approvals')")
+        .fetch_all(pool)
+        .await
+        .map_err(|e| db_error(e, "read the approvals table's columns"))?;
+    if !columns.iter().any(|c| c == "call_hash") {
+        sqlx::query("ALTER TABLE approvals ADD COLUMN call_hash TEXT")
+            .execute(pool)
+            .await
+            .map_err(|e| db_error(e, "add the approvals table's call_hash column"))?;
     }
     Ok(())
 }

@@ -239,6 +239,7 @@ async fn exercise(state: &dyn StateBackend, started: chrono::DateTime<Utc>) -> S
         class: "write",
         reasons: &reasons,
         expires_at,
+        call_hash: "c0ffee",
     };
     let id = state.request_approval(&new(started + chrono::Duration::minutes(5))).await.unwrap();
     let lapsed = state.request_approval(&new(started - chrono::Duration::seconds(1))).await.unwrap();
@@ -345,6 +346,7 @@ async fn approvals_are_decided_once_across_stores() {
         class: "write",
         reasons: &reasons,
         expires_at: Utc::now() + chrono::Duration::minutes(5),
+        call_hash: "c0ffee",
     };
 
     let id = a.request_approval(&new).await.unwrap();

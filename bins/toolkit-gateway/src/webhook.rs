@@ -215,6 +215,9 @@ pub fn message(request: &ApprovalRecord, link: Option<String>) -> Value {
     if let Some(reason) = &request.reason {
         out["reason"] = json!(reason);
     }
+    if let Some(hash) = &request.call_hash {
+        out["callHash"] = json!(hash);
+    }
     if let Some(l) = link {
         out["url"] = json!(l);
     }
@@ -239,6 +242,7 @@ mod tests {
             decided_by: None,
             decided_at: None,
             reason: None,
+            call_hash: Some("ab".repeat(32)),
         }
     }
 

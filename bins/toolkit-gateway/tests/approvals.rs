@@ -95,3 +95,45 @@ async fn python_client_waits_for_approve_reject_and_timeout() {
         assert!(decisions.iter().any(|d| d.contains(expected)), "no audit record says {expected:?}: {decisions:?}");
     }
 }
+
+/// A decision is bound to the exact call: the request keeps the hash of the tool and its
+/// arguments, and a call whose request was changed while it waited (here, its arguments
+/// rewritten in the database so that an approver saw another call) is refused even when
+/// approved.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_decision_applies_to_the_call_that_was_asked_only() {
+    let fixture = Fixture::new();
+    fixture.write("guarded.yaml", GUARDED);
+    let gateway = Running::start(&fixture, &["--stateless"]);
+    let state = StateStore::open(&fixture.state).await.unwrap();
+    let addr = gateway.addr;
+    let call = |n: i64| {
+        std::thread::spawn(move || {
+            let params = serde_json::json!({"name": "guarded", "arguments": {"n": n}});
+            common::process::mcp_request(addr, None, "tools/call", params).json()
+        })
+    };
+
+    let honest = call(1);
+    let asked = next_pending(&state, 0).await;
+    let expected = toolkit_state::call_hash(&asked.tool, &serde_json::json!({"n": 1}));
+    assert_eq!(asked.call_hash.as_deref(), Some(expected.as_str()));
+    state.decide_approval(asked.id, true, "local:alice", None).await.unwrap();
+    let answer = tokio::task::spawn_blocking(move || honest.join().unwrap()).await.unwrap();
+    assert_eq!(answer["result"]["isError"], false, "{answer}");
+
+    let swapped = call(2);
+    let asked = next_pending(&state, asked.id).await;
+    let shown = serde_json::json!({"n": 0});
+    let forged = toolkit_state::call_hash(&asked.tool, &shown);
+    let db = fixture.state.join("state.db");
+    let sql = format!("UPDATE approvals SET arguments = '{shown}', call_hash = '{forged}' WHERE id = {}", asked.id);
+    let script = "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute(sys.argv[2]); c.commit()";
+    let out = Command::new("python3").args(["-c", script]).arg(&db).arg(&sql).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    state.decide_approval(asked.id, true, "local:alice", None).await.unwrap();
+    let answer = tokio::task::spawn_blocking(move || swapped.join().unwrap()).await.unwrap();
+    assert_eq!(answer["result"]["isError"], true, "{answer}");
+    let text = answer["result"]["content"][0]["text"].as_str().unwrap();
+    assert!(text.contains("changed after it was asked"), "{text}");
+}

@@ -82,7 +82,12 @@ fn pending_list(console: &Console, viewer: &Viewer, pending: &[ApprovalRecord]) 
                 tbody {
                     @for r in pending {
                         tr id={ "approval-" (r.id) } {
-                            td { (r.id) }
+                            td {
+                                (r.id)
+                                @if let Some(h) = &r.call_hash {
+                                    br; span.muted title={ "SHA-256 of the tool and its arguments: " (h) } { "call " (h.get(..12).unwrap_or(h)) }
+                                }
+                            }
                             td { (r.tool) }
                             td { (r.caller) }
                             td { pre { (layout::pretty(&r.arguments)) } }

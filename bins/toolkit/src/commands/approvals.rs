@@ -28,7 +28,7 @@ async fn list(cli: &Cli, state: &StateStore, all: bool) -> Result<u8> {
         println!("{}", if all { "no approval requests" } else { "no calls wait for approval" });
         return Ok(0);
     }
-    let mut t = output::table(&["ID", "TIME", "TOOL", "CALLER", "CLASS", "STATE", "ARGUMENTS", "WHY"]);
+    let mut t = output::table(&["ID", "TIME", "TOOL", "CALLER", "CLASS", "STATE", "ARGUMENTS", "CALL", "WHY"]);
     for r in &records {
         t.add_row(vec![
             r.id.to_string(),
@@ -38,6 +38,8 @@ async fn list(cli: &Cli, state: &StateStore, all: bool) -> Result<u8> {
             r.class.clone(),
             state_cell(r),
             output::short(&r.arguments.to_string(), 60),
+            // The start of the hash of what exactly was asked, to compare with the console's.
+            r.call_hash.as_deref().map_or_else(|| "-".to_owned(), |h| h.chars().take(12).collect()),
             output::short(&r.reasons.join("; "), 80),
         ]);
     }
