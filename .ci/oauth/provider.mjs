@@ -16,6 +16,10 @@
 //   POST /introspections
 //                -> {"count": N, "authorization": A}: how often /introspect was asked, and the
 //                   Authorization header of the last request
+//   POST /logins -> {"authorizations": [...], "tokens": [...]}: the query of each /authorize
+//                   request and the form of each authorization-code /token request. An access
+//                   token issued for a code has the `resource` of its request as its `aud`
+//                   (RFC 8707) and the subject `johndoe`; PKCE is checked by the package.
 //
 // Usage: node provider.mjs [PORT]; prints one JSON line {"issuer": URL, "control": URL}.
 import http from 'node:http';
@@ -25,6 +29,19 @@ const port = Number(process.argv[2] || 0);
 const server = new OAuth2Server();
 await server.issuer.keys.generate('RS256', { kid: 'key-1' });
 await server.start(port, '127.0.0.1');
+
+const logins = { authorizations: [], tokens: [] };
+server.service.on('beforeAuthorizeRedirect', (_redirect, req) => {
+  logins.authorizations.push({ ...req.query });
+});
+server.service.on('beforeTokenSigning', (token, req) => {
+  const form = req.body || {};
+  if (form.grant_type === 'authorization_code') {
+    logins.tokens.push({ ...form });
+    if (form.resource) token.payload.aud = form.resource;
+    token.payload.client_id = form.client_id || 'console';
+  }
+});
 
 const opaque = new Map();
 const introspections = { count: 0, authorization: null };
@@ -113,6 +130,8 @@ const control = http.createServer(async (req, res) => {
       out = exchanges;
     } else if (req.method === 'POST' && req.url === '/introspections') {
       out = introspections;
+    } else if (req.method === 'POST' && req.url === '/logins') {
+      out = logins;
     } else {
       res.writeHead(404).end();
       return;

@@ -51,7 +51,7 @@ pub struct Cli {
     /// Serve one client on stdin/stdout instead of HTTP (logs go to stderr; no tokens).
     #[arg(long, conflicts_with_all = ["listen", "insecure", "allowed_hosts", "stateless", "tokens", "metrics_listen", "oauth_issuers", "oauth_resource", "oauth_audience", "oauth_introspection_url",
         "max_connections", "header_read_timeout", "idle_timeout", "max_sessions", "max_sessions_per_identity",
-        "session_idle_timeout", "max_body_bytes", "no_ui", "approvers", "behind_tls"])]
+        "session_idle_timeout", "max_body_bytes", "no_ui", "approvers", "behind_tls", "console_client_id"])]
     pub stdio: bool,
 
     /// API tokens file (YAML: `tokens: [{name, tokenSha256 | tokenRef, namespaces, tools}]`);
@@ -197,6 +197,12 @@ pub struct Cli {
     #[arg(long)]
     pub behind_tls: bool,
 
+    /// The console's client id at the OAuth issuers: people sign in there (authorization code
+    /// with PKCE, redirect URI `<public URL>/ui/login/callback`); its secret, if the issuer
+    /// wants one, comes from TOOLKIT_CONSOLE_CLIENT_SECRET.
+    #[arg(long, value_name = "ID", env = "TOOLKIT_CONSOLE_CLIENT_ID", requires = "oauth_issuers")]
+    pub console_client_id: Option<String>,
+
     /// Do not watch the manifests for changes.
     #[arg(long)]
     pub no_watch: bool,
@@ -299,6 +305,12 @@ impl Cli {
                     enabled: !self.no_ui,
                     approvers: self.approvers.clone(),
                     behind_tls: self.behind_tls,
+                    client_id: self.console_client_id.clone(),
+                    client_secret: std::env::var("TOOLKIT_CONSOLE_CLIENT_SECRET")
+                        .ok()
+                        .filter(|s| !s.is_empty())
+                        .map(SecretString::new),
+                    public_url: self.public_url.clone(),
                 },
             })
         };

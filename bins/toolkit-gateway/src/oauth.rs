@@ -36,7 +36,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::sync::{Mutex, RwLock};
-use toolkit_core::{Error, Result};
+use toolkit_core::{Error, Result, SecretString};
 use toolkit_runtime::{Caller, Scope};
 
 /// Algorithms a token may be signed with: asymmetric only.
@@ -167,7 +167,7 @@ pub struct Verifier {
     /// One per issuer, held while its keys are fetched, so that one request fetches and the
     /// others wait; another issuer's fetch does not.
     fetching: HashMap<String, Mutex<()>>,
-    jwks_uris: Mutex<HashMap<String, String>>,
+    metadata_of: Mutex<HashMap<String, ServerMetadata>>,
     /// Introspection answers by the token's SHA-256: accepted ones until they expire, refusals
     /// briefly, in two maps so that a flood of bad tokens never pushes out good answers.
     accepted: Mutex<HashMap<[u8; 32], Introspected>>,
@@ -187,10 +187,22 @@ impl std::fmt::Debug for Verifier {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Clone, Deserialize)]
 struct ServerMetadata {
     issuer: Option<String>,
     jwks_uri: Option<String>,
+    authorization_endpoint: Option<String>,
+    token_endpoint: Option<String>,
+}
+
+/// Where a person signs in at an issuer (authorization code with PKCE): its authorization and
+/// token endpoints, from its metadata.
+#[derive(Clone, Debug)]
+pub struct LoginEndpoints {
+    /// Where the browser is sent.
+    pub authorization: url::Url,
+    /// Where the code is redeemed.
+    pub token: url::Url,
 }
 
 #[derive(Deserialize)]
@@ -253,7 +265,7 @@ impl Verifier {
             http,
             keys: RwLock::new(HashMap::new()),
             fetching,
-            jwks_uris: Mutex::new(HashMap::new()),
+            metadata_of: Mutex::new(HashMap::new()),
             accepted: Mutex::new(HashMap::new()),
             refused: Mutex::new(HashMap::new()),
             introspecting: tokio::sync::Semaphore::new(MAX_INTROSPECTING),
@@ -617,11 +629,74 @@ impl Verifier {
         Ok(set)
     }
 
-    /// The issuer's `jwks_uri`: from RFC 8414 metadata, else OpenID discovery; the metadata
-    /// must name the same issuer.
+    /// The issuer's `jwks_uri`, from its metadata.
     async fn jwks_uri(&self, issuer: &str) -> std::result::Result<String, Rejection> {
-        if let Some(uri) = self.jwks_uris.lock().await.get(issuer) {
-            return Ok(uri.clone());
+        let meta = self.server_metadata(issuer).await?;
+        let uri =
+            meta.jwks_uri.ok_or_else(|| Rejection::Unavailable(format!("{issuer}'s metadata names no jwks_uri")))?;
+        secure_url("jwks_uri", &uri).map_err(|e| Rejection::Unavailable(format!("{issuer}: {}", e.message())))?;
+        Ok(uri)
+    }
+
+    /// The issuers access tokens are accepted from.
+    pub fn issuers(&self) -> &[String] {
+        &self.config.issuers
+    }
+
+    /// Where a person signs in at `issuer`: its authorization and token endpoints (https off
+    /// loopback, as the issuer itself).
+    pub async fn login_endpoints(&self, issuer: &str) -> std::result::Result<LoginEndpoints, Rejection> {
+        let meta = self.server_metadata(issuer).await?;
+        let endpoint = |name: &str, value: Option<String>| {
+            let text = value.ok_or_else(|| Rejection::Unavailable(format!("{issuer}'s metadata names no {name}")))?;
+            secure_url(name, &text).map_err(|e| Rejection::Unavailable(format!("{issuer}: {}", e.message())))
+        };
+        Ok(LoginEndpoints {
+            authorization: endpoint("authorization_endpoint", meta.authorization_endpoint)?,
+            token: endpoint("token_endpoint", meta.token_endpoint)?,
+        })
+    }
+
+    /// Redeems an authorization code (`form`: grant type, code, verifier, redirect URI, client)
+    /// at `token_endpoint`, with HTTP Basic client credentials when given; the access token.
+    pub async fn redeem_code(
+        &self,
+        token_endpoint: &url::Url,
+        form: &[(&str, &str)],
+        basic: Option<(&str, &SecretString)>,
+    ) -> std::result::Result<SecretString, String> {
+        let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish();
+        let mut request = self
+            .http
+            .post(token_endpoint.clone())
+            .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(reqwest::header::ACCEPT, "application/json")
+            .body(body);
+        if let Some((id, secret)) = basic {
+            request = request.basic_auth(id, Some(secret.expose()));
+        }
+        let response = request.send().await.map_err(|e| format!("reach the token endpoint: {}", e.without_url()))?;
+        let status = response.status();
+        let answer = read_json(response).await?;
+        if !status.is_success() {
+            let code = answer.get("error").and_then(Value::as_str).unwrap_or("no error code");
+            return Err(format!(
+                "the token endpoint answered {status} ({})",
+                code.chars().take(64).collect::<String>()
+            ));
+        }
+        answer
+            .get("access_token")
+            .and_then(Value::as_str)
+            .filter(|t| !t.is_empty())
+            .map(SecretString::new)
+            .ok_or_else(|| "the token endpoint's answer has no access_token".to_owned())
+    }
+
+    /// The issuer's metadata: RFC 8414, else OpenID discovery; it must name the same issuer.
+    async fn server_metadata(&self, issuer: &str) -> std::result::Result<ServerMetadata, Rejection> {
+        if let Some(meta) = self.metadata_of.lock().await.get(issuer) {
+            return Ok(meta.clone());
         }
         let base = issuer.trim_end_matches('/');
         let mut last = None;
@@ -633,11 +708,9 @@ impl Verifier {
                     if meta.issuer.as_deref().is_some_and(|i| i.trim_end_matches('/') != base) {
                         return Err(Rejection::Unavailable(format!("{url} names another issuer")));
                     }
-                    if let Some(uri) = meta.jwks_uri {
-                        secure_url("jwks_uri", &uri)
-                            .map_err(|e| Rejection::Unavailable(format!("{url}: {}", e.message())))?;
-                        self.jwks_uris.lock().await.insert(issuer.to_owned(), uri.clone());
-                        return Ok(uri);
+                    if meta.jwks_uri.is_some() {
+                        self.metadata_of.lock().await.insert(issuer.to_owned(), meta.clone());
+                        return Ok(meta);
                     }
                     last = Some(Rejection::Unavailable(format!("{url} names no jwks_uri")));
                 }

@@ -540,3 +540,70 @@ spec:
 "
     )
 }
+
+/// With `--console-client-id`, people sign in at the identity provider: authorization code with
+/// PKCE S256, `state` bound to the browser, the gateway's resource asked for; the access token
+/// the code gives is checked as `/mcp` checks one, and never kept.
+#[test]
+fn people_sign_in_at_the_identity_provider_with_pkce() {
+    let Some(provider) = common::oauth::Provider::start() else { return };
+    let fixture = Fixture::new();
+    let port = common::oauth::free_port();
+    let resource = format!("http://127.0.0.1:{port}/mcp");
+    let listen = format!("127.0.0.1:{port}");
+    let args = [
+        "--stateless",
+        "--listen",
+        &listen,
+        "--oauth-issuer",
+        &provider.issuer,
+        "--oauth-resource",
+        &resource,
+        "--console-client-id",
+        "toolkit-console",
+        "--approver",
+        "oidc:johndoe",
+    ];
+    let gateway = Running::start_logging(&fixture, &args, "info");
+    let mut browser = Browser::new(&gateway, &fixture);
+    let form = browser.get("/ui/login");
+    assert!(
+        form.body.contains("/ui/login/oidc?issuer=0") && form.body.contains("Sign in with localhost"),
+        "{}",
+        form.body
+    );
+
+    // To the provider, and back with a code for the state the browser holds.
+    let start = browser.get("/ui/login/oidc?issuer=0");
+    assert_eq!(start.status, 303, "{start:?}");
+    let authorize = url::Url::parse(start.header("location").unwrap()).unwrap();
+    let query: std::collections::HashMap<String, String> = authorize.query_pairs().into_owned().collect();
+    assert_eq!(query["code_challenge_method"], "S256");
+    assert_eq!(query["resource"], resource);
+    assert_eq!(query["redirect_uri"], format!("http://127.0.0.1:{port}/ui/login/callback"));
+    let out = Command::new("curl")
+        .args(["-s", "-o", "/dev/null", "-w", "%{redirect_url}", authorize.as_str()])
+        .output()
+        .unwrap();
+    let back = url::Url::parse(&String::from_utf8_lossy(&out.stdout)).unwrap();
+    let callback = format!("{}?{}", back.path(), back.query().unwrap());
+
+    // Another browser, without the state cookie, cannot use the code.
+    let mut other = Browser::new(&gateway, &fixture);
+    assert_eq!(other.get(&callback).status, 403);
+    let landed = browser.get(&callback);
+    assert_eq!(landed.status, 200, "{landed:?}\n{}", gateway.log());
+    assert!(landed.body.contains("url=/ui/approvals"), "{}", landed.body);
+    let page = browser.get("/ui/approvals");
+    assert!(page.body.contains("oidc:johndoe@toolkit-console") && page.body.contains("approver"), "{}", page.body);
+    // Used once: the same code and state again fail.
+    assert_eq!(browser.get(&callback).status, 403);
+
+    let logins = provider.post("/logins", &json!({}));
+    let verifier = logins["tokens"][0]["code_verifier"].as_str().unwrap().to_owned();
+    use base64::Engine as _;
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+    assert_eq!(logins["authorizations"][0]["code_challenge"], challenge.as_str());
+    assert_eq!(logins["tokens"][0]["client_id"], "toolkit-console");
+    assert!(!gateway.log().contains(&verifier), "the verifier is in the log");
+}

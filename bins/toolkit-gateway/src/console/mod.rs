@@ -51,11 +51,26 @@ pub struct ConsoleConfig {
     /// Browsers reach the gateway through TLS (a proxy in front, `--behind-tls`): cookies get
     /// `Secure`.
     pub behind_tls: bool,
+    /// The console's client id at the OAuth issuers (`--console-client-id`): people then sign
+    /// in there (authorization code with PKCE) instead of pasting a token.
+    pub client_id: Option<String>,
+    /// Its secret, when the issuer wants one (`TOOLKIT_CONSOLE_CLIENT_SECRET`).
+    pub client_secret: Option<toolkit_core::SecretString>,
+    /// The gateway's address as people reach it (`--public-url`), for the redirect URI; the
+    /// request's `Host` otherwise.
+    pub public_url: Option<url::Url>,
 }
 
 impl Default for ConsoleConfig {
     fn default() -> Self {
-        Self { enabled: true, approvers: Vec::new(), behind_tls: false }
+        Self {
+            enabled: true,
+            approvers: Vec::new(),
+            behind_tls: false,
+            client_id: None,
+            client_secret: None,
+            public_url: None,
+        }
     }
 }
 
@@ -70,6 +85,8 @@ pub(crate) struct Console {
     hosts: Option<Arc<[String]>>,
     /// Without tokens: whether the listener is loopback, so the user is `local:$USER`.
     local: bool,
+    /// Sign-in at the OAuth issuers, when the console has a client id there.
+    oidc: Option<Arc<login::Oidc>>,
 }
 
 /// The routes of the console, to be merged into the gateway's router.
@@ -81,6 +98,9 @@ pub(crate) fn router(gateway: &Gateway, http: &HttpConfig) -> Router {
         secure_cookies: http.console.behind_tls,
         hosts: http.allowed_hosts().map(Arc::from),
         local: http.listen.ip().is_loopback(),
+        oidc: http.console.client_id.clone().map(|client_id| {
+            Arc::new(login::Oidc::new(client_id, http.console.client_secret.clone(), http.console.public_url.clone()))
+        }),
     };
     let pages = Router::new()
         .route("/ui", get(|| async { Redirect::to("/ui/approvals") }))
@@ -100,6 +120,8 @@ pub(crate) fn router(gateway: &Gateway, http: &HttpConfig) -> Router {
         .route_layer(axum::middleware::from_fn_with_state(console.clone(), signed_in));
     Router::new()
         .route("/ui/login", get(login::form).post(login::submit))
+        .route("/ui/login/oidc", get(login::oidc_start))
+        .route("/ui/login/callback", get(login::oidc_callback))
         .route("/ui/static/console.css", get(layout::css))
         .route("/ui/static/console.js", get(layout::js))
         .merge(pages)
