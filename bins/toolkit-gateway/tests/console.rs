@@ -607,3 +607,33 @@ fn people_sign_in_at_the_identity_provider_with_pkce() {
     assert_eq!(logins["tokens"][0]["client_id"], "toolkit-console");
     assert!(!gateway.log().contains(&verifier), "the verifier is in the log");
 }
+
+/// An approver pauses a running session from the sessions page, as `toolkit tool pause` does;
+/// a reader gets no button and a 403.
+#[test]
+fn approvers_pause_sessions() {
+    let (fixture, tokens) = fixture();
+    let gateway = start(&fixture, &tokens, &[]);
+    let tool = toolkit_core::ToolRef::new("default", "planted");
+    let state = block_on(StateStore::open(&fixture.state)).unwrap();
+    block_on(state.create_session("sess-1", &tool, "exec", std::process::id(), 600)).unwrap();
+
+    let mut reader = Browser::new(&gateway, &fixture);
+    assert_eq!(reader.sign_in(READER).status, 303);
+    let page = reader.get("/ui/sessions");
+    assert!(page.body.contains("sess-1") && !page.body.contains("/ui/sessions/sess-1/pause"), "{}", page.body);
+    let csrf = reader.csrf();
+    assert_eq!(reader.post("/ui/sessions/sess-1/pause", &[("csrf", &csrf)]).status, 403);
+
+    let ops_token = fixture.canary.clone();
+    let mut ops = Browser::new(&gateway, &fixture);
+    assert_eq!(ops.sign_in(&ops_token).status, 303);
+    let page = ops.get("/ui/sessions");
+    assert!(page.body.contains(r#"action="/ui/sessions/sess-1/pause""#), "{}", page.body);
+    assert_eq!(ops.post("/ui/sessions/sess-1/pause", &[]).status, 403, "no CSRF token");
+    let csrf = ops.csrf();
+    assert_eq!(ops.post("/ui/sessions/sess-1/pause", &[("csrf", &csrf)]).status, 303);
+    let ended = block_on(state.sessions(true)).unwrap().into_iter().find(|s| s.id == "sess-1").unwrap();
+    assert_eq!(ended.end_reason.as_deref(), Some("paused by token:ops"));
+    assert!(!ops.get("/ui/sessions").body.contains("sess-1"));
+}

@@ -116,6 +116,7 @@ pub(crate) fn router(gateway: &Gateway, http: &HttpConfig) -> Router {
         .route("/ui/tools", get(tools::page))
         .route("/ui/tools/{ns}/{name}", get(tools::detail))
         .route("/ui/sessions", get(sessions::page))
+        .route("/ui/sessions/{id}/pause", post(sessions::pause))
         .route("/ui/logout", post(login::logout))
         .route_layer(axum::middleware::from_fn_with_state(console.clone(), signed_in));
     Router::new()
