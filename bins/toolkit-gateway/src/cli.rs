@@ -126,7 +126,7 @@ pub struct Cli {
     #[arg(long, requires = "approval_webhooks")]
     pub approval_webhook_decisions: bool,
 
-    /// The gateway's URL as people reach it (e.g. https://toolkit.example.com), for links to
+    /// The gateway's URL as people reach it (such as `https://toolkit.example.com`), for links to
     /// the console in notifications.
     #[arg(long, value_name = "URL", env = "TOOLKIT_PUBLIC_URL")]
     pub public_url: Option<url::Url>,
