@@ -82,6 +82,22 @@ async fn connect(fixture: &Fixture) -> Connected {
     Connected { gateway, client, changes }
 }
 
+/// server-everything's `get-sum`, served as `name`: its schema, description and annotations
+/// advertised; a call answered; a wrong argument refused by the gateway against that schema,
+/// before the server is called.
+async fn served_as_the_upstream_says(c: &Connected, tools: &[rmcp::model::Tool], name: &str) {
+    let sum = tools.iter().find(|t| t.name == name).unwrap();
+    assert_eq!(sum.input_schema["required"], json!(["a", "b"]), "the upstream's schema is advertised");
+    assert_eq!(sum.annotations.as_ref().and_then(|a| a.read_only_hint), Some(true));
+    assert_eq!(sum.description.as_deref(), Some("Returns the sum of two numbers"));
+    let result = c.call(name, json!({"a": 1, "b": 2})).await;
+    assert_eq!(result.is_error, Some(false), "{result:?}");
+    assert_eq!(text(&result), "The sum of 1 and 2 is 3.");
+    let refused = c.call(name, json!({"a": "one"})).await;
+    assert_eq!(refused.is_error, Some(true));
+    assert!(text(&refused).contains("invalid arguments"), "{}", text(&refused));
+}
+
 fn text(result: &CallToolResult) -> String {
     result.content.iter().filter_map(|c| c.as_text()).map(|t| t.text.clone()).collect::<Vec<_>>().join("\n")
 }
@@ -126,18 +142,7 @@ async fn imports_upstream_tools_with_prefix_allow_and_block() {
             "finish"
         ]
     );
-    let sum = tools.iter().find(|t| t.name == "ev_get-sum").unwrap();
-    assert_eq!(sum.input_schema["required"], json!(["a", "b"]), "the upstream's schema is advertised");
-    assert_eq!(sum.annotations.as_ref().and_then(|a| a.read_only_hint), Some(true));
-    assert_eq!(sum.description.as_deref(), Some("Returns the sum of two numbers"));
-
-    let result = c.call("ev_get-sum", json!({"a": 1, "b": 2})).await;
-    assert_eq!(result.is_error, Some(false), "{result:?}");
-    assert_eq!(text(&result), "The sum of 1 and 2 is 3.");
-    // The gateway validates against the upstream's schema before calling it.
-    let refused = c.call("ev_get-sum", json!({"a": "one"})).await;
-    assert_eq!(refused.is_error, Some(true));
-    assert!(text(&refused).contains("invalid arguments"), "{}", text(&refused));
+    served_as_the_upstream_says(&c, &tools, "ev_get-sum").await;
     let weather = c.call("ev_get-structured-content", json!({"location": "New York"})).await;
     assert!(weather.structured_content.as_ref().is_some_and(|s| s.get("temperature").is_some()), "{weather:?}");
 
@@ -238,16 +243,7 @@ async fn an_mcp_tool_without_a_schema_serves_the_servers() {
     );
     let c = connect(&fixture).await;
     let tools = c.client.list_all_tools().await.unwrap();
-    let sum = tools.iter().find(|t| t.name == "sum").unwrap();
-    assert_eq!(sum.input_schema["required"], json!(["a", "b"]), "the server's schema is served");
-    assert_eq!(sum.description.as_deref(), Some("Returns the sum of two numbers"));
-    assert_eq!(sum.annotations.as_ref().and_then(|a| a.read_only_hint), Some(true));
-    let result = c.call("sum", json!({"a": 1, "b": 2})).await;
-    assert_eq!(text(&result), "The sum of 1 and 2 is 3.");
-    // Checked against the server's schema before the server is called.
-    let refused = c.call("sum", json!({"a": "one"})).await;
-    assert_eq!(refused.is_error, Some(true));
-    assert!(text(&refused).contains("invalid arguments"), "{}", text(&refused));
+    served_as_the_upstream_says(&c, &tools, "sum").await;
     c.gateway.close().await;
 }
 
