@@ -122,7 +122,8 @@ impl LocalBastion {
                         stop(&mut child, pid).await;
                         break SessionEnd { id: id.clone(), status: None, reason: "idle".into() };
                     }
-                    if self.state.heartbeat(&id, true).await? == SessionState::Ended {
+                    let used = chrono::DateTime::<chrono::Utc>::from(last);
+                    if self.state.heartbeat(&id, true, Some(used)).await? == SessionState::Ended {
                         let reason = self
                             .state
                             .sessions(true)

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use toolkit_core::model::{LastProbe, ToolPhase, ToolStatus};
 use toolkit_core::{Result, ToolRef};
 
@@ -43,8 +44,9 @@ pub trait StateBackend: Send + Sync {
         pid: u32,
         idle_timeout_secs: u64,
     ) -> Result<()>;
-    /// Notes that a session is alive (and active, when `active`); returns its state.
-    async fn heartbeat(&self, id: &str, active: bool) -> Result<SessionState>;
+    /// Notes that a session is alive (when `alive`; with when it was last used, if known);
+    /// returns its state.
+    async fn heartbeat(&self, id: &str, alive: bool, last_active: Option<DateTime<Utc>>) -> Result<SessionState>;
     /// Ends a session; false when it had ended already.
     async fn end_session(&self, id: &str, reason: &str) -> Result<bool>;
     /// Ends every active session of a tool; returns how many.
@@ -118,8 +120,8 @@ impl StateBackend for SqliteState {
         SqliteState::create_session(self, id, tool, kind, pid, idle_timeout_secs).await
     }
 
-    async fn heartbeat(&self, id: &str, active: bool) -> Result<SessionState> {
-        SqliteState::heartbeat(self, id, active).await
+    async fn heartbeat(&self, id: &str, alive: bool, last_active: Option<DateTime<Utc>>) -> Result<SessionState> {
+        SqliteState::heartbeat(self, id, alive, last_active).await
     }
 
     async fn end_session(&self, id: &str, reason: &str) -> Result<bool> {

@@ -47,8 +47,11 @@ const MAX_CONNECTIONS: u32 = 8;
 const MIGRATION_LOCK: i64 = 0x746b_5f73_7461_7465;
 
 /// The migrations, by version; a database records the versions applied to it.
-const MIGRATIONS: &[(i64, &str)] =
-    &[(1, SCHEMA_V1), (2, "ALTER TABLE approvals ADD COLUMN IF NOT EXISTS call_hash TEXT")];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, SCHEMA_V1),
+    (2, "ALTER TABLE approvals ADD COLUMN IF NOT EXISTS call_hash TEXT"),
+    (3, r#"ALTER TABLE sessions ADD COLUMN IF NOT EXISTS last_active_at TEXT COLLATE "C""#),
+];
 
 /// Times are text in the SQLite format, compared as text: `COLLATE "C"` keeps text order time
 /// order whatever the database's collation.
@@ -478,11 +481,20 @@ impl StateBackend for PostgresState {
         Ok(())
     }
 
-    async fn heartbeat(&self, id: &str, active: bool) -> Result<SessionState> {
-        if active {
-            let query = sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id = $2 AND state = 'active'")
-                .bind(now())
-                .bind(id);
+    async fn heartbeat(
+        &self,
+        id: &str,
+        alive: bool,
+        last_active: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<SessionState> {
+        if alive {
+            let query = sqlx::query(
+                "UPDATE sessions SET last_seen_at = $1, last_active_at = COALESCE($2, last_active_at)
+                 WHERE id = $3 AND state = 'active'",
+            )
+            .bind(now())
+            .bind(last_active.map(time_text))
+            .bind(id);
             self.store.run("record session heartbeat", query.execute(&self.pool)).await?;
         }
         let query = sqlx::query_scalar::<_, String>("SELECT state FROM sessions WHERE id = $1").bind(id);

@@ -33,6 +33,10 @@ pub struct SessionRecord {
     pub started_at: DateTime<Utc>,
     /// Last heartbeat.
     pub last_seen_at: DateTime<Utc>,
+    /// When the person last used the session (its terminal's last input or output), as its
+    /// holder last reported; `None` until it does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_active_at: Option<DateTime<Utc>>,
     /// Idle timeout in seconds.
     pub idle_timeout_secs: u64,
     /// Running or ended.
@@ -74,16 +78,21 @@ impl SqliteState {
         Ok(())
     }
 
-    /// Records a heartbeat and returns the session's state, so that the holder learns when
-    /// another process ended it.
-    pub async fn heartbeat(&self, id: &str, active: bool) -> Result<SessionState> {
-        if active {
-            sqlx::query("UPDATE sessions SET last_seen_at = ? WHERE id = ? AND state = 'active'")
-                .bind(now())
-                .bind(id)
-                .execute(&self.pool)
-                .await
-                .map_err(|e| db_error(e, "record session heartbeat"))?;
+    /// Records a heartbeat (with when the session was last used, if the holder knows) and
+    /// returns the session's state, so that the holder learns when another process ended it.
+    /// With `alive` false it only reads the state.
+    pub async fn heartbeat(&self, id: &str, alive: bool, last_active: Option<DateTime<Utc>>) -> Result<SessionState> {
+        if alive {
+            sqlx::query(
+                "UPDATE sessions SET last_seen_at = ?, last_active_at = COALESCE(?, last_active_at)
+                 WHERE id = ? AND state = 'active'",
+            )
+            .bind(now())
+            .bind(last_active.map(crate::codec::time_text))
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| db_error(e, "record session heartbeat"))?;
         }
         let state: Option<String> = sqlx::query_scalar("SELECT state FROM sessions WHERE id = ?")
             .bind(id)
@@ -140,8 +149,7 @@ impl SqliteState {
 }
 
 /// The columns [`from_row`] reads, in order.
-pub(crate) const COLUMNS: &str =
-    "id, namespace, name, kind, pid, started_at, last_seen_at, idle_timeout_secs, state, ended_at, end_reason";
+pub(crate) const COLUMNS: &str = "id, namespace, name, kind, pid, started_at, last_seen_at, idle_timeout_secs, state, ended_at, end_reason, last_active_at";
 
 /// A session read from the columns of [`COLUMNS`].
 pub(crate) fn from_row(row: &impl Columns) -> SessionRecord {
@@ -156,6 +164,7 @@ pub(crate) fn from_row(row: &impl Columns) -> SessionRecord {
         state: if row.text(8) == "active" { SessionState::Active } else { SessionState::Ended },
         ended_at: row.text_opt(9).map(|s| parse_time(&s)),
         end_reason: row.text_opt(10),
+        last_active_at: row.text_opt(11).map(|s| parse_time(&s)),
     }
 }
 
@@ -170,9 +179,9 @@ mod tests {
         let b = crate::StateStore::open(dir.path()).await.unwrap();
         let tool = ToolRef::new("default", "pg");
         a.create_session("s1", &tool, "shell", 42, 900).await.unwrap();
-        assert_eq!(a.heartbeat("s1", true).await.unwrap(), SessionState::Active);
+        assert_eq!(a.heartbeat("s1", true, None).await.unwrap(), SessionState::Active);
         assert_eq!(b.end_tool_sessions(&tool, "paused").await.unwrap(), 1);
-        assert_eq!(a.heartbeat("s1", true).await.unwrap(), SessionState::Ended);
+        assert_eq!(a.heartbeat("s1", true, None).await.unwrap(), SessionState::Ended);
         let all = a.sessions(true).await.unwrap();
         assert_eq!(all[0].end_reason.as_deref(), Some("paused"));
     }

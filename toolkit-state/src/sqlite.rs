@@ -62,7 +62,8 @@ CREATE TABLE IF NOT EXISTS sessions (
     idle_timeout_secs INTEGER NOT NULL,
     state TEXT NOT NULL,
     ended_at TEXT,
-    end_reason TEXT
+    end_reason TEXT,
+    last_active_at TEXT
 );
 CREATE INDEX IF NOT EXISTS sessions_state ON sessions (state);
 CREATE TABLE IF NOT EXISTS approvals (
@@ -188,6 +189,16 @@ async fn migrate(pool: &SqlitePool) -> Result<()> {
             .execute(pool)
             .await
             .map_err(|e| db_error(e, "add the audit table's decision_detail column"))?;
+    }
+    let columns: Vec<String> = sqlx::query_scalar("SELECT name FROM pragma_table_info('sessions')")
+        .fetch_all(pool)
+        .await
+        .map_err(|e| db_error(e, "read the sessions table's columns"))?;
+    if !columns.iter().any(|c| c == "last_active_at") {
+        sqlx::query("ALTER TABLE sessions ADD COLUMN last_active_at TEXT")
+            .execute(pool)
+            .await
+            .map_err(|e| db_error(e, "add the sessions table's last_active_at column"))?;
     }
     let columns: Vec<String> = sqlx::query_scalar("SELECT name FROM pragma_table_info('approvals')")
         .fetch_all(pool)

@@ -617,6 +617,9 @@ fn approvers_pause_sessions() {
     let tool = toolkit_core::ToolRef::new("default", "planted");
     let state = block_on(StateStore::open(&fixture.state)).unwrap();
     block_on(state.create_session("sess-1", &tool, "exec", std::process::id(), 600)).unwrap();
+    // Its holder reports the terminal last used 90 seconds ago.
+    let used = chrono::Utc::now() - chrono::Duration::seconds(90);
+    block_on(state.heartbeat("sess-1", true, Some(used))).unwrap();
 
     let mut reader = Browser::new(&gateway, &fixture);
     assert_eq!(reader.sign_in(READER).status, 303);
@@ -630,6 +633,11 @@ fn approvers_pause_sessions() {
     assert_eq!(ops.sign_in(&ops_token).status, 303);
     let page = ops.get("/ui/sessions");
     assert!(page.body.contains(r#"action="/ui/sessions/sess-1/pause""#), "{}", page.body);
+    assert!(
+        page.body.contains("Idle for") && (page.body.contains("<td>90 s</td>") || page.body.contains("<td>91 s</td>")),
+        "{}",
+        page.body
+    );
     assert_eq!(ops.post("/ui/sessions/sess-1/pause", &[]).status, 403, "no CSRF token");
     let csrf = ops.csrf();
     assert_eq!(ops.post("/ui/sessions/sess-1/pause", &[("csrf", &csrf)]).status, 303);

@@ -1,9 +1,9 @@
 //! `/ui/sessions`: the bastion sessions running now (`toolkit tool connect|exec`), each with a
 //! Pause button for those who may decide approvals of its tool: the operation of `toolkit tool
 //! pause` (the session is ended in the state; its holder stops it at its next heartbeat). The
-//! state holds each session's last heartbeat, not its terminal's last activity, so the page
-//! shows how long each has run and how fresh its holder is; the holder itself ends a session
-//! idle past its timeout.
+//! page shows how long each has run, how long it has been idle (its terminal's last activity, as
+//! the holder reports with each heartbeat) and how fresh its holder is; the holder itself ends a
+//! session idle past its timeout.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -30,7 +30,7 @@ pub(super) async fn page(State(console): State<Console>, Extension(viewer): Exte
         @if visible.is_empty() { p.muted { "No session is running." } }
         @else {
             table {
-                thead { tr { th { "Session" } th { "Tool" } th { "Kind" } th { "Process" } th { "Started" } th { "Running for" } th { "Last heartbeat" } th { "Idle timeout" } th { "" } } }
+                thead { tr { th { "Session" } th { "Tool" } th { "Kind" } th { "Process" } th { "Started" } th { "Running for" } th { "Idle for" } th { "Last heartbeat" } th { "Idle timeout" } th { "" } } }
                 tbody {
                     @for s in visible {
                         tr {
@@ -40,6 +40,7 @@ pub(super) async fn page(State(console): State<Console>, Extension(viewer): Exte
                             td { (s.pid.map(|p| p.to_string()).unwrap_or_default()) }
                             td { (layout::time(s.started_at)) }
                             td { (format!("{} s", (now - s.started_at).num_seconds().max(0))) }
+                            td { (format!("{} s", (now - s.last_active_at.unwrap_or(s.started_at)).num_seconds().max(0))) }
                             td { (format!("{} s ago", (now - s.last_seen_at).num_seconds().max(0))) }
                             td { (format!("{} s", s.idle_timeout_secs)) }
                             td {
