@@ -178,37 +178,24 @@ fn private_file(file: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Columns later versions added, as (table, column, type): a database made by an earlier
+/// version gets those it lacks.
+const ADDED_COLUMNS: &[(&str, &str, &str)] =
+    &[("audit", "decision_detail", "TEXT"), ("sessions", "last_active_at", "TEXT"), ("approvals", "call_hash", "TEXT")];
+
 /// Brings a database made by an earlier version up to date; each step is safe to repeat.
 async fn migrate(pool: &SqlitePool) -> Result<()> {
-    let columns: Vec<String> = sqlx::query_scalar("SELECT name FROM pragma_table_info('audit')")
-        .fetch_all(pool)
-        .await
-        .map_err(|e| db_error(e, "read the audit table's columns"))?;
-    if !columns.iter().any(|c| c == "decision_detail") {
-        sqlx::query("ALTER TABLE audit ADD COLUMN decision_detail TEXT")
-            .execute(pool)
+    for (table, column, kind) in ADDED_COLUMNS {
+        let columns: Vec<String> = sqlx::query_scalar(&format!("SELECT name FROM pragma_table_info('{table}')"))
+            .fetch_all(pool)
             .await
-            .map_err(|e| db_error(e, "add the audit table's decision_detail column"))?;
-    }
-    let columns: Vec<String> = sqlx::query_scalar("SELECT name FROM pragma_table_info('sessions')")
-        .fetch_all(pool)
-        .await
-        .map_err(|e| db_error(e, "read the sessions table's columns"))?;
-    if !columns.iter().any(|c| c == "last_active_at") {
-        sqlx::query("ALTER TABLE sessions ADD COLUMN last_active_at TEXT")
-            .execute(pool)
-            .await
-            .map_err(|e| db_error(e, "add the sessions table's last_active_at column"))?;
-    }
-    let columns: Vec<String> = sqlx::query_scalar("SELECT name FROM pragma_table_info('approvals')")
-        .fetch_all(pool)
-        .await
-        .map_err(|e| db_error(e, "read the approvals table's columns"))?;
-    if !columns.iter().any(|c| c == "call_hash") {
-        sqlx::query("ALTER TABLE approvals ADD COLUMN call_hash TEXT")
-            .execute(pool)
-            .await
-            .map_err(|e| db_error(e, "add the approvals table's call_hash column"))?;
+            .map_err(|e| db_error(e, format!("read the {table} table's columns")))?;
+        if !columns.iter().any(|c| c == column) {
+            sqlx::query(&format!("ALTER TABLE {table} ADD COLUMN {column} {kind}"))
+                .execute(pool)
+                .await
+                .map_err(|e| db_error(e, format!("add the {table} table's {column} column")))?;
+        }
     }
     Ok(())
 }
@@ -306,5 +293,34 @@ mod tests {
             assert_eq!(mode(&path), 0o600, "{}", path.display());
         }
         state.close().await;
+    }
+}
+
+#[cfg(test)]
+mod migration_tests {
+    use toolkit_core::ToolRef;
+
+    use super::*;
+
+    /// A database of an earlier version, without the columns added since, is brought up to
+    /// date when opened, and what it held stays.
+    #[tokio::test]
+    async fn an_earlier_database_gets_the_columns_added_since() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = SqliteState::open(dir.path()).await.unwrap();
+        let tool = ToolRef::new("default", "k");
+        state.create_session("s1", &tool, "shell", 1, 60).await.unwrap();
+        for (table, column, _) in ADDED_COLUMNS {
+            sqlx::query(&format!("ALTER TABLE {table} DROP COLUMN {column}")).execute(&state.pool).await.unwrap();
+        }
+        state.close().await;
+        let state = SqliteState::open(dir.path()).await.unwrap();
+        let used = chrono::DateTime::from_timestamp(1_700_000_000, 0);
+        state.heartbeat("s1", true, used).await.unwrap();
+        let sessions = state.sessions(false).await.unwrap();
+        assert_eq!(sessions[0].last_active_at, used);
+        // Opening an up-to-date database again changes nothing.
+        state.close().await;
+        SqliteState::open(dir.path()).await.unwrap().close().await;
     }
 }
